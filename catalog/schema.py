@@ -39,7 +39,7 @@ class AttributeType(StrEnum):
 
 
 FIRMOGRAPHIC_FIELDS = ("employee_range", "revenue", "industry", "country", "website")
-"""What the firmographics provider can fill; an attribute asks for one with `derive: firmographics.<field>`."""
+"""What the firmographics provider can fill (`derive: firmographics.<field>`)."""
 
 
 class Thresholds(BaseModel):
@@ -73,7 +73,7 @@ class Attribute(BaseModel):
     required: bool = False
     enum: list[str] | None = None
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
-    """Other spellings of enum values (`{stainless steel: [ss, inox]}`), used by ingest and extraction."""
+    """Other spellings of enum values (`{stainless steel: [ss, inox]}`)."""
     pattern: str | None = None
     min: float | None = None
     max: float | None = None
@@ -200,9 +200,10 @@ class CatalogSchema(BaseModel):
         attr = self.by_name.get(attribute)
         if attr is None or (attr.auto_apply is None and attr.reject is None):
             return self.thresholds
+        base = self.thresholds
         return Thresholds(
-            auto_apply=attr.auto_apply if attr.auto_apply is not None else self.thresholds.auto_apply,
-            reject=attr.reject if attr.reject is not None else self.thresholds.reject,
+            auto_apply=base.auto_apply if attr.auto_apply is None else attr.auto_apply,
+            reject=base.reject if attr.reject is None else attr.reject,
         )
 
     @classmethod

@@ -1,0 +1,209 @@
+"""The store's tables (SQLAlchemy 2). Every row is scoped to an organization.
+
+A record's ``values`` are the fold of its source values and its applied or approved changes;
+they are materialised so reads (validate, distribute, export) need no replay. Changes are the
+audit log: nothing model-driven reaches ``values`` without one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit keys on PostgreSQL; INTEGER on SQLite so it stays an auto-incrementing rowid."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class ChangeStatus(StrEnum):
+    APPLIED = "applied"
+    QUEUED_FOR_REVIEW = "queued_for_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DROPPED = "dropped"
+    ROLLED_BACK = "rolled_back"
+
+
+IN_EFFECT = (ChangeStatus.APPLIED.value, ChangeStatus.APPROVED.value)
+"""Statuses whose value is part of the record's current values."""
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Taxonomy(Base):
+    __tablename__ = "taxonomies"
+    __table_args__ = (UniqueConstraint("organization_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaxonomyNode(Base):
+    __tablename__ = "taxonomy_nodes"
+    __table_args__ = (UniqueConstraint("taxonomy_id", "node_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    taxonomy_id: Mapped[int] = mapped_column(
+        ForeignKey("taxonomies.id", ondelete="CASCADE"), index=True
+    )
+    node_id: Mapped[str] = mapped_column(String(200))
+    parent_node_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(Text)
+    level: Mapped[int] = mapped_column(Integer)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+class Catalog(Base):
+    __tablename__ = "catalogs"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50), default="products")
+    schema: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    auto_apply: Mapped[float] = mapped_column(Float)
+    reject: Mapped[float] = mapped_column(Float)
+    taxonomy_id: Mapped[int | None] = mapped_column(ForeignKey("taxonomies.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("catalog_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(500))
+    source_values: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    values: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    catalog_id: Mapped[int | None] = mapped_column(ForeignKey("catalogs.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED.value)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    counts: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    credits: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Change(Base):
+    """One proposed value for one field of one record, with its score and provenance.
+
+    ``basis`` is the record's content hash the change was computed from (or a marker for
+    changes people make); with record, field and operation it makes re-proposing the same
+    change a no-op, which is what keeps re-runs and resumed runs exactly-once.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        UniqueConstraint("record_id", "field", "operation", "basis", name="uq_changes_proposal"),
+        Index("ix_changes_catalog_status", "catalog_id", "status"),
+        Index("ix_changes_record_field", "record_id", "field"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(200))
+    old_value: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(30))
+    operation: Mapped[str] = mapped_column(String(50))
+    basis: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    provider: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    method: Mapped[str | None] = mapped_column(String(200))
+    sources: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StageMark(Base):
+    """Which content of a record a stage has already processed. A stage picks records whose
+    mark is missing or older than their content hash, so a crashed run resumes where it stopped
+    and an edited record is processed again."""
+
+    __tablename__ = "stage_marks"
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(50), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))

@@ -1,0 +1,327 @@
+"""Read taxonomies from the files people actually have.
+
+Google's `id - A > B > C` text, a CSV with an id and a ' > ' path, or bare label paths from a
+labelled data set. Every reader streams its file and funnels rows through one builder, so all
+formats get the same checks (duplicate ids, duplicate paths, empty segments) and the same repair:
+an intermediate category that a file never lists gets a node whose id is its path text, so every
+node has its parent and a predicted node always implies its ancestors.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from catalog.errors import InputError, InputProblem
+from taxonomy.model import PATH_SEPARATOR, Taxonomy, TaxonomyNode, normalize_path_text, split_path
+
+MAX_PROBLEMS = 20
+"""Problems listed in one error; the rest are counted, so a broken file gives a readable error."""
+
+_GOOGLE_LINE = re.compile(r"^\s*(\S+)\s+-\s+(.*?)\s*$")
+_GOOGLE_VERSION = re.compile(r"^#\s*Google_Product_Taxonomy_Version:\s*(\S+)", re.IGNORECASE)
+_PATH_COLUMNS = ("path", "full_path")
+
+
+@dataclass
+class _Builder:
+    """Collects (id, path) rows with their line numbers, then builds the tree in file order."""
+
+    source: str
+    rows: list[tuple[str | None, tuple[str, ...], int | None]] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+    truncated: int = 0
+
+    def problem(self, message: str, *, row: int | None, column: str | None = None) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(InputProblem(self.source, message, row=row, column=column))
+        else:
+            self.truncated += 1
+
+    def add(
+        self, node_id: str | None, path_text: str, *, row: int | None, column: str | None = None
+    ) -> None:
+        path = split_path(path_text)
+        if not path_text.strip():
+            self.problem("empty category path", row=row, column=column)
+        elif any(not part for part in path):
+            self.problem(f"category path {path_text.strip()!r} has an empty segment",
+                         row=row, column=column)
+        else:
+            self.rows.append((node_id, path, row))
+
+    def build(self, name: str, version: str | None) -> Taxonomy:
+        if not self.rows and not self.problems:
+            self.problem("no categories found (empty file?)", row=None)
+        ids: dict[str, tuple[tuple[str, ...], int | None]] = {}
+        paths: dict[str, tuple[str, int | None]] = {}
+        for node_id, path, row in self.rows:
+            real_id = node_id or PATH_SEPARATOR.join(path)
+            key = normalize_path_text(PATH_SEPARATOR.join(path))
+            seen = ids.get(real_id)
+            if seen is not None and seen[0] != path:
+                self.problem(
+                    f"id {real_id!r} is used again with a different path "
+                    f"({PATH_SEPARATOR.join(path)!r}; first {PATH_SEPARATOR.join(seen[0])!r}"
+                    f"{_at(seen[1])})",
+                    row=row,
+                )
+                continue
+            other = paths.get(key)
+            if other is not None and other[0] != real_id:
+                self.problem(
+                    f"path {PATH_SEPARATOR.join(path)!r} is listed again with id {real_id!r} "
+                    f"(first with id {other[0]!r}{_at(other[1])})",
+                    row=row,
+                )
+                continue
+            ids.setdefault(real_id, (path, row))
+            paths.setdefault(key, (real_id, row))
+        if self.problems:
+            raise InputError(self.problems, truncated=self.truncated)
+
+        nodes: dict[str, TaxonomyNode] = {}
+        id_of_path = {key: node_id for key, (node_id, _) in paths.items()}
+        for node_id, (path, row) in ids.items():
+            self._place(nodes, ids, id_of_path, path, row)
+            if node_id not in nodes:
+                parent = nodes[id_of_path[_key(path[:-1])]] if len(path) > 1 else None
+                nodes[node_id] = _node(node_id, path[-1], parent)
+        return Taxonomy(name=name, version=version or "", nodes=nodes)
+
+    def _place(
+        self,
+        nodes: dict[str, TaxonomyNode],
+        ids: dict[str, tuple[tuple[str, ...], int | None]],
+        id_of_path: dict[str, str],
+        path: tuple[str, ...],
+        row: int | None,
+    ) -> None:
+        """Add the ancestors of `path` root first, creating any the file never listed.
+
+        Paths match case-insensitively; each node keeps its own spelling of its name, and its
+        path is its parent's path plus that name, so the tree is consistent however rows were
+        spelled.
+        """
+        parent: TaxonomyNode | None = None
+        for depth in range(1, len(path)):
+            prefix = path[:depth]
+            key = _key(prefix)
+            ancestor_id = id_of_path.get(key)
+            if ancestor_id is None:
+                ancestor_id = PATH_SEPARATOR.join(prefix)
+                if ancestor_id in ids:
+                    raise InputError.single(
+                        self.source,
+                        f"cannot add missing parent category {ancestor_id!r}: another category "
+                        "already uses that text as its id",
+                        row=row,
+                    )
+                id_of_path[key] = ancestor_id
+            if ancestor_id not in nodes:
+                listed = ids.get(ancestor_id)
+                own_name = listed[0][-1] if listed else prefix[-1]
+                nodes[ancestor_id] = _node(ancestor_id, own_name, parent)
+            parent = nodes[ancestor_id]
+
+
+def _key(path: tuple[str, ...]) -> str:
+    return normalize_path_text(PATH_SEPARATOR.join(path))
+
+
+def _node(node_id: str, name: str, parent: TaxonomyNode | None) -> TaxonomyNode:
+    path = (parent.path if parent else ()) + (name,)
+    return TaxonomyNode(node_id, name, path, parent.id if parent else None)
+
+
+def _at(row: int | None) -> str:
+    return "" if row is None else f" at row {row}"
+
+
+def load_google(path: str | Path, *, name: str = "google") -> Taxonomy:
+    """Read Google's `taxonomy-with-ids` text file; its header comment gives the version.
+
+    Raises:
+        InputError: a line that is not `id - path`, an id reused with another path, a path
+            listed twice, or a file with no categories; each problem names the line.
+    """
+    source = str(path)
+    builder = _Builder(source)
+    version: str | None = None
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped.startswith("#"):
+                found = _GOOGLE_VERSION.match(stripped)
+                if found and version is None:
+                    version = found.group(1)
+                continue
+            match = _GOOGLE_LINE.match(stripped)
+            if match is None:
+                builder.problem(
+                    f"expected 'id - Category > Subcategory', got {_clip(stripped)!r}", row=line_no
+                )
+                continue
+            builder.add(match.group(1), match.group(2), row=line_no)
+    return builder.build(name, version)
+
+
+def load_csv(path: str | Path, *, name: str | None = None, version: str | None = None) -> Taxonomy:
+    """Read a CSV with an `id` column and a `path` (or `full_path`) column of ' > ' paths.
+
+    Other columns are ignored: the path alone defines the tree, so a stale `parent_id` column
+    cannot contradict it. A row with an empty id takes its path text as id.
+
+    Raises:
+        InputError: no path column, an empty or malformed path, an id reused with another
+            path, a path listed twice, or no rows; each problem names the row.
+    """
+    source = str(path)
+    builder = _Builder(source)
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if not header:
+            raise InputError.single(source, "empty file: expected a header with id and path")
+        reader.fieldnames = header
+        lowered = {h.lower(): h for h in header}
+        path_col = next((lowered[c] for c in _PATH_COLUMNS if c in lowered), None)
+        if path_col is None:
+            raise InputError.single(
+                source,
+                f"no path column: expected one of {', '.join(_PATH_COLUMNS)}; "
+                f"found {', '.join(header)}",
+                row=1,
+            )
+        id_col = lowered.get("id")
+        for row_no, row in enumerate(reader, start=2):
+            if None in row:
+                builder.problem(
+                    f"{len(header) + len(row[None])} fields where the header has {len(header)}",
+                    row=row_no,
+                )
+                continue
+            node_id = (row.get(id_col) or "").strip() if id_col else ""
+            builder.add(node_id or None, row.get(path_col) or "", row=row_no, column=path_col)
+    return builder.build(name or Path(path).stem, version)
+
+
+def load_paths(
+    paths: Iterable[str],
+    *,
+    name: str = "labels",
+    version: str | None = None,
+    source: str = "labels",
+) -> Taxonomy:
+    """Build a taxonomy from bare 'A > B > C' label paths; each node's id is its path text.
+
+    Used when labelled data names categories only by path. Repeats are expected (one per
+    labelled row) and merged; paths that differ only in case or spacing are the same node.
+
+    Raises:
+        InputError: an empty path or segment, naming its 1-based position in `paths`.
+    """
+    builder = _Builder(source)
+    seen: set[str] = set()
+    for position, text in enumerate(paths, start=1):
+        key = normalize_path_text(text) if text.strip() else ""
+        if key and key in seen:
+            continue
+        seen.add(key)
+        builder.add(None, text, row=position)
+    return builder.build(name, version)
+
+
+def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
+    """Read a taxonomy file, choosing the reader from the extension and, for text, the content:
+    `.csv` is a CSV; otherwise Google's `id - path` lines if the first category line looks like
+    one, else one bare path per line.
+
+    Raises:
+        InputError: the file is empty or malformed for the format it looks like.
+    """
+    if Path(path).suffix.lower() == ".csv":
+        return load_csv(path, name=name)
+    first = _first_content_line(path)
+    if first is None:
+        raise InputError.single(str(path), "no categories found (empty file?)")
+    google = _GOOGLE_LINE.match(first)
+    if google is not None and ">" not in google.group(1):
+        return load_google(path, name=name or "google")
+    if "," in first and ">" not in first:
+        return load_csv(path, name=name)
+    return _load_path_lines(path, name=name or Path(path).stem)
+
+
+def _load_path_lines(path: str | Path, *, name: str) -> Taxonomy:
+    builder = _Builder(str(path))
+    seen: set[str] = set()
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            key = normalize_path_text(stripped)
+            if key in seen:
+                continue
+            seen.add(key)
+            builder.add(None, stripped, row=line_no)
+    return builder.build(name, None)
+
+
+def _first_content_line(path: str | Path) -> str | None:
+    with _open_text(path) as handle:
+        for line in handle:
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                return stripped
+    return None
+
+
+def _open_text(path: str | Path) -> _DecodeGuard:
+    source = str(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise InputError.single(source, "file not found") from None
+    except IsADirectoryError:
+        raise InputError.single(source, "is a directory, expected a taxonomy file") from None
+    return _DecodeGuard(handle, source)
+
+
+class _DecodeGuard:
+    """Wraps a text handle so a non-UTF-8 file becomes an InputError instead of a traceback."""
+
+    def __init__(self, handle: TextIO, source: str) -> None:
+        self._handle = handle
+        self._source = source
+        self._line = 0
+
+    def __enter__(self) -> _DecodeGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+    def __iter__(self) -> _DecodeGuard:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self._handle)
+        except UnicodeDecodeError as exc:
+            raise InputError.single(
+                self._source, f"not UTF-8 text ({exc.reason})", row=self._line + 1
+            ) from None
+        self._line += 1
+        return line
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
