@@ -1,0 +1,309 @@
+"""Changes: every model-driven value is proposed, scored, decided, and reversible.
+
+A proposal at or above its attribute's ``auto_apply`` threshold is applied to the record; one
+below ``reject`` is dropped (but kept in the log); anything in between waits in the review
+queue. Approving applies the value, rejecting closes it; rolling a field back writes a new
+change that restores the previous value, so the log only ever grows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from catalog.errors import NotFound, SkuflowError
+from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
+from catalog.schema import CatalogSchema, Thresholds
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A value a model or provider suggests for one field of one record, with its evidence."""
+
+    record_id: Any
+    field: str
+    value: Any
+    confidence: float
+    provider: str
+    method: str = ""
+    sources: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
+    if confidence >= thresholds.auto_apply:
+        return ChangeStatus.APPLIED
+    if confidence < thresholds.reject:
+        return ChangeStatus.DROPPED
+    return ChangeStatus.QUEUED_FOR_REVIEW
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert changes; a change already proposed from the same content is left as it is."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(Change).on_conflict_do_nothing(
+        index_elements=["record_id", "field", "operation", "basis"]
+    )
+    session.execute(statement, rows)
+
+
+def _write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
+    if not values_by_record:
+        return
+    table = Record.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(values=bindparam("b_values"), updated_at=bindparam("b_now")),
+        [
+            {"b_id": rid, "b_values": values, "b_now": utcnow()}
+            for rid, values in values_by_record.items()
+        ],
+    )
+
+
+def record_changes(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    proposals: Iterable[Proposal],
+    current: dict[int, dict[str, Any]],
+    bases: dict[int, str],
+    operation: str,
+    run_id: int | None,
+    model: str | None = None,
+) -> Counter[str]:
+    """Score a batch of proposals into changes and apply the confident ones, in one go.
+
+    Args:
+        current: each record's current values (so old values are recorded and no-op
+            proposals — the value is already there — are skipped).
+        bases: each record's content hash; with field and operation it identifies the
+            proposal, so re-running a batch inserts nothing twice.
+
+    Returns:
+        How many changes got each status.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    applied: dict[int, dict[str, Any]] = {}
+    counts: Counter[str] = Counter()
+    for proposal in proposals:
+        record_id = int(proposal.record_id)
+        old_value = current.get(record_id, {}).get(proposal.field)
+        if old_value == proposal.value:
+            continue
+        status = decide(proposal.confidence, schema.thresholds_for(proposal.field))
+        counts[status.value] += 1
+        rows.append(
+            {
+                "catalog_id": catalog_id,
+                "record_id": record_id,
+                "field": proposal.field,
+                "old_value": old_value,
+                "new_value": proposal.value,
+                "confidence": round(float(proposal.confidence), 6),
+                "status": status.value,
+                "operation": operation,
+                "basis": bases[record_id],
+                "run_id": run_id,
+                "provider": proposal.provider,
+                "model": model,
+                "method": proposal.method or None,
+                "sources": list(proposal.sources),
+                "explanation": proposal.explanation or None,
+                "created_at": now,
+                "decided_at": now if status is not ChangeStatus.QUEUED_FOR_REVIEW else None,
+            }
+        )
+        if status is ChangeStatus.APPLIED:
+            applied.setdefault(record_id, dict(current.get(record_id, {})))[proposal.field] = (
+                proposal.value
+            )
+    if rows:
+        _insert_ignoring_duplicates(session, rows)
+    _write_values(session, applied)
+    return counts
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which changes a review or rollback acts on; unset fields don't filter."""
+
+    catalog_id: int | None = None
+    change_ids: Sequence[int] | None = None
+    field: str | None = None
+    operation: str | None = None
+    run_id: int | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    status: str | None = None
+
+    def apply(self, query: Select) -> Select:
+        if self.catalog_id is not None:
+            query = query.where(Change.catalog_id == self.catalog_id)
+        if self.change_ids is not None:
+            query = query.where(Change.id.in_(list(self.change_ids)))
+        if self.field is not None:
+            query = query.where(Change.field == self.field)
+        if self.operation is not None:
+            query = query.where(Change.operation == self.operation)
+        if self.run_id is not None:
+            query = query.where(Change.run_id == self.run_id)
+        if self.min_confidence is not None:
+            query = query.where(Change.confidence >= self.min_confidence)
+        if self.max_confidence is not None:
+            query = query.where(Change.confidence < self.max_confidence)
+        if self.status is not None:
+            query = query.where(Change.status == self.status)
+        return query
+
+
+def list_changes(
+    session: Session, *, where: ChangeFilter, limit: int | None = None
+) -> list[Change]:
+    query = where.apply(select(Change)).order_by(Change.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def review_queue(
+    session: Session, *, where: ChangeFilter, limit: int | None = None
+) -> list[Change]:
+    """Changes waiting for a person, oldest first."""
+    queued = ChangeFilter(**{**where.__dict__, "status": ChangeStatus.QUEUED_FOR_REVIEW.value})
+    return list_changes(session, where=queued, limit=limit)
+
+
+class StaleChange(SkuflowError):
+    """The record was re-imported with new content after the change was proposed."""
+
+
+def approve(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
+    """Apply queued changes. A change proposed from content the record no longer has is
+    refused: the value may not fit the new data, and the next run proposes afresh."""
+    changes = review_queue(session, where=where)
+    if not changes:
+        return []
+    records = _records_for(session, changes)
+    stale = [c.id for c in changes if records[c.record_id].content_hash != c.basis]
+    if stale:
+        raise StaleChange(
+            f"change(s) {', '.join(map(str, stale))} were proposed before the record was "
+            "re-imported with new content; reject them and re-run the stage"
+        )
+    now = utcnow()
+    for change in changes:
+        record = records[change.record_id]
+        record.values = {**record.values, change.field: change.new_value}
+        change.status = ChangeStatus.APPROVED.value
+        change.reviewer = reviewer
+        change.decided_at = now
+    session.flush()
+    return changes
+
+
+def reject(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
+    changes = review_queue(session, where=where)
+    now = utcnow()
+    for change in changes:
+        change.status = ChangeStatus.REJECTED.value
+        change.reviewer = reviewer
+        change.decided_at = now
+    session.flush()
+    return changes
+
+
+def _records_for(session: Session, changes: Sequence[Change]) -> dict[int, Record]:
+    ids = {c.record_id for c in changes}
+    return {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))}
+
+
+def rollback(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
+    """Undo the changes in effect that match, newest first, restoring each field's old value.
+
+    Each undo is itself a change (operation ``rollback``), so the history stays complete and a
+    rollback can be rolled back.
+    """
+    in_effect = [c for c in list_changes(session, where=where) if c.status in IN_EFFECT]
+    if not in_effect:
+        return []
+    records = _records_for(session, in_effect)
+    now = utcnow()
+    undone: list[Change] = []
+    by_record_field: dict[tuple[int, str], list[Change]] = defaultdict(list)
+    for change in in_effect:
+        by_record_field[(change.record_id, change.field)].append(change)
+    for (record_id, field), group in by_record_field.items():
+        record = records[record_id]
+        for change in sorted(group, key=lambda c: c.id, reverse=True):
+            current = record.values.get(field)
+            values = dict(record.values)
+            if change.old_value is None:
+                values.pop(field, None)
+            else:
+                values[field] = change.old_value
+            record.values = values
+            change.status = ChangeStatus.ROLLED_BACK.value
+            undo = Change(
+                catalog_id=change.catalog_id,
+                record_id=record_id,
+                field=field,
+                old_value=current,
+                new_value=change.old_value,
+                confidence=1.0,
+                status=ChangeStatus.APPLIED.value,
+                operation="rollback",
+                basis=f"rollback:{change.id}",
+                provider="person",
+                reviewer=reviewer,
+                explanation=f"rolled back change {change.id} ({change.operation})",
+                sources=[],
+                created_at=now,
+                decided_at=now,
+            )
+            session.add(undo)
+            undone.append(undo)
+    session.flush()
+    return undone
+
+
+def rollback_field(
+    session: Session, *, catalog_id: int, external_id: str, field: str, reviewer: str
+) -> Change:
+    """Undo the latest change in effect on one field of one record."""
+    record = session.scalar(
+        select(Record).where(Record.catalog_id == catalog_id, Record.external_id == external_id)
+    )
+    if record is None:
+        raise NotFound(f"no record '{external_id}' in this catalogue")
+    latest = session.scalar(
+        select(Change)
+        .where(
+            Change.record_id == record.id,
+            Change.field == field,
+            Change.status.in_(IN_EFFECT),
+        )
+        .order_by(Change.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        raise NotFound(f"record '{external_id}' has no change in effect on '{field}'")
+    return rollback(session, where=ChangeFilter(change_ids=[latest.id]), reviewer=reviewer)[0]
+
+
+def status_counts(session: Session, *, where: ChangeFilter) -> Counter[str]:
+    from sqlalchemy import func
+
+    query = where.apply(select(Change.status, func.count()).group_by(Change.status))
+    return Counter(dict(session.execute(query)))

@@ -1,0 +1,258 @@
+"""Records in the store: batched upserts by external id and batched reads by stage.
+
+A record's identity is ``(catalogue, external_id)``; its ``content_hash`` covers the source
+values only, so a re-import of unchanged rows is a no-op and an edited row is picked up again
+by every stage (see ``StageMark``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from catalog.models import Record, StageMark, utcnow
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def clean_value(value: Any) -> Any:
+    """JSON-safe python value: NaN/NA become None, numpy scalars become python ones."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, list | dict | str):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def frame_to_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of non-empty, JSON-safe values (empty fields are left out)."""
+    columns = list(frame.columns)
+    out: list[dict[str, Any]] = []
+    for row in frame.itertuples(index=False, name=None):
+        values = {}
+        for column, value in zip(columns, row, strict=True):
+            value = clean_value(value)
+            if value is not None and value != "":
+                values[column] = value
+        out.append(values)
+    return out
+
+
+def upsert_records(
+    session: Session,
+    *,
+    catalog_id: int,
+    frame: pd.DataFrame,
+    hashes: pd.Series,
+    source: str,
+) -> UpsertCounts:
+    """Insert new records and update changed ones; unchanged rows are not touched.
+
+    Values a model filled (fields the old source didn't carry and the new one doesn't either)
+    survive a re-import: the supplier's file owns its columns, the pipeline owns the rest.
+    """
+    external_ids = [str(i) for i in frame.index]
+    existing = {
+        row.external_id: row
+        for row in session.execute(
+            select(
+                Record.id,
+                Record.external_id,
+                Record.content_hash,
+                Record.source_values,
+                Record.values,
+            ).where(Record.catalog_id == catalog_id, Record.external_id.in_(external_ids))
+        )
+    }
+    rows = frame_to_dicts(frame)
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    counts = UpsertCounts()
+    for external_id, values, content_hash in zip(external_ids, rows, hashes, strict=True):
+        old = existing.get(external_id)
+        if old is None:
+            inserts.append(
+                {
+                    "catalog_id": catalog_id,
+                    "external_id": external_id,
+                    "source_values": values,
+                    "values": values,
+                    "content_hash": content_hash,
+                    "source": source,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        elif old.content_hash != content_hash:
+            derived = {
+                field: value
+                for field, value in (old.values or {}).items()
+                if field not in old.source_values and field not in values
+            }
+            updates.append(
+                {
+                    "b_id": old.id,
+                    "source_values": values,
+                    "values": {**values, **derived},
+                    "content_hash": content_hash,
+                    "source": source,
+                    "updated_at": now,
+                }
+            )
+        else:
+            counts.unchanged += 1
+    if inserts:
+        session.execute(insert(Record), inserts)
+        counts.inserted = len(inserts)
+    if updates:
+        session.connection().execute(
+            update(Record.__table__)
+            .where(Record.__table__.c.id == bindparam("b_id"))
+            .values(
+                source_values=bindparam("source_values"),
+                values=bindparam("values"),
+                content_hash=bindparam("content_hash"),
+                source=bindparam("source"),
+                updated_at=bindparam("updated_at"),
+            ),
+            updates,
+        )
+        counts.updated = len(updates)
+    return counts
+
+
+def pending_record_ids(
+    session: Session,
+    *,
+    catalog_id: int,
+    stage: str,
+    id_range: tuple[int, int] | None = None,
+) -> list[int]:
+    """Ids of records whose current content this stage has not processed yet, in id order
+    (within ``id_range``, inclusive, when given: that is how a batch is named between tasks)."""
+    query = (
+        select(Record.id)
+        .outerjoin(StageMark, and_(StageMark.record_id == Record.id, StageMark.stage == stage))
+        .where(
+            Record.catalog_id == catalog_id,
+            or_(StageMark.basis.is_(None), StageMark.basis != Record.content_hash),
+        )
+        .order_by(Record.id)
+    )
+    if id_range is not None:
+        query = query.where(Record.id.between(*id_range))
+    return list(session.scalars(query))
+
+
+def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Split sorted ids into inclusive (first, last) ranges of at most ``size`` ids each."""
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+@dataclass
+class RecordBatch:
+    """Records loaded for a stage: their current values as a frame plus what identifies them."""
+
+    frame: pd.DataFrame
+    """Index = record id; columns = attribute names (current values)."""
+    values: dict[int, dict[str, Any]]
+    external_ids: dict[int, str]
+    hashes: dict[int, str]
+    source_values: dict[int, dict[str, Any]]
+
+
+def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
+    rows = session.execute(
+        select(
+            Record.id, Record.external_id, Record.content_hash, Record.values, Record.source_values
+        )
+        .where(Record.id.in_(list(record_ids)))
+        .order_by(Record.id)
+    ).all()
+    frame = pd.DataFrame.from_records(
+        [row.values for row in rows], index=pd.Index([row.id for row in rows], name="record_id")
+    )
+    return RecordBatch(
+        frame=frame,
+        values={row.id: row.values for row in rows},
+        external_ids={row.id: row.external_id for row in rows},
+        hashes={row.id: row.content_hash for row in rows},
+        source_values={row.id: row.source_values for row in rows},
+    )
+
+
+def mark_stage(session: Session, *, stage: str, hashes: dict[int, str], run_id: int | None) -> None:
+    """Record that ``stage`` has processed these records at these content hashes."""
+    if not hashes:
+        return
+    ids = list(hashes)
+    session.execute(
+        StageMark.__table__.delete().where(StageMark.stage == stage, StageMark.record_id.in_(ids))
+    )
+    session.execute(
+        insert(StageMark),
+        [
+            {"record_id": rid, "stage": stage, "basis": basis, "run_id": run_id}
+            for rid, basis in hashes.items()
+        ],
+    )
+
+
+def iter_current_values(
+    session: Session, *, catalog_id: int, batch_size: int
+) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """Every record's current values, in id order, a batch at a time (keyset pagination, so
+    memory stays flat in catalogue size)."""
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Record.id, Record.external_id, Record.values)
+            .where(Record.catalog_id == catalog_id, Record.id > last_id)
+            .order_by(Record.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield [row.external_id for row in rows], [row.values for row in rows]
+
+
+def count_records(session: Session, *, catalog_id: int) -> int:
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count()).select_from(Record).where(Record.catalog_id == catalog_id)
+        )
+        or 0
+    )
+
+
+def get_record(session: Session, *, catalog_id: int, external_id: str) -> Record | None:
+    return session.scalar(
+        select(Record).where(Record.catalog_id == catalog_id, Record.external_id == external_id)
+    )

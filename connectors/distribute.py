@@ -1,0 +1,60 @@
+"""The distribute stage: the catalogue's current values, streamed to every destination.
+
+All destinations are opened first and committed only after every batch was written to every
+one of them; any failure aborts them all, so no destination is left half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from sqlalchemy.orm import Session
+
+from catalog.records import iter_current_values
+from catalog.schema import CatalogSchema
+from connectors.base import Destination, WriteMode, WriteResult
+
+ID_COLUMN = "external_id"
+
+
+def output_columns(schema: CatalogSchema) -> list[str]:
+    return [ID_COLUMN] + [a.name for a in schema.attributes if a.name != ID_COLUMN]
+
+
+def output_types(schema: CatalogSchema) -> dict[str, str]:
+    """Column types for typed destinations (Parquet, SQL)."""
+    types = {ID_COLUMN: "text"}
+    for attribute in schema.attributes:
+        kind = attribute.type.value
+        types[attribute.name] = (
+            kind if kind in ("number", "integer", "boolean", "array") else "text"
+        )
+    return types
+
+
+def distribute(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    destinations: Sequence[Destination],
+    batch_size: int,
+    mode: WriteMode = "upsert",
+) -> list[WriteResult]:
+    columns = output_columns(schema)
+    with ExitStack() as stack:
+        writers = [
+            stack.enter_context(destination.open(columns=columns, key=ID_COLUMN, mode=mode))
+            for destination in destinations
+        ]
+        for external_ids, values in iter_current_values(
+            session, catalog_id=catalog_id, batch_size=batch_size
+        ):
+            rows = [
+                {ID_COLUMN: external_id, **{c: row.get(c) for c in columns[1:]}}
+                for external_id, row in zip(external_ids, values, strict=True)
+            ]
+            for writer in writers:
+                writer.write(rows)
+        return [writer.commit() for writer in writers]

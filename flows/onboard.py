@@ -1,0 +1,191 @@
+"""Flow `onboard`: ingest → normalize → classify → enrich → validate → distribute.
+
+Reads a supplier file (CSV, XLSX, JSON, JSONL) and a catalogue schema; writes records and
+changes to the store, then the validated catalogue to files and/or a database table.
+Re-running is safe: unchanged rows are skipped, each stage processes only records whose
+content it has not seen, and every change is recorded once. A run killed half-way resumes
+where the store says it stopped. A failed blocking expectation halts the run before anything
+is distributed; the report is saved under `.skuflow/reports/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from catalog.changes import ChangeFilter, status_counts
+from catalog.db import session_scope
+from catalog.errors import ValidationFailed
+from catalog.models import Run, RunStatus
+from catalog.records import count_records
+from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
+from catalog.schema import CatalogSchema
+from catalog.settings import get_settings, normalize_database_url
+from connectors.base import Destination
+from connectors.file_export import FileExport
+from connectors.files import FileSource
+from connectors.sql_table import SqlTable
+from tasks.classify import classify_batch, prepare
+from tasks.distribute import distribute
+from tasks.enrich import enrich_batch
+from tasks.ingest import ingest
+from tasks.plan import plan_batches
+from tasks.validate import validate
+
+
+def build_destinations(
+    *, catalog_name: str, out: str | None, formats: list[str], table: str | None
+) -> list[Destination]:
+    """File exports under ``out`` (one per format) and an optional ``URL#table`` upsert."""
+    destinations: list[Destination] = []
+    if out:
+        for fmt in formats:
+            destinations.append(FileExport(path=str(Path(out) / f"{catalog_name}.{fmt}")))
+    if table:
+        url, _, name = table.rpartition("#")
+        if not url or not name:
+            raise ValueError(f"table must look like URL#table_name, not '{table}'")
+        destinations.append(SqlTable(url=normalize_database_url(url), table=name))
+    return destinations
+
+
+@flow(name="onboard", validate_parameters=False)
+def onboard(
+    source: str,
+    catalog: str,
+    taxonomy: str | None = None,
+    companies: str | None = None,
+    out: str | None = None,
+    formats: list[str] | None = None,
+    table: str | None = None,
+    organization: str | None = None,
+    database_url: str | None = None,
+    batch_size: int | None = None,
+    run_id: int | None = None,
+    column_overrides: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Onboard a supplier file into a catalogue and publish the validated result.
+
+    Args:
+        source: path (or glob) of the supplier file.
+        catalog: path of the catalogue schema YAML.
+        taxonomy: taxonomy file (Google `id - A > B` text or CSV `id,path`) for classification.
+        companies: reference table of companies (CSV) for supplier firmographics.
+        out: directory for file exports; `formats` picks csv, jsonl and/or parquet.
+        table: `SQLALCHEMY_URL#table` to upsert the catalogue into.
+        run_id: a run already created by the caller (the CLI does, to follow progress).
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    store_url = normalize_database_url(database_url) if database_url else settings.store_url
+    batch_size = batch_size or settings.batch_size
+    schema = CatalogSchema.from_yaml(catalog)
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name=organization or settings.organization)
+        stored = upsert_catalog(session, organization=org, schema=schema)
+        catalog_id = stored.id
+        if run_id is None:
+            run_id = start_run(
+                session,
+                organization=org,
+                catalog=stored,
+                operation="onboard",
+                params={"source": source, "catalog": catalog},
+                flow_run_id=str(flow_run.id) if flow_run.id else None,
+            ).id
+        elif flow_run.id:
+            session.get(Run, run_id).flow_run_id = str(flow_run.id)
+    common = {"store_url": store_url, "catalog_id": catalog_id, "schema": schema}
+    try:
+        ingest(
+            **common,
+            run_id=run_id,
+            source=FileSource(path=source),
+            batch_size=batch_size,
+            column_overrides=column_overrides,
+        )
+        if taxonomy and schema.category_attribute is not None:
+            model_path = prepare(
+                **common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir)
+            )
+            for id_range in plan_batches(
+                store_url=store_url, catalog_id=catalog_id, stage="classify", batch_size=batch_size
+            ):
+                classify_batch(
+                    **common,
+                    run_id=run_id,
+                    taxonomy_path=taxonomy,
+                    model_path=model_path,
+                    id_range=id_range,
+                )
+        for id_range in plan_batches(
+            store_url=store_url, catalog_id=catalog_id, stage="enrich", batch_size=batch_size
+        ):
+            enrich_batch(**common, run_id=run_id, companies_path=companies, id_range=id_range)
+        validation = validate(
+            **common,
+            run_id=run_id,
+            batch_size=batch_size,
+            reports_dir=str(settings.reports_dir),
+        )
+        if not validation["success"]:
+            logger.error("Validation failed; nothing distributed.\n%s", validation["markdown"])
+            raise ValidationFailed(validation["report"], validation["markdown"])
+        written = distribute(
+            **common,
+            destinations=build_destinations(
+                catalog_name=schema.name, out=out, formats=formats or ["csv"], table=table
+            ),
+            batch_size=batch_size,
+        )
+    except ValidationFailed as exc:
+        _close_run(
+            store_url,
+            run_id,
+            RunStatus.FAILED,
+            error="validation failed",
+            report_path=exc.report_path,
+        )
+        raise
+    except Exception as exc:
+        _close_run(store_url, run_id, RunStatus.FAILED, error=str(exc))
+        raise
+    summary = _close_run(
+        store_url,
+        run_id,
+        RunStatus.COMPLETED,
+        extra={"validation": {"success": True, "report": validation["report"]}, "outputs": written},
+        report_path=validation["report"],
+    )
+    logger.info("onboard run %s completed: %s", run_id, summary)
+    return summary
+
+
+def _close_run(
+    store_url: str,
+    run_id: int,
+    status: RunStatus,
+    *,
+    error: str | None = None,
+    report_path: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    with session_scope(store_url) as session:
+        run = session.get(Run, run_id)
+        totals = {
+            "records": count_records(session, catalog_id=run.catalog_id),
+            "changes": dict(status_counts(session, where=ChangeFilter(run_id=run_id))),
+            **(extra or {}),
+        }
+        finish_run(
+            session,
+            run_id=run_id,
+            status=status,
+            counts=totals,
+            error=error,
+            report_path=report_path,
+        )
+        return {"run_id": run_id, "status": status.value, **run.counts}

@@ -1,0 +1,37 @@
+"""Distribute task: write the validated catalogue to its destinations, all or nothing."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from catalog.db import session_scope
+from catalog.schema import CatalogSchema
+from connectors.base import Destination
+from connectors.distribute import distribute as distribute_catalog
+from tasks.policy import TASK_OPTIONS, is_transient_failure
+
+
+@task(
+    name="distribute",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=is_transient_failure,
+    **TASK_OPTIONS,
+)
+def distribute(
+    *,
+    store_url: str,
+    catalog_id: int,
+    schema: CatalogSchema,
+    destinations: list[Destination],
+    batch_size: int,
+) -> list[dict[str, object]]:
+    with session_scope(store_url) as session:
+        results = distribute_catalog(
+            session,
+            catalog_id=catalog_id,
+            schema=schema,
+            destinations=destinations,
+            batch_size=batch_size,
+        )
+    return [{"destination": r.destination, "rows": r.rows, "location": r.location} for r in results]

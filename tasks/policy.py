@@ -1,0 +1,34 @@
+"""What every skuflow task shares: retry only what may succeed next time, cache nothing.
+
+Data lives in the store and stage marks make every batch idempotent, so Prefect's result
+cache would only duplicate it; a retry is worth it only for a passing fault (a dropped
+connection, a locked database, a connector's 5xx), never for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from catalog.errors import SkuflowError
+from connectors.base import TransientConnectorError
+
+TASK_OPTIONS: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
+
+
+def is_transient_failure(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry condition for Prefect tasks (``retry_condition_fn``)."""
+    try:
+        state.result()
+    except TransientConnectorError:
+        return True
+    except SkuflowError:
+        return False
+    except OperationalError:
+        return True
+    except DBAPIError as exc:
+        return bool(exc.connection_invalidated)
+    except Exception:
+        return False
+    return False

@@ -1,0 +1,40 @@
+"""Validate task: run the schema's suite over the catalogue and save the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from catalog.checks import validate_catalog
+from catalog.db import session_scope
+from catalog.schema import CatalogSchema
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate(
+    *,
+    store_url: str,
+    run_id: int,
+    catalog_id: int,
+    schema: CatalogSchema,
+    batch_size: int,
+    reports_dir: str,
+) -> dict[str, Any]:
+    with session_scope(store_url) as session:
+        saved = validate_catalog(
+            session,
+            catalog_id=catalog_id,
+            schema=schema,
+            batch_size=batch_size,
+            reports_dir=Path(reports_dir),
+            run_id=run_id,
+        )
+    return {
+        "success": saved.report.success,
+        "report": str(saved.json_path),
+        "markdown": saved.markdown_path.read_text(encoding="utf-8"),
+        "failed": [r.spec.name for r in saved.report.failed()],
+    }

@@ -1,0 +1,192 @@
+"""The classify stage: put each unclassified record in a taxonomy node, as scored changes.
+
+Labels come from the catalogue itself: records whose supplier gave a category that resolves in
+the taxonomy, and categories a person approved. With enough of them a supervised model is
+trained (and cached by the hash of its training data); otherwise the zero-shot lexical matcher
+is used, whose confidences stay below auto-apply so its guesses go to review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.changes import Proposal, record_changes
+from catalog.models import Change, ChangeStatus, Record
+from catalog.records import load_records, mark_stage
+from catalog.schema import CatalogSchema
+from taxonomy.classifier import Classifier, build_classifier, load_classifier, save_classifier
+from taxonomy.importers import load_taxonomy
+from taxonomy.model import Taxonomy
+
+STAGE = "classify"
+
+
+@lru_cache(maxsize=4)
+def _cached_taxonomy(path: str, mtime_ns: int) -> Taxonomy:
+    return load_taxonomy(path)
+
+
+def taxonomy_from_file(path: str | Path) -> Taxonomy:
+    """Load a taxonomy file once per process (and again only if the file changes)."""
+    path = Path(path)
+    return _cached_taxonomy(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+def record_texts(frame: pd.DataFrame, schema: CatalogSchema) -> list[str]:
+    """The text a classifier reads: the schema's text attributes joined, empty ones skipped."""
+    columns = [c for c in schema.text if c in frame.columns]
+    if not columns:
+        return [""] * len(frame)
+    text = frame[columns].astype("object").where(frame[columns].notna(), "")
+    return text.astype(str).agg(" ".join, axis=1).str.strip().tolist()
+
+
+def training_examples(
+    session: Session, *, catalog_id: int, schema: CatalogSchema, taxonomy: Taxonomy
+) -> tuple[list[str], list[str]]:
+    """Texts and node ids of every record whose category a person vouched for: given in the
+    source file, or approved in review. Model-applied categories are not used, so a model
+    never trains on its own guesses."""
+    category = schema.category_attribute
+    if category is None:
+        return [], []
+    approved = dict(
+        session.execute(
+            select(Change.record_id, Change.new_value).where(
+                Change.catalog_id == catalog_id,
+                Change.field == category.name,
+                Change.status == ChangeStatus.APPROVED.value,
+            )
+        )
+    )
+    texts: list[str] = []
+    labels: list[str] = []
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Record.id, Record.source_values, Record.values)
+            .where(Record.catalog_id == catalog_id, Record.id > last_id)
+            .order_by(Record.id)
+            .limit(10_000)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        labelled = []
+        for row in rows:
+            given = approved.get(row.id) or row.source_values.get(category.name)
+            node = taxonomy.resolve(str(given)) if given else None
+            if node is not None:
+                labelled.append((row.values, node.id))
+        if labelled:
+            frame = pd.DataFrame.from_records([values for values, _ in labelled])
+            texts += record_texts(frame, schema)
+            labels += [node_id for _, node_id in labelled]
+    return texts, labels
+
+
+def prepare_classifier(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    taxonomy: Taxonomy,
+    models_dir: Path,
+) -> Path:
+    """Build (or reuse) the catalogue's classifier and return where it is saved.
+
+    The file name is the hash of the taxonomy and training data, so an unchanged catalogue
+    reuses its model and a re-run classifies exactly as before.
+    """
+    texts, labels = training_examples(
+        session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
+    )
+    digest = hashlib.sha256(taxonomy.content_hash.encode())
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{label}\x1f{text}\x1e".encode())
+    path = models_dir / schema.name / f"classifier-{digest.hexdigest()[:20]}.joblib"
+    if not path.exists():
+        classifier = build_classifier(taxonomy, texts, labels)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_classifier(classifier, path)
+    return path
+
+
+@lru_cache(maxsize=4)
+def cached_classifier(path: str) -> Classifier:
+    return load_classifier(path)
+
+
+def classify_records(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    taxonomy: Taxonomy,
+    classifier: Classifier,
+    record_ids: Sequence[int],
+    run_id: int | None,
+) -> Counter[str]:
+    """Classify one batch of records and record the results as changes.
+
+    Records that already carry a category resolving in the taxonomy are left alone; the rest
+    get the classifier's prediction, scored by its calibrated confidence.
+    """
+    category = schema.category_attribute
+    batch = load_records(session, record_ids=record_ids)
+    counts: Counter[str] = Counter()
+    if category is not None and not batch.frame.empty:
+        frame = batch.frame
+        given = (
+            frame[category.name]
+            if category.name in frame.columns
+            else pd.Series(None, index=frame.index, dtype="object")
+        )
+        needs = [
+            rid
+            for rid, value in given.items()
+            if not (isinstance(value, str) and taxonomy.resolve(value) is not None)
+        ]
+        if needs:
+            texts = record_texts(frame.loc[needs], schema)
+            predictions = classifier.predict(texts)
+            proposals = [
+                Proposal(
+                    record_id=rid,
+                    field=category.name,
+                    value=taxonomy[p.node_id].path_text,
+                    confidence=p.confidence,
+                    provider=STAGE,
+                    method=p.method,
+                    sources=tuple(f"record:{c}" for c in schema.text),
+                    explanation=(
+                        f"{p.method} classifier {classifier.version[:12]} placed the record "
+                        f"in '{taxonomy[p.node_id].path_text}' "
+                        f"(calibrated confidence {p.confidence:.2f})"
+                    ),
+                )
+                for rid, p in zip(needs, predictions, strict=True)
+                if p.node_id is not None
+            ]
+            counts = record_changes(
+                session,
+                catalog_id=catalog_id,
+                schema=schema,
+                proposals=proposals,
+                current=batch.values,
+                bases=batch.hashes,
+                operation=STAGE,
+                run_id=run_id,
+                model=f"{classifier.name}:{classifier.version}",
+            )
+    mark_stage(session, stage=STAGE, hashes=batch.hashes, run_id=run_id)
+    counts["processed"] = len(batch.hashes)
+    return counts
