@@ -1,0 +1,17 @@
+"""The one Rich console the CLI prints through, and how errors reach the user."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def quiet_prefect() -> None:
+    """Keep Prefect's own logs out of the way of the CLI's output, unless asked for."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")

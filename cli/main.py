@@ -1,0 +1,202 @@
+"""`skuflow`: the command line. Heavy libraries are imported inside commands, so `--help` is
+instant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli import review
+from cli.console import console, errors, quiet_prefect
+from cli.store import CatalogOption, ReviewerOption, open_catalog, reviewer_name
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="skuflow: onboard supplier catalogues — classified, enriched, validated, reviewable.",
+)
+app.add_typer(review.app, name="review")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _formats(value: str) -> list[str]:
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = sorted(set(formats) - {"csv", "jsonl", "parquet"})
+    if unknown:
+        raise typer.BadParameter(f"unknown format(s) {unknown}; use csv, jsonl, parquet")
+    return formats
+
+
+def _mapping(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    pairs = {}
+    for value in values:
+        column, sep, attribute = value.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--map takes COLUMN=ATTRIBUTE, not '{value}'")
+        pairs[column.strip()] = attribute.strip()
+    return pairs
+
+
+@app.command()
+def onboard(
+    file: Annotated[Path, typer.Argument(help="Supplier file: CSV, XLSX, JSON or JSONL.")],
+    catalog: Annotated[Path, typer.Option("--catalog", help="Catalogue schema YAML.")],
+    taxonomy: Annotated[
+        Path | None, typer.Option(help="Taxonomy to classify into (Google text or CSV id,path).")
+    ] = None,
+    companies: Annotated[
+        Path | None, typer.Option(help="Reference companies CSV for supplier firmographics.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the exported catalogue.")] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Export formats: csv, jsonl, parquet (comma list).")
+    ] = "csv",
+    table: Annotated[
+        str | None, typer.Option(help="Also upsert into a table: SQLALCHEMY_URL#table_name.")
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a file column to an attribute: COLUMN=ATTRIBUTE."),
+    ] = None,
+) -> None:
+    """Ingest a supplier file, classify, enrich, validate, and publish the catalogue."""
+    quiet_prefect()
+    from cli.onboard import run_onboard
+
+    run_onboard(
+        source=file,
+        catalog=catalog,
+        taxonomy=taxonomy,
+        companies=companies,
+        out=out,
+        formats=_formats(formats),
+        table=table,
+        column_overrides=_mapping(column_map),
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where the demo writes its exports.")] = Path("out"),
+) -> None:
+    """Run the main job on the bundled example, offline, on the embedded store."""
+    quiet_prefect()
+    from catalog.settings import get_settings
+    from cli.onboard import run_onboard
+
+    console.print(
+        "[bold]skuflow demo[/bold]: onboarding examples/acme_supplier_catalog.csv into the "
+        f"embedded store at {get_settings().store_url}\n"
+        "[dim]Runs on Prefect's temporary local server, which keeps no lasting run history; "
+        "for that, point PREFECT_API_URL at a Prefect server.[/dim]"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    run_onboard(
+        source=EXAMPLES / "acme_supplier_catalog.csv",
+        catalog=EXAMPLES / "catalog.yaml",
+        taxonomy=EXAMPLES / "taxonomy.txt",
+        companies=EXAMPLES / "suppliers.csv",
+        out=out,
+        formats=["csv", "jsonl", "parquet"],
+        table=f"{get_settings().store_url}#published_products",
+        column_overrides=None,
+    )
+    console.print(
+        "Next: [bold]skuflow review list[/bold] to see what waits for a person, "
+        "[bold]skuflow review approve --all --min-confidence 0.8[/bold] to accept the likely "
+        "ones, [bold]skuflow rollback[/bold] to undo a field."
+    )
+
+
+@app.command()
+def rollback(
+    catalog: CatalogOption = None,
+    record: Annotated[str | None, typer.Option(help="External id of the record.")] = None,
+    field: Annotated[str | None, typer.Option(help="Field to restore.")] = None,
+    change: Annotated[int | None, typer.Option(help="Undo this change id.")] = None,
+    run: Annotated[int | None, typer.Option(help="Undo every change this run applied.")] = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Restore a field's previous value (the undo is itself logged as a change)."""
+    from catalog.changes import ChangeFilter, rollback_field
+    from catalog.changes import rollback as rollback_changes
+
+    who = reviewer_name(reviewer)
+    with open_catalog(catalog) as (session, stored):
+        if record and field:
+            undone = [
+                rollback_field(
+                    session, catalog_id=stored.id, external_id=record, field=field, reviewer=who
+                )
+            ]
+        elif change is not None or run is not None:
+            where = ChangeFilter(
+                catalog_id=stored.id,
+                change_ids=[change] if change is not None else None,
+                run_id=run,
+            )
+            undone = rollback_changes(session, where=where, reviewer=who)
+        else:
+            errors.print("[red]Give --record and --field, or --change, or --run.[/red]")
+            raise typer.Exit(1)
+    console.print(f"Rolled back {len(undone)} change(s).")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file: .csv, .jsonl or .parquet.")],
+    catalog: CatalogOption = None,
+) -> None:
+    """Write the catalogue's current values to a file (atomically)."""
+    from catalog.repository import catalog_schema
+    from catalog.settings import get_settings
+    from connectors.distribute import distribute
+    from connectors.file_export import FileExport
+
+    with open_catalog(catalog) as (session, stored):
+        results = distribute(
+            session,
+            catalog_id=stored.id,
+            schema=catalog_schema(stored),
+            destinations=[FileExport(path=str(out))],
+            batch_size=get_settings().batch_size,
+            mode="replace",
+        )
+    console.print(f"Wrote {results[0].rows} record(s) to {results[0].location}.")
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(help="How many recent runs.")] = 10) -> None:
+    """Recent runs with their status and counts."""
+    from catalog.db import session_scope
+    from catalog.repository import list_runs
+    from catalog.settings import get_settings
+
+    with session_scope() as session:
+        recent = list_runs(session, organization=get_settings().organization, limit=limit)
+        table = Table(title="Runs")
+        for column in ("id", "operation", "status", "started", "changes", "error"):
+            table.add_column(column, overflow="fold")
+        for run in recent:
+            table.add_row(
+                str(run.id),
+                run.operation,
+                run.status,
+                f"{run.started_at:%Y-%m-%d %H:%M:%S}" if run.started_at else "",
+                str((run.counts or {}).get("changes", "")),
+                (run.error or "")[:80],
+            )
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""`skuflow review list|approve|reject`: the human side of the confidence thresholds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.console import console, errors
+from cli.store import CatalogOption, ReviewerOption, open_catalog, reviewer_name
+
+app = typer.Typer(no_args_is_help=True, help="List, approve or reject changes waiting for review.")
+
+FieldOption = Annotated[str | None, typer.Option("--field", help="Only changes to this field.")]
+OperationOption = Annotated[
+    str | None, typer.Option("--operation", help="Only changes by this stage (classify, enrich).")
+]
+MinConfidence = Annotated[
+    float | None, typer.Option("--min-confidence", help="Only changes at or above this score.")
+]
+MaxConfidence = Annotated[
+    float | None, typer.Option("--max-confidence", help="Only changes below this score.")
+]
+RunOption = Annotated[int | None, typer.Option("--run", help="Only changes made by this run.")]
+IdsArgument = Annotated[
+    list[int] | None, typer.Argument(help="Change ids; or select by filter with --all.")
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Act on every queued change that matches the filters.")
+]
+
+
+def _filter(catalog_id: int, ids, field, operation, min_conf, max_conf, run, select_all):  # noqa: ANN001, ANN202
+    from catalog.changes import ChangeFilter
+
+    if not ids and not select_all:
+        errors.print("[red]Give change ids, or --all with filters.[/red]")
+        raise typer.Exit(1)
+    return ChangeFilter(
+        catalog_id=catalog_id,
+        change_ids=ids or None,
+        field=field,
+        operation=operation,
+        min_confidence=min_conf,
+        max_confidence=max_conf,
+        run_id=run,
+    )
+
+
+@app.command("list")
+def list_queue(
+    catalog: CatalogOption = None,
+    field: FieldOption = None,
+    operation: OperationOption = None,
+    min_confidence: MinConfidence = None,
+    max_confidence: MaxConfidence = None,
+    run: RunOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+) -> None:
+    """Show the changes waiting for a person, with their evidence."""
+    from catalog.changes import ChangeFilter, review_queue, status_counts
+    from catalog.models import Record
+
+    with open_catalog(catalog) as (session, stored):
+        where = ChangeFilter(
+            catalog_id=stored.id,
+            field=field,
+            operation=operation,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            run_id=run,
+        )
+        queue = review_queue(session, where=where, limit=limit)
+        total = status_counts(session, where=where).get("queued_for_review", 0)
+        table = Table(title=f"Review queue of '{stored.name}': {total} change(s)")
+        for column in ("id", "record", "field", "old", "proposed", "confidence", "by", "why"):
+            table.add_column(column, overflow="fold")
+        for change in queue:
+            record = session.get(Record, change.record_id)
+            table.add_row(
+                str(change.id),
+                record.external_id if record else "?",
+                change.field,
+                _short(change.old_value),
+                _short(change.new_value),
+                f"{change.confidence:.2f}",
+                change.operation,
+                _short(change.explanation, 70),
+            )
+        console.print(table)
+        if total > len(queue):
+            console.print(f"… {total - len(queue)} more; narrow with filters or raise --limit.")
+
+
+@app.command()
+def approve(
+    ids: IdsArgument = None,
+    catalog: CatalogOption = None,
+    select_all: AllOption = False,
+    field: FieldOption = None,
+    operation: OperationOption = None,
+    min_confidence: MinConfidence = None,
+    max_confidence: MaxConfidence = None,
+    run: RunOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Apply queued changes to their records."""
+    from catalog.changes import approve as approve_changes
+
+    with open_catalog(catalog) as (session, stored):
+        where = _filter(
+            stored.id, ids, field, operation, min_confidence, max_confidence, run, select_all
+        )
+        done = approve_changes(session, where=where, reviewer=reviewer_name(reviewer))
+    console.print(f"Approved {len(done)} change(s).")
+
+
+@app.command()
+def reject(
+    ids: IdsArgument = None,
+    catalog: CatalogOption = None,
+    select_all: AllOption = False,
+    field: FieldOption = None,
+    operation: OperationOption = None,
+    min_confidence: MinConfidence = None,
+    max_confidence: MaxConfidence = None,
+    run: RunOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Close queued changes without applying them."""
+    from catalog.changes import reject as reject_changes
+
+    with open_catalog(catalog) as (session, stored):
+        where = _filter(
+            stored.id, ids, field, operation, min_confidence, max_confidence, run, select_all
+        )
+        done = reject_changes(session, where=where, reviewer=reviewer_name(reviewer))
+    console.print(f"Rejected {len(done)} change(s).")
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
