@@ -306,4 +306,4 @@ def status_counts(session: Session, *, where: ChangeFilter) -> Counter[str]:
     from sqlalchemy import func
 
     query = where.apply(select(Change.status, func.count()).group_by(Change.status))
-    return Counter(dict(session.execute(query)))
+    return Counter(dict(session.execute(query).tuples().all()))

@@ -66,6 +66,8 @@ def training_examples(
                 Change.status == ChangeStatus.APPROVED.value,
             )
         )
+        .tuples()
+        .all()
     )
     texts: list[str] = []
     labels: list[str] = []

@@ -1,0 +1,193 @@
+"""The store on real SQLite and PostgreSQL: migrations, upserts, changes, review, rollback."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from catalog.changes import (
+    ChangeFilter,
+    Proposal,
+    StaleChange,
+    approve,
+    record_changes,
+    reject,
+    review_queue,
+    rollback_field,
+    status_counts,
+)
+from catalog.db import get_engine, session_scope
+from catalog.models import Change, Record
+from catalog.records import load_records, mark_stage, pending_record_ids, upsert_records
+from catalog.repository import get_or_create_organization, upsert_catalog
+from catalog.schema import CatalogSchema
+
+SCHEMA = CatalogSchema.from_dict(
+    {
+        "name": "tools",
+        "id": "sku",
+        "text": ["title"],
+        "thresholds": {"auto_apply": 0.9, "reject": 0.5},
+        "attributes": [
+            {"name": "sku", "required": True},
+            {"name": "title", "required": True},
+            {"name": "voltage", "type": "number", "unit": "V", "derive": "extract"},
+            {
+                "name": "colour",
+                "type": "enum",
+                "enum": ["red", "blue"],
+                "derive": "extract",
+                "auto_apply": 0.8,
+            },
+        ],
+    }
+)
+
+
+def _frame(rows: dict[str, str]) -> tuple[pd.DataFrame, pd.Series]:
+    frame = pd.DataFrame({"sku": list(rows), "title": list(rows.values())}, index=list(rows))
+    hashes = pd.Series([f"h-{sku}-{title}" for sku, title in rows.items()], index=frame.index)
+    return frame, hashes
+
+
+def _catalog(session) -> int:  # noqa: ANN001
+    org = get_or_create_organization(session, name="acme")
+    return upsert_catalog(session, organization=org, schema=SCHEMA).id
+
+
+def test_migrations_create_every_table(store_url: str) -> None:
+    tables = set(sa.inspect(get_engine(store_url)).get_table_names())
+    assert {
+        "organizations",
+        "catalogs",
+        "records",
+        "changes",
+        "runs",
+        "taxonomies",
+        "taxonomy_nodes",
+        "stage_marks",
+        "alembic_version",
+    } <= tables
+
+
+def test_upsert_is_idempotent_and_detects_edits(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        catalog_id = _catalog(session)
+        frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V"})
+        first = upsert_records(
+            session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f.csv"
+        )
+        again = upsert_records(
+            session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f.csv"
+        )
+        edited, edited_hashes = _frame({"A1": "Drill 20V", "A2": "Saw 230V"})
+        third = upsert_records(
+            session, catalog_id=catalog_id, frame=edited, hashes=edited_hashes, source="f.csv"
+        )
+        stored = session.scalar(sa.select(Record).where(Record.external_id == "A1"))
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 1)
+    assert stored.values["title"] == "Drill 20V"
+
+
+def test_changes_are_scored_applied_queued_or_dropped_once(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        catalog_id = _catalog(session)
+        frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V", "A3": "Fan"})
+        upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
+        ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich")
+        batch = load_records(session, record_ids=ids)
+        a1, a2, a3 = ids
+        proposals = [
+            Proposal(a1, "voltage", 18.0, 0.95, "extract"),  # applied
+            Proposal(a2, "voltage", 230.0, 0.7, "extract"),  # review
+            Proposal(a3, "voltage", 12.0, 0.2, "extract"),  # dropped
+            Proposal(a3, "colour", "red", 0.85, "extract"),  # applied (attribute override 0.8)
+        ]
+        for _ in range(2):  # the second pass must add nothing
+            counts = record_changes(
+                session,
+                catalog_id=catalog_id,
+                schema=SCHEMA,
+                proposals=proposals,
+                current=batch.values,
+                bases=batch.hashes,
+                operation="enrich",
+                run_id=None,
+            )
+        mark_stage(session, stage="enrich", hashes=batch.hashes, run_id=None)
+        assert pending_record_ids(session, catalog_id=catalog_id, stage="enrich") == []
+        total = session.scalar(sa.select(sa.func.count()).select_from(Change))
+        values = {r.external_id: r.values for r in session.scalars(sa.select(Record))}
+    assert counts == {"applied": 2, "queued_for_review": 1, "dropped": 1}
+    assert total == 4
+    assert values["A1"]["voltage"] == 18.0
+    assert "voltage" not in values["A2"] and "voltage" not in values["A3"]
+    assert values["A3"]["colour"] == "red"
+
+
+def _seed_review(session) -> tuple[int, list[int]]:  # noqa: ANN001
+    catalog_id = _catalog(session)
+    frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V"})
+    upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
+    ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich")
+    batch = load_records(session, record_ids=ids)
+    record_changes(
+        session,
+        catalog_id=catalog_id,
+        schema=SCHEMA,
+        proposals=[
+            Proposal(i, "voltage", 18.0 + n, 0.6 + n / 10, "extract") for n, i in enumerate(ids)
+        ],
+        current=batch.values,
+        bases=batch.hashes,
+        operation="enrich",
+        run_id=None,
+    )
+    return catalog_id, ids
+
+
+def test_review_approve_applies_and_reject_closes(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        catalog_id, (a1, a2) = _seed_review(session)
+        queue = review_queue(session, where=ChangeFilter(catalog_id=catalog_id))
+        assert [c.record_id for c in queue] == [a1, a2]
+        approved = approve(
+            session,
+            where=ChangeFilter(catalog_id=catalog_id, min_confidence=0.65),
+            reviewer="ann",
+        )
+        rejected = reject(session, where=ChangeFilter(catalog_id=catalog_id), reviewer="bob")
+        a1_values = session.get(Record, a1).values
+        a2_values = session.get(Record, a2).values
+        counts = status_counts(session, where=ChangeFilter(catalog_id=catalog_id))
+    assert [c.record_id for c in approved] == [a2] and approved[0].reviewer == "ann"
+    assert [c.record_id for c in rejected] == [a1]
+    assert a2_values["voltage"] == 19.0 and "voltage" not in a1_values
+    assert counts == {"approved": 1, "rejected": 1}
+
+
+def test_approving_a_change_to_content_that_moved_on_is_refused(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        catalog_id, _ = _seed_review(session)
+        edited, hashes = _frame({"A1": "Drill 20V"})
+        upsert_records(session, catalog_id=catalog_id, frame=edited, hashes=hashes, source="f")
+        with pytest.raises(StaleChange, match="re-imported"):
+            approve(session, where=ChangeFilter(catalog_id=catalog_id), reviewer="ann")
+
+
+def test_rollback_restores_the_field_and_logs_the_undo(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        catalog_id, (a1, _) = _seed_review(session)
+        approve(session, where=ChangeFilter(catalog_id=catalog_id), reviewer="ann")
+        assert session.get(Record, a1).values["voltage"] == 18.0
+        undo = rollback_field(
+            session, catalog_id=catalog_id, external_id="A1", field="voltage", reviewer="ann"
+        )
+        values = session.get(Record, a1).values
+        statuses = status_counts(session, where=ChangeFilter(catalog_id=catalog_id))
+    assert "voltage" not in values
+    assert undo.operation == "rollback" and undo.old_value == 18.0 and undo.new_value is None
+    assert statuses == {"rolled_back": 1, "approved": 1, "applied": 1}
