@@ -1,0 +1,1 @@
+"""Schedules, event triggers and chained automations; `prefect.yaml` at the root names them."""
