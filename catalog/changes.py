@@ -35,6 +35,48 @@ class Proposal:
     explanation: str = ""
 
 
+def source_update_rows(
+    *,
+    catalog_id: int,
+    record_id: int,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    basis: str,
+    source: str,
+) -> list[dict[str, Any]]:
+    """Changes that record a supplier's edit of a record already in the catalogue (one per
+    field whose source value changed), so source updates are audited and can be rolled back
+    like any other change. A first import records none: there is nothing to compare with."""
+    now = utcnow()
+    return [
+        {
+            "catalog_id": catalog_id,
+            "record_id": record_id,
+            "field": field,
+            "old_value": old.get(field),
+            "new_value": new.get(field),
+            "confidence": 1.0,
+            "status": ChangeStatus.APPLIED.value,
+            "operation": "ingest",
+            "basis": basis,
+            "provider": "source",
+            "sources": [source],
+            "explanation": f"the source changed '{field}'",
+            "created_at": now,
+            "decided_at": now,
+        }
+        for field in sorted(set(old) | set(new))
+        if old.get(field) != new.get(field)
+    ]
+
+
+def insert_changes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert change rows; one already recorded (same record, field, operation, basis) is kept
+    as it is, which is what makes a re-run or a resumed run record each change once."""
+    if rows:
+        _insert_ignoring_duplicates(session, rows)
+
+
 def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
     if confidence >= thresholds.auto_apply:
         return ChangeStatus.APPLIED

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from catalog.changes import insert_changes, source_update_rows
 from catalog.models import Record, StageMark, utcnow
 
 
@@ -71,6 +72,9 @@ def upsert_records(
 ) -> UpsertCounts:
     """Insert new records and update changed ones; unchanged rows are not touched.
 
+    An update is logged as ``ingest`` changes (one per edited field), so a supplier's edit is
+    audited and reversible like a model's.
+
     Values a model filled (fields the old source didn't carry and the new one doesn't either)
     survive a re-import: the supplier's file owns its columns, the pipeline owns the rest.
     """
@@ -91,6 +95,7 @@ def upsert_records(
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    audit: list[tuple[dict[str, Any], dict[str, Any]]] = []
     counts = UpsertCounts()
     for external_id, values, content_hash in zip(external_ids, rows, hashes, strict=True):
         old = existing.get(external_id)
@@ -113,16 +118,16 @@ def upsert_records(
                 for field, value in (old.values or {}).items()
                 if field not in old.source_values and field not in values
             }
-            updates.append(
-                {
-                    "b_id": old.id,
-                    "source_values": values,
-                    "values": {**values, **derived},
-                    "content_hash": content_hash,
-                    "source": source,
-                    "updated_at": now,
-                }
-            )
+            update_row = {
+                "b_id": old.id,
+                "source_values": values,
+                "values": {**values, **derived},
+                "content_hash": content_hash,
+                "source": source,
+                "updated_at": now,
+            }
+            updates.append(update_row)
+            audit.append((update_row, old.source_values))
         else:
             counts.unchanged += 1
     if inserts:
@@ -142,6 +147,21 @@ def upsert_records(
             updates,
         )
         counts.updated = len(updates)
+        insert_changes(
+            session,
+            [
+                row
+                for update_row, old in audit
+                for row in source_update_rows(
+                    catalog_id=catalog_id,
+                    record_id=update_row["b_id"],
+                    old=old,
+                    new=update_row["source_values"],
+                    basis=update_row["content_hash"],
+                    source=source,
+                )
+            ],
+        )
     return counts
 
 
@@ -179,6 +199,9 @@ class RecordBatch:
 
     frame: pd.DataFrame
     """Index = record id; columns = attribute names (current values)."""
+    source_frame: pd.DataFrame
+    """The same records' source values only: what models derive from, so a derived value is
+    recomputed from the record's current content rather than kept from older content."""
     values: dict[int, dict[str, Any]]
     external_ids: dict[int, str]
     hashes: dict[int, str]
@@ -193,11 +216,12 @@ def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
         .where(Record.id.in_(list(record_ids)))
         .order_by(Record.id)
     ).all()
-    frame = pd.DataFrame.from_records(
-        [row.values for row in rows], index=pd.Index([row.id for row in rows], name="record_id")
-    )
+    index = pd.Index([row.id for row in rows], name="record_id")
+    frame = pd.DataFrame.from_records([row.values for row in rows], index=index)
+    source_frame = pd.DataFrame.from_records([row.source_values for row in rows], index=index)
     return RecordBatch(
         frame=frame,
+        source_frame=source_frame,
         values={row.id: row.values for row in rows},
         external_ids={row.id: row.external_id for row in rows},
         hashes={row.id: row.content_hash for row in rows},

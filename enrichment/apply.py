@@ -46,9 +46,11 @@ def enrich_records(
     batch = load_records(session, record_ids=record_ids)
     counts: Counter[str] = Counter()
     if not batch.frame.empty:
-        proposals = extract_attributes(batch.frame, schema)
+        # Derive from the source values, so an edited record gets its values re-derived;
+        # proposals equal to the current value are no-ops in record_changes.
+        proposals = extract_attributes(batch.source_frame, schema)
         if companies is not None and schema.derived("firmographics"):
-            proposals += firmographic_proposals(batch.frame, schema, companies)
+            proposals += firmographic_proposals(batch.source_frame, schema, companies)
         counts = record_changes(
             session,
             catalog_id=catalog_id,

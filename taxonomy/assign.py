@@ -139,14 +139,15 @@ def classify_records(
 ) -> Counter[str]:
     """Classify one batch of records and record the results as changes.
 
-    Records that already carry a category resolving in the taxonomy are left alone; the rest
-    get the classifier's prediction, scored by its calibrated confidence.
+    Records whose source gives a category resolving in the taxonomy are left alone; the rest
+    get the classifier's prediction (from their current source content), scored by its
+    calibrated confidence. A prediction equal to the current value records nothing.
     """
     category = schema.category_attribute
     batch = load_records(session, record_ids=record_ids)
     counts: Counter[str] = Counter()
     if category is not None and not batch.frame.empty:
-        frame = batch.frame
+        frame = batch.source_frame
         given = (
             frame[category.name]
             if category.name in frame.columns
