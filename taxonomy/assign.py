@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes
-from catalog.models import Change, ChangeStatus, Record
+from catalog.models import Catalog, Change, ChangeStatus, Organization, Record
 from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
 from taxonomy.classifier import Classifier, build_classifier, load_classifier, save_classifier
 from taxonomy.importers import load_taxonomy
 from taxonomy.model import Taxonomy
+from taxonomy.store import save_taxonomy
 
 STAGE = "classify"
 
@@ -103,11 +104,15 @@ def prepare_classifier(
     taxonomy: Taxonomy,
     models_dir: Path,
 ) -> Path:
-    """Build (or reuse) the catalogue's classifier and return where it is saved.
+    """Build (or reuse) the catalogue's classifier and return where it is saved; the taxonomy
+    version it predicts into is stored and linked to the catalogue.
 
     The file name is the hash of the taxonomy and training data, so an unchanged catalogue
     reuses its model and a re-run classifies exactly as before.
     """
+    catalog = session.get(Catalog, catalog_id)
+    organization = session.get(Organization, catalog.organization_id)
+    catalog.taxonomy_id = save_taxonomy(session, organization=organization, taxonomy=taxonomy).id
     texts, labels = training_examples(
         session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
     )
