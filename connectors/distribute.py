@@ -38,15 +38,19 @@ def distribute(
     *,
     catalog_id: int,
     schema: CatalogSchema,
-    destinations: Sequence[Destination],
+    targets: Sequence[tuple[Destination, WriteMode]],
     batch_size: int,
-    mode: WriteMode = "upsert",
 ) -> list[WriteResult]:
+    """Stream the catalogue to each ``(destination, mode)`` target: files are rewritten whole
+    (``replace``), tables usually take an ``upsert`` keyed by external id."""
     columns = output_columns(schema)
+    types = output_types(schema)
     with ExitStack() as stack:
         writers = [
-            stack.enter_context(destination.open(columns=columns, key=ID_COLUMN, mode=mode))
-            for destination in destinations
+            stack.enter_context(
+                destination.open(columns=columns, key=ID_COLUMN, mode=mode, types=types)
+            )
+            for destination, mode in targets
         ]
         for external_ids, values in iter_current_values(
             session, catalog_id=catalog_id, batch_size=batch_size
