@@ -102,13 +102,18 @@ class Attribute(BaseModel):
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            re.compile(value)
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Attribute:
         if self.type is AttributeType.ENUM and not self.enum:
             raise ValueError(f"attribute '{self.name}': an enum needs `enum:` values")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"attribute '{self.name}': min ({self.min}) is above max ({self.max})")
         if self.derive is not None:
             kind, _, field = self.derive.partition(".")
             if kind not in ("classify", "extract", "firmographics"):

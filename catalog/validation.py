@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 Kind = Literal["not_null", "in_set", "match_regex", "between", "unique", "type"]
 
-_ID = "__id__"
-_POS = "__pos__"
 _SPEC_META = "skuflow_expectation"
 _TYPE_CHECKED = (
     AttributeType.NUMBER,
@@ -119,38 +118,35 @@ def expectations_for(schema: CatalogSchema) -> list[ExpectationSpec]:
         number/integer/boolean/array attributes, value-set for enums, regex for patterns,
         range for min/max, uniqueness for the id.
     """
+    return [
+        spec for a in schema.attributes for spec in _attribute_specs(a, is_id=a.name == schema.id)
+    ]
+
+
+def _attribute_specs(attr: Attribute, *, is_id: bool) -> list[ExpectationSpec]:
+    blocking = attr.severity == "error"
     specs: list[ExpectationSpec] = []
-    for attr in schema.attributes:
-        is_id = attr.name == schema.id
-        blocking = attr.severity == "error"
-        a = attr.name
 
-        def add(kind: Kind, name: str, blocks: bool = blocking, **kwargs: Any) -> None:
-            specs.append(ExpectationSpec(f"{a}_{name}", a, kind, blocks, kwargs))  # noqa: B023
+    def add(kind: Kind, name: str, blocks: bool = blocking, **kwargs: Any) -> None:
+        specs.append(ExpectationSpec(f"{attr.name}_{name}", attr.name, kind, blocks, kwargs))
 
-        if attr.required or is_id:
-            add("not_null", "not_null", blocking or is_id)
-        if attr.type in _TYPE_CHECKED:
-            add("type", f"is_{attr.type.value}", type=attr.type.value)
-
-        array = attr.type is AttributeType.ARRAY
-        element = attr.items if array else attr.type
-        item = {"each_item": True} if array else {}
-        prefix = "items_" if array else ""
-        if attr.enum:
-            add("in_set", f"{prefix}in_set", value_set=list(attr.enum), **item)
-        if attr.pattern is not None:
-            add("match_regex", f"{prefix}match_regex", regex=attr.pattern, **item)
-        if (attr.min is not None or attr.max is not None) and element in _NUMERIC:
-            add(
-                "between",
-                _range_name(attr, prefix=prefix),
-                min_value=attr.min,
-                max_value=attr.max,
-                **item,
-            )
-        if is_id:
-            add("unique", "unique", True)
+    if attr.required or is_id:
+        add("not_null", "not_null", blocking or is_id)
+    if attr.type in _TYPE_CHECKED:
+        add("type", f"is_{attr.type.value}", type=attr.type.value)
+    array = attr.type is AttributeType.ARRAY
+    element = attr.items if array else attr.type
+    item = {"each_item": True} if array else {}
+    prefix = "items_" if array else ""
+    if attr.enum:
+        add("in_set", f"{prefix}in_set", value_set=list(attr.enum), **item)
+    if attr.pattern is not None:
+        add("match_regex", f"{prefix}match_regex", regex=attr.pattern, **item)
+    if (attr.min is not None or attr.max is not None) and element in _NUMERIC:
+        name = _range_name(attr, prefix=prefix)
+        add("between", name, min_value=attr.min, max_value=attr.max, **item)
+    if is_id:
+        add("unique", "unique", True)
     return specs
 
 
@@ -218,7 +214,7 @@ class ValidationReport:
 
     def summary(self) -> str:
         """One line, for logs and the `ValidationFailed` message."""
-        blocking, warnings = len(self.failed()), len(self.failed(False)) - len(self.failed())
+        blocking, warned = len(self.failed()), len(self.failed(False)) - len(self.failed())
         status = "passed" if self.success else "FAILED"
         parts = [
             f"validation {status}: {self.records} record(s), {len(self.results)} expectation(s)"
@@ -226,8 +222,8 @@ class ValidationReport:
         if blocking:
             names = ", ".join(r.spec.name for r in self.failed())
             parts.append(f"{blocking} blocking failure(s) ({names})")
-        if warnings:
-            parts.append(f"{warnings} warning(s)")
+        if warned:
+            parts.append(f"{warned} warning(s)")
         return "; ".join(parts)
 
     def to_markdown(self) -> str:
@@ -279,9 +275,13 @@ class ValidationReport:
 class SuiteRunner:
     """Validates a catalogue batch by batch against the suite derived from its schema.
 
-    The GX context, data source and suites are built once (GX's import and setup are the
-    expensive part); `validate` may then be called for any number of batches, and `report`
-    gives the result over all of them.
+    The GX context, data source and suites are built once; `validate` may then be called for
+    any number of batches, and `report` gives the result over all of them.
+
+    GX's cost is mostly per call (it plans every expectation's metrics anew, tens of
+    milliseconds each), not per row, so small batches are pooled until `rows_per_check` rows
+    are waiting before GX runs; `report` checks what is left. Memory is bounded by that pool,
+    the examples kept, and the set of ids seen (which cross-batch uniqueness needs).
 
     Example:
         runner = SuiteRunner(schema)
@@ -291,14 +291,22 @@ class SuiteRunner:
     """
 
     def __init__(
-        self, schema: CatalogSchema, *, id_column: str = "external_id", max_examples: int = 20
+        self,
+        schema: CatalogSchema,
+        *,
+        id_column: str = "external_id",
+        max_examples: int = 20,
+        rows_per_check: int = 50_000,
     ) -> None:
         self.schema = schema
         self.id_column = id_column
         self.max_examples = max_examples
+        self.rows_per_check = rows_per_check
         self.specs = expectations_for(schema)
         self._results = {s.name: ExpectationResult(s) for s in self.specs}
         self._records = 0
+        self._pending: list[pd.DataFrame] = []
+        self._pending_rows = 0
         self._seen_ids: set[str] = set()
         self._duplicated_ids: set[str] = set()
         """Ids whose every occurrence so far is already counted as a uniqueness failure."""
@@ -309,7 +317,7 @@ class SuiteRunner:
         )
 
     def validate(self, frame: pd.DataFrame) -> None:
-        """Validate one batch and add its outcome to the run's results.
+        """Add one batch to the run; it is checked now or pooled with the next ones.
 
         Args:
             frame: One row per record; columns are attribute names plus the id column (extra
@@ -322,27 +330,43 @@ class SuiteRunner:
         """
         if frame.empty:
             return
-        frame = frame.reset_index(drop=True)
-        ids = self._ids(frame)
+        self._ids(frame)  # refuse a frame without ids now, not when the pool is checked
+        columns = [c for c in frame.columns if c in self.schema.by_name or c == self.id_column]
+        self._pending.append(frame[columns].reset_index(drop=True))
+        self._pending_rows += len(frame)
+        if self._pending_rows >= self.rows_per_check:
+            self._check_pending()
+
+    def report(self) -> ValidationReport:
+        """The outcome over every batch given so far."""
+        self._check_pending()
+        results = list(self._results.values())
+        success = not any(r.spec.blocking and not r.success for r in results)
+        return ValidationReport(success=success, records=self._records, results=results)
+
+    def _check_pending(self) -> None:
+        if not self._pending:
+            return
+        pending = self._pending
+        frame = pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+        self._pending, self._pending_rows = [], 0
+        self._check(frame)
+
+    def _check(self, frame: pd.DataFrame) -> None:
+        ids = _text(self._ids(frame))
         self._records += len(frame)
         columns = {a.name: _column(frame, a.name) for a in self.schema.attributes}
         if self.schema.id not in frame.columns:
             # The id attribute's value *is* the external id; stores may keep it only there.
             columns[self.schema.id] = ids
         if self._row_specs:
-            prepared, raw = _prepare_rows(self._row_specs, self.schema, columns, ids)
-            self._run(self._row_suite, prepared, raw)
+            prepared, raw = _prepare_rows(self._row_specs, self.schema, columns)
+            self._run(self._row_suite, prepared, raw, ids)
         if self._item_specs:
-            prepared, raw = _prepare_items(self._item_specs, self.schema, columns, ids)
+            prepared, raw, owners = _prepare_items(self._item_specs, self.schema, columns, ids)
             if len(prepared):
-                self._run(self._item_suite, prepared, raw)
+                self._run(self._item_suite, prepared, raw, owners)
         self._check_ids_across_batches(columns[self.schema.id], ids)
-
-    def report(self) -> ValidationReport:
-        """The outcome over every batch validated so far."""
-        results = list(self._results.values())
-        success = not any(r.spec.blocking and not r.success for r in results)
-        return ValidationReport(success=success, records=self._records, results=results)
 
     def _ids(self, frame: pd.DataFrame) -> pd.Series:
         if self.id_column in frame.columns:
@@ -356,16 +380,28 @@ class SuiteRunner:
         )
 
     def _run(
-        self, suite: ExpectationSuite, prepared: pd.DataFrame, raw: dict[str, np.ndarray]
+        self,
+        suite: ExpectationSuite,
+        prepared: pd.DataFrame,
+        raw: dict[str, pd.Series],
+        ids: pd.Series,
     ) -> None:
+        """Run one suite over a prepared frame (RangeIndex = row position) and tally it."""
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": prepared})
-        outcome = batch.validate(
-            suite,
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": [_ID, _POS],
-            },
-        )
+        with warnings.catch_warnings():
+            # pandas warns when a schema pattern has groups (GX searches with str.contains).
+            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expr")
+            outcome = batch.validate(
+                suite,
+                result_format={
+                    # SUMMARY names the first failing rows by index. GX's other ways to name
+                    # them (`unexpected_index_column_names`, COMPLETE) cost a pandas lookup per
+                    # failing row: seconds per batch when every row fails.
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": max(self.max_examples, 1),
+                    "return_unexpected_index_query": False,
+                },
+            )
         for er in outcome.results:
             acc = self._results[er.expectation_config.meta[_SPEC_META]]
             error = _exception_message(er.exception_info)
@@ -377,13 +413,8 @@ class SuiteRunner:
                 acc.success = False
                 acc.unexpected_count += count
                 values = raw[acc.spec.name]
-                self._add_examples(
-                    acc,
-                    (
-                        (row[_ID], values[int(row[_POS])])
-                        for row in er.result["unexpected_index_list"]
-                    ),
-                )
+                rows = [int(i) for i in er.result.get("partial_unexpected_index_list") or []]
+                self._add_examples(acc, ((ids.iloc[i], values.iloc[i]) for i in rows))
 
     def _check_ids_across_batches(self, id_values: pd.Series, ids: pd.Series) -> None:
         """Uniqueness across batches: GX sees one batch; a set of ids seen remembers the rest.
@@ -394,7 +425,7 @@ class SuiteRunner:
         acc = self._results.get(f"{self.schema.id}_unique")
         if acc is None:
             return
-        keys = _id_keys(id_values)
+        keys = _text(id_values)
         present = keys.notna().to_numpy()
         key_values = keys.to_numpy(dtype=object)
         in_batch = keys.duplicated(keep=False).to_numpy() & present
@@ -429,19 +460,15 @@ def validate_frame(frame: pd.DataFrame, schema: CatalogSchema, **kw: Any) -> Val
 
 
 def _prepare_rows(
-    specs: list[ExpectationSpec],
-    schema: CatalogSchema,
-    columns: dict[str, pd.Series],
-    ids: pd.Series,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """One column per row-level expectation, plus the id and row position for naming rows."""
-    data: dict[str, Any] = {_ID: ids.to_numpy(dtype=object), _POS: np.arange(len(ids))}
-    raw: dict[str, np.ndarray] = {}
+    specs: list[ExpectationSpec], schema: CatalogSchema, columns: dict[str, pd.Series]
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """One column per row-level expectation; the raw values each one reports from."""
+    data: dict[str, pd.Series] = {}
+    raw: dict[str, pd.Series] = {}
     for spec in specs:
-        attr = schema.by_name[spec.attribute]
         values = columns[spec.attribute]
-        data[spec.name] = _PROJECTIONS[spec.kind](values, attr)
-        raw[spec.name] = values.to_numpy(dtype=object)
+        data[spec.name] = _PROJECTIONS[spec.kind](values, schema.by_name[spec.attribute])
+        raw[spec.name] = values
     return pd.DataFrame(data), raw
 
 
@@ -450,94 +477,98 @@ def _prepare_items(
     schema: CatalogSchema,
     columns: dict[str, pd.Series],
     ids: pd.Series,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.Series]:
     """Array elements stacked into one frame, one column per element-level expectation.
 
     Each row holds one element of one attribute; the other attributes' columns are null
     there, which every GX column-map expectation skips, so one GX run covers them all.
+    Also returns the raw elements and, per element, the id of the record it came from.
     """
-    parts: list[pd.DataFrame] = []
-    raw_parts: list[dict[str, np.ndarray]] = []
     by_attribute: dict[str, list[ExpectationSpec]] = {}
     for spec in specs:
         by_attribute.setdefault(spec.attribute, []).append(spec)
+    parts: list[pd.DataFrame] = []
+    raw_parts: list[pd.Series] = []
+    owner_parts: list[pd.Series] = []
     for name, attr_specs in by_attribute.items():
-        attr = schema.by_name[name]
-        elements = columns[name].explode()
+        element_attr = _element_attribute(schema.by_name[name])
+        elements = columns[name].astype(object).explode()
         elements = elements[elements.notna().to_numpy()]
         owners = elements.index.to_numpy()
-        elements = elements.reset_index(drop=True).astype(object)
-        part = {_ID: ids.to_numpy(dtype=object)[owners]}
-        for spec in attr_specs:
-            part[spec.name] = _PROJECTIONS[spec.kind](elements, _element_attribute(attr))
-        parts.append(pd.DataFrame(part))
-        raw_parts.append({s.name: elements.to_numpy(dtype=object) for s in attr_specs})
-    prepared = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    for spec in specs:
-        if spec.name not in prepared.columns:
-            prepared[spec.name] = None
-    prepared[_POS] = np.arange(len(prepared))
-    raw: dict[str, np.ndarray] = {}
-    offset = 0
-    for part, part_raw in zip(parts, raw_parts, strict=True):
-        for name, values in part_raw.items():
-            column = np.full(len(prepared), None, dtype=object)
-            column[offset : offset + len(part)] = values
-            raw[name] = column
-        offset += len(part)
-    for column in prepared.columns.difference([_ID, _POS]):
-        prepared[column] = prepared[column].astype(object)
-    return prepared, raw
+        elements = elements.reset_index(drop=True)
+        part = {s.name: _PROJECTIONS[s.kind](elements, element_attr) for s in attr_specs}
+        parts.append(pd.DataFrame(part, index=elements.index))
+        raw_parts.append(elements)
+        owner_parts.append(ids.iloc[owners])
+    prepared = pd.concat(parts, ignore_index=True)
+    for spec in specs:  # concat leaves other attributes' rows as object NaN; restore dtypes
+        prepared[spec.name] = prepared[spec.name].astype(_PROJECTED_DTYPE[spec.kind])
+    elements = pd.concat(raw_parts, ignore_index=True)
+    owners = pd.concat(owner_parts, ignore_index=True)
+    return prepared, dict.fromkeys((s.name for s in specs), elements), owners
 
 
 def _element_attribute(attr: Attribute) -> Attribute:
     return attr.model_copy(update={"type": attr.items})
 
 
-def _not_null(values: pd.Series, attr: Attribute) -> pd.Series:
-    blank = _blank(values)
-    return values.astype(object).where(~blank, None)
+def _present(values: pd.Series, attr: Attribute) -> pd.Series:
+    """True where the value is there, null where it is missing (null, blank text, empty list)."""
+    out = pd.Series(True, index=values.index, dtype="boolean")
+    out[_blank(values)] = pd.NA
+    return out
 
 
 def _conforms(values: pd.Series, attr: Attribute) -> pd.Series:
-    """True where the value has the attribute's type, None where it is null, False otherwise."""
-    ok = _type_mask(values, attr.type)
-    out = pd.Series(ok, index=values.index, dtype=object)
-    return out.where(values.notna().to_numpy(), None)
-
-
-def _as_is(values: pd.Series, attr: Attribute) -> pd.Series:
-    return values.astype(object)
-
-
-def _as_text(values: pd.Series, attr: Attribute) -> pd.Series:
-    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
-        values.dtype
-    ):
-        return values
-    return values.astype(object).map(
-        lambda v: v if isinstance(v, str) else str(v), na_action="ignore"
-    )
+    """True where the value has the attribute's type, False where not, null where null."""
+    out = pd.Series(_type_mask(values, attr.type), index=values.index, dtype="boolean")
+    out[values.isna().to_numpy()] = pd.NA
+    return out
 
 
 def _as_number(values: pd.Series, attr: Attribute) -> pd.Series:
     """Numbers for the range check; values of another type become null (the type check has them)."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(float)
     ok = _type_mask(values, AttributeType.NUMBER) & values.notna().to_numpy()
-    return pd.to_numeric(values.where(ok, None).astype(object), errors="coerce").astype(float)
+    return pd.to_numeric(values.astype(object).where(ok, None), errors="coerce").astype(float)
 
 
-def _id_keys(values: pd.Series) -> pd.Series:
-    """Ids as text, so `7` and `'7'` are the same record, as they are to the store."""
-    return values.astype(object).map(str, na_action="ignore")
+def _text(values: pd.Series, attr: Attribute | None = None) -> pd.Series:
+    """Values as text (pandas `str` dtype); `7` and `'7'` are the same id, enum value or code."""
+    dtype = values.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return values
+    if pd.api.types.is_object_dtype(dtype):
+        values = values.map(_text_form, na_action="ignore")
+    elif pd.api.types.is_float_dtype(dtype):
+        values = values.astype(object).map(_text_form, na_action="ignore")
+    return values.astype("str")
+
+
+def _text_form(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # JSON numbers often arrive as floats: 7.0 is the id 7
+    return str(value)
 
 
 _PROJECTIONS: dict[str, Callable[[pd.Series, Attribute], pd.Series]] = {
-    "not_null": _not_null,
+    "not_null": _present,
     "type": _conforms,
-    "in_set": _as_is,
-    "match_regex": _as_text,
+    "in_set": _text,
+    "match_regex": _text,
     "between": _as_number,
-    "unique": lambda values, attr: _id_keys(values),
+    "unique": _text,
+}
+_PROJECTED_DTYPE = {
+    "not_null": "boolean",
+    "type": "boolean",
+    "in_set": "str",
+    "match_regex": "str",
+    "between": "float64",
+    "unique": "str",
 }
 
 
