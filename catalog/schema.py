@@ -105,7 +105,7 @@ class Attribute(BaseModel):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
+                raise ValueError(f"pattern {value!r} is not a valid regex: {exc}") from exc
         return value
 
     @model_validator(mode="after")
