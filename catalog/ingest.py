@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from catalog.errors import InputError, InputProblem
 from catalog.mapping import content_hashes, find_duplicate_ids, map_batch, resolve_columns
 from catalog.records import UpsertCounts, upsert_records
+from catalog.rows import Source
 from catalog.schema import CatalogSchema
-from connectors.base import Source
 
 MAX_REPORTED_PROBLEMS = 50
 

@@ -202,33 +202,80 @@ _TEXT_EXCLUDED = {"C", "F", "unit", "units", "count", "ct", "each", "ea", "'", "
 _TEXT_EXACT_CASE = {"K", "B", "A", "g", "t"}
 
 
-def _alias_regex(alias: str) -> str:
-    body = re.escape(alias).replace(r"\ ", r"\s*")
-    if alias not in _TEXT_EXACT_CASE and len(_folded[alias.casefold()]) == 1:
-        body = f"(?i:{body})"
+def _atoms(alias: str) -> list[str]:
+    """Regex pieces, one per character: `[mM]` where case may vary, `\\s*` for a space.
+
+    Single-character classes rather than a case-insensitive flag keep the regex engine's fast
+    first-character test on every branch, which is what makes a 400-spelling alternation cheap.
+    """
+    insensitive = alias not in _TEXT_EXACT_CASE and len(_folded[alias.casefold()]) == 1
+    atoms = []
+    for char in alias:
+        if char.isspace():
+            atoms.append(r"\s*")
+            continue
+        lower, upper = char.lower(), char.upper()
+        if insensitive and lower != upper and len(lower) == len(upper) == 1:
+            atoms.append(f"[{re.escape(lower)}{re.escape(upper)}]")
+        else:
+            atoms.append(re.escape(char))
+    return atoms
+
+
+def _terminal(alias: str, lookarounds: bool = True) -> str:
+    if not lookarounds:
+        return ""
     # A unit ending in a letter must not run on into a word ("5 inks" is not 5 in).
-    body += r"(?!\w)" if alias[-1].isalnum() else ""
+    suffix = r"(?!\w)" if alias[-1].isalnum() else ""
     if alias.casefold() == "in":  # "5 in stock", "3 in 1", "2 in a pack" are not inches
-        body += r"(?!\s*(?:stock|\d|a|an|the|one|each|total|pack|box|set|case|and|or)\b)"
-    return body
+        suffix += r"(?!\s*(?:stock|\d|a|an|the|one|each|total|pack|box|set|case|and|or)\b)"
+    return suffix
 
 
-def _unit_alternation() -> str:
-    aliases = sorted(
-        (a for a in _EXACT if a not in _TEXT_EXCLUDED), key=lambda a: (-len(a), a)
-    )
-    return "|".join(_alias_regex(a) for a in aliases)
+def _trie_regex(aliases: list[str], lookarounds: bool = True) -> str:
+    """One alternation as a trie: shared prefixes once, longer spellings tried first."""
+    root: dict = {}
+    for alias in aliases:
+        node = root
+        for atom in _atoms(alias):
+            node = node.setdefault(atom, {})
+        node[""] = _terminal(alias, lookarounds)
+
+    def render(node: dict) -> str:
+        branches = [atom + render(child) for atom, child in sorted(
+            ((a, c) for a, c in node.items() if a != ""), key=lambda item: item[0]
+        )]
+        if "" in node:
+            branches.append(node[""])
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return render(root)
 
 
-NUMBER_PATTERN = r"(?:\d+(?:\s|-)\d+/\d+|\d+/\d+|\d+(?:[.,]\d+)*|[.,]\d+)"
-"""A number as catalogues write it: `52`, `1,200`, `2,5`, `.5`, `1/2`, `1-1/2` (no groups)."""
+def unit_regex(*, lookarounds: bool = True) -> str:
+    """Every text spelling of every unit as one trie-shaped alternation (no groups).
 
-UNIT_PATTERN = f"(?:{_unit_alternation()})"
-"""Every text spelling of every unit, longest first (no groups)."""
+    With `lookarounds=False` the word-boundary checks are left out, giving a pattern RE2 (and
+    so `pyarrow.compute`) accepts: a superset of the matches, for cheap pre-filtering.
+    """
+    return _trie_regex([a for a in _EXACT if a not in _TEXT_EXCLUDED], lookarounds)
+
+
+NUMBER_PATTERN = r"\d+(?:[.,]\d+)*(?:[\s-]\d+/\d+|/\d+)?"
+"""A number as catalogues write it: `52`, `1,200`, `2,5`, `1/2`, `1-1/2`, `1 1/2` (no groups,
+no sign; `.5` is not read — catalogues write `0.5`)."""
+
+UNIT_PATTERN = f"(?:{unit_regex()})"
+"""Every text spelling of every unit as one trie-shaped alternation (no groups)."""
 
 QUANTITY_PATTERN = (
-    r"(?<![\d.,/])"  # not the tail of a longer number (letters may precede: "10x20mm")
-    r"(?P<number>(?:(?<![^\s(:~])[-−])?" + NUMBER_PATTERN + r")"
+    r"(?P<number>[-−\d]"  # first a sign or digit: lets the regex engine skip ahead fast
+    r"(?<![\d.,/]\d)"  # a digit must not continue a longer number ("1.5" is not "5")
+    r"(?<![^\s(:~][-−])"  # a sign only after space, "(", ":" or "~" ("XR-20V" is 20 V)
+    r"(?:(?<=\d)|\d)"  # after a sign, its first digit
+    r"\d*(?:[.,]\d+)*(?:[\s-]\d+/\d+|/\d+)?)"
     r"\s?-?\s?"
     r"(?P<unit>" + UNIT_PATTERN + r")"
 )
@@ -241,9 +288,9 @@ Use with `re.finditer` or `Series.str.extractall(QUANTITY_PATTERN)`; map `unit` 
 
 _QUANTITY_RE = re.compile(QUANTITY_PATTERN)
 _WHOLE_RE = re.compile(
-    r"^\s*(?P<number>[-−]?" + NUMBER_PATTERN + r")\s*-?\s*(?P<unit>\S.*?)\s*$"
+    r"^\s*(?P<number>[-−]?(?:" + NUMBER_PATTERN + r"|[.,]\d+))\s*-?\s*(?P<unit>\S.*?)\s*$"
 )
-_BARE_NUMBER_RE = re.compile(r"^\s*[-−+]?" + NUMBER_PATTERN + r"\s*$")
+_BARE_NUMBER_RE = re.compile(r"^\s*[-−+]?(?:" + NUMBER_PATTERN + r"|[.,]\d+)\s*$")
 
 
 def canonical_unit(unit: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from catalog.errors import SkuflowError
+from catalog.rows import RowBatch, Source  # noqa: F401  (connectors implement these)
 
 WriteMode = Literal["append", "upsert", "replace"]
 
@@ -31,29 +32,12 @@ class TerminalConnectorError(SkuflowError):
 
 
 @dataclass(frozen=True)
-class RowBatch:
-    """Rows read from one source, with the row numbers a user sees, so errors can point at them."""
-
-    rows: list[dict[str, Any]]
-    row_numbers: list[int]
-    source: str
-
-
-@dataclass(frozen=True)
 class WriteResult:
     """What a committed write produced: how many rows went where."""
 
     destination: str
     rows: int
     location: str
-
-
-class Source(Protocol):
-    def describe(self) -> str: ...
-
-    def columns(self) -> list[str]: ...
-
-    def read_batches(self, batch_size: int = 5000) -> Iterator[RowBatch]: ...
 
 
 class DestinationWriter(Protocol):
