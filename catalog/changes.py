@@ -23,7 +23,21 @@ from catalog.schema import CatalogSchema, Thresholds
 
 @dataclass(frozen=True)
 class Proposal:
-    """A value a model or provider suggests for one field of one record, with its evidence."""
+    """One candidate value for ``field`` of record ``record_id``: what every classifier and
+    enrichment provider returns. Providers never write to the catalogue; they propose, and
+    ``record_changes`` applies, queues or drops each proposal by the thresholds, keeping
+    ``sources`` and ``explanation`` so a reviewer (or an audit months later) sees why.
+
+    Attributes:
+        record_id: The record's id in the store.
+        field: The schema attribute the value is for.
+        value: The value, already in the attribute's type and canonical unit.
+        confidence: 0–1; compared with the attribute's thresholds.
+        provider: Which provider proposed it: ``classify``, ``extract``, ``firmographics``, …
+        method: How it was found, short and greppable (``title-unit-match``, ``fuzzy-name 91``).
+        sources: Where the evidence is: ``record:title``, ``companies.csv#row=17``.
+        explanation: One sentence for a reviewer, quoting the evidence.
+    """
 
     record_id: Any
     field: str

@@ -53,8 +53,12 @@ _US_GALLON = 3.785411784
 _FT_LBF = 1.3558179483314004
 _UNITS: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     # length
-    "µm": ("length", 1e-6, 0, ("um", "μm", "micron", "microns", "micrometre", "micrometer",
-                                "micrometres", "micrometers")),
+    "µm": (
+        "length",
+        1e-6,
+        0,
+        ("um", "μm", "micron", "microns", "micrometre", "micrometer", "micrometres", "micrometers"),
+    ),
     "mm": ("length", 1e-3, 0, ("millimetre", "millimeter", "millimetres", "millimeters", "mm.")),
     "cm": ("length", 1e-2, 0, ("centimetre", "centimeter", "centimetres", "centimeters", "cm.")),
     "m": ("length", 1.0, 0, ("metre", "meter", "metres", "meters", "mtr", "mtrs")),
@@ -66,15 +70,18 @@ _UNITS: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     # mass
     "mg": ("mass", 1e-6, 0, ("milligram", "milligrams", "milligramme", "milligrammes")),
     "g": ("mass", 1e-3, 0, ("gram", "grams", "gramme", "grammes", "gr", "grs")),
-    "kg": ("mass", 1.0, 0, ("kilogram", "kilograms", "kilogramme", "kilogrammes", "kgs", "kilo",
-                            "kilos")),
+    "kg": (
+        "mass",
+        1.0,
+        0,
+        ("kilogram", "kilograms", "kilogramme", "kilogrammes", "kgs", "kilo", "kilos"),
+    ),
     "t": ("mass", 1e3, 0, ("tonne", "tonnes", "ton", "tons", "T", "metric ton", "metric tons")),
     "oz": ("mass", _POUND / 16, 0, ("ounce", "ounces", "oz.")),
     "lb": ("mass", _POUND, 0, ("lbs", "pound", "pounds", "lb.", "lbs.")),
     # voltage
     "mV": ("voltage", 1e-3, 0, ("millivolt", "millivolts")),
-    "V": ("voltage", 1.0, 0, ("volt", "volts", "VAC", "VDC", "V AC", "V DC", "Vac", "Vdc",
-                              "V~")),
+    "V": ("voltage", 1.0, 0, ("volt", "volts", "VAC", "VDC", "V AC", "V DC", "Vac", "Vdc", "V~")),
     "kV": ("voltage", 1e3, 0, ("kilovolt", "kilovolts")),
     # current
     "mA": ("current", 1e-3, 0, ("milliamp", "milliamps", "milliampere", "milliamperes")),
@@ -96,22 +103,32 @@ _UNITS: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "ml": ("volume", 1e-3, 0, ("mL", "millilitre", "milliliter", "millilitres", "milliliters")),
     "cl": ("volume", 1e-2, 0, ("centilitre", "centiliter", "centilitres", "centiliters")),
     "l": ("volume", 1.0, 0, ("L", "litre", "liter", "litres", "liters", "ltr", "ltrs")),
-    "m³": ("volume", 1e3, 0, ("m3", "cubic metre", "cubic meter", "cubic metres",
-                              "cubic meters")),
+    "m³": ("volume", 1e3, 0, ("m3", "cubic metre", "cubic meter", "cubic metres", "cubic meters")),
     "gal": ("volume", _US_GALLON, 0, ("gallon", "gallons", "gal.", "US gal")),
-    "fl oz": ("volume", _US_GALLON / 128, 0, ("fl. oz", "fl. oz.", "fl.oz", "fl.oz.",
-                                              "fluid ounce", "fluid ounces", "floz")),
+    "fl oz": (
+        "volume",
+        _US_GALLON / 128,
+        0,
+        ("fl. oz", "fl. oz.", "fl.oz", "fl.oz.", "fluid ounce", "fluid ounces", "floz"),
+    ),
     # frequency
     "Hz": ("frequency", 1.0, 0, ("hertz",)),
     "kHz": ("frequency", 1e3, 0, ("kilohertz",)),
     "MHz": ("frequency", 1e6, 0, ("megahertz",)),
     "GHz": ("frequency", 1e9, 0, ("gigahertz",)),
     # temperature (base kelvin)
-    "°C": ("temperature", 1.0, 273.15, ("ºC", "℃", "degC", "deg C", "degrees C", "celsius",
-                                        "degrees celsius", "C")),
-    "°F": ("temperature", 5 / 9, 273.15 - 32 * 5 / 9, ("ºF", "℉", "degF", "deg F",
-                                                       "degrees F", "fahrenheit",
-                                                       "degrees fahrenheit", "F")),
+    "°C": (
+        "temperature",
+        1.0,
+        273.15,
+        ("ºC", "℃", "degC", "deg C", "degrees C", "celsius", "degrees celsius", "C"),
+    ),
+    "°F": (
+        "temperature",
+        5 / 9,
+        273.15 - 32 * 5 / 9,
+        ("ºF", "℉", "degF", "deg F", "degrees F", "fahrenheit", "degrees fahrenheit", "F"),
+    ),
     "K": ("temperature", 1.0, 0, ("kelvin",)),
     # data (decimal prefixes, as storage is sold; binary ones are their own units)
     "B": ("data", 1.0, 0, ("byte", "bytes")),
@@ -124,17 +141,72 @@ _UNITS: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "GiB": ("data", 2.0**30, 0, ()),
     "TiB": ("data", 2.0**40, 0, ()),
     # counts
-    "pcs": ("count", 1.0, 0, ("pc", "pcs.", "pce", "pces", "piece", "pieces", "ea", "each",
-                              "unit", "units", "ct", "count")),
+    "pcs": (
+        "count",
+        1.0,
+        0,
+        (
+            "pc",
+            "pcs.",
+            "pce",
+            "pces",
+            "piece",
+            "pieces",
+            "ea",
+            "each",
+            "unit",
+            "units",
+            "ct",
+            "count",
+        ),
+    ),
     "dozen": ("count", 12.0, 0, ("doz", "dz")),
     # torque
-    "N·m": ("torque", 1.0, 0, ("Nm", "N-m", "N.m", "N m", "N*m", "newton metre", "newton meter",
-                               "newton metres", "newton meters")),
-    "ft·lb": ("torque", _FT_LBF, 0, ("ft-lb", "ft-lbs", "ft lb", "ft lbs", "ft.lb", "ft.lbs",
-                                     "ftlb", "ftlbs", "ft-lbf", "lb-ft", "lb ft", "lbf-ft",
-                                     "ft·lbf", "foot-pound", "foot-pounds", "foot pounds")),
-    "in·lb": ("torque", _FT_LBF / 12, 0, ("in-lb", "in-lbs", "in lb", "in lbs", "in.lb",
-                                          "inch-pound", "inch-pounds", "lb-in")),
+    "N·m": (
+        "torque",
+        1.0,
+        0,
+        (
+            "Nm",
+            "N-m",
+            "N.m",
+            "N m",
+            "N*m",
+            "newton metre",
+            "newton meter",
+            "newton metres",
+            "newton meters",
+        ),
+    ),
+    "ft·lb": (
+        "torque",
+        _FT_LBF,
+        0,
+        (
+            "ft-lb",
+            "ft-lbs",
+            "ft lb",
+            "ft lbs",
+            "ft.lb",
+            "ft.lbs",
+            "ftlb",
+            "ftlbs",
+            "ft-lbf",
+            "lb-ft",
+            "lb ft",
+            "lbf-ft",
+            "ft·lbf",
+            "foot-pound",
+            "foot-pounds",
+            "foot pounds",
+        ),
+    ),
+    "in·lb": (
+        "torque",
+        _FT_LBF / 12,
+        0,
+        ("in-lb", "in-lbs", "in lb", "in lbs", "in.lb", "inch-pound", "inch-pounds", "lb-in"),
+    ),
     # rotational speed
     "rpm": ("speed", 1.0, 0, ("r/min", "rev/min", "revolutions per minute", "min-1", "min⁻¹")),
     # linear speed
@@ -142,12 +214,20 @@ _UNITS: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "km/h": ("velocity", 1 / 3.6, 0, ("kph", "kmh", "km/hr")),
     "mph": ("velocity", 0.44704, 0, ("miles per hour",)),
     # flow
-    "l/min": ("flow", 1.0, 0, ("L/min", "lpm", "LPM", "l/m", "litres per minute",
-                               "liters per minute")),
+    "l/min": (
+        "flow",
+        1.0,
+        0,
+        ("L/min", "lpm", "LPM", "l/m", "litres per minute", "liters per minute"),
+    ),
     "l/h": ("flow", 1 / 60, 0, ("L/h", "lph", "l/hr", "litres per hour", "liters per hour")),
     "m³/h": ("flow", 1000 / 60, 0, ("m3/h", "m3/hr", "cbm/h")),
-    "cfm": ("flow", 28.316846592, 0, ("CFM", "ft³/min", "ft3/min", "cu ft/min",
-                                      "cubic feet per minute")),
+    "cfm": (
+        "flow",
+        28.316846592,
+        0,
+        ("CFM", "ft³/min", "ft3/min", "cu ft/min", "cubic feet per minute"),
+    ),
     "gpm": ("flow", _US_GALLON, 0, ("GPM", "gal/min", "gallons per minute")),
     # electric charge (battery capacity) and energy
     "mAh": ("charge", 1e-3, 0, ("mA·h", "milliamp hours", "milliampere-hours")),
@@ -197,8 +277,27 @@ _SQUEEZED: dict[str, str] = {
 """Spellings with their spaces dropped, as text writes them (`degreesC`, `ftlbs`)."""
 
 # Free text: spellings never read from prose, and those read only in their exact case.
-_TEXT_EXCLUDED = {"C", "F", "unit", "units", "count", "ct", "each", "ea", "'", "’", "”", "T",
-                  "kilo", "kilos", "gr", "grs", "l/m", "J", "min-1"}
+_TEXT_EXCLUDED = {
+    "C",
+    "F",
+    "unit",
+    "units",
+    "count",
+    "ct",
+    "each",
+    "ea",
+    "'",
+    "’",
+    "”",
+    "T",
+    "kilo",
+    "kilos",
+    "gr",
+    "grs",
+    "l/m",
+    "J",
+    "min-1",
+}
 _TEXT_EXACT_CASE = {"K", "B", "A", "g", "t"}
 
 
@@ -242,9 +341,12 @@ def _trie_regex(aliases: list[str], lookarounds: bool = True) -> str:
         node[""] = _terminal(alias, lookarounds)
 
     def render(node: dict) -> str:
-        branches = [atom + render(child) for atom, child in sorted(
-            ((a, c) for a, c in node.items() if a != ""), key=lambda item: item[0]
-        )]
+        branches = [
+            atom + render(child)
+            for atom, child in sorted(
+                ((a, c) for a, c in node.items() if a != ""), key=lambda item: item[0]
+            )
+        ]
         if "" in node:
             branches.append(node[""])
         if len(branches) == 1:
@@ -328,8 +430,7 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     target = _TABLE[canonical_unit(to_unit)]
     if source.dimension != target.dimension:
         raise UnitError(
-            f"cannot convert {from_unit!r} ({source.dimension}) to {to_unit!r} "
-            f"({target.dimension})"
+            f"cannot convert {from_unit!r} ({source.dimension}) to {to_unit!r} ({target.dimension})"
         )
     if source is target:
         return float(value)
@@ -348,8 +449,7 @@ def linear_conversion(from_unit: str, to_unit: str) -> tuple[float, float]:
     target = _TABLE[canonical_unit(to_unit)]
     if source.dimension != target.dimension:
         raise UnitError(
-            f"cannot convert {from_unit!r} ({source.dimension}) to {to_unit!r} "
-            f"({target.dimension})"
+            f"cannot convert {from_unit!r} ({source.dimension}) to {to_unit!r} ({target.dimension})"
         )
     return source.factor / target.factor, (source.offset - target.offset) / target.factor
 
