@@ -35,7 +35,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from catalog.schema import CatalogSchema
     from catalog.settings import get_settings
     from connectors.files import FileSource
-    from flows.onboard import build_destinations
+    from flows.onboard import build_targets
     from tasks.classify import classify_batch, prepare
     from tasks.distribute import distribute
     from tasks.enrich import enrich_batch
@@ -73,7 +73,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     )
     distribute.fn(
         **common,
-        destinations=build_destinations(
+        targets=build_targets(
             catalog_name=schema.name, out=out, formats=["csv", "parquet"], table=None
         ),
         batch_size=batch_size,

@@ -163,9 +163,8 @@ def export(
             session,
             catalog_id=stored.id,
             schema=catalog_schema(stored),
-            destinations=[FileExport(path=str(out))],
+            targets=[(FileExport(path=str(out)), "replace")],
             batch_size=get_settings().batch_size,
-            mode="replace",
         )
     console.print(f"Wrote {results[0].rows} record(s) to {results[0].location}.")
 

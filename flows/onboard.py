@@ -24,7 +24,7 @@ from catalog.records import count_records
 from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
 from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
-from connectors.base import Destination
+from connectors.base import Destination, WriteMode
 from connectors.file_export import FileExport
 from connectors.files import FileSource
 from connectors.sql_table import SqlTable
@@ -36,20 +36,22 @@ from tasks.plan import plan_batches
 from tasks.validate import validate
 
 
-def build_destinations(
+def build_targets(
     *, catalog_name: str, out: str | None, formats: list[str], table: str | None
-) -> list[Destination]:
-    """File exports under ``out`` (one per format) and an optional ``URL#table`` upsert."""
-    destinations: list[Destination] = []
+) -> list[tuple[Destination, WriteMode]]:
+    """File exports under ``out`` (one per format, each replaced whole) and an optional
+    ``URL#table`` upserted by external id."""
+    targets: list[tuple[Destination, WriteMode]] = []
     if out:
         for fmt in formats:
-            destinations.append(FileExport(path=str(Path(out) / f"{catalog_name}.{fmt}")))
+            export = FileExport(path=str(Path(out) / f"{catalog_name}.{fmt}"))
+            targets.append((export, "replace"))
     if table:
         url, _, name = table.rpartition("#")
         if not url or not name:
             raise ValueError(f"table must look like URL#table_name, not '{table}'")
-        destinations.append(SqlTable(url=normalize_database_url(url), table=name))
-    return destinations
+        targets.append((SqlTable(url=normalize_database_url(url), table=name), "upsert"))
+    return targets
 
 
 @flow(name="onboard", validate_parameters=False)
@@ -136,7 +138,7 @@ def onboard(
             raise ValidationFailed(validation["report"], validation["markdown"])
         written = distribute(
             **common,
-            destinations=build_destinations(
+            targets=build_targets(
                 catalog_name=schema.name, out=out, formats=formats or ["csv"], table=table
             ),
             batch_size=batch_size,

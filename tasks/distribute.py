@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_scope
 from catalog.schema import CatalogSchema
-from connectors.base import Destination
+from connectors.base import Destination, WriteMode
 from connectors.distribute import distribute as distribute_catalog
 from tasks.policy import TASK_OPTIONS, is_transient_failure
 
@@ -23,7 +23,7 @@ def distribute(
     store_url: str,
     catalog_id: int,
     schema: CatalogSchema,
-    destinations: list[Destination],
+    targets: list[tuple[Destination, WriteMode]],
     batch_size: int,
 ) -> list[dict[str, object]]:
     with session_scope(store_url) as session:
@@ -31,7 +31,7 @@ def distribute(
             session,
             catalog_id=catalog_id,
             schema=schema,
-            destinations=destinations,
+            targets=targets,
             batch_size=batch_size,
         )
     return [{"destination": r.destination, "rows": r.rows, "location": r.location} for r in results]
