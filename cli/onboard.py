@@ -120,6 +120,10 @@ def _refresh(run_id: int, progress: Progress, bars: dict[str, Any]) -> None:
             progress.update(bar, total=max(total or 0, done), completed=done)
 
 
+def _decisions(counts: dict[str, int]) -> str:
+    return " / ".join(str(counts.get(k, 0)) for k in ("applied", "queued_for_review", "dropped"))
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The table a user reads after a run: what came in, what changed, what was written."""
     ingest = summary.get("ingest", {})
@@ -139,11 +143,13 @@ def print_summary(summary: dict[str, Any]) -> None:
             ),
         ),
         ("records in catalogue", summary.get("records", 0)),
-        ("classified (records looked at)", classify.get("processed", 0)),
-        ("enriched (records looked at)", enrich.get("processed", 0)),
-        ("changes applied", changes.get("applied", 0)),
+        ("classified: records looked at", classify.get("processed", 0)),
+        ("  categories applied / for review / dropped", _decisions(classify)),
+        ("enriched: records looked at", enrich.get("processed", 0)),
+        ("  values applied / for review / dropped", _decisions(enrich)),
+        ("changes applied (all stages)", changes.get("applied", 0)),
         ("changes queued for review", changes.get("queued_for_review", 0)),
-        ("changes dropped (kept in log)", changes.get("dropped", 0)),
+        ("changes dropped (kept in the log)", changes.get("dropped", 0)),
         ("validation", "passed" if validation.get("success") else "FAILED"),
     ]
     for label, value in rows:

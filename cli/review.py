@@ -74,19 +74,23 @@ def list_queue(
         queue = review_queue(session, where=where, limit=limit)
         total = status_counts(session, where=where).get("queued_for_review", 0)
         table = Table(title=f"Review queue of '{stored.name}': {total} change(s)")
-        for column in ("id", "record", "field", "old", "proposed", "confidence", "by", "why"):
-            table.add_column(column, overflow="fold")
+        table.add_column("id", no_wrap=True, justify="right")
+        table.add_column("record", no_wrap=True)
+        table.add_column("field", no_wrap=True)
+        table.add_column("old → proposed", overflow="fold", ratio=3)
+        table.add_column("conf", no_wrap=True, justify="right")
+        table.add_column("evidence", overflow="fold", ratio=2)
         for change in queue:
             record = session.get(Record, change.record_id)
+            old = "" if change.old_value is None else f"{_short(change.old_value)} → "
             table.add_row(
                 str(change.id),
                 record.external_id if record else "?",
                 change.field,
-                _short(change.old_value),
-                _short(change.new_value),
+                old + _short(change.new_value, 60),
                 f"{change.confidence:.2f}",
-                change.operation,
-                _short(change.explanation, 70),
+                ", ".join([change.operation, *(change.sources or [])[:2]])
+                + (f" ({change.method})" if change.method else ""),
             )
         console.print(table)
         if total > len(queue):
