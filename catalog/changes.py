@@ -57,6 +57,7 @@ def source_update_rows(
     new: dict[str, Any],
     basis: str,
     source: str,
+    run_id: int | None,
 ) -> list[dict[str, Any]]:
     """Changes that record a supplier's edit of a record already in the catalogue (one per
     field whose source value changed), so source updates are audited and can be rolled back
@@ -73,6 +74,7 @@ def source_update_rows(
             "status": ChangeStatus.APPLIED.value,
             "operation": "ingest",
             "basis": basis,
+            "run_id": run_id,
             "provider": "source",
             "sources": [source],
             "explanation": f"the source changed '{field}'",

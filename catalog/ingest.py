@@ -44,6 +44,7 @@ def ingest_source(
     source: Source,
     batch_size: int,
     column_overrides: Mapping[str, str] | None = None,
+    run_id: int | None = None,
 ) -> IngestResult:
     """Read ``source`` into the catalogue; raise ``InputError`` listing every problem found.
 
@@ -75,6 +76,7 @@ def ingest_source(
                 frame=mapped.frame,
                 hashes=content_hashes(mapped.frame),
                 source=name,
+                run_id=run_id,
             )
         )
     if problems:

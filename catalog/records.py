@@ -69,6 +69,7 @@ def upsert_records(
     frame: pd.DataFrame,
     hashes: pd.Series,
     source: str,
+    run_id: int | None = None,
 ) -> UpsertCounts:
     """Insert new records and update changed ones; unchanged rows are not touched.
 
@@ -159,6 +160,7 @@ def upsert_records(
                     new=update_row["source_values"],
                     basis=update_row["content_hash"],
                     source=source,
+                    run_id=run_id,
                 )
             ],
         )

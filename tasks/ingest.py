@@ -37,6 +37,7 @@ def ingest(
             source=source,
             batch_size=batch_size,
             column_overrides=column_overrides,
+            run_id=run_id,
         )
     counts = result.as_dict()
     with session_scope(store_url) as session:

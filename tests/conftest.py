@@ -89,16 +89,18 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_all(url: str) -> None:
+def _reset_postgres(url: str) -> None:
+    """Empty the session's database between tests: every table goes (the store's and any a
+    destination created), then the store is migrated afresh."""
     import sqlalchemy as sa
 
-    from catalog.db import get_engine
-    from catalog.models import Base
+    from catalog.db import get_engine, migrate
 
     engine = get_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    migrate(engine)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -106,14 +108,14 @@ def store_url(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """The store under test, as SKUFLOW_DATABASE_URL: a SQLite file, or the session's
-    PostgreSQL database emptied for this test."""
+    PostgreSQL database reset for this test."""
     from catalog.settings import get_settings
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
         url = request.getfixturevalue("postgres_database")
-        _truncate_all(url)
+        _reset_postgres(url)
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", url)
     get_settings.cache_clear()
     return url
