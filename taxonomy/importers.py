@@ -1,10 +1,11 @@
 """Read taxonomies from the files people actually have.
 
-Google's `id - A > B > C` text, a CSV with an id and a ' > ' path, or bare label paths from a
-labelled data set. Every reader streams its file and funnels rows through one builder, so all
-formats get the same checks (duplicate ids, duplicate paths, empty segments) and the same repair:
-an intermediate category that a file never lists gets a node whose id is its path text, so every
-node has its parent and a predicted node always implies its ancestors.
+Google's `id - A > B > C` text, Shopify's `gid : A > B` text, a CSV with an id and a ' > '
+path, or bare label paths from a labelled data set. Every reader streams its file and funnels
+rows through one builder, so all formats get the same checks (duplicate ids, duplicate paths,
+empty segments) and the same repair: an intermediate category that a file never lists gets a
+node whose id is its path text, so every node has its parent and a predicted node always
+implies its ancestors.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ MAX_PROBLEMS = 20
 
 _GOOGLE_LINE = re.compile(r"^\s*(\S+)\s+-\s+(.*?)\s*$")
 _GOOGLE_VERSION = re.compile(r"^#\s*Google_Product_Taxonomy_Version:\s*(\S+)", re.IGNORECASE)
+_SHOPIFY_LINE = re.compile(r"^\s*gid://shopify/\w+/(\S+)\s+:\s+(.*?)\s*$")
+_SHOPIFY_VERSION = re.compile(r"^#\s*Shopify Product Taxonomy\b.*:\s*(\S+)\s*$", re.IGNORECASE)
 _PATH_COLUMNS = ("path", "full_path")
 
 
@@ -49,8 +52,9 @@ class _Builder:
         if not path_text.strip():
             self.problem("empty category path", row=row, column=column)
         elif any(not part for part in path):
-            self.problem(f"category path {path_text.strip()!r} has an empty segment",
-                         row=row, column=column)
+            self.problem(
+                f"category path {path_text.strip()!r} has an empty segment", row=row, column=column
+            )
         else:
             self.rows.append((node_id, path, row))
 
@@ -63,7 +67,7 @@ class _Builder:
             real_id = node_id or PATH_SEPARATOR.join(path)
             key = normalize_path_text(PATH_SEPARATOR.join(path))
             seen = ids.get(real_id)
-            if seen is not None and seen[0] != path:
+            if seen is not None and _key(seen[0]) != key:
                 self.problem(
                     f"id {real_id!r} is used again with a different path "
                     f"({PATH_SEPARATOR.join(path)!r}; first {PATH_SEPARATOR.join(seen[0])!r}"
@@ -149,27 +153,53 @@ def load_google(path: str | Path, *, name: str = "google") -> Taxonomy:
         InputError: a line that is not `id - path`, an id reused with another path, a path
             listed twice, or a file with no categories; each problem names the line.
     """
-    source = str(path)
-    builder = _Builder(source)
-    version: str | None = None
+    return _load_id_lines(
+        path,
+        name=name,
+        line=_GOOGLE_LINE,
+        version=_GOOGLE_VERSION,
+        shape="id - Category > Subcategory",
+    )
+
+
+def load_shopify(path: str | Path, *, name: str = "shopify") -> Taxonomy:
+    """Read Shopify's `categories.txt` (`gid://shopify/TaxonomyCategory/aa-1 : A > B`); the
+    header comment gives the version. Ids are the gid's last part (`aa-1`), as in Shopify's
+    categories.csv, so both files give the same taxonomy.
+
+    Raises:
+        InputError: as `load_google`, for lines that are not `gid : path`.
+    """
+    return _load_id_lines(
+        path,
+        name=name,
+        line=_SHOPIFY_LINE,
+        version=_SHOPIFY_VERSION,
+        shape="gid : Category > Subcategory",
+    )
+
+
+def _load_id_lines(
+    path: str | Path, *, name: str, line: re.Pattern[str], version: re.Pattern[str], shape: str
+) -> Taxonomy:
+    builder = _Builder(str(path))
+    found_version: str | None = None
     with _open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            stripped = line.strip()
+        for line_no, text in enumerate(handle, start=1):
+            stripped = text.strip()
             if not stripped:
                 continue
             if stripped.startswith("#"):
-                found = _GOOGLE_VERSION.match(stripped)
-                if found and version is None:
-                    version = found.group(1)
+                header = version.match(stripped)
+                if header and found_version is None:
+                    found_version = header.group(1)
                 continue
-            match = _GOOGLE_LINE.match(stripped)
+            match = line.match(stripped)
             if match is None:
-                builder.problem(
-                    f"expected 'id - Category > Subcategory', got {_clip(stripped)!r}", row=line_no
-                )
+                builder.problem(f"expected '{shape}', got {_clip(stripped)!r}", row=line_no)
                 continue
             builder.add(match.group(1), match.group(2), row=line_no)
-    return builder.build(name, version)
+    return builder.build(name, found_version)
 
 
 def load_csv(path: str | Path, *, name: str | None = None, version: str | None = None) -> Taxonomy:
@@ -240,8 +270,8 @@ def load_paths(
 
 def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
     """Read a taxonomy file, choosing the reader from the extension and, for text, the content:
-    `.csv` is a CSV; otherwise Google's `id - path` lines if the first category line looks like
-    one, else one bare path per line.
+    `.csv` is a CSV; otherwise Google's `id - path` or Shopify's `gid : path` lines if the first
+    category line looks like one, a CSV if it looks like a header, else one bare path per line.
 
     Raises:
         InputError: the file is empty or malformed for the format it looks like.
@@ -254,6 +284,8 @@ def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
     google = _GOOGLE_LINE.match(first)
     if google is not None and ">" not in google.group(1):
         return load_google(path, name=name or "google")
+    if _SHOPIFY_LINE.match(first):
+        return load_shopify(path, name=name or "shopify")
     if "," in first and ">" not in first:
         return load_csv(path, name=name)
     return _load_path_lines(path, name=name or Path(path).stem)

@@ -24,6 +24,7 @@ BATCH = 500
 
 
 def _onboard(source: Path, store: str, home: Path) -> subprocess.Popen:
+    home.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "SKUFLOW_DATABASE_URL": store,
@@ -100,22 +101,19 @@ def test_sigkill_half_way_then_rerun_records_every_change_once(tmp_path: Path) -
         if 0 < done < RECORDS:
             break
         time.sleep(0.2)
-    assert process.poll() is None, "the run finished before it could be killed:\n" + (
-        process.stdout.read() if process.stdout else ""
-    )
+    log = tmp_path / "killed" / "onboard.log"
+    assert process.poll() is None, f"finished before it could be killed:\n{log.read_text()}"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     partial = _changes(killed_store)
     assert partial, "the killed run should have recorded some changes"
 
     resumed = _onboard(source, killed_store, tmp_path / "killed")
-    output, _ = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, output
+    assert resumed.wait(timeout=600) == 0, log.read_text()
 
     reference_store = f"sqlite:///{tmp_path / 'reference.db'}"
     reference = _onboard(source, reference_store, tmp_path / "reference")
-    output, _ = reference.communicate(timeout=600)
-    assert reference.returncode == 0, output
+    assert reference.wait(timeout=600) == 0, (tmp_path / "reference" / "onboard.log").read_text()
 
     after_resume = _changes(killed_store)
     assert len(after_resume) == len(set(after_resume)), "a change was recorded twice"
