@@ -19,8 +19,8 @@ from tests.conftest import EXAMPLES, ROOT
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import generate_catalog  # noqa: E402
 
-RECORDS = 12_000
-BATCH = 500
+RECORDS = 6_000
+BATCH = 250
 
 
 def _onboard(source: Path, store: str, home: Path) -> subprocess.Popen:
