@@ -426,17 +426,11 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     Raises:
         UnitError: either unit is unknown, or they measure different things.
     """
-    source = _TABLE[canonical_unit(from_unit)]
-    target = _TABLE[canonical_unit(to_unit)]
-    if source.dimension != target.dimension:
-        raise UnitError(
-            f"cannot convert {from_unit!r} ({source.dimension}) to {to_unit!r} ({target.dimension})"
-        )
-    if source is target:
+    scale, shift = linear_conversion(from_unit, to_unit)
+    if scale == 1.0 and shift == 0.0:
         return float(value)
-    base = float(value) * source.factor + source.offset
     # 12 significant digits: 100 °C is 212 °F, not 211.99999999999997.
-    return float(f"{(base - target.offset) / target.factor:.12g}")
+    return float(f"{float(value) * scale + shift:.12g}")
 
 
 def linear_conversion(from_unit: str, to_unit: str) -> tuple[float, float]:

@@ -194,7 +194,15 @@ def runs(limit: Annotated[int, typer.Option(help="How many recent runs.")] = 10)
 
 
 def main() -> None:
-    app()
+    """Entry point: a SkuflowError is the user's to act on, so it is shown plainly (no
+    traceback) on stderr with exit code 1."""
+    from catalog.errors import SkuflowError
+
+    try:
+        app()
+    except SkuflowError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

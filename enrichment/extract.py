@@ -174,7 +174,7 @@ def extract_attributes(frame: pd.DataFrame, schema: CatalogSchema) -> list[Propo
     text_columns = [c for c in schema.text if c in frame.columns]
     if not attributes or not text_columns or frame.empty:
         return []
-    empty = {a.name: _empty_mask(frame, a.name) for a in attributes}
+    empty = {a.name: empty_mask(frame, a.name) for a in attributes}
     positions = np.flatnonzero(np.logical_or.reduce(list(empty.values())))
     if positions.size == 0:
         return []
@@ -208,7 +208,9 @@ def _supported(attribute: Attribute) -> bool:
     )
 
 
-def _empty_mask(frame: pd.DataFrame, name: str) -> np.ndarray:
+def empty_mask(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Rows where attribute ``name`` has no value (absent column, NaN/None or blank text):
+    the only rows a provider may propose a value for."""
     if name not in frame.columns:
         return np.ones(len(frame), dtype=bool)
     values = frame[name]

@@ -54,6 +54,7 @@ import pandas as pd
 from catalog.changes import Proposal
 from catalog.errors import InputError, InputProblem
 from catalog.schema import Attribute, AttributeType, CatalogSchema
+from enrichment.extract import empty_mask
 
 PROVIDER = "firmographics"
 DOMAIN_CONFIDENCE = 0.98
@@ -648,7 +649,7 @@ def firmographic_proposals(
     revenue_scale = {
         a.name: _revenue_scale(a) for a in attributes if a.derive == "firmographics.revenue"
     }
-    empty = {a.name: _empty_mask(frame, a.name) for a in attributes}
+    empty = {a.name: empty_mask(frame, a.name) for a in attributes}
     wanted = np.flatnonzero(np.logical_or.reduce(list(empty.values())))
     if wanted.size == 0:
         return []
@@ -792,16 +793,6 @@ def _fit(value: Any, attribute: Attribute) -> Any:
     if attribute.type is AttributeType.NUMBER:
         return float(value) if isinstance(value, int | float) else None
     return value if isinstance(value, str) else str(value)
-
-
-def _empty_mask(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in frame.columns:
-        return np.ones(len(frame), dtype=bool)
-    values = frame[name]
-    missing = values.isna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        missing = missing | values.astype(str).str.strip().eq("").to_numpy()
-    return missing
 
 
 def _column_values(frame: pd.DataFrame, column: str | None, rows: np.ndarray) -> list[str | None]:
