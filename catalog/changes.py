@@ -107,10 +107,11 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(Change).on_conflict_do_nothing(
+    statement = insert(Change.__table__).on_conflict_do_nothing(
         index_elements=["record_id", "field", "operation", "basis"]
     )
-    session.execute(statement, rows)
+    # Core, not ORM, insert: the rows are plain dicts and the ORM's bookkeeping costs ~3x.
+    session.connection().execute(statement, rows)
 
 
 def _write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:

@@ -356,9 +356,7 @@ def _native_number(value: Any) -> float | None:
     return None
 
 
-def _read_quantities(
-    text: pa.Array, unit: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_quantities(text: pa.Array, unit: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised reading of `[sign][currency]digits[unit]`.
 
     Returns `(values, ok, settled)`: `settled` marks values read cleanly but unusable (a price

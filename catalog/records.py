@@ -132,7 +132,7 @@ def upsert_records(
         else:
             counts.unchanged += 1
     if inserts:
-        session.execute(insert(Record), inserts)
+        session.connection().execute(insert(Record.__table__), inserts)
         counts.inserted = len(inserts)
     if updates:
         session.connection().execute(
@@ -239,8 +239,8 @@ def mark_stage(session: Session, *, stage: str, hashes: dict[int, str], run_id: 
     session.execute(
         StageMark.__table__.delete().where(StageMark.stage == stage, StageMark.record_id.in_(ids))
     )
-    session.execute(
-        insert(StageMark),
+    session.connection().execute(
+        insert(StageMark.__table__),
         [
             {"record_id": rid, "stage": stage, "basis": basis, "run_id": run_id}
             for rid, basis in hashes.items()

@@ -580,10 +580,14 @@ def build_classifier(
     labels: Sequence[str | None],
     *,
     min_labels: int = 30,
+    max_examples: int | None = 10_000,
     seed: int = 0,
 ) -> Classifier:
     """Supervised when at least `min_labels` texts are labelled over at least two categories,
-    lexical zero-shot otherwise. Unlabelled texts (label None or blank) are left out."""
+    lexical zero-shot otherwise. Unlabelled texts (label None or blank) are left out.
+
+    Training grows with examples × categories, so a catalogue with many labels trains on at
+    most `max_examples` of them, chosen by `balanced_sample` (rare categories kept whole)."""
     if len(texts) != len(labels):
         raise InputError.single(
             "labels", f"{len(labels)} labels for {len(texts)} texts; need one label per text"
@@ -593,10 +597,29 @@ def build_classifier(
         for text, label in zip(texts, labels, strict=True)
         if label is not None and str(label).strip()
     ]
+    if max_examples is not None and len(pairs) > max_examples:
+        pairs = balanced_sample(pairs, max_examples)
     if len(pairs) >= min_labels and len({lab for _, lab in pairs}) >= 2:
         labelled_texts, labelled = zip(*pairs, strict=True)
         return train_supervised(list(labelled_texts), list(labelled), taxonomy, seed=seed)
     return LexicalClassifier(taxonomy)
+
+
+def balanced_sample(pairs: Sequence[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """At most `limit` (text, label) pairs: each category keeps up to an equal share, the share
+    left unused by small categories going to the larger ones. Which texts are kept depends only
+    on their content (a hash), so the same data always yields the same sample and model."""
+    by_label: dict[str, list[tuple[str, str]]] = {}
+    for pair in sorted(pairs, key=lambda p: hashlib.sha1(f"{p[1]}\x1f{p[0]}".encode()).digest()):
+        by_label.setdefault(pair[1], []).append(pair)
+    groups = sorted(by_label.values(), key=len)
+    kept: list[tuple[str, str]] = []
+    room = limit
+    for index, group in enumerate(groups):
+        share = room // (len(groups) - index)
+        kept += group[:share]
+        room -= min(share, len(group))
+    return kept
 
 
 def save_classifier(clf: Classifier, path: str | Path) -> Path:

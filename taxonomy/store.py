@@ -53,5 +53,5 @@ def save_taxonomy(
         for node in taxonomy
     ]
     for start in range(0, len(rows), 5000):
-        session.execute(insert(TaxonomyNode), rows[start : start + 5000])
+        session.connection().execute(insert(TaxonomyNode.__table__), rows[start : start + 5000])
     return stored

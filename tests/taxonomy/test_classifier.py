@@ -273,3 +273,21 @@ def test_calibrator_is_monotone_and_modest_about_small_steps() -> None:
     # Three right answers above everything else are not proof of certainty.
     tiny = fit_calibrator(np.array([0.1, 0.2, 0.3, 5.0, 6.0, 7.0]), np.array([0, 1, 0, 1, 1, 1]))
     assert tiny(np.array([10.0]))[0] < 0.9
+
+
+def test_training_sample_is_capped_balanced_and_order_independent() -> None:
+    from collections import Counter
+
+    from taxonomy.classifier import balanced_sample
+
+    pairs = (
+        [(f"drill {i}", "a") for i in range(100)]
+        + [(f"glove {i}", "b") for i in range(5)]
+        + [(f"cable {i}", "c") for i in range(30)]
+    )
+    sample = balanced_sample(pairs, 40)
+    counts = Counter(label for _, label in sample)
+    assert len(sample) == 40
+    assert counts["b"] == 5  # a rare category is kept whole
+    assert abs(counts["a"] - counts["c"]) <= 1  # the rest is shared evenly
+    assert sorted(sample) == sorted(balanced_sample(list(reversed(pairs)), 40))
