@@ -63,8 +63,7 @@ def iter_records(n: int, *, seed: int = 0) -> Iterator[list[str]]:
         labelled = r.random() < example.LABELLED_SHARE
         if recent and r.random() < RELIST_SHARE:
             product = r.choice(recent)
-            yield example.render_row(r, product, number=number, labelled=labelled,
-                                     relisted=True)
+            yield example.render_row(r, product, number=number, labelled=labelled, relisted=True)
             continue
         product = example.make_product(r, r.choices(families, cum_weights=cum_weights)[0])
         if len(recent) < _RECENT:
@@ -114,16 +113,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, required=True, help="number of records")
     parser.add_argument("--out", type=Path, required=True, help="file to write")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--format", dest="fmt", choices=FORMATS, default=None,
-                        help="default: from the file suffix (.jsonl), else csv")
+    parser.add_argument(
+        "--format",
+        dest="fmt",
+        choices=FORMATS,
+        default=None,
+        help="default: from the file suffix (.jsonl), else csv",
+    )
     args = parser.parse_args(argv)
     fmt = args.fmt or ("jsonl" if args.out.suffix == ".jsonl" else "csv")
     started = time.perf_counter()
     generate_catalog(args.out, args.n, seed=args.seed, fmt=fmt)
     elapsed = time.perf_counter() - started
     size_mb = args.out.stat().st_size / 1e6
-    print(f"wrote {args.n:,} records ({size_mb:,.1f} MB) to {args.out} in {elapsed:.1f} s "
-          f"({args.n / max(elapsed, 1e-9):,.0f} records/s)")
+    print(
+        f"wrote {args.n:,} records ({size_mb:,.1f} MB) to {args.out} in {elapsed:.1f} s "
+        f"({args.n / max(elapsed, 1e-9):,.0f} records/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,20 @@ app = typer.Typer(
 )
 app.add_typer(review.app, name="review")
 
+
+@app.callback()
+def root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's flow and task logs.")
+    ] = False,
+) -> None:
+    """skuflow: onboard supplier catalogues — classified, enriched, validated, reviewable."""
+    if verbose:
+        import os
+
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -63,6 +77,9 @@ def onboard(
         list[str] | None,
         typer.Option("--map", help="Map a file column to an attribute: COLUMN=ATTRIBUTE."),
     ] = None,
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of a CSV/JSON file (e.g. cp1252, latin-1).")
+    ] = "utf-8",
 ) -> None:
     """Ingest a supplier file, classify, enrich, validate, and publish the catalogue."""
     quiet_prefect()
@@ -77,6 +94,7 @@ def onboard(
         formats=_formats(formats),
         table=table,
         column_overrides=_mapping(column_map),
+        encoding=encoding,
     )
 
 

@@ -24,6 +24,7 @@ def run_onboard(
     formats: list[str],
     table: str | None,
     column_overrides: dict[str, str] | None,
+    encoding: str = "utf-8",
 ) -> dict[str, Any]:
     """Run the onboard flow in this process and show its progress; returns its summary."""
     from catalog.db import session_scope
@@ -69,6 +70,7 @@ def run_onboard(
                 table=table,
                 run_id=run_id,
                 column_overrides=column_overrides,
+                encoding=encoding,
             )
         except InputError as exc:
             stop.set()

@@ -293,7 +293,7 @@ class FileSource(Block):
         return InputError.single(
             str(path),
             f"is not valid {self.encoding} text: byte(s) {bad.hex(' ')} on line {line} cannot be "
-            f"decoded; set `encoding:` to the file's encoding, e.g. {hint}",
+            f"decoded; set `encoding:` (CLI: --encoding) to the file's encoding, e.g. {hint}",
             row=line if row_is_line else None,
         )
 

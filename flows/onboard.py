@@ -68,6 +68,7 @@ def onboard(
     batch_size: int | None = None,
     run_id: int | None = None,
     column_overrides: dict[str, str] | None = None,
+    encoding: str = "utf-8",
 ) -> dict[str, Any]:
     """Onboard a supplier file into a catalogue and publish the validated result.
 
@@ -79,6 +80,8 @@ def onboard(
         out: directory for file exports; `formats` picks csv, jsonl and/or parquet.
         table: `SQLALCHEMY_URL#table` to upsert the catalogue into.
         run_id: a run already created by the caller (the CLI does, to follow progress).
+        column_overrides: explicit `{file column: attribute}` mapping on top of the schema's.
+        encoding: text encoding of a CSV/JSON source.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -105,7 +108,7 @@ def onboard(
         ingest(
             **common,
             run_id=run_id,
-            source=FileSource(path=source),
+            source=FileSource(path=source, encoding=encoding),
             batch_size=batch_size,
             column_overrides=column_overrides,
         )
