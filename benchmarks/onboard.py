@@ -35,6 +35,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from catalog.schema import CatalogSchema
     from catalog.settings import get_settings
     from connectors.files import FileSource
+    from enrichment.apply import enrich_version
     from flows.onboard import build_targets
     from tasks.classify import classify_batch, prepare
     from tasks.distribute import distribute
@@ -42,6 +43,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from tasks.ingest import ingest
     from tasks.plan import plan_batches
     from tasks.validate import validate
+    from taxonomy.assign import classify_version, taxonomy_from_file
 
     schema = CatalogSchema.from_yaml(EXAMPLES / "catalog.yaml")
     settings = get_settings()
@@ -53,20 +55,22 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     ingest.fn(**common, run_id=run_id, source=FileSource(path=source), batch_size=batch_size)
     taxonomy = str(EXAMPLES / "taxonomy.txt")
     model = prepare.fn(**common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir))
-    for id_range in plan_batches.fn(
-        store_url=store_url, catalog_id=catalog.id, stage="classify", batch_size=batch_size
-    ):
+    plan = {"store_url": store_url, "catalog_id": catalog.id, "batch_size": batch_size}
+    version = classify_version(schema, taxonomy_from_file(taxonomy))
+    for id_range in plan_batches.fn(**plan, stage="classify", version=version):
         classify_batch.fn(
-            **common, run_id=run_id, taxonomy_path=taxonomy, model_path=model, id_range=id_range
-        )
-    for id_range in plan_batches.fn(
-        store_url=store_url, catalog_id=catalog.id, stage="enrich", batch_size=batch_size
-    ):
-        enrich_batch.fn(
             **common,
             run_id=run_id,
-            companies_path=str(EXAMPLES / "suppliers.csv"),
+            taxonomy_path=taxonomy,
+            model_path=model,
             id_range=id_range,
+            version=version,
+        )
+    companies = str(EXAMPLES / "suppliers.csv")
+    version = enrich_version(schema, companies)
+    for id_range in plan_batches.fn(**plan, stage="enrich", version=version):
+        enrich_batch.fn(
+            **common, run_id=run_id, companies_path=companies, id_range=id_range, version=version
         )
     result = validate.fn(
         **common, run_id=run_id, batch_size=batch_size, reports_dir=str(settings.reports_dir)

@@ -21,6 +21,17 @@ from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
 from catalog.schema import CatalogSchema, Thresholds
 
 
+def stage_basis(content_hash: str, version: str) -> str:
+    """What a stage's result for a record depends on: the record's content and the stage's
+    version (its part of the schema, its reference data). Either changing means redo."""
+    return f"{content_hash}:{version}"
+
+
+def content_hash_of(basis: str) -> str:
+    """The content-hash part of a basis (ingest and rollback bases have no version part)."""
+    return basis.split(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Proposal:
     """One candidate value for ``field`` of record ``record_id``: what every classifier and
@@ -146,21 +157,33 @@ def record_changes(
     Args:
         current: each record's current values (so old values are recorded and no-op
             proposals — the value is already there — are skipped).
-        bases: each record's content hash; with field and operation it identifies the
-            proposal, so re-running a batch inserts nothing twice.
+        bases: each record's ``stage_basis`` (content hash and stage version); with field and
+            operation it identifies the proposal, so re-running a batch inserts nothing twice.
 
     Returns:
         How many changes got each status.
     """
     now = utcnow()
+    proposals = list(proposals)
+    earlier = _earlier_proposals(
+        session, record_ids={int(p.record_id) for p in proposals}, operation=operation
+    )
     rows: list[dict[str, Any]] = []
     applied: dict[int, dict[str, Any]] = {}
+    superseded: list[int] = []
     counts: Counter[str] = Counter()
     for proposal in proposals:
         record_id = int(proposal.record_id)
         old_value = current.get(record_id, {}).get(proposal.field)
         if old_value == proposal.value:
             continue
+        content = content_hash_of(bases[record_id])
+        history = earlier.get((record_id, proposal.field), [])
+        if any(
+            h.new_value == proposal.value and content_hash_of(h.basis) == content for h in history
+        ):
+            continue  # already proposed from this content: queued, decided or undone
+        superseded += [h.id for h in history if h.status == ChangeStatus.QUEUED_FOR_REVIEW]
         status = decide(proposal.confidence, schema.thresholds_for(proposal.field))
         counts[status.value] += 1
         rows.append(
@@ -188,10 +211,39 @@ def record_changes(
             applied.setdefault(record_id, dict(current.get(record_id, {})))[proposal.field] = (
                 proposal.value
             )
+    if superseded:
+        session.execute(
+            update(Change)
+            .where(Change.id.in_(superseded))
+            .values(status=ChangeStatus.SUPERSEDED.value, decided_at=now)
+        )
     if rows:
         _insert_ignoring_duplicates(session, rows)
     _write_values(session, applied)
     return counts
+
+
+def _earlier_proposals(
+    session: Session, *, record_ids: set[int], operation: str
+) -> dict[tuple[int, str], list[Any]]:
+    """What this operation already proposed for these records, by (record, field): a value is
+    never proposed twice from the same content, and a newer proposal supersedes a queued one."""
+    history: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    ids = sorted(record_ids)
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(
+                Change.id,
+                Change.record_id,
+                Change.field,
+                Change.new_value,
+                Change.basis,
+                Change.status,
+            ).where(Change.record_id.in_(ids[start : start + 5000]), Change.operation == operation)
+        )
+        for row in rows:
+            history[(row.record_id, row.field)].append(row)
+    return history
 
 
 @dataclass(frozen=True)
@@ -255,7 +307,7 @@ def approve(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Cha
     if not changes:
         return []
     records = _records_for(session, changes)
-    stale = [c.id for c in changes if records[c.record_id].content_hash != c.basis]
+    stale = [c.id for c in changes if records[c.record_id].content_hash != content_hash_of(c.basis)]
     if stale:
         raise StaleChange(
             f"change(s) {', '.join(map(str, stale))} were proposed before the record was "

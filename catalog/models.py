@@ -54,6 +54,8 @@ class ChangeStatus(StrEnum):
     REJECTED = "rejected"
     DROPPED = "dropped"
     ROLLED_BACK = "rolled_back"
+    SUPERSEDED = "superseded"
+    """A queued change replaced by a newer proposal for the same field before anyone decided."""
 
 
 IN_EFFECT = (ChangeStatus.APPLIED.value, ChangeStatus.APPROVED.value)

@@ -172,16 +172,22 @@ def pending_record_ids(
     *,
     catalog_id: int,
     stage: str,
+    version: str,
     id_range: tuple[int, int] | None = None,
 ) -> list[int]:
-    """Ids of records whose current content this stage has not processed yet, in id order
-    (within ``id_range``, inclusive, when given: that is how a batch is named between tasks)."""
+    """Ids of records this stage has not processed at their current content and the stage's
+    current ``version``, in id order (within ``id_range``, inclusive, when given: that is how
+    a batch is named between tasks)."""
     query = (
         select(Record.id)
         .outerjoin(StageMark, and_(StageMark.record_id == Record.id, StageMark.stage == stage))
         .where(
             Record.catalog_id == catalog_id,
-            or_(StageMark.basis.is_(None), StageMark.basis != Record.content_hash),
+            or_(
+                StageMark.basis.is_(None),
+                # the SQL twin of stage_basis(content_hash, version)
+                StageMark.basis != Record.content_hash + f":{version}",
+            ),
         )
         .order_by(Record.id)
     )
@@ -231,11 +237,11 @@ def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
     )
 
 
-def mark_stage(session: Session, *, stage: str, hashes: dict[int, str], run_id: int | None) -> None:
-    """Record that ``stage`` has processed these records at these content hashes."""
-    if not hashes:
+def mark_stage(session: Session, *, stage: str, bases: dict[int, str], run_id: int | None) -> None:
+    """Record that ``stage`` has processed these records at these bases (``stage_basis``)."""
+    if not bases:
         return
-    ids = list(hashes)
+    ids = list(bases)
     session.execute(
         StageMark.__table__.delete().where(StageMark.stage == stage, StageMark.record_id.in_(ids))
     )
@@ -243,7 +249,7 @@ def mark_stage(session: Session, *, stage: str, hashes: dict[int, str], run_id: 
         insert(StageMark.__table__),
         [
             {"record_id": rid, "stage": stage, "basis": basis, "run_id": run_id}
-            for rid, basis in hashes.items()
+            for rid, basis in bases.items()
         ],
     )
 

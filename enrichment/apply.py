@@ -7,6 +7,8 @@ value carries its sources and an explanation; nothing without evidence is propos
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from catalog.changes import record_changes
+from catalog.changes import record_changes, stage_basis
 from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
 from enrichment.extract import extract_attributes
@@ -34,6 +36,20 @@ def companies_from_file(path: str | Path) -> CompanyTable:
     return _cached_companies(str(path.resolve()), path.stat().st_mtime_ns)
 
 
+def enrich_version(schema: CatalogSchema, companies_path: str | Path | None) -> str:
+    """The enrich stage's version: what its output depends on besides a record's content (the
+    attributes it fills, the text and supplier attributes it reads, the companies table)."""
+    derived = [a.model_dump(mode="json") for a in schema.attributes if a.derive]
+    reference = ""
+    if companies_path:
+        reference = hashlib.sha256(Path(companies_path).read_bytes()).hexdigest()
+    key = json.dumps(
+        [derived, schema.text, schema.supplier_name, schema.supplier_website, reference],
+        sort_keys=True,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def enrich_records(
     session: Session,
     *,
@@ -42,8 +58,10 @@ def enrich_records(
     record_ids: Sequence[int],
     companies: CompanyTable | None,
     run_id: int | None,
+    version: str,
 ) -> Counter[str]:
     batch = load_records(session, record_ids=record_ids)
+    bases = {rid: stage_basis(h, version) for rid, h in batch.hashes.items()}
     counts: Counter[str] = Counter()
     if not batch.frame.empty:
         # Derive from the source values, so an edited record gets its values re-derived;
@@ -57,10 +75,10 @@ def enrich_records(
             schema=schema,
             proposals=proposals,
             current=batch.values,
-            bases=batch.hashes,
+            bases=bases,
             operation=STAGE,
             run_id=run_id,
         )
-    mark_stage(session, stage=STAGE, hashes=batch.hashes, run_id=run_id)
-    counts["processed"] = len(batch.hashes)
+    mark_stage(session, stage=STAGE, bases=bases, run_id=run_id)
+    counts["processed"] = len(bases)
     return counts

@@ -28,12 +28,14 @@ from connectors.base import Destination, WriteMode
 from connectors.file_export import FileExport
 from connectors.files import FileSource
 from connectors.sql_table import SqlTable
+from enrichment.apply import enrich_version
 from tasks.classify import classify_batch, prepare
 from tasks.distribute import distribute
 from tasks.enrich import enrich_batch
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
 from tasks.validate import validate
+from taxonomy.assign import classify_version, taxonomy_from_file
 
 
 def build_targets(
@@ -54,7 +56,7 @@ def build_targets(
     return targets
 
 
-@flow(name="onboard", validate_parameters=False)
+@flow(name="onboard")
 def onboard(
     source: str,
     catalog: str,
@@ -112,24 +114,30 @@ def onboard(
             batch_size=batch_size,
             column_overrides=column_overrides,
         )
+        plan = {"store_url": store_url, "catalog_id": catalog_id, "batch_size": batch_size}
         if taxonomy and schema.category_attribute is not None:
             model_path = prepare(
                 **common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir)
             )
-            for id_range in plan_batches(
-                store_url=store_url, catalog_id=catalog_id, stage="classify", batch_size=batch_size
-            ):
+            version = classify_version(schema, taxonomy_from_file(taxonomy))
+            for id_range in plan_batches(**plan, stage="classify", version=version):
                 classify_batch(
                     **common,
                     run_id=run_id,
                     taxonomy_path=taxonomy,
                     model_path=model_path,
                     id_range=id_range,
+                    version=version,
                 )
-        for id_range in plan_batches(
-            store_url=store_url, catalog_id=catalog_id, stage="enrich", batch_size=batch_size
-        ):
-            enrich_batch(**common, run_id=run_id, companies_path=companies, id_range=id_range)
+        version = enrich_version(schema, companies)
+        for id_range in plan_batches(**plan, stage="enrich", version=version):
+            enrich_batch(
+                **common,
+                run_id=run_id,
+                companies_path=companies,
+                id_range=id_range,
+                version=version,
+            )
         validation = validate(
             **common,
             run_id=run_id,

@@ -51,11 +51,14 @@ def classify_batch(
     taxonomy_path: str,
     model_path: str,
     id_range: tuple[int, int],
+    version: str,
 ) -> dict[str, int]:
     """Classify the records of one id range that still need it (so a retry, or a resumed run,
     does only what is left)."""
     with session_scope(store_url) as session:
-        ids = pending_record_ids(session, catalog_id=catalog_id, stage=STAGE, id_range=id_range)
+        ids = pending_record_ids(
+            session, catalog_id=catalog_id, stage=STAGE, version=version, id_range=id_range
+        )
         counts = classify_records(
             session,
             catalog_id=catalog_id,
@@ -64,6 +67,7 @@ def classify_batch(
             classifier=cached_classifier(model_path),
             record_ids=ids,
             run_id=run_id,
+            version=version,
         )
         add_progress(session, run_id=run_id, stage=STAGE, counts=counts)
     return dict(counts)

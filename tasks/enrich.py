@@ -27,9 +27,12 @@ def enrich_batch(
     schema: CatalogSchema,
     companies_path: str | None,
     id_range: tuple[int, int],
+    version: str,
 ) -> dict[str, int]:
     with session_scope(store_url) as session:
-        ids = pending_record_ids(session, catalog_id=catalog_id, stage=STAGE, id_range=id_range)
+        ids = pending_record_ids(
+            session, catalog_id=catalog_id, stage=STAGE, version=version, id_range=id_range
+        )
         counts = enrich_records(
             session,
             catalog_id=catalog_id,
@@ -37,6 +40,7 @@ def enrich_batch(
             record_ids=ids,
             companies=companies_from_file(companies_path) if companies_path else None,
             run_id=run_id,
+            version=version,
         )
         add_progress(session, run_id=run_id, stage=STAGE, counts=counts)
     return dict(counts)

@@ -11,10 +11,10 @@ from catalog.records import id_ranges, pending_record_ids
 
 @task(name="plan-batches", cache_policy=NO_CACHE)
 def plan_batches(
-    *, store_url: str, catalog_id: int, stage: str, batch_size: int
+    *, store_url: str, catalog_id: int, stage: str, version: str, batch_size: int
 ) -> list[tuple[int, int]]:
     """Id ranges of the records ``stage`` has not processed at their current content; passing
     ranges (not records) keeps task parameters small and lets each task re-read the store."""
     with session_scope(store_url) as session:
-        ids = pending_record_ids(session, catalog_id=catalog_id, stage=stage)
+        ids = pending_record_ids(session, catalog_id=catalog_id, stage=stage, version=version)
     return id_ranges(ids, batch_size)

@@ -9,6 +9,7 @@ is used, whose confidences stay below auto-apply so its guesses go to review.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -18,7 +19,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.changes import Proposal, record_changes
+from catalog.changes import Proposal, record_changes, stage_basis
 from catalog.models import Catalog, Change, ChangeStatus, Organization, Record
 from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
@@ -127,6 +128,22 @@ def prepare_classifier(
     return path
 
 
+def classify_version(schema: CatalogSchema, taxonomy: Taxonomy) -> str:
+    """The classify stage's version: what its output depends on besides a record's content
+    (the category attribute, the text attributes, the taxonomy). Approvals that retrain the
+    model don't change it, so decided records are not re-classified behind a reviewer's back."""
+    category = schema.category_attribute
+    key = json.dumps(
+        [
+            category.model_dump(mode="json") if category else None,
+            schema.text,
+            taxonomy.content_hash,
+        ],
+        sort_keys=True,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 @lru_cache(maxsize=4)
 def cached_classifier(path: str) -> Classifier:
     return load_classifier(path)
@@ -141,6 +158,7 @@ def classify_records(
     classifier: Classifier,
     record_ids: Sequence[int],
     run_id: int | None,
+    version: str,
 ) -> Counter[str]:
     """Classify one batch of records and record the results as changes.
 
@@ -150,6 +168,7 @@ def classify_records(
     """
     category = schema.category_attribute
     batch = load_records(session, record_ids=record_ids)
+    bases = {rid: stage_basis(h, version) for rid, h in batch.hashes.items()}
     counts: Counter[str] = Counter()
     if category is not None and not batch.frame.empty:
         frame = batch.source_frame
@@ -190,11 +209,11 @@ def classify_records(
                 schema=schema,
                 proposals=proposals,
                 current=batch.values,
-                bases=batch.hashes,
+                bases=bases,
                 operation=STAGE,
                 run_id=run_id,
                 model=f"{classifier.name}:{classifier.version}",
             )
-    mark_stage(session, stage=STAGE, hashes=batch.hashes, run_id=run_id)
-    counts["processed"] = len(batch.hashes)
+    mark_stage(session, stage=STAGE, bases=bases, run_id=run_id)
+    counts["processed"] = len(bases)
     return counts

@@ -15,6 +15,7 @@ from catalog.changes import (
     reject,
     review_queue,
     rollback_field,
+    stage_basis,
     status_counts,
 )
 from catalog.db import get_engine, session_scope
@@ -97,8 +98,9 @@ def test_changes_are_scored_applied_queued_or_dropped_once(store_url: str) -> No
         catalog_id = _catalog(session)
         frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V", "A3": "Fan"})
         upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
-        ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich")
+        ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
         batch = load_records(session, record_ids=ids)
+        bases = {rid: stage_basis(h, "v1") for rid, h in batch.hashes.items()}
         a1, a2, a3 = ids
         proposals = [
             Proposal(a1, "voltage", 18.0, 0.95, "extract"),  # applied
@@ -106,19 +108,29 @@ def test_changes_are_scored_applied_queued_or_dropped_once(store_url: str) -> No
             Proposal(a3, "voltage", 12.0, 0.2, "extract"),  # dropped
             Proposal(a3, "colour", "red", 0.85, "extract"),  # applied (attribute override 0.8)
         ]
-        for _ in range(2):  # the second pass must add nothing
-            counts = record_changes(
+        passes = [
+            record_changes(
                 session,
                 catalog_id=catalog_id,
                 schema=SCHEMA,
                 proposals=proposals,
                 current=batch.values,
-                bases=batch.hashes,
+                bases=bases,
                 operation="enrich",
                 run_id=None,
             )
-        mark_stage(session, stage="enrich", hashes=batch.hashes, run_id=None)
-        assert pending_record_ids(session, catalog_id=catalog_id, stage="enrich") == []
+            for _ in range(2)
+        ]
+        counts, again = passes
+        assert again == {}, "the same proposals from the same content are recorded once"
+        mark_stage(session, stage="enrich", bases=bases, run_id=None)
+        assert (
+            pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1") == []
+        )
+        # a new stage version (say, an attribute added to the schema) makes every record due
+        assert (
+            pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v2") == ids
+        )
         total = session.scalar(sa.select(sa.func.count()).select_from(Change))
         values = {r.external_id: r.values for r in session.scalars(sa.select(Record))}
     assert counts == {"applied": 2, "queued_for_review": 1, "dropped": 1}
@@ -132,7 +144,7 @@ def _seed_review(session) -> tuple[int, list[int]]:  # noqa: ANN001
     catalog_id = _catalog(session)
     frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V"})
     upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
-    ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich")
+    ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
     batch = load_records(session, record_ids=ids)
     record_changes(
         session,
@@ -142,7 +154,7 @@ def _seed_review(session) -> tuple[int, list[int]]:  # noqa: ANN001
             Proposal(i, "voltage", 18.0 + n, 0.6 + n / 10, "extract") for n, i in enumerate(ids)
         ],
         current=batch.values,
-        bases=batch.hashes,
+        bases={rid: stage_basis(h, "v1") for rid, h in batch.hashes.items()},
         operation="enrich",
         run_id=None,
     )
@@ -191,3 +203,35 @@ def test_rollback_restores_the_field_and_logs_the_undo(store_url: str) -> None:
     assert "voltage" not in values
     assert undo.operation == "rollback" and undo.old_value == 18.0 and undo.new_value is None
     assert statuses == {"rolled_back": 1, "approved": 1, "applied": 1}
+
+
+def test_a_newer_proposal_supersedes_a_queued_one_and_decisions_are_not_asked_again(
+    store_url: str,
+) -> None:
+    with session_scope(store_url) as session:
+        catalog_id, (a1, a2) = _seed_review(session)  # 18 V on A1, 19 V on A2, both queued
+        reject(
+            session,
+            where=ChangeFilter(catalog_id=catalog_id, change_ids=None, min_confidence=0.65),
+            reviewer="ann",
+        )  # A2 rejected
+        batch = load_records(session, record_ids=[a1, a2])
+        bases = {rid: stage_basis(h, "v2") for rid, h in batch.hashes.items()}
+        counts = record_changes(
+            session,
+            catalog_id=catalog_id,
+            schema=SCHEMA,
+            proposals=[
+                Proposal(a1, "voltage", 24.0, 0.7, "extract"),  # new value for A1
+                Proposal(a2, "voltage", 19.0, 0.7, "extract"),
+            ],  # the rejected one again
+            current=batch.values,
+            bases=bases,
+            operation="enrich",
+            run_id=None,
+        )
+        queue = review_queue(session, where=ChangeFilter(catalog_id=catalog_id))
+        statuses = status_counts(session, where=ChangeFilter(catalog_id=catalog_id))
+    assert counts == {"queued_for_review": 1}
+    assert [(c.record_id, c.new_value) for c in queue] == [(a1, 24.0)]
+    assert statuses == {"superseded": 1, "rejected": 1, "queued_for_review": 1}

@@ -265,3 +265,23 @@ def test_bad_inputs_are_rejected_whole_with_file_row_and_column(
         assert _count(store_url, Change) == changes_before, case
         assert export.read_bytes() == export_before, case
     assert good["status"] == "completed"
+
+
+def test_a_new_schema_attribute_is_filled_on_the_next_run(store_url: str, tmp_path: Path) -> None:
+    lines = SCHEMA_PATH.read_text(encoding="utf-8").splitlines()
+    without_power = [line for line in lines if not line.lstrip().startswith("- {name: power,")]
+    assert len(without_power) == len(lines) - 1
+    narrow = tmp_path / "catalog.yaml"
+    narrow.write_text("\n".join(without_power), encoding="utf-8")
+
+    first = _run(store_url, tmp_path / "out", catalog=str(narrow))
+    second = _run(store_url, tmp_path / "out")
+
+    assert second["ingest"]["unchanged"] == first["ingest"]["read"]
+    with session_scope(store_url) as session:
+        fields = set(
+            session.scalars(
+                sa.select(Change.field).where(Change.run_id == second["run_id"]).distinct()
+            )
+        )
+    assert fields == {"power"}
