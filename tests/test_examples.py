@@ -24,8 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CATALOG = EXAMPLES / "acme_supplier_catalog.csv"
 HEADER = [
-    "Item #", "Product Name", "Description", "Brand", "MFR Part No", "Supplier",
-    "Supplier Website", "Unit Price", "Weight", "Colour", "Material", "Category", "UPC",
+    "Item #",
+    "Product Name",
+    "Description",
+    "Brand",
+    "MFR Part No",
+    "Supplier",
+    "Supplier Website",
+    "Unit Price",
+    "Weight",
+    "Colour",
+    "Material",
+    "Category",
+    "UPC",
 ]
 GENERATED = ["acme_supplier_catalog.csv", "suppliers.csv", "taxonomy.txt", "catalog.yaml"]
 
@@ -60,10 +71,17 @@ def test_schema_loads_and_maps_every_column(schema: CatalogSchema) -> None:
     assert schema.category_attribute is not None
     assert schema.category_attribute.source_columns == ["Category"]
     assert {a.name for a in schema.derived("extract")} == {
-        "voltage", "power", "horsepower", "capacity_mah", "length", "pack_size",
+        "voltage",
+        "power",
+        "horsepower",
+        "capacity_mah",
+        "length",
+        "pack_size",
     }
     assert {a.derive for a in schema.derived("firmographics")} == {
-        "firmographics.employee_range", "firmographics.revenue", "firmographics.industry",
+        "firmographics.employee_range",
+        "firmographics.revenue",
+        "firmographics.industry",
         "firmographics.country",
     }
     assert (schema.thresholds.auto_apply, schema.thresholds.reject) == (0.9, 0.5)
@@ -131,8 +149,13 @@ def test_extractable_attributes_appear_in_the_text(rows: list[dict[str, str]]) -
         "V" in t and "V" not in n for n, t in zip(in_title, in_text, strict=True)
     )
     assert only_in_description >= 5
-    assert sum(bool(re.search(r"(?i)pack of \d+|box of \d+|\d+/(pk|box)", r["Product Name"]))
-               for r in rows) >= 20
+    assert (
+        sum(
+            bool(re.search(r"(?i)pack of \d+|box of \d+|\d+/(pk|box)", r["Product Name"]))
+            for r in rows
+        )
+        >= 20
+    )
 
 
 def test_catalogue_suppliers_are_in_the_reference_table(rows: list[dict[str, str]]) -> None:
@@ -154,7 +177,8 @@ def test_catalogue_suppliers_are_in_the_reference_table(rows: list[dict[str, str
 def test_make_example_reproduces_the_committed_files(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(EXAMPLES / "make_example.py"), "--out", str(tmp_path)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     for name in GENERATED:
         assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,8 +20,7 @@ from catalog.mapping import (
 )
 from catalog.rows import RowBatch
 from catalog.schema import CatalogSchema
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import SHARED_DATA
 
 
 def make_schema(**changes: Any) -> CatalogSchema:
@@ -43,8 +41,13 @@ def make_schema(**changes: Any) -> CatalogSchema:
                 "enum": ["Stainless Steel", "Brass"],
                 "synonyms": {"Stainless Steel": ["ss", "inox"]},
             },
-            {"name": "sizes_mm", "type": "array", "items": "number", "unit": "mm",
-             "source": ["Sizes"]},  # fmt: skip
+            {
+                "name": "sizes_mm",
+                "type": "array",
+                "items": "number",
+                "unit": "mm",
+                "source": ["Sizes"],
+            },  # fmt: skip
             {"name": "tags", "type": "array", "separator": "|"},
             {"name": "category", "type": "reference", "derive": "classify", "required": True},
         ],
@@ -230,8 +233,17 @@ def test_columns_follow_the_schema_and_missing_values_are_none() -> None:
 
 def test_native_values_from_json_and_xlsx() -> None:
     result = mapped(
-        row(SKU=12345, Title="Saw", Weight=2, price=9.5, Qty=3, Sizes=[10, "2 cm"],
-            tags=["a", " b "], material="brass", **{"In stock": False}),  # fmt: skip
+        row(
+            SKU=12345,
+            Title="Saw",
+            Weight=2,
+            price=9.5,
+            Qty=3,
+            Sizes=[10, "2 cm"],
+            tags=["a", " b "],
+            material="brass",
+            **{"In stock": False},
+        ),  # fmt: skip
         row(SKU=12346.0, Title="Saw 2", Qty=4.0, **{"In stock": 1}),
     )
     assert result.problems == []
@@ -287,7 +299,7 @@ def test_unreadable_values_are_problems_naming_row_column_and_cause() -> None:
         "write yes/no, y/n, true/false, 1/0, or x for yes)",
         "feed.csv, row 6, column 'Sizes': 'abc' in '1;abc' is not a number "
         "(attribute sizes_mm, unit mm)",
-        "feed.csv, row 7, column 'Title': [\"a\", \"list\"] is a list, not a single value "
+        'feed.csv, row 7, column \'Title\': ["a", "list"] is a list, not a single value '
         "(attribute title is text)",
     ]
     assert result.frame.index.tolist() == ["A"]  # nothing half-valid

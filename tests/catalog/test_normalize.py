@@ -35,7 +35,7 @@ def test_text_unicode_mess_becomes_plain_text() -> None:
 
 
 def test_text_quotes_whitespace_and_controls() -> None:
-    assert texts("“Pro” 23″ monitor, it’s ‘new’") == ['"Pro" 23" monitor, it\'s \'new\'']
+    assert texts("“Pro” 23″ monitor, it’s ‘new’") == ["\"Pro\" 23\" monitor, it's 'new'"]
     assert texts("  two\t\tspaces\n\nand\r\nlines  ") == ["two spaces and lines"]
     assert texts("bell\x07 and nul\x00 gone") == ["bell and nul gone"]
 

@@ -15,8 +15,7 @@ from pydantic import ValidationError
 from catalog.errors import InputError
 from connectors.base import RowBatch
 from connectors.files import FileSource
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import SHARED_DATA
 
 
 def _batches(path: Path | str, batch_size: int = 5000, **options: Any) -> list[RowBatch]:

@@ -28,10 +28,10 @@ from taxonomy.classifier import (
 )
 from taxonomy.importers import load_google, load_paths
 from taxonomy.model import Taxonomy
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-MWPD = DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
-GOOGLE_TXT = DATA / "taxonomies" / "google-2021-09-21" / "taxonomy-with-ids.en-US.txt"
+MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
+GOOGLE_TXT = SHARED_DATA / "taxonomies" / "google-2021-09-21" / "taxonomy-with-ids.en-US.txt"
 N_TRAIN = 1500
 
 

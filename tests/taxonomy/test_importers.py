@@ -9,12 +9,12 @@ import pytest
 from catalog.errors import InputError
 from taxonomy.importers import load_csv, load_google, load_paths, load_shopify, load_taxonomy
 from taxonomy.model import Taxonomy, TaxonomyNode
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-GOOGLE_DIR = DATA / "taxonomies" / "google-2021-09-21"
+GOOGLE_DIR = SHARED_DATA / "taxonomies" / "google-2021-09-21"
 GOOGLE_TXT = GOOGLE_DIR / "taxonomy-with-ids.en-US.txt"
 GOOGLE_CSV = GOOGLE_DIR / "google_product_taxonomy.csv"
-SHOPIFY_DIR = DATA / "taxonomies" / "shopify-2024-10"
+SHOPIFY_DIR = SHARED_DATA / "taxonomies" / "shopify-2024-10"
 
 
 @pytest.fixture(scope="module")
