@@ -116,12 +116,12 @@ def test_failed_validation_halts_before_anything_is_distributed(
     broken_sku = rows[4]["Item #"].strip()
     rows[4]["Product Name"] = ""  # title is required
     bad = _write(tmp_path / "bad.csv", header, rows)
-    out = tmp_path / "out"
+    fresh = tmp_path / "fresh"
 
     with pytest.raises(ValidationFailed) as failure:
-        _run(store_url, out, source=bad)
+        _run(store_url, fresh, source=bad)
 
-    assert not out.exists() or not any(out.iterdir())
+    assert not fresh.exists() or not any(fresh.iterdir())
     with get_engine(store_url).connect() as conn:
         assert not sa.inspect(conn).has_table("published_products")
     report = json.loads(Path(failure.value.report_path).read_text())
@@ -130,6 +130,26 @@ def test_failed_validation_halts_before_anything_is_distributed(
     with session_scope(store_url) as session:
         run = session.scalar(sa.select(Run).order_by(Run.id.desc()))
         assert run.status == "failed" and run.report_path == failure.value.report_path
+
+
+def test_a_halt_leaves_earlier_outputs_exactly_as_they_were(store_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run(store_url, out)
+    export = out / f"{SCHEMA.name}.csv"
+    before = export.read_bytes()
+    with get_engine(store_url).connect() as conn:
+        published = conn.execute(sa.text("SELECT * FROM published_products ORDER BY 1")).all()
+
+    header, rows = _rows(SOURCE)
+    rows[4]["Unit Price"] = "-5"  # price has min: 0
+    with pytest.raises(ValidationFailed):
+        _run(store_url, out, source=_write(tmp_path / "negative.csv", header, rows))
+
+    assert export.read_bytes() == before
+    with get_engine(store_url).connect() as conn:
+        assert conn.execute(sa.text("SELECT * FROM published_products ORDER BY 1")).all() == (
+            published
+        )
 
 
 def test_rerun_changes_nothing_and_edits_touch_only_edited_records(
