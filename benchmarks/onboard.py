@@ -181,29 +181,23 @@ def main() -> None:
                 seconds: dict[str, float] = {}
                 for mode in ("plain", "prefect"):
                     url, drop = fresh_store(kind, workdir)
+                    command = [
+                        sys.executable,
+                        __file__,
+                        "--batch-size",
+                        str(args.batch_size),
+                        "--one",
+                        mode,
+                        url,
+                        str(source),
+                    ]
                     try:
-                        output = (
-                            subprocess.run(
-                                [
-                                    sys.executable,
-                                    __file__,
-                                    "--batch-size",
-                                    str(args.batch_size),
-                                    "--one",
-                                    mode,
-                                    url,
-                                    str(source),
-                                ],
-                                env=env,
-                                check=True,
-                                capture_output=True,
-                                text=True,
-                            )
-                            .stdout.strip()
-                            .splitlines()[-1]
-                        )
+                        child = subprocess.run(command, env=env, capture_output=True, text=True)
                     finally:
                         drop()
+                    if child.returncode != 0:
+                        sys.exit(f"{n} {kind} {mode} failed:\n{child.stderr[-3000:]}")
+                    output = child.stdout.strip().splitlines()[-1]
                     result = json.loads(output)
                     seconds[mode] = result["seconds"]
                     peaks[(kind, mode, n)] = result["peak_mb"]

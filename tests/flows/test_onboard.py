@@ -305,3 +305,37 @@ def test_a_new_schema_attribute_is_filled_on_the_next_run(store_url: str, tmp_pa
             )
         )
     assert fields == {"power"}
+
+
+def test_csv_xlsx_json_and_jsonl_of_the_same_rows_make_the_same_catalogue(tmp_path: Path) -> None:
+    import openpyxl
+
+    header, rows = _rows(SOURCE)
+    sources = {"csv": SOURCE}
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("products")
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row[h] or None for h in header])
+    workbook.save(tmp_path / "catalog.xlsx")
+    sources["xlsx"] = tmp_path / "catalog.xlsx"
+    objects = [{h: (row[h] or None) for h in header} for row in rows]
+    (tmp_path / "catalog.jsonl").write_text(
+        "\n".join(json.dumps(o, ensure_ascii=False) for o in objects), encoding="utf-8"
+    )
+    sources["jsonl"] = tmp_path / "catalog.jsonl"
+    (tmp_path / "catalog.json").write_text(json.dumps(objects), encoding="utf-8")
+    sources["json"] = tmp_path / "catalog.json"
+
+    catalogues = {}
+    for fmt, path in sources.items():
+        store = f"sqlite:///{tmp_path / f'{fmt}.db'}"
+        summary = _run(store, tmp_path / f"out-{fmt}", source=path, table=None)
+        assert summary["records"] == len(rows), fmt
+        with session_scope(store) as session:
+            catalogues[fmt] = dict(
+                session.execute(sa.select(Record.external_id, Record.content_hash)).tuples()
+            )
+    assert catalogues["xlsx"] == catalogues["csv"]
+    assert catalogues["jsonl"] == catalogues["csv"]
+    assert catalogues["json"] == catalogues["csv"]
