@@ -334,7 +334,7 @@ def test_csv_xlsx_json_and_jsonl_of_the_same_rows_make_the_same_catalogue(tmp_pa
         assert summary["records"] == len(rows), fmt
         with session_scope(store) as session:
             catalogues[fmt] = dict(
-                session.execute(sa.select(Record.external_id, Record.content_hash)).tuples()
+                session.execute(sa.select(Record.external_id, Record.content_hash)).tuples().all()
             )
     assert catalogues["xlsx"] == catalogues["csv"]
     assert catalogues["jsonl"] == catalogues["csv"]
