@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.errors import NotFound, SkuflowError
@@ -414,7 +414,5 @@ def rollback_field(
 
 
 def status_counts(session: Session, *, where: ChangeFilter) -> Counter[str]:
-    from sqlalchemy import func
-
     query = where.apply(select(Change.status, func.count()).group_by(Change.status))
     return Counter(dict(session.execute(query).tuples().all()))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.changes import insert_changes, source_update_rows
@@ -274,8 +274,6 @@ def iter_current_values(
 
 
 def count_records(session: Session, *, catalog_id: int) -> int:
-    from sqlalchemy import func
-
     return (
         session.scalar(
             select(func.count()).select_from(Record).where(Record.catalog_id == catalog_id)

@@ -112,12 +112,8 @@ def approve(
     """Apply queued changes to their records."""
     from catalog.changes import approve as approve_changes
 
-    with open_catalog(catalog) as (session, stored):
-        where = _filter(
-            stored.id, ids, field, operation, min_confidence, max_confidence, run, select_all
-        )
-        done = approve_changes(session, where=where, reviewer=reviewer_name(reviewer))
-    console.print(f"Approved {len(done)} change(s).")
+    where = (ids, field, operation, min_confidence, max_confidence, run, select_all)
+    _decide(approve_changes, "Approved", catalog, where, reviewer)
 
 
 @app.command()
@@ -135,12 +131,15 @@ def reject(
     """Close queued changes without applying them."""
     from catalog.changes import reject as reject_changes
 
+    where = (ids, field, operation, min_confidence, max_confidence, run, select_all)
+    _decide(reject_changes, "Rejected", catalog, where, reviewer)
+
+
+def _decide(action, verb: str, catalog: str | None, where: tuple, reviewer: str | None) -> None:  # noqa: ANN001
+    """Run one review decision over the selected queued changes and say how many it took."""
     with open_catalog(catalog) as (session, stored):
-        where = _filter(
-            stored.id, ids, field, operation, min_confidence, max_confidence, run, select_all
-        )
-        done = reject_changes(session, where=where, reviewer=reviewer_name(reviewer))
-    console.print(f"Rejected {len(done)} change(s).")
+        done = action(session, where=_filter(stored.id, *where), reviewer=reviewer_name(reviewer))
+    console.print(f"{verb} {len(done)} change(s).")
 
 
 def _short(value: object, width: int = 40) -> str:
