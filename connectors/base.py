@@ -59,6 +59,30 @@ class DestinationWriter(Protocol):
     def abort(self) -> None: ...
 
 
+class IncrementalRead(Source, Protocol):
+    """One incremental pass over a source: what changed since a cursor, and where to start next.
+
+    `cursor` is valid once `read_batches()` is exhausted; the caller stores it in the same
+    transaction as the rows it read, so a failed run re-reads the same changes next time.
+    `columns()` is empty when nothing changed.
+    """
+
+    cursor: dict[str, Any] | None
+
+
+class IncrementalSource(Source, Protocol):
+    """A source that can read only what changed since the last run (new objects, newer rows)."""
+
+    def cursor_key(self) -> str:
+        """A stable name for what this source reads (bucket+prefix, table+column): the cursor's
+        key in the store, so two blocks reading the same thing share a position."""
+        ...
+
+    def since(self, cursor: dict[str, Any] | None) -> IncrementalRead:
+        """A reader of what changed after `cursor` (None: everything)."""
+        ...
+
+
 class Destination(Protocol):
     def describe(self) -> str: ...
 
