@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.llm_server import LLMServer
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -119,3 +121,10 @@ def store_url(
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", url)
     get_settings.cache_clear()
     return url
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """A local OpenAI-compatible server (see tests/llm_server.py), fresh for each test."""
+    with LLMServer() as server:
+        yield server
