@@ -1,0 +1,390 @@
+"""The enrichment engine: fill the output schema's fields for a batch of items, citing evidence.
+
+Providers run in the configured order (record → reference → web → llm by default; the LLM only
+when configured). Each returns `Evidence`; a later provider is only asked for the fields still
+unsettled (no value at or above `auto_apply` yet). Then, per item and field, the evidence is
+coerced to the schema, combined into a confidence (`enrichment.trust`) and decided:
+
+* no evidence → nothing written (a `required` field gets an error issue);
+* item already has a value: equal → confirmed; `merge` array → new items appended;
+  different → a conflict (the existing value stays);
+* below `reject` → not written, noted; below `auto_apply` → written but flagged for review.
+
+`enrich_items` is the public batch entry point; the API maps `ItemEnrichment` onto seed 003's
+JSON (`after_data`, `sources`, `source_explanations`, `review_info`, `quality_result`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from catalog.schema import Thresholds
+from enrichment.evidence import INPUT, Evidence
+from enrichment.output_schema import FieldIssue, OutputField, OutputSchema
+from enrichment.trust import Verdict, combine, value_key
+
+if TYPE_CHECKING:
+    from catalog.llm import LLMSettings
+    from enrichment.fetch import SafeFetcher
+    from enrichment.firmographics import CompanyTable
+    from enrichment.providers.reference import ReferenceTable
+    from enrichment.quality import QualityResult
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ORDER = ("record", "reference", "web", "llm")
+
+
+@dataclass
+class EnrichOptions:
+    """What to look at and how sure to be. Everything off-machine is opt-in: the web provider
+    needs candidate URLs (item `url`s, `url_templates` or `urls`), the LLM needs `llm`."""
+
+    providers: tuple[str, ...] = DEFAULT_ORDER
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    references: list[ReferenceTable] = field(default_factory=list)
+    companies: CompanyTable | None = None
+    """Company reference table for firmographic fields (employee_range, revenue, …)."""
+    web_search: bool = True
+    urls: list[str] = field(default_factory=list)
+    """Pages to read for every item (e.g. a manufacturer's catalogue page)."""
+    url_templates: list[str] = field(default_factory=list)
+    """`https://shop.example/p/{part_number}`: filled from each item's keys."""
+    url_keys: tuple[str, ...] = ("url", "product_url", "source_url", "website", "domain")
+    allowed_domains: list[str] = field(default_factory=list)
+    fetcher: SafeFetcher | None = None
+    llm: LLMSettings | None = None
+    prompt: str = ""
+    quality_prompt: str | None = None
+    validate_semantics: bool = False
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A found value that disagrees with the item's non-empty existing value."""
+
+    field: str
+    existing: Any
+    proposed: Any
+    confidence: float
+    sources: tuple[str, ...]
+    explanation: str
+
+
+@dataclass
+class ItemEnrichment:
+    """The outcome for one item: what was found, from where, how sure, and what needs a person."""
+
+    index: int
+    original: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    """Values written (new, merged or confirmed), as shown in `after_data`."""
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    decisions: dict[str, str] = field(default_factory=dict)
+    """Per field: `applied`, `review`, `confirmed`, `merged`, `conflict`, `rejected`."""
+    field_issues: list[FieldIssue] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    reasoning: str = ""
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    quality: QualityResult | None = None
+    error: str | None = None
+
+    @property
+    def flag_record(self) -> bool:
+        """A person should look: something to review, a conflict, an error-level issue."""
+        return (
+            self.error is not None
+            or bool(self.conflicts)
+            or any(d == "review" for d in self.decisions.values())
+            or any(i.severity == "error" for i in self.field_issues)
+            or any(not f.startswith("info:") for f in self.flags)
+        )
+
+    @property
+    def all_sources(self) -> list[str]:
+        return list(dict.fromkeys(s for urls in self.sources.values() for s in urls))
+
+    def after_data(self, *, include_explanations: bool = True) -> dict[str, Any]:
+        """Seed 003's `after_data`: the original fields, the values written, `sources`, and
+        (optionally) `source_explanations`."""
+        after = dict(self.original)
+        after.update(self.values)
+        after["sources"] = {k: list(v) for k, v in self.sources.items()}
+        if include_explanations:
+            after["source_explanations"] = dict(self.explanations)
+        return after
+
+    def review_info(self) -> dict[str, Any]:
+        return {
+            "reasoning": self.reasoning,
+            "flags": list(self.flags),
+            "field_issues": [i.as_dict() for i in self.field_issues],
+            "flag_record": self.flag_record,
+        }
+
+
+Provider = Callable[
+    [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, set[str]]], list[Evidence]
+]
+
+
+def _provider(name: str) -> Provider:
+    if name == "record":
+        from enrichment.providers.record import record_provider
+
+        return record_provider
+    if name == "reference":
+        from enrichment.providers.reference import reference_provider
+
+        return reference_provider
+    if name == "web":
+        from enrichment.providers.web import web_provider
+
+        return web_provider
+    if name == "llm":
+        from enrichment.providers.llm import llm_provider
+
+        return llm_provider
+    raise ValueError(f"unknown provider {name!r} (record, reference, web, llm)")
+
+
+def enrich_items(
+    items: Sequence[dict[str, Any]],
+    schema: OutputSchema,
+    options: EnrichOptions | None = None,
+) -> list[ItemEnrichment]:
+    """Enrich a batch of items; one `ItemEnrichment` per item, in order.
+
+    Providers that fail for an item (a page that cannot be fetched, an LLM timeout) flag it and
+    contribute nothing; they never raise for one item's trouble.
+    """
+    options = options or EnrichOptions()
+    providers = [_provider(name) for name in options.providers]
+    results = [ItemEnrichment(index=i, original=dict(item)) for i, item in enumerate(items)]
+    existing = [_existing(item, schema) for item in items]
+    wanted: dict[int, set[str]] = {
+        i: {f.name for f in schema.fields if f.name not in existing[i] or f.merge}
+        for i in range(len(items))
+    }
+    coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    fields = {f.name: f for f in schema.fields}
+    cache: dict[tuple[str, str], tuple[Any, FieldIssue | None]] = {}
+    for position, provider in enumerate(providers):
+        if not any(wanted.values()):
+            break
+        for evidence in provider(items, schema, options, wanted):
+            _take(evidence, fields, coerced, results, cache)
+        if position + 1 < len(providers):
+            _settle(coerced, wanted, options.thresholds)
+    for item, result in enumerate(results):
+        _decide(result, schema, existing[item], coerced.get(item, {}), options.thresholds)
+    if options.validate_semantics or options.quality_prompt is not None:
+        from enrichment.quality import check_semantics, score_quality
+
+        for result in results:
+            if options.validate_semantics:
+                result.field_issues.extend(check_semantics(result, schema))
+            if options.quality_prompt is not None:
+                result.quality = score_quality(result, schema, options.quality_prompt)
+    return results
+
+
+def _existing(item: dict[str, Any], schema: OutputSchema) -> dict[str, Any]:
+    """The item's own non-empty values for schema fields, coerced (kept raw if they do not fit:
+    an existing value is never dropped)."""
+    out: dict[str, Any] = {}
+    for f in schema.fields:
+        if f.name not in item:
+            continue
+        value, issue = f.coerce(item[f.name])
+        if value is not None:
+            out[f.name] = value
+        elif issue is not None:
+            out[f.name] = item[f.name]
+    return out
+
+
+def _take(
+    evidence: Evidence,
+    fields: dict[str, OutputField],
+    coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
+    results: list[ItemEnrichment],
+    cache: dict[tuple[str, str], tuple[Any, FieldIssue | None]],
+) -> None:
+    spec = fields.get(evidence.field)
+    if spec is None:
+        return
+    key = (spec.name, repr(evidence.value))
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = spec.coerce(evidence.value)
+    value, issue = hit
+    if value is None:
+        if issue is not None:
+            results[evidence.item].field_issues.append(
+                FieldIssue(
+                    spec.name,
+                    "warning",
+                    f"{evidence.provider} value from {evidence.source} rejected: {issue.message}",
+                    issue.validator,
+                )
+            )
+        return
+    coerced[evidence.item][spec.name].append((evidence, value))
+
+
+def _settle(
+    coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
+    wanted: dict[int, set[str]],
+    thresholds: Thresholds,
+) -> None:
+    """Stop asking later providers for fields already found at or above auto_apply."""
+    for item, by_field in coerced.items():
+        for name, pieces in by_field.items():
+            if name in wanted[item] and combine(pieces).confidence >= thresholds.auto_apply:
+                wanted[item].discard(name)
+
+
+def _decide(
+    result: ItemEnrichment,
+    schema: OutputSchema,
+    existing: dict[str, Any],
+    found: dict[str, list[tuple[Evidence, Any]]],
+    thresholds: Thresholds,
+) -> None:
+    notes: list[str] = []
+    for spec in schema.fields:
+        name = spec.name
+        pieces = found.get(name)
+        if not pieces:
+            if spec.required and name not in existing:
+                result.field_issues.append(
+                    FieldIssue(name, "error", "required field: no evidence found", "required")
+                )
+            continue
+        verdict = combine(pieces)
+        explanation = _explain(verdict, pieces)
+        if verdict.disputed:
+            shown = "; ".join(f"{v!r} ({', '.join(s)})" for v, _, s in verdict.alternatives[:3])
+            result.field_issues.append(
+                FieldIssue(name, "warning", f"sources disagree; other values: {shown}", "agreement")
+            )
+        if name in existing:
+            _against_existing(result, spec, existing[name], verdict, explanation)
+            continue
+        if verdict.confidence < thresholds.reject:
+            result.decisions[name] = "rejected"
+            result.field_issues.append(
+                FieldIssue(
+                    name,
+                    "info",
+                    f"{verdict.value!r} found ({explanation}) but confidence "
+                    f"{verdict.confidence:.2f} is below {thresholds.reject}; not written",
+                    "confidence",
+                )
+            )
+            continue
+        decision = "applied" if verdict.confidence >= thresholds.auto_apply else "review"
+        _write(result, spec, verdict.value, verdict, explanation, decision)
+        if decision == "review":
+            result.field_issues.append(
+                FieldIssue(
+                    name,
+                    "warning",
+                    f"confidence {verdict.confidence:.2f} is below auto-apply "
+                    f"{thresholds.auto_apply}; review",
+                    "confidence",
+                )
+            )
+        notes.append(f"{name} from {explanation}")
+    if result.conflicts:
+        result.flags.append("conflicting_existing_values")
+    if any(i.validator == "agreement" for i in result.field_issues):
+        result.flags.append("sources_disagree")
+    result.reasoning = "; ".join(notes) if notes else "no new values with evidence"
+
+
+def _write(
+    result: ItemEnrichment,
+    spec: OutputField,
+    value: Any,
+    verdict: Verdict,
+    explanation: str,
+    decision: str,
+) -> None:
+    result.values[spec.name] = spec.render(value)
+    result.sources[spec.name] = list(verdict.sources)
+    result.explanations[spec.name] = explanation
+    result.confidence[spec.name] = verdict.confidence
+    result.decisions[spec.name] = decision
+
+
+def _against_existing(
+    result: ItemEnrichment,
+    spec: OutputField,
+    current: Any,
+    verdict: Verdict,
+    explanation: str,
+) -> None:
+    if spec.type == "array" and spec.merge and isinstance(current, list):
+        keys = {value_key(v) for v in current}
+        added = [v for v in verdict.value if value_key(v) not in keys]
+        if added:
+            verdict_sources = list(verdict.sources)
+            result.values[spec.name] = list(current) + added
+            result.sources[spec.name] = [INPUT, *verdict_sources]
+            result.explanations[spec.name] = f"merged {added!r} from {explanation}"
+            result.confidence[spec.name] = verdict.confidence
+            result.decisions[spec.name] = "merged"
+        return
+    if value_key(current) == value_key(verdict.value):
+        result.sources[spec.name] = list(dict.fromkeys([INPUT, *verdict.sources]))
+        result.explanations[spec.name] = f"existing value confirmed by {explanation}"
+        result.confidence[spec.name] = verdict.confidence
+        result.decisions[spec.name] = "confirmed"
+        return
+    result.decisions[spec.name] = "conflict"
+    result.conflicts.append(
+        FieldConflict(
+            field=spec.name,
+            existing=current,
+            proposed=spec.render(verdict.value),
+            confidence=verdict.confidence,
+            sources=verdict.sources,
+            explanation=explanation,
+        )
+    )
+    result.field_issues.append(
+        FieldIssue(
+            spec.name,
+            "warning",
+            f"existing value {current!r} differs from found {spec.render(verdict.value)!r} "
+            f"({explanation}); kept existing, conflict opened",
+            "conflict",
+        )
+    )
+
+
+def _explain(verdict: Verdict, pieces: list[tuple[Evidence, Any]]) -> str:
+    """`json-ld on https://a/x; spec-table on https://b/y ("Weight: 1.2 kg")`."""
+    parts: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    chosen = value_key(verdict.value)
+    for evidence, value in pieces:
+        if value_key(value) != chosen or (evidence.source, evidence.method) in seen:
+            continue
+        seen.add((evidence.source, evidence.method))
+        where = "item text" if evidence.source == INPUT else evidence.source
+        text = f"{evidence.method} on {where}"
+        if evidence.quote:
+            text += f" ({evidence.quote[:160]})"
+        parts.append(text)
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Enrichment providers: each turns a batch of items into `Evidence`, never into writes."""

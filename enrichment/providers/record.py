@@ -1,0 +1,132 @@
+"""The record provider: values stated in the item's own text (name, description, spec lines).
+
+It reuses the catalogue extractor (`enrichment.extract`), which scans whole text columns at once,
+by describing the output schema to it as a catalogue schema. Its evidence has source `input`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from catalog.schema import Attribute, AttributeType, CatalogSchema
+from enrichment.evidence import INPUT, Evidence
+from enrichment.extract import extract_attributes
+from enrichment.output_schema import OutputField, OutputSchema
+
+PROVIDER = "record"
+_TITLE_KEYS = ("title", "name", "product_name", "product_title", "item_name", "short_description")
+_SKIPPED_KEYS = {"id", "sku", "url", "image", "image_url", "website", "link", "gtin", "ean", "upc"}
+
+
+def text_keys(items: Sequence[dict[str, Any]], schema: OutputSchema) -> list[str]:
+    """Item keys holding descriptive text, title-like first: what the extractor reads.
+
+    Looked up over the first items only (a batch shares its shape)."""
+    wanted = set(schema.names)
+    seen: dict[str, None] = {}
+    for item in items[:200]:
+        for key, value in item.items():
+            if key in wanted or key.casefold() in _SKIPPED_KEYS or not isinstance(value, str):
+                continue
+            seen.setdefault(key, None)
+    keys = list(seen)
+    rank = {k: i for i, k in enumerate(_TITLE_KEYS)}
+    return sorted(keys, key=lambda k: (rank.get(k.casefold(), len(rank)), keys.index(k)))
+
+
+def _attribute(alias: str, field: OutputField) -> Attribute | None:
+    unit = field.effective_unit
+    if field.type == "array":
+        return None
+    if field.type == "boolean":
+        kind = AttributeType.BOOLEAN
+    elif field.type == "integer":
+        kind = AttributeType.INTEGER
+    elif field.type == "number" or (field.type == "string" and unit):
+        kind = AttributeType.NUMBER
+    elif field.enum:
+        kind = AttributeType.ENUM
+    else:
+        kind = AttributeType.TEXT
+    return Attribute(
+        name=alias,
+        type=kind,
+        unit=unit if kind in (AttributeType.NUMBER, AttributeType.INTEGER) else None,
+        enum=list(field.enum) if kind is AttributeType.ENUM else None,
+        description=field.description,
+        derive="extract",
+    )
+
+
+def record_evidence(
+    items: Sequence[dict[str, Any]], schema: OutputSchema, wanted: set[str] | None = None
+) -> list[Evidence]:
+    """Evidence for the schema's fields from each item's text (only fields the item lacks)."""
+    keys = text_keys(items, schema)
+    if not keys or not items:
+        return []
+    aliases: dict[str, str] = {}
+    attributes: list[Attribute] = []
+    for i, field in enumerate(schema.fields):
+        if wanted is not None and field.name not in wanted:
+            continue
+        attribute = _attribute(f"f{i}", field)
+        if attribute is not None:
+            aliases[attribute.name] = field.name
+            attributes.append(attribute)
+    if not attributes:
+        return []
+    text_aliases = [f"t{j}" for j in range(len(keys))]
+    catalog_schema = CatalogSchema(
+        name="output-schema",
+        id=text_aliases[0],
+        text=text_aliases,
+        attributes=[Attribute(name=t) for t in text_aliases] + attributes,
+    )
+    columns: dict[str, list[Any]] = {
+        t: [it.get(k) for it in items] for t, k in zip(text_aliases, keys, strict=True)
+    }
+    for alias, name in aliases.items():
+        columns[alias] = [it.get(name) for it in items]
+    frame = pd.DataFrame(columns, dtype=object)
+    source_names = dict(zip(text_aliases, keys, strict=True))
+    out: list[Evidence] = []
+    for proposal in extract_attributes(frame, catalog_schema):
+        out.append(
+            Evidence(
+                item=int(proposal.record_id),
+                field=aliases[proposal.field],
+                value=proposal.value,
+                source=INPUT,
+                provider=PROVIDER,
+                method=_rename(proposal.method, source_names),
+                reliability=proposal.confidence,
+                quote=_rename(proposal.explanation, source_names),
+            )
+        )
+    return out
+
+
+_ALIAS = re.compile(r"\bt\d+\b")
+
+
+def _rename(text: str, names: dict[str, str]) -> str:
+    """The extractor's messages name our column aliases (`t0`); show the item's keys."""
+    return _ALIAS.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+def record_provider(
+    items: Sequence[dict[str, Any]],
+    schema: OutputSchema,
+    options: Any,
+    wanted: dict[int, set[str]],
+) -> list[Evidence]:
+    """Engine hook: record evidence for the fields each item still wants."""
+    names = set().union(*wanted.values()) if wanted else set()
+    if not names:
+        return []
+    return [e for e in record_evidence(items, schema, names) if e.field in wanted[e.item]]
