@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.types import TypeEngine
 
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "53300", "57P03"}
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "53300", "57P03"}
 """Serialization failure, deadlock, lock timeout, statement timeout, too many connections,
 server starting up: each may pass on a retry."""
 _TRANSIENT_WORDS = ("timeout", "timed out", "database is locked", "deadlock", "could not serialize")
@@ -163,7 +163,7 @@ class SqlTable(Block):
         lines = [line.strip() for line in str(original).splitlines() if line.strip()]
         cause = self._scrub(" ".join(lines[:3]) or type(original).__name__)
         sqlstate = getattr(original, "sqlstate", None)
-        transient = sqlstate in _TRANSIENT_SQLSTATES or any(
+        transient = sqlstate in TRANSIENT_SQLSTATES or any(
             word in cause.lower() for word in _TRANSIENT_WORDS
         )
         kind = TransientConnectorError if transient else TerminalConnectorError
