@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import review
+from cli import api, review
 from cli.console import console, errors, quiet_prefect
 from cli.store import CatalogOption, ReviewerOption, open_catalog, reviewer_name
 
@@ -18,6 +18,8 @@ app = typer.Typer(
     help="skuflow: onboard supplier catalogues — classified, enriched, validated, reviewable.",
 )
 app.add_typer(review.app, name="review")
+app.add_typer(api.app, name="api")
+app.add_typer(api.keys, name="api-key", help="API keys (same as `skuflow api keys`).")
 
 
 @app.callback()

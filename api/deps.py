@@ -1,0 +1,90 @@
+"""Request dependencies: a store session, the caller's organization, the app's services.
+
+Every route takes ``org: CurrentOrganization`` and scopes every query by ``org.id``; a row of
+another organization is reported exactly like a missing one (`owned_or_404`), so ids cannot be
+probed across organizations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError, not_found, unauthorized
+from api.keys import authenticate
+from api.settings import ApiSettings
+from catalog.models import Organization
+
+T = TypeVar("T")
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `skuflow api keys create`.")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session committed when the route returns and rolled back if it raises."""
+    session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_api_settings_dep(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[ApiSettings, Depends(get_api_settings_dep)]
+
+
+def current_organization(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Organization:
+    """The organization of the bearer key; 401 when the key is missing, unknown or revoked."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized("missing bearer API key (Authorization: Bearer <key>)")
+    org = authenticate(session, token=credentials.credentials)
+    if org is None:
+        raise unauthorized("invalid or revoked API key")
+    return org
+
+
+CurrentOrganization = Annotated[Organization, Depends(current_organization)]
+
+
+def owned_or_404(
+    session: Session,
+    model: type[T],
+    ident: object,
+    org: Organization,
+    *,
+    what: str,
+    code: str = "NOT_FOUND",
+) -> T:
+    """The row ``ident`` of ``model`` if it belongs to ``org``; a 404 otherwise (also for a
+    malformed id). ``model`` must have an ``organization_id`` column."""
+    try:
+        key = int(str(ident))
+    except ValueError:
+        raise not_found(what, ident, code=code) from None
+    row = session.get(model, key)
+    if row is None or getattr(row, "organization_id", None) != org.id:
+        raise not_found(what, ident, code=code)
+    return row
+
+
+def require(condition: bool, status_code: int, message: str, *, code: str | None = None) -> None:
+    """Raise an `ApiError` unless ``condition`` holds (keeps routes' guard clauses short)."""
+    if not condition:
+        raise ApiError(status_code, message, code=code)

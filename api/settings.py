@@ -1,0 +1,67 @@
+"""Settings of the HTTP API (``SKUFLOW_API_*``), validated once per app.
+
+The store itself comes from `catalog.settings` (``SKUFLOW_DATABASE_URL`` / ``SKUFLOW_HOME``)
+unless ``store_url`` is given, which is how tests and benchmarks point an app at their own
+database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.settings import get_settings as get_store_settings
+from catalog.settings import normalize_database_url
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKUFLOW_API_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address `skuflow api` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `skuflow api` listens on.")
+    store_url: str | None = Field(
+        None, description="Store URL for this app; SKUFLOW_DATABASE_URL/home when unset."
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    job_workers: int = Field(4, ge=1, le=64, description="Threads running background jobs.")
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds per delivery attempt.")
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Delivery attempts per webhook.")
+    webhook_backoff: float = Field(
+        1.0, ge=0, description="First retry delay in seconds; doubles per attempt."
+    )
+    taxonomy: Path | None = Field(
+        None, description="Taxonomy file /api/classify uses when the organization has none."
+    )
+    companies: Path | None = Field(
+        None, description="Reference companies CSV that /api/enrich matches against."
+    )
+    sync_dir: Path | None = Field(
+        None, description="Where /api/sync writes files; `<SKUFLOW_HOME>/sync` when unset."
+    )
+    sync_targets: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Per sync destination (erp, procurement, warehouse, crm, custom): a directory for "
+            "files, or `SQLALCHEMY_URL#table` to upsert into a table."
+        ),
+    )
+
+    @property
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return normalize_database_url(self.store_url)
+        return get_store_settings().store_url
+
+    @property
+    def resolved_sync_dir(self) -> Path:
+        return self.sync_dir or get_store_settings().home / "sync"
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()

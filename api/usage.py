@@ -1,0 +1,102 @@
+"""The credits ledger: one row per charged item of a job, never two."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from api.models import UsageEntry
+from catalog.models import Run, utcnow
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the store is SQLite or PostgreSQL
+        session.execute(insert(UsageEntry), rows)
+        return
+    statement = dialect_insert(UsageEntry).on_conflict_do_nothing(index_elements=["run_id", "item"])
+    session.execute(statement, rows)
+
+
+def charge(
+    session: Session,
+    *,
+    organization_id: int,
+    run_id: int | None,
+    operation: str,
+    items: Sequence[str],
+    credits_each: float = 1.0,
+) -> None:
+    """Charge ``credits_each`` for every item; items this run was already charged for are
+    skipped, so a retried chunk or a resumed job costs nothing twice. The run's ``credits``
+    total is refreshed from the ledger."""
+    if not items:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "organization_id": organization_id,
+            "run_id": run_id,
+            "operation": operation,
+            "item": str(item)[:500],
+            "credits": credits_each,
+            "created_at": now,
+        }
+        for item in dict.fromkeys(items)
+    ]
+    for start in range(0, len(rows), 5000):
+        _insert_ignoring_duplicates(session, rows[start : start + 5000])
+    if run_id is not None:
+        run = session.get(Run, run_id)
+        if run is not None:
+            run.credits = run_credits(session, run_id=run_id)
+    session.flush()
+
+
+def run_credits(session: Session, *, run_id: int) -> float:
+    return float(
+        session.scalar(
+            select(func.coalesce(func.sum(UsageEntry.credits), 0.0)).where(
+                UsageEntry.run_id == run_id
+            )
+        )
+    )
+
+
+def usage_breakdown(
+    session: Session, *, organization_id: int, since: datetime | None = None
+) -> dict[str, Any]:
+    """Credits used by the organization: total, per operation, per day."""
+    where = [UsageEntry.organization_id == organization_id]
+    if since is not None:
+        where.append(UsageEntry.created_at >= since)
+    by_operation = dict(
+        session.execute(
+            select(UsageEntry.operation, func.sum(UsageEntry.credits))
+            .where(*where)
+            .group_by(UsageEntry.operation)
+        )
+        .tuples()
+        .all()
+    )
+    day = func.date(UsageEntry.created_at)
+    by_day = (
+        session.execute(
+            select(day, func.sum(UsageEntry.credits)).where(*where).group_by(day).order_by(day)
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        "total": float(sum(by_operation.values())),
+        "by_operation": {k: float(v) for k, v in sorted(by_operation.items())},
+        "by_day": [{"date": str(d), "credits": float(c)} for d, c in by_day],
+    }
