@@ -1,0 +1,40 @@
+"""Fixtures shared by connector tests: local stand-ins for cloud services (see tests/fakes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.shopify_server import FakeShopify, start_shopify
+
+
+@pytest.fixture(scope="module")
+def shopify_server() -> Iterator[tuple[FakeShopify, str]]:
+    """A fake Shopify Admin GraphQL API for the module: (shop state, base URL)."""
+    with start_shopify() as served:
+        yield served
+
+
+@pytest.fixture
+def shopify_shop(shopify_server: tuple[FakeShopify, str]) -> Iterator[tuple[FakeShopify, str]]:
+    """The module's fake shop, emptied and with no failures pending, for one test."""
+    shop, url = shopify_server
+    with shop.lock:
+        shop.products.clear()
+        shop.failures.clear()
+        shop.broken_handles.clear()
+        shop.requests.clear()
+        shop.throttled = 0
+        shop.page_limit = 250
+    yield shop, url
+
+
+@pytest.fixture
+def shopify_products(shopify_shop: tuple[FakeShopify, str]):  # -> ShopifyProducts
+    """A `ShopifyProducts` block pointed at the fake shop, with short back-off pauses."""
+    from connectors.shopify import ShopifyCredentials, ShopifyProducts
+
+    shop, url = shopify_shop
+    credentials = ShopifyCredentials(shop="test-shop", access_token=shop.token, endpoint=url)
+    return ShopifyProducts(credentials=credentials, retry_base_seconds=0.01)
