@@ -1,0 +1,122 @@
+"""Real local HTTP servers for connector tests.
+
+`FaultProxy` sits between a client library and a local service (moto, bqemulator, a test API) and
+forwards every request unchanged, except that it can answer the next N requests with an error
+status first, or refuse any request without the expected Authorization header, as the real
+cloud endpoints do. The client library runs unmodified; only its endpoint URL points here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+
+
+class FaultProxy:
+    """A forwarding proxy that injects failures on demand."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.requests: list[tuple[str, str]] = []
+        self.failures_served = 0
+        self._pending: list[tuple[int, bytes, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self.required_authorization: Callable[[str | None], bool] | None = None
+        self.unauthorized_body = b'{"error": {"code": 401, "message": "Invalid Credentials"}}'
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(
+        self,
+        count: int,
+        status: int = 503,
+        body: bytes = b"Service Unavailable",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        with self._lock:
+            self._pending.extend([(status, body, headers or {})] * count)
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_failure(self) -> tuple[int, bytes, dict[str, str]] | None:
+        with self._lock:
+            if self._pending:
+                self.failures_served += 1
+                return self._pending.pop(0)
+        return None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.requests.append((self.command, self.path))
+                check = proxy.required_authorization
+                if check is not None and not check(self.headers.get("Authorization")):
+                    self._answer(401, proxy.unauthorized_body, {"Content-Type": "application/json"})
+                    return
+                failure = proxy._next_failure()
+                if failure is not None:
+                    self._answer(*failure)
+                    return
+                upstream = http.client.HTTPConnection(
+                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
+                )
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                response = upstream.getresponse()
+                data = response.read()
+                out = {
+                    k: v
+                    for k, v in response.getheaders()
+                    if k.lower() not in HOP_HEADERS and k.lower() != "content-length"
+                }
+                upstream.close()
+                self._answer(response.status, data, out)
+
+            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _relay
+
+        return Handler
+
+
+@contextmanager
+def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
