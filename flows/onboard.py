@@ -29,11 +29,14 @@ from connectors.file_export import FileExport
 from connectors.files import FileSource
 from connectors.sql_table import SqlTable
 from enrichment.apply import enrich_version
+from tasks.announce import announce_end, announce_start
+from tasks.artifacts import publish_validation_report
 from tasks.classify import classify_batch, prepare
 from tasks.distribute import distribute
 from tasks.enrich import enrich_batch
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
+from tasks.review import TimeoutPolicy, review_checkpoint
 from tasks.validate import validate
 from taxonomy.assign import classify_version, taxonomy_from_file
 
@@ -71,6 +74,9 @@ def onboard(
     run_id: int | None = None,
     column_overrides: dict[str, str] | None = None,
     encoding: str = "utf-8",
+    review: bool = False,
+    review_timeout_seconds: int = 3600,
+    on_review_timeout: TimeoutPolicy = "fail",
 ) -> dict[str, Any]:
     """Onboard a supplier file into a catalogue and publish the validated result.
 
@@ -84,6 +90,9 @@ def onboard(
         run_id: a run already created by the caller (the CLI does, to follow progress).
         column_overrides: explicit `{file column: attribute}` mapping on top of the schema's.
         encoding: text encoding of a CSV/JSON source.
+        review: pause before validation until a person decides on the run's queued changes
+            (Prefect UI form or `resume_flow_run`); `review_timeout_seconds` and
+            `on_review_timeout` (fail, keep_queued, reject) say what happens if nobody does.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -106,6 +115,7 @@ def onboard(
         elif flow_run.id:
             session.get(Run, run_id).flow_run_id = str(flow_run.id)
     common = {"store_url": store_url, "catalog_id": catalog_id, "schema": schema}
+    progress = announce_start(store_url=store_url, run_id=run_id)
     try:
         ingest(
             **common,
@@ -120,7 +130,9 @@ def onboard(
                 **common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir)
             )
             version = classify_version(schema, taxonomy_from_file(taxonomy))
-            for id_range in plan_batches(**plan, stage="classify", version=version):
+            classify_ranges = plan_batches(**plan, stage="classify", version=version)
+            progress.plan(len(classify_ranges))
+            for id_range in classify_ranges:
                 classify_batch(
                     **common,
                     run_id=run_id,
@@ -129,8 +141,11 @@ def onboard(
                     id_range=id_range,
                     version=version,
                 )
+                progress.advance()
         version = enrich_version(schema, companies)
-        for id_range in plan_batches(**plan, stage="enrich", version=version):
+        enrich_ranges = plan_batches(**plan, stage="enrich", version=version)
+        progress.plan(len(enrich_ranges))
+        for id_range in enrich_ranges:
             enrich_batch(
                 **common,
                 run_id=run_id,
@@ -138,11 +153,23 @@ def onboard(
                 id_range=id_range,
                 version=version,
             )
+            progress.advance()
+        if review:
+            review_checkpoint(
+                store_url=store_url,
+                run_id=run_id,
+                catalog=schema.name,
+                timeout_seconds=review_timeout_seconds,
+                on_timeout=on_review_timeout,
+            )
         validation = validate(
             **common,
             run_id=run_id,
             batch_size=batch_size,
             reports_dir=str(settings.reports_dir),
+        )
+        publish_validation_report(
+            catalog=schema.name, markdown=validation["markdown"], success=validation["success"]
         )
         if not validation["success"]:
             logger.error("Validation failed; nothing distributed.\n%s", validation["markdown"])
@@ -162,9 +189,11 @@ def onboard(
             error="validation failed",
             report_path=exc.report_path,
         )
+        announce_end("failed", store_url=store_url, run_id=run_id)
         raise
     except Exception as exc:
         _close_run(store_url, run_id, RunStatus.FAILED, error=str(exc))
+        announce_end("failed", store_url=store_url, run_id=run_id)
         raise
     summary = _close_run(
         store_url,
@@ -173,6 +202,7 @@ def onboard(
         extra={"validation": {"success": True, "report": validation["report"]}, "outputs": written},
         report_path=validation["report"],
     )
+    announce_end("completed", store_url=store_url, run_id=run_id, progress=progress)
     logger.info("onboard run %s completed: %s", run_id, summary)
     return summary
 

@@ -1,0 +1,70 @@
+"""Flow `export`: publish a catalogue's current values to files, a table, or a saved
+destination block (S3, BigQuery, … registered by the connectors).
+
+Reads the store only; writes every destination all-or-nothing. Re-running is safe: files are
+replaced whole and tables upserted by external id. Runs on a schedule (recurring export) and
+as the next link of the chain after a completed onboard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.blocks.core import Block
+
+from catalog.models import RunStatus
+from connectors.base import Destination, WriteMode
+from flows.onboard import build_targets
+from tasks.announce import announce_end, announce_start
+from tasks.distribute import distribute
+from tasks.runs import close_run, open_run
+
+
+@flow(name="export")
+def export(
+    catalog: str,
+    out: str | None = None,
+    formats: list[str] | None = None,
+    table: str | None = None,
+    destination: str | None = None,
+    organization: str | None = None,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Export the catalogue.
+
+    Args:
+        catalog: name of a stored catalogue (or its schema YAML).
+        out: directory for file exports, one file per format in `formats` (default csv).
+        table: `SQLALCHEMY_URL#table` to upsert into.
+        destination: a saved destination block, `block-type-slug/name`, written with upsert.
+    """
+    opened = open_run(
+        catalog=catalog,
+        operation="export",
+        params={"out": out, "formats": formats, "table": table, "destination": destination},
+        organization=organization,
+        database_url=database_url,
+    )
+    announce_start(store_url=opened.store_url, run_id=opened.run_id)
+    try:
+        targets: list[tuple[Destination, WriteMode]] = build_targets(
+            catalog_name=opened.schema.name, out=out, formats=formats or ["csv"], table=table
+        )
+        if destination:
+            targets.append((Block.load(destination), "upsert"))
+        if not targets:
+            raise ValueError("export needs out, table or destination")
+        written = distribute(
+            store_url=opened.store_url,
+            catalog_id=opened.catalog_id,
+            schema=opened.schema,
+            targets=targets,
+            batch_size=opened.batch_size,
+        )
+    except Exception as exc:
+        close_run(opened, RunStatus.FAILED, error=str(exc))
+        announce_end("failed", store_url=opened.store_url, run_id=opened.run_id)
+        raise
+    close_run(opened, RunStatus.COMPLETED, extra={"outputs": written})
+    return announce_end("completed", store_url=opened.store_url, run_id=opened.run_id)

@@ -1,0 +1,72 @@
+"""Flow `quality-report`: the weekly data-quality report of a catalogue.
+
+Runs the catalogue's validation suite over its current values and counts what waits for
+review; publishes both as artifacts and saves the report under `.skuflow/reports/`. It
+reports and never halts anything: a failing expectation is a finding, so the run completes.
+Reads the store only; re-running is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from catalog.changes import ChangeFilter, status_counts
+from catalog.db import session_scope
+from catalog.models import RunStatus
+from catalog.settings import get_settings
+from tasks.announce import announce_end, announce_start
+from tasks.artifacts import publish_validation_report
+from tasks.runs import close_run, open_run
+from tasks.validate import validate
+
+
+@flow(name="quality-report")
+def quality_report(
+    catalog: str, organization: str | None = None, database_url: str | None = None
+) -> dict[str, Any]:
+    """Validate the catalogue as it stands and report it.
+
+    Args:
+        catalog: name of a stored catalogue (or its schema YAML).
+    """
+    opened = open_run(
+        catalog=catalog,
+        operation="quality_report",
+        params={},
+        organization=organization,
+        database_url=database_url,
+    )
+    announce_start(store_url=opened.store_url, run_id=opened.run_id)
+    try:
+        result = validate(
+            store_url=opened.store_url,
+            run_id=opened.run_id,
+            catalog_id=opened.catalog_id,
+            schema=opened.schema,
+            batch_size=opened.batch_size,
+            reports_dir=str(get_settings().reports_dir),
+        )
+        publish_validation_report(
+            catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
+        )
+        with session_scope(opened.store_url) as session:
+            queue = dict(status_counts(session, where=ChangeFilter(catalog_id=opened.catalog_id)))
+    except Exception as exc:
+        close_run(opened, RunStatus.FAILED, error=str(exc))
+        announce_end("failed", store_url=opened.store_url, run_id=opened.run_id)
+        raise
+    close_run(
+        opened,
+        RunStatus.COMPLETED,
+        report_path=result["report"],
+        extra={
+            "quality": {
+                "passed": int(result["success"]),
+                "failed_expectations": len(result["failed"]),
+            },
+            "catalogue_changes": queue,
+        },
+    )
+    return announce_end("completed", store_url=opened.store_url, run_id=opened.run_id)
