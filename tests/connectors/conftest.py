@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.shopify_server import FakeShopify, start_shopify
+from tests.fakes.slack_server import FakeSlack, start_slack
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +39,20 @@ def shopify_products(shopify_shop: tuple[FakeShopify, str]):  # -> ShopifyProduc
     shop, url = shopify_shop
     credentials = ShopifyCredentials(shop="test-shop", access_token=shop.token, endpoint=url)
     return ShopifyProducts(credentials=credentials, retry_base_seconds=0.01)
+
+
+@pytest.fixture(scope="module")
+def slack_server() -> Iterator[FakeSlack]:
+    with start_slack() as slack:
+        yield slack
+
+
+@pytest.fixture
+def slack(slack_server: FakeSlack) -> FakeSlack:
+    """The module's fake Slack with no webhooks, messages or pending failures."""
+    with slack_server.lock:
+        slack_server.webhooks.clear()
+        slack_server.revoked.clear()
+        slack_server.messages.clear()
+        slack_server.failures.clear()
+    return slack_server
