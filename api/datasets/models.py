@@ -12,10 +12,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.models import Base, Id, JsonType, utcnow
+
+CellValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""An empty cell is SQL NULL (not JSON null), so "empty cells" is an indexable IS NULL."""
 
 
 def new_id(prefix: str = "") -> str:
@@ -32,9 +46,7 @@ class Dataset(Base):
     __tablename__ = "datasets"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("organizations.id"), index=True
-    )
+    organization_id: Mapped[int] = mapped_column(Id, ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str] = mapped_column(String(50), default="data_enrichment")
@@ -95,6 +107,6 @@ class DatasetCell(Base):
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     row_id: Mapped[str] = mapped_column(ForeignKey("dataset_rows.id", ondelete="CASCADE"))
     column_id: Mapped[str] = mapped_column(ForeignKey("dataset_columns.id", ondelete="CASCADE"))
-    value: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    value: Mapped[Any] = mapped_column(CellValue, nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,272 @@
+"""Datasets: create, read, edit cells, and the lock that keeps a running task's data still.
+
+Keyword-only functions over a session; every one takes the caller's organization and finds
+nothing outside it, so another organization's dataset is simply "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from api.datasets.errors import TaskApiError
+from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow, new_id
+from catalog.models import utcnow
+
+ColumnType = Literal["string", "number", "integer", "boolean", "array"]
+ENRICHMENT = "enrichment"
+MAX_ROWS = 100_000
+_INSERT_CHUNK = 5_000
+
+
+class ColumnSpec(BaseModel):
+    """A column as a client declares it. An input column (``taskType`` absent) holds data; an
+    ``enrichment`` column is filled by tasks and described like an output-schema field."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    type: ColumnType = "string"
+    description: str = Field("", max_length=2000)
+    unit: str | None = Field(None, max_length=50)
+    enum: list[str] | None = None
+    task_type: Literal["enrichment"] | None = Field(None, alias="taskType")
+
+
+class DatasetSpec(BaseModel):
+    """What a new dataset holds: its columns, its rows (objects keyed by column name) and,
+    optionally, further source rows that new-rows tasks bring in later."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    type: str = Field("data_enrichment", max_length=50)
+    columns: list[ColumnSpec] = Field(min_length=1, max_length=500)
+    rows: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_ROWS)
+    source_rows: list[dict[str, Any]] = Field(
+        default_factory=list, alias="sourceRows", max_length=MAX_ROWS
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatasetSpec:
+        names = [c.name for c in self.columns]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"column names must be unique; repeated: {', '.join(duplicated)}")
+        known = set(names)
+        for label, rows in (("rows", self.rows), ("sourceRows", self.source_rows)):
+            for i, row in enumerate(rows):
+                unknown = sorted(set(row) - known)
+                if unknown:
+                    raise ValueError(
+                        f"{label}[{i}] has values for unknown column(s): {', '.join(unknown)}"
+                    )
+        return self
+
+
+def is_empty(value: Any) -> bool:
+    """Empty as a person sees it: nothing, blank text, an empty list."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict) and not value
+
+
+def create_dataset(session: Session, *, organization_id: int, spec: DatasetSpec) -> Dataset:
+    """Store a dataset with every cell of every row materialised (Core inserts, in chunks)."""
+    dataset = Dataset(
+        id=new_id(),
+        organization_id=organization_id,
+        name=spec.name,
+        description=spec.description,
+        type=spec.type,
+    )
+    session.add(dataset)
+    session.flush()
+    columns = [
+        {
+            "id": new_id("col"),
+            "dataset_id": dataset.id,
+            "position": i,
+            "name": c.name,
+            "type": c.type,
+            "description": c.description,
+            "unit": c.unit,
+            "enum": c.enum,
+            "task_type": c.task_type,
+        }
+        for i, c in enumerate(spec.columns)
+    ]
+    session.execute(insert(DatasetColumn), columns)
+    _insert_rows(session, dataset.id, columns, spec.rows, start=0, staged=False)
+    _insert_rows(session, dataset.id, columns, spec.source_rows, start=len(spec.rows), staged=True)
+    return dataset
+
+
+def _insert_rows(
+    session: Session,
+    dataset_id: str,
+    columns: list[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
+    *,
+    start: int,
+    staged: bool,
+) -> None:
+    now = utcnow()
+    for offset in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[offset : offset + _INSERT_CHUNK]
+        row_ids = [new_id("row") for _ in chunk]
+        session.execute(
+            insert(DatasetRow),
+            [
+                {
+                    "id": rid,
+                    "dataset_id": dataset_id,
+                    "position": start + offset + i,
+                    "staged": staged,
+                    "created_at": now,
+                }
+                for i, rid in enumerate(row_ids)
+            ],
+        )
+        session.execute(
+            insert(DatasetCell),
+            [
+                {
+                    "id": new_id("cell"),
+                    "dataset_id": dataset_id,
+                    "row_id": rid,
+                    "column_id": column["id"],
+                    "value": None if is_empty(row.get(column["name"])) else row[column["name"]],
+                    "meta": {},
+                    "updated_at": now,
+                }
+                for rid, row in zip(row_ids, chunk, strict=True)
+                for column in columns
+            ],
+        )
+
+
+def get_dataset(session: Session, *, organization_id: int, dataset_id: str) -> Dataset:
+    dataset = session.scalar(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.organization_id == organization_id)
+    )
+    if dataset is None:
+        raise TaskApiError("DATASET_NOT_FOUND", f"dataset '{dataset_id}' does not exist")
+    return dataset
+
+
+def list_datasets(
+    session: Session, *, organization_id: int, page: int, limit: int
+) -> tuple[list[Dataset], int]:
+    where = Dataset.organization_id == organization_id
+    total = session.scalar(select(func.count()).select_from(Dataset).where(where)) or 0
+    datasets = session.scalars(
+        select(Dataset)
+        .where(where)
+        .order_by(Dataset.created_at.desc(), Dataset.id)
+        .offset((page - 1) * limit)
+        .limit(limit)
+    )
+    return list(datasets), total
+
+
+def columns_of(session: Session, dataset_id: str) -> list[DatasetColumn]:
+    return list(
+        session.scalars(
+            select(DatasetColumn)
+            .where(DatasetColumn.dataset_id == dataset_id)
+            .order_by(DatasetColumn.position)
+        )
+    )
+
+
+def row_counts(session: Session, dataset_id: str) -> tuple[int, int]:
+    """(rows in the dataset, source rows still staged)."""
+    counts = dict(
+        session.execute(
+            select(DatasetRow.staged, func.count())
+            .where(DatasetRow.dataset_id == dataset_id)
+            .group_by(DatasetRow.staged)
+        ).all()
+    )
+    return int(counts.get(False, 0)), int(counts.get(True, 0))
+
+
+def data_page(
+    session: Session, *, dataset: Dataset, page: int, limit: int
+) -> tuple[list[DatasetColumn], list[DatasetRow], dict[tuple[str, str], DatasetCell]]:
+    """One page of the dataset's rows (staged rows are not shown), with their cells."""
+    columns = columns_of(session, dataset.id)
+    rows = list(
+        session.scalars(
+            select(DatasetRow)
+            .where(DatasetRow.dataset_id == dataset.id, DatasetRow.staged.is_(False))
+            .order_by(DatasetRow.position)
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+    )
+    cells = session.scalars(select(DatasetCell).where(DatasetCell.row_id.in_([r.id for r in rows])))
+    return columns, rows, {(c.row_id, c.column_id): c for c in cells}
+
+
+def update_cell(session: Session, *, dataset: Dataset, cell_id: str, value: Any) -> DatasetCell:
+    """A person's edit: refused while a task holds the lock; the cell's metadata is reset."""
+    ensure_unlocked(dataset)
+    cell = session.scalar(
+        select(DatasetCell)
+        .join(DatasetRow, DatasetRow.id == DatasetCell.row_id)
+        .where(
+            DatasetCell.id == cell_id,
+            DatasetCell.dataset_id == dataset.id,
+            DatasetRow.staged.is_(False),
+        )
+    )
+    if cell is None:
+        raise TaskApiError("INVALID_SELECTION", f"cell '{cell_id}' is not in this dataset")
+    cell.value = None if is_empty(value) else value
+    cell.meta = {}
+    cell.updated_at = utcnow()
+    session.flush()
+    return cell
+
+
+def ensure_unlocked(dataset: Dataset) -> None:
+    if dataset.locked_by_run_id is not None:
+        raise TaskApiError(
+            "DATASET_LOCKED",
+            f"dataset '{dataset.id}' is locked by task {dataset.locked_by_run_id} until it "
+            "completes, fails or is cancelled",
+        )
+
+
+def acquire_lock(session: Session, *, dataset: Dataset, run_id: int) -> None:
+    """Take the dataset's lock for a task, atomically: a conditional UPDATE that matches only
+    while nobody holds it, so of two racing requests exactly one wins."""
+    taken = session.execute(
+        update(Dataset)
+        .where(Dataset.id == dataset.id, Dataset.locked_by_run_id.is_(None))
+        .values(locked_by_run_id=run_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        session.refresh(dataset)
+        ensure_unlocked(dataset)
+    session.refresh(dataset)
+
+
+def release_lock(session: Session, *, dataset_id: str, run_id: int) -> None:
+    """Let go of the lock if (and only if) this task holds it."""
+    session.execute(
+        update(Dataset)
+        .where(Dataset.id == dataset_id, Dataset.locked_by_run_id == run_id)
+        .values(locked_by_run_id=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,142 @@
+"""How an enrichment job or a dataset task calls the enrichment engine.
+
+Turns a request's switches (``speed``, ``web_search``, ``allowed_domains``, ``prompt``,
+quality and semantic checks) into `enrichment.engine.EnrichOptions`, using only the providers
+this installation has and is configured for, and says so — as ``review_info.flags`` — when a
+requested capability is not available, instead of pretending it ran.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from enrichment.engine import EnrichOptions, ItemEnrichment, enrich_items
+from enrichment.output_schema import OutputField, OutputSchema
+
+SPEED_PROVIDERS = {
+    "cheap": ("record", "reference"),
+    "fast": ("record", "reference", "web"),
+    "medium": ("record", "reference", "web", "llm"),
+    "slow": ("record", "reference", "web", "llm"),
+}
+"""Which providers each speed may use: ``cheap`` reads only the item and reference data,
+``fast`` adds the item's own web pages, ``medium``/``slow`` add the LLM (when configured)."""
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class JobOptions:
+    """A request's switches, as stored with the job."""
+
+    speed: str = "medium"
+    web_search: bool = True
+    allowed_domains: list[str] = field(default_factory=list)
+    prompt: str = ""
+    quality_prompt: str | None = None
+    validate_semantics: bool = False
+
+
+@dataclass
+class Plan:
+    """The engine options to use, and the flags every result of the job carries."""
+
+    options: EnrichOptions
+    flags: list[str]
+
+
+def plan(job: JobOptions) -> Plan:
+    """Engine options for a job, and flags naming what was asked for but is not available."""
+    from catalog.llm import LLMSettings
+
+    flags: list[str] = []
+    wanted = list(SPEED_PROVIDERS.get(job.speed, SPEED_PROVIDERS["medium"]))
+    if not job.web_search and "web" in wanted:
+        wanted.remove("web")
+    llm = LLMSettings()
+    if "llm" in wanted and not llm.configured:
+        wanted.remove("llm")
+        if job.speed in ("medium", "slow"):
+            flags.append("info:llm_not_configured")
+    providers = tuple(p for p in wanted if _available(f"enrichment.providers.{p}"))
+    if job.web_search:
+        flags.append(
+            "info:web_search_not_configured: no search backend is configured; only pages named "
+            "by the item (url, product_url, website, …) are read"
+            if "web" in providers
+            else "info:web_search_not_configured: web research is not available here; values "
+            "come from the item's own data"
+        )
+    quality = job.quality_prompt
+    semantics = job.validate_semantics
+    if (quality is not None or semantics) and not (
+        _available("enrichment.quality") and llm.configured
+    ):
+        flags.append(
+            "info:quality_check_not_configured: quality_prompt and validate_semantics "
+            "need an LLM (SKUFLOW_LLM_BASE_URL, SKUFLOW_LLM_MODEL)"
+        )
+        quality, semantics = None, False
+    options = EnrichOptions(
+        providers=providers,
+        web_search=job.web_search,
+        allowed_domains=list(job.allowed_domains),
+        llm=llm if "llm" in providers else None,
+        prompt=job.prompt,
+        quality_prompt=quality,
+        validate_semantics=semantics,
+    )
+    return Plan(options=options, flags=flags)
+
+
+def run_engine(
+    items: Sequence[dict[str, Any]], schema: OutputSchema, planned: Plan
+) -> list[ItemEnrichment]:
+    """One batch through the engine, each result carrying the job's flags."""
+    results = enrich_items(items, schema, planned.options)
+    for result in results:
+        result.flags.extend(f for f in planned.flags if f not in result.flags)
+    return results
+
+
+def output_schema_for(columns: Sequence[Any]) -> OutputSchema:
+    """A dataset's enrichment columns as an output schema (name, type, description, unit,
+    enum)."""
+    return OutputSchema(
+        fields=[
+            OutputField(
+                name=c.name,
+                type=c.type,
+                description=c.description or "",
+                unit=c.unit,
+                enum=c.enum,
+            )
+            for c in columns
+        ]
+    )
+
+
+def cell_meta(result: ItemEnrichment, name: str, *, task_id: int) -> dict[str, Any]:
+    """How a task filled (or could not fill) one cell: shown with the cell, reset on edit."""
+    meta: dict[str, Any] = {"taskId": str(task_id)}
+    if name in result.values:
+        meta |= {
+            "confidence": round(result.confidence.get(name, 0.0), 4),
+            "sources": result.sources.get(name, []),
+            "explanation": result.explanations.get(name, ""),
+            "decision": result.decisions.get(name),
+        }
+    else:
+        meta["status"] = result.decisions.get(name, "not_found")
+    issues = [i.as_dict() for i in result.field_issues if i.field == name]
+    if issues:
+        meta["issues"] = issues
+    return meta

@@ -1,0 +1,290 @@
+"""Enrichment jobs: submit (with the concurrency limit, max_rows and resume), the batched work,
+paginated results, the job list and cancel.
+
+A job is a `catalog.models.Run` (operation ``enrich_job``) run by the app's `api.jobs` runner;
+its items and their results are `EnrichItem` rows. Results are written per batch, so polling
+shows them while the job runs and a cancel keeps them; credits are charged per successful item
+in the usage ledger, so a cancelled job costs only what it finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from api.enrich_jobs.engine import JobOptions, plan, run_engine
+from api.enrich_jobs.models import JOB_OPERATION, EnrichItem, ItemState
+from api.enrich_jobs.results import result_of
+from api.errors import ApiError, not_found
+from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
+from catalog.models import Catalog, Organization, Run, RunStatus, utcnow
+from enrichment.output_schema import OutputSchema
+
+MAX_RUNNING_JOBS = 10
+ITEMS_PER_BATCH = 200
+_INSERT_CHUNK = 5_000
+
+
+def too_many_jobs_detail(running: int) -> str:
+    """The contract's 429 detail, word for word."""
+    return (
+        f"Too many concurrent enrichment jobs ({running}/{MAX_RUNNING_JOBS}). List running "
+        "jobs: GET /api/public/enrich/jobs?status=running — Cancel a job: "
+        "POST /api/public/enrich/{job_id}/cancel"
+    )
+
+
+def running_jobs(session: Session, *, organization_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(
+                Run.organization_id == organization_id,
+                Run.operation == JOB_OPERATION,
+                Run.status.in_(ACTIVE),
+            )
+        )
+        or 0
+    )
+
+
+def get_job(session: Session, *, organization_id: int, job_id: str) -> Run:
+    """The organization's job, or a 404 (also for another organization's job)."""
+    try:
+        key = int(job_id)
+    except (TypeError, ValueError):
+        raise not_found("enrichment job", job_id) from None
+    run = session.get(Run, key)
+    if run is None or run.organization_id != organization_id or run.operation != JOB_OPERATION:
+        raise not_found("enrichment job", job_id)
+    return run
+
+
+def find_catalog(session: Session, *, organization_id: int, catalog_id: str) -> Catalog:
+    catalog = None
+    if str(catalog_id).isdigit():
+        catalog = session.get(Catalog, int(catalog_id))
+    if catalog is None:
+        catalog = session.scalar(
+            select(Catalog).where(
+                Catalog.organization_id == organization_id, Catalog.name == str(catalog_id)
+            )
+        )
+    if catalog is None or catalog.organization_id != organization_id:
+        raise not_found("catalog", catalog_id)
+    return catalog
+
+
+def submit_job(
+    session: Session,
+    *,
+    organization: Organization,
+    items: Sequence[dict[str, Any]],
+    params: dict[str, Any],
+    max_rows: int | None,
+    source_activity_id: str | None,
+    catalog: Catalog | None,
+) -> Run:
+    """Create the job and its items (refusing an 11th concurrent job with 429).
+
+    With ``source_activity_id`` the earlier job's unfinished items (not done, or past its
+    ``max_rows``) come first, then any items sent now; ``max_rows`` caps what this job
+    processes, the rest stay stored for the next resume.
+    """
+    running = running_jobs(session, organization_id=organization.id)
+    if running >= MAX_RUNNING_JOBS:
+        raise ApiError(429, too_many_jobs_detail(running), code="TOO_MANY_JOBS")
+    originals: list[dict[str, Any]] = []
+    if source_activity_id is not None:
+        previous = get_job(session, organization_id=organization.id, job_id=source_activity_id)
+        originals += list(
+            session.scalars(
+                select(EnrichItem.original)
+                .where(EnrichItem.run_id == previous.id, EnrichItem.state != ItemState.DONE.value)
+                .order_by(EnrichItem.position)
+            )
+        )
+    originals += list(items)
+    in_scope = len(originals) if max_rows is None else min(max_rows, len(originals))
+    run = create_job(
+        session,
+        organization=organization,
+        operation=JOB_OPERATION,
+        params=params,
+        total=in_scope,
+        catalog_id=catalog.id if catalog is not None else None,
+    )
+    run.counts = {**run.counts, "total_rows": len(originals), "successful": 0}
+    for start in range(0, len(originals), _INSERT_CHUNK):
+        session.execute(
+            insert(EnrichItem),
+            [
+                {
+                    "run_id": run.id,
+                    "position": start + i,
+                    "in_scope": start + i < in_scope,
+                    "original": original,
+                    "state": ItemState.PENDING.value,
+                }
+                for i, original in enumerate(originals[start : start + _INSERT_CHUNK])
+            ],
+        )
+    session.flush()
+    return run
+
+
+def run_job(context: JobContext) -> dict[str, Any]:
+    """The job's work: pending in-scope items in batches through the engine (plus category
+    prediction), each batch's results written — and its successful items charged — at once."""
+    params = context.params
+    schema = OutputSchema.parse(params["output_schema"])
+    planned = plan(JobOptions(**params["options"]))
+    job_taxonomy = None
+    if params.get("predict_taxonomy") and params.get("taxonomy"):
+        from api.enrich_jobs.taxonomy import read_taxonomy
+
+        job_taxonomy = read_taxonomy(params["taxonomy"])
+    include_explanations = bool(params.get("include_source_explanations"))
+    successful = 0
+    while True:
+        if context.cancelled():
+            raise JobCancelled
+        with context.session() as session:
+            batch = list(
+                session.execute(
+                    select(EnrichItem.id, EnrichItem.original)
+                    .where(
+                        EnrichItem.run_id == context.run_id,
+                        EnrichItem.in_scope.is_(True),
+                        EnrichItem.state == ItemState.PENDING.value,
+                    )
+                    .order_by(EnrichItem.position)
+                    .limit(ITEMS_PER_BATCH)
+                ).tuples()
+            )
+        if not batch:
+            break
+        originals = [original for _, original in batch]
+        outcomes = run_engine(originals, schema, planned)
+        categories = None
+        if job_taxonomy is not None:
+            from api.enrich_jobs.taxonomy import predict
+
+            categories = predict(job_taxonomy, originals)
+        rows = []
+        for i, ((item_id, _), outcome) in enumerate(zip(batch, outcomes, strict=True)):
+            result = result_of(
+                outcome,
+                include_explanations=include_explanations,
+                category=categories[i] if categories else None,
+            )
+            failed = outcome.error is not None
+            rows.append(
+                {
+                    "b_id": item_id,
+                    "b_state": (ItemState.FAILED if failed else ItemState.DONE).value,
+                    "b_result": result,
+                }
+            )
+        done_ids = [r["b_id"] for r in rows if r["b_state"] == ItemState.DONE.value]
+        with context.session() as session:
+            run = session.get(Run, context.run_id, with_for_update=True)
+            if run is None or run.status not in ACTIVE:
+                raise JobCancelled
+            _write_results(session, rows)
+        successful += len(done_ids)
+        context.progress(completed=len(done_ids), failed=len(rows) - len(done_ids))
+        context.charge([str(i) for i in done_ids], operation=JOB_OPERATION)
+    return {"successful": successful}
+
+
+def _write_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    table = EnrichItem.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(state=bindparam("b_state"), result=bindparam("b_result"), done_at=utcnow()),
+        rows,
+    )
+
+
+def job_counts(run: Run) -> dict[str, int]:
+    counts = run.counts or {}
+    completed = int(counts.get("completed", 0))
+    failed = int(counts.get("failed", 0))
+    return {
+        "total_items": int(counts.get("total", 0)),
+        "total_rows": int(counts.get("total_rows", counts.get("total", 0))),
+        "completed_items": completed + failed,
+        "successful_so_far": completed,
+        "failed_items": failed,
+    }
+
+
+def public_status(run: Run) -> str:
+    """Poll responses say ``running`` until the job ends; a cancelled job reads ``failed``
+    (the contract's words); the job list keeps ``cancelled`` apart."""
+    if run.status in ACTIVE:
+        return "running"
+    if run.status == RunStatus.CANCELLED.value:
+        return "failed"
+    return run.status
+
+
+def finished(run: Run) -> bool:
+    return run.status not in ACTIVE
+
+
+def results_page(session: Session, *, run: Run, page: int, page_size: int) -> list[dict[str, Any]]:
+    """One page of the results available so far, in submission order."""
+    return list(
+        session.scalars(
+            select(EnrichItem.result)
+            .where(EnrichItem.run_id == run.id, EnrichItem.state != ItemState.PENDING.value)
+            .order_by(EnrichItem.position)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+
+
+def list_jobs(
+    session: Session, *, organization_id: int, status: str | None, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    where = [Run.organization_id == organization_id, Run.operation == JOB_OPERATION]
+    if status == "running":
+        where.append(Run.status.in_(ACTIVE))
+    elif status is not None:
+        where.append(Run.status == status)
+    total = int(session.scalar(select(func.count()).select_from(Run).where(and_(*where))) or 0)
+    runs = session.scalars(
+        select(Run).where(*where).order_by(Run.id.desc()).offset(offset).limit(limit)
+    )
+    return list(runs), total
+
+
+def cancel(session: Session, *, run: Run) -> Run:
+    """Cancel a running job; finished items stay (and stay charged), the rest are not done."""
+    if not cancel_job(session, run=run):
+        shown = "cancelled" if run.status == RunStatus.CANCELLED.value else run.status
+        raise ApiError(
+            409,
+            f"job {run.id} is {shown}; only running jobs can be cancelled",
+            code="JOB_NOT_CANCELLABLE",
+        )
+    return run
+
+
+def item_count(session: Session, *, run: Run) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(EnrichItem)
+            .where(EnrichItem.run_id == run.id, EnrichItem.state != ItemState.PENDING.value)
+        )
+        or 0
+    )

@@ -1,0 +1,468 @@
+"""Datasets and dataset tasks (seed 002, ``/api/v2``): datasets of rows and columns, new-rows
+and bulk-processing tasks, task status, cancel, the dataset lock, and webhook registration for
+completion notifications.
+
+Errors carry the contract's codes in the API's one error shape (``error.code``):
+DATASET_NOT_FOUND / TASK_NOT_FOUND / WEBHOOK_NOT_FOUND 404, DATASET_LOCKED and
+TASK_NOT_CANCELLABLE 409, INVALID_SELECTION 400, QUOTA_EXCEEDED 429.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from api.datasets import service, tasks
+from api.datasets.errors import TaskApiError
+from api.datasets.models import Dataset, DatasetColumn
+from api.deps import CurrentOrganization, SessionDep
+from api.errors import ApiError
+from api.models import WebhookSubscription
+from api.webhooks import enqueue
+from catalog.models import Run
+
+router = APIRouter(prefix="/api/v2", tags=["datasets"])
+
+MAX_ACTIVE_TASKS = 10
+"""Queued or processing tasks one organization may have at once (QUOTA_EXCEEDED beyond)."""
+
+
+@contextmanager
+def _contract_errors() -> Iterator[None]:
+    """The dataset domain's refusals as the API's error shape, with the contract's codes."""
+    try:
+        yield
+    except TaskApiError as exc:
+        raise ApiError(exc.http_status, exc.message, code=exc.code) from exc
+
+
+# --- schemas ----------------------------------------------------------------------------
+
+
+class ColumnPublic(BaseModel):
+    columnId: str
+    name: str
+    type: str
+    description: str
+    unit: str | None
+    enum: list[str] | None
+    taskType: str | None
+    position: int
+
+
+class DatasetPublic(BaseModel):
+    datasetId: str
+    name: str
+    description: str
+    type: str
+    status: str = Field(description="`locked` while a task runs on it, else `ready`.")
+    locked: bool
+    lockedByTaskId: str | None
+    rowCount: int
+    pendingSourceRows: int = Field(description="Source rows a new-rows task can still add.")
+    columnCount: int
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class DatasetDetail(DatasetPublic):
+    columns: list[ColumnPublic]
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    total: int
+    totalPages: int
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetPublic]
+    pagination: Pagination
+
+
+class CellPublic(BaseModel):
+    cellId: str
+    columnId: str
+    value: Any
+    metadata: dict[str, Any]
+
+
+class RowPublic(BaseModel):
+    rowId: str
+    cells: list[CellPublic]
+
+
+class DatasetData(BaseModel):
+    datasetId: str
+    columns: list[ColumnPublic]
+    data: list[list[Any]] = Field(description="The page's values, one list per row.")
+    rows: list[RowPublic]
+    pagination: Pagination
+
+
+class CellUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any = Field(description="The new value; null or blank empties the cell.")
+
+
+class NewRowsTaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rowCount: int = Field(ge=1, le=tasks.MAX_NEW_ROWS, description="Rows to add (max 10000).")
+    webhookId: str | None = Field(None, max_length=64)
+
+
+class BulkTaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cellIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100_000)
+    columnIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=500)
+    rowIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100_000)
+    processOnlyEmpty: bool = True
+    webhookId: str | None = Field(None, max_length=64)
+
+
+class TaskProgress(BaseModel):
+    totalCells: int
+    processedCells: int
+    filledCells: int
+    failedCells: int
+    rowsAdded: int
+    percentage: float
+
+
+class TaskPublic(BaseModel):
+    taskId: str
+    datasetId: str
+    type: str
+    status: str = Field(description="queued | processing | completed | failed | cancelled")
+    progress: TaskProgress
+    parameters: dict[str, Any]
+    webhookId: str | None
+    creditsUsed: float
+    error: str | None
+    createdAt: str | None
+    startedAt: str | None
+    completedAt: str | None
+
+
+class TaskCancelled(BaseModel):
+    success: bool
+    message: str
+    task: TaskPublic
+
+
+class WebhookCreate(BaseModel):
+    name: str = Field("", max_length=200)
+    url: AnyHttpUrl
+    events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=lambda: ["dataset.task.completed", "dataset.task.failed"], max_length=50
+    )
+    secret: str | None = Field(None, min_length=16, max_length=200)
+
+
+class WebhookCreated(BaseModel):
+    webhookId: str
+    name: str
+    url: str
+    events: list[str]
+    status: str
+    secret: str = Field(description="The HMAC-SHA256 signing secret; shown only here.")
+    createdAt: datetime
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _column(c: DatasetColumn) -> ColumnPublic:
+    return ColumnPublic(
+        columnId=c.id,
+        name=c.name,
+        type=c.type,
+        description=c.description,
+        unit=c.unit,
+        enum=c.enum,
+        taskType=c.task_type,
+        position=c.position,
+    )
+
+
+def _dataset(session, dataset: Dataset) -> DatasetPublic:  # noqa: ANN001
+    rows, staged = service.row_counts(session, dataset.id)
+    columns = service.columns_of(session, dataset.id)
+    locked = dataset.locked_by_run_id is not None
+    return DatasetPublic(
+        datasetId=dataset.id,
+        name=dataset.name,
+        description=dataset.description,
+        type=dataset.type,
+        status="locked" if locked else "ready",
+        locked=locked,
+        lockedByTaskId=str(dataset.locked_by_run_id) if locked else None,
+        rowCount=rows,
+        pendingSourceRows=staged,
+        columnCount=len(columns),
+        createdAt=dataset.created_at,
+        updatedAt=dataset.updated_at,
+    )
+
+
+def _detail(session, dataset: Dataset) -> DatasetDetail:  # noqa: ANN001
+    columns = [_column(c) for c in service.columns_of(session, dataset.id)]
+    return DatasetDetail(**_dataset(session, dataset).model_dump(), columns=columns)
+
+
+def _pagination(page: int, limit: int, total: int) -> Pagination:
+    return Pagination(page=page, limit=limit, total=total, totalPages=-(-total // limit))
+
+
+def _start(request: Request, run: Run) -> None:
+    """Hand a committed task to the app's job runner; when it ends, unlock and notify."""
+    sessions = request.app.state.sessions
+    sender = request.app.state.webhooks
+    generic = request.app.state.on_job_finish
+
+    def notify(*, run_id: int, webhook_id: str, payload: dict[str, Any]) -> None:
+        with sessions() as session, session.begin():
+            webhook = session.get(WebhookSubscription, int(webhook_id))
+            if webhook is None or not webhook.active:
+                return
+            event = f"dataset.task.{payload['status']}"
+            delivery = enqueue(
+                session,
+                organization_id=webhook.organization_id,
+                url=webhook.url,
+                event=event,
+                payload=payload,
+                subscription_id=webhook.id,
+                run_id=run_id,
+            )
+            delivery_id = delivery.id
+        sender.dispatch([delivery_id])
+
+    def on_finish(finished_id: int) -> None:
+        tasks.task_finished(sessions, finished_id, notify)
+        generic(finished_id)
+
+    request.app.state.jobs.submit(run, tasks.process_task, on_finish=on_finish)
+
+
+def _create_task(
+    request: Request,
+    session,  # noqa: ANN001
+    org,  # noqa: ANN001
+    dataset_id: str,
+    **kwargs: Any,
+) -> TaskPublic:
+    with _contract_errors():
+        dataset = service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+        run = tasks.create_task(
+            session,
+            organization=org,
+            dataset=dataset,
+            max_active=getattr(request.app.state.settings, "max_active_tasks", MAX_ACTIVE_TASKS),
+            **kwargs,
+        )
+    session.commit()
+    _start(request, run)
+    return TaskPublic(**tasks.task_payload(run))
+
+
+# --- datasets ---------------------------------------------------------------------------
+
+
+@router.post("/datasets", status_code=201)
+def create_dataset(
+    spec: service.DatasetSpec, session: SessionDep, org: CurrentOrganization
+) -> DatasetDetail:
+    """Create a dataset from columns and rows (objects keyed by column name). Columns with
+    ``taskType: "enrichment"`` are filled by tasks; ``sourceRows`` wait for new-rows tasks."""
+    dataset = service.create_dataset(session, organization_id=org.id, spec=spec)
+    return _detail(session, dataset)
+
+
+@router.get("/datasets")
+def list_datasets(
+    session: SessionDep,
+    org: CurrentOrganization,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> DatasetList:
+    datasets, total = service.list_datasets(session, organization_id=org.id, page=page, limit=limit)
+    return DatasetList(
+        datasets=[_dataset(session, d) for d in datasets],
+        pagination=_pagination(page, limit, total),
+    )
+
+
+@router.get("/datasets/{dataset_id}")
+def get_dataset(dataset_id: str, session: SessionDep, org: CurrentOrganization) -> DatasetDetail:
+    with _contract_errors():
+        dataset = service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+    return _detail(session, dataset)
+
+
+@router.get("/datasets/{dataset_id}/data")
+def get_dataset_data(
+    dataset_id: str,
+    session: SessionDep,
+    org: CurrentOrganization,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> DatasetData:
+    """A page of rows as a 2D array, with each cell's id, value and how it was filled."""
+    with _contract_errors():
+        dataset = service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+    columns, rows, cells = service.data_page(session, dataset=dataset, page=page, limit=limit)
+    total, _ = service.row_counts(session, dataset.id)
+    out_rows = []
+    for row in rows:
+        out_rows.append(
+            RowPublic(
+                rowId=row.id,
+                cells=[
+                    CellPublic(
+                        cellId=cells[(row.id, c.id)].id,
+                        columnId=c.id,
+                        value=cells[(row.id, c.id)].value,
+                        metadata=cells[(row.id, c.id)].meta or {},
+                    )
+                    for c in columns
+                ],
+            )
+        )
+    return DatasetData(
+        datasetId=dataset.id,
+        columns=[_column(c) for c in columns],
+        data=[[cell.value for cell in row.cells] for row in out_rows],
+        rows=out_rows,
+        pagination=_pagination(page, limit, total),
+    )
+
+
+@router.patch("/datasets/{dataset_id}/cells/{cell_id}")
+def update_cell(
+    dataset_id: str, cell_id: str, body: CellUpdate, session: SessionDep, org: CurrentOrganization
+) -> CellPublic:
+    """Edit one cell (its metadata is reset). Refused with DATASET_LOCKED while a task runs."""
+    with _contract_errors():
+        dataset = service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+        cell = service.update_cell(session, dataset=dataset, cell_id=cell_id, value=body.value)
+    return CellPublic(cellId=cell.id, columnId=cell.column_id, value=cell.value, metadata={})
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+
+@router.post("/datasets/{dataset_id}/tasks/new-rows", status_code=201)
+def create_new_rows_task(
+    dataset_id: str,
+    body: NewRowsTaskCreate,
+    request: Request,
+    session: SessionDep,
+    org: CurrentOrganization,
+) -> TaskPublic:
+    """Add the next ``rowCount`` rows from the dataset's source rows and fill their
+    enrichment cells. The dataset is locked until the task ends."""
+    return _create_task(
+        request,
+        session,
+        org,
+        dataset_id,
+        operation=tasks.NEW_ROWS,
+        row_count=body.rowCount,
+        webhook_id=body.webhookId,
+    )
+
+
+@router.post("/datasets/{dataset_id}/tasks/bulk", status_code=201)
+def create_bulk_task(
+    dataset_id: str,
+    body: BulkTaskCreate,
+    request: Request,
+    session: SessionDep,
+    org: CurrentOrganization,
+) -> TaskPublic:
+    """Fill cells: all empty cells (no ids), ``cellIds``, whole ``columnIds`` or ``rowIds``,
+    or the intersection of ``rowIds`` and ``columnIds``; ``processOnlyEmpty`` (default true)
+    leaves filled cells alone."""
+    selection = tasks.Selection(
+        cell_ids=tuple(body.cellIds) if body.cellIds is not None else None,
+        column_ids=tuple(body.columnIds) if body.columnIds is not None else None,
+        row_ids=tuple(body.rowIds) if body.rowIds is not None else None,
+        only_empty=body.processOnlyEmpty,
+    )
+    return _create_task(
+        request,
+        session,
+        org,
+        dataset_id,
+        operation=tasks.BULK,
+        selection=selection,
+        webhook_id=body.webhookId,
+    )
+
+
+@router.get("/datasets/{dataset_id}/tasks/{task_id}")
+def get_task(
+    dataset_id: str, task_id: str, session: SessionDep, org: CurrentOrganization
+) -> TaskPublic:
+    with _contract_errors():
+        service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+        run = tasks.get_task(
+            session, organization_id=org.id, dataset_id=dataset_id, task_id=task_id
+        )
+    return TaskPublic(**tasks.task_payload(run))
+
+
+@router.post("/datasets/{dataset_id}/tasks/{task_id}/cancel")
+def cancel_task(
+    dataset_id: str, task_id: str, session: SessionDep, org: CurrentOrganization
+) -> TaskCancelled:
+    """Cancel a queued or processing task (TASK_NOT_CANCELLABLE otherwise); the dataset is
+    unlocked at once and cells already filled stay."""
+    with _contract_errors():
+        service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
+        run = tasks.get_task(
+            session, organization_id=org.id, dataset_id=dataset_id, task_id=task_id
+        )
+        tasks.cancel_task(session, run=run)
+    return TaskCancelled(
+        success=True,
+        message=f"Task {run.id} cancelled",
+        task=TaskPublic(**tasks.task_payload(run)),
+    )
+
+
+# --- webhooks (registration in the contract's shape) ------------------------------------
+
+
+@router.post("/webhooks", status_code=201, tags=["webhooks"])
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, org: CurrentOrganization
+) -> WebhookCreated:
+    """Register an endpoint for task notifications; pass its ``webhookId`` when creating a
+    task. Deliveries are signed with the secret (HMAC-SHA256, see ``/api/webhooks``)."""
+    secret = body.secret or secrets.token_urlsafe(32)
+    webhook = WebhookSubscription(
+        organization_id=org.id, url=str(body.url), secret=secret, events=list(body.events)
+    )
+    session.add(webhook)
+    session.flush()
+    return WebhookCreated(
+        webhookId=str(webhook.id),
+        name=body.name,
+        url=webhook.url,
+        events=webhook.events,
+        status="active",
+        secret=secret,
+        createdAt=webhook.created_at,
+    )

@@ -1,0 +1,363 @@
+"""Datasets and dataset tasks (seed 002) through a real uvicorn server: datasets, bulk and
+new-rows tasks with every targeting option, statuses, cancel, the lock, every error code,
+signed completion webhooks, and organizations kept apart."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from catalog.signing import verify_signature
+from tests.api.conftest import Api, assert_error, wait_for
+
+COLUMNS = [
+    {"name": "title", "description": "Product title"},
+    {
+        "name": "voltage",
+        "type": "number",
+        "unit": "V",
+        "description": "Rated voltage in V",
+        "taskType": "enrichment",
+    },
+    {
+        "name": "colour",
+        "description": "Body colour",
+        "enum": ["red", "blue", "black"],
+        "taskType": "enrichment",
+    },
+]
+ROWS = [
+    {"title": "Cordless Drill 18V, red"},
+    {"title": "Angle Grinder 230V blue body"},
+    {"title": "Work Light 12V black", "colour": "black"},
+    {"title": "Tape measure 5 m"},
+]
+SOURCE_ROWS = [
+    {"title": "Impact Driver 20V red"},
+    {"title": "Jigsaw 230V, blue"},
+    {"title": "Heat gun 230V black"},
+]
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+def _dataset(client: httpx.Client, **extra: Any) -> dict[str, Any]:
+    body = {"name": "tools", "columns": COLUMNS, "rows": ROWS, **extra}
+    response = client.post("/api/v2/datasets", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _cells(client: httpx.Client, dataset_id: str) -> dict[tuple[int, str], dict[str, Any]]:
+    """(row position, column name) -> cell, from the data endpoint."""
+    data = client.get(f"/api/v2/datasets/{dataset_id}/data", params={"limit": 1000}).json()
+    names = {c["columnId"]: c["name"] for c in data["columns"]}
+    return {
+        (i, names[cell["columnId"]]): cell
+        for i, row in enumerate(data["rows"])
+        for cell in row["cells"]
+    }
+
+
+def _finish(client: httpx.Client, dataset_id: str, task: dict[str, Any]) -> dict[str, Any]:
+    url = f"/api/v2/datasets/{dataset_id}/tasks/{task['taskId']}"
+    return wait_for(lambda: (t := client.get(url).json())["status"] in FINISHED and t)
+
+
+@pytest.fixture
+def client(api: Api) -> httpx.Client:
+    return api.client()
+
+
+def test_dataset_is_created_listed_and_read_as_a_grid(client: httpx.Client) -> None:
+    created = _dataset(client, sourceRows=SOURCE_ROWS)
+    assert created["rowCount"] == 4 and created["pendingSourceRows"] == 3
+    assert [c["name"] for c in created["columns"]] == ["title", "voltage", "colour"]
+    assert created["status"] == "ready" and created["locked"] is False
+
+    listed = client.get("/api/v2/datasets", params={"page": 1, "limit": 20}).json()
+    assert [d["datasetId"] for d in listed["datasets"]] == [created["datasetId"]]
+    assert listed["pagination"]["total"] == 1
+
+    data = client.get(f"/api/v2/datasets/{created['datasetId']}/data").json()
+    assert data["data"][2] == ["Work Light 12V black", None, "black"]
+    assert len(data["rows"]) == 4  # source rows are not in the dataset yet
+
+
+def test_bulk_task_fills_every_empty_cell_and_unlocks(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    response = client.post(f"/api/v2/datasets/{dataset['datasetId']}/tasks/bulk", json={})
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert task["status"] in {"queued", "processing", "completed"}
+    assert task["progress"]["totalCells"] == 7  # 4 voltages + 3 empty colours
+
+    done = _finish(client, dataset["datasetId"], task)
+    assert done["status"] == "completed", done
+    assert done["progress"]["processedCells"] == 7
+    cells = _cells(client, dataset["datasetId"])
+    assert cells[(0, "voltage")]["value"] == 18.0
+    assert cells[(1, "voltage")]["value"] == 230.0
+    assert cells[(0, "colour")]["value"] == "red"
+    assert cells[(1, "colour")]["value"] == "blue"
+    meta = cells[(0, "voltage")]["metadata"]
+    assert meta["taskId"] == task["taskId"] and meta["sources"] == ["input"]
+    assert "18V" in meta["explanation"]
+    assert cells[(3, "voltage")]["value"] is None  # nothing to go on: left empty, said so
+    assert cells[(3, "voltage")]["metadata"]["status"] == "not_found"
+    assert done["progress"]["filledCells"] == 5
+    detail = client.get(f"/api/v2/datasets/{dataset['datasetId']}").json()
+    assert detail["locked"] is False
+    assert done["creditsUsed"] == 5.0  # only filled cells are charged
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"columnIds": ["voltage"]}, {(r, "voltage") for r in range(4)}),
+        ({"rowIds": [0, 1]}, {(0, "voltage"), (0, "colour"), (1, "voltage"), (1, "colour")}),
+        ({"rowIds": [0, 2], "columnIds": ["colour"]}, {(0, "colour")}),
+        (
+            {"rowIds": [0, 2], "columnIds": ["colour"], "processOnlyEmpty": False},
+            {(0, "colour"), (2, "colour")},
+        ),
+        ({"cellIds": [(1, "colour"), (2, "colour")]}, {(1, "colour")}),
+        ({"cellIds": [(2, "colour")], "processOnlyEmpty": False}, {(2, "colour")}),
+    ],
+)
+def test_bulk_targeting(client: httpx.Client, selection: dict, expected: set) -> None:
+    """Columns, rows, their intersection, specific cells; processOnlyEmpty keeps filled
+    cells out unless it is false."""
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    before = _cells(client, did)
+    columns = {c["name"]: c["columnId"] for c in dataset["columns"]}
+    rows = client.get(f"/api/v2/datasets/{did}/data").json()["rows"]
+    body: dict[str, Any] = {}
+    for key, ids in selection.items():
+        if key == "columnIds":
+            body[key] = [columns[n] for n in ids]
+        elif key == "rowIds":
+            body[key] = [rows[i]["rowId"] for i in ids]
+        elif key == "cellIds":
+            body[key] = [before[pos]["cellId"] for pos in ids]
+        else:
+            body[key] = ids
+    task = client.post(f"/api/v2/datasets/{did}/tasks/bulk", json=body).json()
+    assert task["progress"]["totalCells"] == len(expected), task
+    assert _finish(client, did, task)["status"] == "completed"
+    after = _cells(client, did)
+    touched = {pos for pos, cell in after.items() if cell["metadata"].get("taskId")}
+    assert touched == expected
+
+
+def test_new_rows_task_brings_in_source_rows_and_fills_them(client: httpx.Client) -> None:
+    dataset = _dataset(client, sourceRows=SOURCE_ROWS)
+    did = dataset["datasetId"]
+    task = client.post(f"/api/v2/datasets/{did}/tasks/new-rows", json={"rowCount": 2}).json()
+    assert task["type"] == "new_rows" and task["progress"]["totalCells"] == 4
+    done = _finish(client, did, task)
+    assert done["status"] == "completed" and done["progress"]["rowsAdded"] == 2
+    data = client.get(f"/api/v2/datasets/{did}/data").json()
+    assert [row[0] for row in data["data"][4:]] == ["Impact Driver 20V red", "Jigsaw 230V, blue"]
+    assert data["data"][4][1:] == [20.0, "red"]
+    assert client.get(f"/api/v2/datasets/{did}").json()["pendingSourceRows"] == 1
+
+
+def test_new_rows_limits(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    url = f"/api/v2/datasets/{dataset['datasetId']}/tasks/new-rows"
+    assert_error(client.post(url, json={"rowCount": 10_001}), 422)
+    assert_error(client.post(url, json={"rowCount": 0}), 422)
+    body = assert_error(client.post(url, json={"rowCount": 5}), 400, "INVALID_SELECTION")
+    assert "no source rows" in body["detail"]
+
+
+def test_invalid_selections_name_the_problem(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    cells = _cells(client, did)
+    title = next(c["columnId"] for c in dataset["columns"] if c["name"] == "title")
+    row = client.get(f"/api/v2/datasets/{did}/data").json()["rows"][0]["rowId"]
+    url = f"/api/v2/datasets/{did}/tasks/bulk"
+    cases = [
+        ({"cellIds": [cells[(0, "voltage")]["cellId"]], "rowIds": [row]}, "cannot be combined"),
+        ({"columnIds": ["col_nope"]}, "col_nope"),
+        ({"rowIds": ["row_nope"]}, "row_nope"),
+        ({"cellIds": ["cell_nope"]}, "cell_nope"),
+        ({"columnIds": [title]}, "title"),
+        ({"cellIds": [cells[(0, "title")]["cellId"]]}, "input column"),
+        ({"rowIds": []}, "rowIds is empty"),
+    ]
+    for body, named in cases:
+        error = assert_error(client.post(url, json=body), 400, "INVALID_SELECTION")
+        assert named in error["detail"], (body, error)
+    assert client.get(f"/api/v2/datasets/{did}").json()["locked"] is False
+
+
+def test_not_found_codes(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    other = _dataset(client)
+    did = dataset["datasetId"]
+    assert_error(client.get("/api/v2/datasets/nope"), 404, "DATASET_NOT_FOUND")
+    assert_error(client.post("/api/v2/datasets/nope/tasks/bulk", json={}), 404, "DATASET_NOT_FOUND")
+    assert_error(client.get(f"/api/v2/datasets/{did}/tasks/999999"), 404, "TASK_NOT_FOUND")
+    assert_error(client.get(f"/api/v2/datasets/{did}/tasks/abc"), 404, "TASK_NOT_FOUND")
+    task = client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json()
+    # a task is found only under its own dataset
+    assert_error(
+        client.get(f"/api/v2/datasets/{other['datasetId']}/tasks/{task['taskId']}"),
+        404,
+        "TASK_NOT_FOUND",
+    )
+    _finish(client, did, task)
+    body = assert_error(
+        client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={"webhookId": "424242"}),
+        404,
+        "WEBHOOK_NOT_FOUND",
+    )
+    assert "424242" in body["detail"]
+    assert client.get(f"/api/v2/datasets/{did}").json()["locked"] is False
+
+
+def test_finished_task_is_not_cancellable(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    task = _finish(client, did, client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json())
+    body = assert_error(
+        client.post(f"/api/v2/datasets/{did}/tasks/{task['taskId']}/cancel"),
+        409,
+        "TASK_NOT_CANCELLABLE",
+    )
+    assert "completed" in body["detail"]
+
+
+def test_cell_edit_resets_metadata(client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    _finish(client, did, client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json())
+    cell = _cells(client, did)[(0, "voltage")]
+    assert cell["metadata"]
+    response = client.patch(f"/api/v2/datasets/{did}/cells/{cell['cellId']}", json={"value": 20})
+    assert response.status_code == 200, response.text
+    after = _cells(client, did)[(0, "voltage")]
+    assert after["value"] == 20 and after["metadata"] == {}
+
+
+class _Receiver:
+    """A local HTTP endpoint that records webhook deliveries (headers and body)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                owner.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/claro"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    r = _Receiver()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+def test_completion_webhook_is_signed_and_logged(client: httpx.Client, receiver: _Receiver) -> None:
+    secret = "a-signing-secret-of-32-characters"
+    webhook = client.post(
+        "/api/v2/webhooks",
+        json={
+            "name": "Dataset Processing Notifications",
+            "url": receiver.url,
+            "events": ["dataset.task.completed", "dataset.task.failed"],
+            "secret": secret,
+        },
+    )
+    assert webhook.status_code == 201, webhook.text
+    webhook_id = webhook.json()["webhookId"]
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    task = client.post(
+        f"/api/v2/datasets/{did}/tasks/bulk",
+        json={"processOnlyEmpty": True, "webhookId": webhook_id},
+    ).json()
+    assert task["webhookId"] == webhook_id
+    _finish(client, did, task)
+    wait_for(lambda: receiver.received)
+    headers, body = receiver.received[0]
+    verify_signature(
+        secret,
+        body,
+        timestamp=headers["x-skuflow-timestamp"],
+        signature=headers["x-skuflow-signature"],
+    )
+    event = json.loads(body)
+    assert event["event"] == "dataset.task.completed"
+    assert event["data"]["taskId"] == task["taskId"]
+    assert event["data"]["status"] == "completed"
+    assert event["data"]["progress"]["processedCells"] == 7
+    deliveries = client.get("/api/webhooks/deliveries").json()["data"]
+    assert any(
+        d["event"] == "dataset.task.completed" and d["status"] == "delivered" for d in deliveries
+    )
+
+
+def test_other_organizations_see_nothing(api: Api, client: httpx.Client) -> None:
+    dataset = _dataset(client)
+    did = dataset["datasetId"]
+    task = _finish(client, did, client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json())
+    webhook_id = client.post("/api/v2/webhooks", json={"url": "http://127.0.0.1:9/x"}).json()[
+        "webhookId"
+    ]
+    cell = _cells(client, did)[(0, "title")]
+    intruder = api.client()
+    assert intruder.get("/api/v2/datasets").json()["datasets"] == []
+    assert_error(intruder.get(f"/api/v2/datasets/{did}"), 404, "DATASET_NOT_FOUND")
+    assert_error(intruder.get(f"/api/v2/datasets/{did}/data"), 404, "DATASET_NOT_FOUND")
+    assert_error(
+        intruder.patch(f"/api/v2/datasets/{did}/cells/{cell['cellId']}", json={"value": "x"}),
+        404,
+        "DATASET_NOT_FOUND",
+    )
+    assert_error(
+        intruder.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}), 404, "DATASET_NOT_FOUND"
+    )
+    assert_error(
+        intruder.post(f"/api/v2/datasets/{did}/tasks/new-rows", json={"rowCount": 1}),
+        404,
+        "DATASET_NOT_FOUND",
+    )
+    assert_error(
+        intruder.get(f"/api/v2/datasets/{did}/tasks/{task['taskId']}"), 404, "DATASET_NOT_FOUND"
+    )
+    assert_error(
+        intruder.post(f"/api/v2/datasets/{did}/tasks/{task['taskId']}/cancel"),
+        404,
+        "DATASET_NOT_FOUND",
+    )
+    own = _dataset(intruder)
+    assert_error(
+        intruder.post(
+            f"/api/v2/datasets/{own['datasetId']}/tasks/bulk", json={"webhookId": webhook_id}
+        ),
+        404,
+        "WEBHOOK_NOT_FOUND",
+    )
+    assert _cells(client, did)[(0, "title")]["value"] == "Cordless Drill 18V, red"
