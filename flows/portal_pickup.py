@@ -7,6 +7,8 @@ own run. Re-running is safe: claimed files are not seen again.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow, get_run_logger
 
 from deployments.events import emit_source_landed
@@ -31,6 +33,7 @@ def portal_pickup(
         pattern: which files to pick up (glob).
         taxonomy, companies, out: passed on to the onboarding run.
     """
+    Path(inbox).mkdir(parents=True, exist_ok=True)
     claimed = claim_landed_files(inbox, pattern)
     for path in claimed:
         emit_source_landed(
