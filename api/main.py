@@ -26,6 +26,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "pipeline",
     "auto_enrichment",
     "webhooks",
+    "datasets",
 )
 """Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
 
