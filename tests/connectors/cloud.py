@@ -56,6 +56,7 @@ def bigquery_url() -> Iterator[str]:
         rest_port=0,
         grpc_host="127.0.0.1",
         grpc_port=0,
+        log_level="warning",
     )
     server = EmulatorServer(settings)
     loop = asyncio.new_event_loop()

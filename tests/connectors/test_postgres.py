@@ -99,7 +99,7 @@ def test_source_reads_a_table_then_only_newer_rows(
     name = _table_name()
     connection.execute(f'CREATE TABLE "{name}" (id serial PRIMARY KEY, sku text, title text)')
     connection.execute(
-        f'INSERT INTO "{name}" (sku, title) SELECT \'S-\' || g, \'Bolt \' || g '
+        f"INSERT INTO \"{name}\" (sku, title) SELECT 'S-' || g, 'Bolt ' || g "
         "FROM generate_series(1, 250) AS g"
     )
     source = PostgresSource(credentials=credentials, table=name, cursor_column="id")
@@ -111,7 +111,7 @@ def test_source_reads_a_table_then_only_newer_rows(
     assert ingest_once(store_url, schema, source)["read"] == 0  # nothing new
 
     connection.execute(f"UPDATE \"{name}\" SET title = 'Old' WHERE id = 1")  # id does not grow
-    connection.execute(f'INSERT INTO "{name}" (sku, title) VALUES (\'S-999\', \'New bolt\')')
+    connection.execute(f"INSERT INTO \"{name}\" (sku, title) VALUES ('S-999', 'New bolt')")
     third = ingest_once(store_url, schema, source)
     assert third["read"] == 1 and third["inserted"] == 1
     titles = stored_titles(store_url)
