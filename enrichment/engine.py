@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from catalog.schema import Thresholds
 from enrichment.evidence import INPUT, Evidence
 from enrichment.output_schema import FieldIssue, OutputField, OutputSchema
+from enrichment.providers.flags import ItemFlag
 from enrichment.trust import Verdict, combine, value_key
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class EnrichOptions:
     allowed_domains: list[str] = field(default_factory=list)
     fetcher: SafeFetcher | None = None
     llm: LLMSettings | None = None
+    check_existing: bool = True
+    """Also look for fields the item already has: agreement confirms them, disagreement opens a
+    conflict. Off, providers only look for missing fields (cheaper, no conflicts)."""
     prompt: str = ""
     quality_prompt: str | None = None
     validate_semantics: bool = False
@@ -130,8 +134,10 @@ class ItemEnrichment:
 
 
 Provider = Callable[
-    [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, set[str]]], list[Evidence]
+    [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, set[str]]],
+    list[Evidence | ItemFlag],
 ]
+"""(items, schema, options, fields each item still wants) → evidence and item flags."""
 
 
 def _provider(name: str) -> Provider:
@@ -169,7 +175,11 @@ def enrich_items(
     results = [ItemEnrichment(index=i, original=dict(item)) for i, item in enumerate(items)]
     existing = [_existing(item, schema) for item in items]
     wanted: dict[int, set[str]] = {
-        i: {f.name for f in schema.fields if f.name not in existing[i] or f.merge}
+        i: {
+            f.name
+            for f in schema.fields
+            if options.check_existing or f.name not in existing[i] or f.merge
+        }
         for i in range(len(items))
     }
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = defaultdict(
@@ -180,8 +190,12 @@ def enrich_items(
     for position, provider in enumerate(providers):
         if not any(wanted.values()):
             break
-        for evidence in provider(items, schema, options, wanted):
-            _take(evidence, fields, coerced, results, cache)
+        for found in provider(items, schema, options, wanted):
+            if isinstance(found, ItemFlag):
+                if found.flag not in results[found.item].flags:
+                    results[found.item].flags.append(found.flag)
+                continue
+            _take(found, fields, coerced, results, cache)
         if position + 1 < len(providers):
             _settle(coerced, wanted, options.thresholds)
     for item, result in enumerate(results):

@@ -362,7 +362,8 @@ class SafeFetcher:
                 except httpx.TimeoutException:
                     raise FetchFailed(current, "timed out", transient=True) from None
                 except httpx.HTTPError as exc:
-                    raise FetchFailed(current, f"connection failed: {exc}", transient=True) from None
+                    reason = f"connection failed: {exc}"
+                    raise FetchFailed(current, reason, transient=True) from None
                 try:
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
@@ -383,9 +384,9 @@ class SafeFetcher:
             raise FetchRefused(final, f"content type {content_type} is not a page")
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise FetchRefused(
-                final, f"body of {int(declared):,} bytes is over the {self.policy.max_bytes:,} limit"
-            )
+            limit = self.policy.max_bytes
+            size = f"{int(declared):,}"
+            raise FetchRefused(final, f"body of {size} bytes is over the {limit:,} limit")
         chunks: list[bytes] = []
         size = 0
         try:

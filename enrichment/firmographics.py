@@ -85,6 +85,7 @@ _COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
     "industry": _phrases("industry, sector, gics sector, gics sub industry"),
     "country": _phrases("country, country name, hq country, headquarters country"),
     "location": _phrases("location, hq, headquarters, headquarters location, hq location, city"),
+    "founded": _phrases("founded, year founded, founding year, founded year, established"),
 }
 
 _LEGAL_SUFFIXES = set(
@@ -333,7 +334,7 @@ def _canonical_frame(raw: pd.DataFrame, *, source: str, first_row: int) -> pd.Da
     n = len(raw)
     out = pd.DataFrame(index=pd.RangeIndex(n))
     out["name"] = text["name"]
-    for field in ("website", "industry", "country", "location", "employee_range"):
+    for field in ("website", "industry", "country", "location", "employee_range", "founded"):
         out[field] = text[field] if field in text else pd.Series([None] * n, dtype=object)
     if "employees" in columns:
         employees, ranges = _parse_employees(
@@ -732,7 +733,9 @@ def _field_values(table: CompanyTable) -> dict[str, list[Any]]:
         country.notna(), frame["location"].map(_country_from_location, na_action="ignore")
     )
     revenue = frame["revenue"].astype(float)
+    founded = frame["founded"].astype(object).str.extract(r"^\s*(\d{4})\b", expand=False)
     return {
+        "founding_year": [None if pd.isna(y) else int(y) for y in founded.tolist()],
         "employee_range": _as_list(ranges),
         "revenue": [None if np.isnan(v) else float(v) for v in revenue.to_numpy()],
         "industry": _as_list(frame["industry"]),
@@ -750,6 +753,14 @@ def _bucket(employees: pd.Series) -> pd.Series:
     counts = counts.where(counts >= 1)
     buckets = pd.cut(counts, bins=list(_BUCKET_EDGES), labels=list(EMPLOYEE_BUCKETS), right=True)
     return buckets.astype(object).where(buckets.notna(), None)
+
+
+def employee_bucket(count: int) -> str | None:
+    """The employee range a head count falls in (`250` → `201-500`), None below 1."""
+    if count < 1:
+        return None
+    index = int(np.searchsorted(np.asarray(_BUCKET_EDGES[1:]), count, side="left"))
+    return EMPLOYEE_BUCKETS[index]
 
 
 def _normalise_country(value: str) -> str | None:

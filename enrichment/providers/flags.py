@@ -1,0 +1,12 @@
+"""A provider's note about an item that is not a value (a page that failed, an LLM that did not
+answer): it flags the item for a person, and contributes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ItemFlag:
+    item: int
+    flag: str

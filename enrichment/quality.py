@@ -1,0 +1,122 @@
+"""Quality scoring (seed 003's `quality_prompt`) and `validate_semantics`, deterministic.
+
+The default scorer needs no model: it rates an enriched item 1–5 by how many asked-for fields
+have a value, how sure those values are, and what needs a person (conflicts, errors). The
+semantic check tests each written value against what its field's description implies (a unit
+means a quantity of that kind, "URL" means a link, "year" a plausible year, "email" an address).
+Both are honest heuristics, named as such in their output.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from catalog.units import UnitError, dimension_of
+from enrichment.output_schema import FieldIssue, OutputSchema
+
+if TYPE_CHECKING:
+    from enrichment.engine import ItemEnrichment
+
+_URL = re.compile(r"^https?://\S+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+_DESCRIBES = {
+    "url": re.compile(r"\b(url|link|website|homepage)\b", re.IGNORECASE),
+    "email": re.compile(r"\be-?mail\b", re.IGNORECASE),
+    "year": re.compile(r"\byear\b", re.IGNORECASE),
+    "percent": re.compile(r"\b(percent|percentage|%)", re.IGNORECASE),
+}
+
+
+@dataclass
+class QualityResult:
+    score: int
+    explanation: str
+    issues: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "explanation": self.explanation,
+            "issues": list(self.issues),
+            "suggestions": list(self.suggestions),
+        }
+
+
+def score_quality(result: ItemEnrichment, schema: OutputSchema, prompt: str) -> QualityResult:
+    """1–5: 5 = every field filled with confident, uncontested values; each missing required
+    field, conflict or error-level issue costs a point; low confidence costs half."""
+    filled = {
+        f.name
+        for f in schema.fields
+        if f.name in result.values or _present(result.original.get(f.name))
+    }
+    total = len(schema.fields) or 1
+    completeness = len(filled) / total
+    issues: list[str] = []
+    suggestions: list[str] = []
+    missing_required = [f.name for f in schema.fields if f.required and f.name not in filled]
+    if missing_required:
+        issues.append(f"required field(s) without a value: {', '.join(missing_required)}")
+        suggestions.append("add a source that states them (a product page URL or a reference)")
+    missing = [f.name for f in schema.fields if f.name not in filled and not f.required]
+    if missing:
+        issues.append(f"no value found for: {', '.join(missing[:8])}")
+    if result.conflicts:
+        issues.append(
+            f"{len(result.conflicts)} value(s) disagree with existing data: "
+            + ", ".join(c.field for c in result.conflicts)
+        )
+        suggestions.append("resolve the conflicts (keep existing, accept new, or correct)")
+    low = [n for n, c in result.confidence.items() if c < 0.9]
+    if low:
+        issues.append(f"low-confidence value(s): {', '.join(low)}")
+        suggestions.append("confirm them against a second source")
+    errors = [i for i in result.field_issues if i.severity == "error"]
+    score = 1 + 4 * completeness
+    score -= len(missing_required) + len(result.conflicts) + len(errors) + 0.5 * bool(low)
+    score_int = max(1, min(5, round(score)))
+    explanation = (
+        f"heuristic: {len(filled)}/{total} fields have a value"
+        f"{f', {len(result.conflicts)} conflict(s)' if result.conflicts else ''}"
+        f"{f', {len(errors)} error(s)' if errors else ''}"
+        + (f"; asked: {prompt[:120]}" if prompt else "")
+    )
+    return QualityResult(score_int, explanation, issues, suggestions)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def check_semantics(result: ItemEnrichment, schema: OutputSchema) -> list[FieldIssue]:
+    """Issues for written values that do not match what their field's description implies."""
+    issues: list[FieldIssue] = []
+    for spec in schema.fields:
+        if spec.name not in result.values:
+            continue
+        value = result.values[spec.name]
+        text = f"{spec.name.replace('_', ' ')} {spec.description}"
+        problem = None
+        if _DESCRIBES["url"].search(text) and isinstance(value, str) and not _URL.match(value):
+            problem = f"{value!r} is not a URL but the field describes one"
+        elif _DESCRIBES["email"].search(text) and isinstance(value, str):
+            if not _EMAIL.match(value):
+                problem = f"{value!r} is not an e-mail address"
+        elif _DESCRIBES["year"].search(text) and isinstance(value, int | float):
+            if not 1700 <= value <= 2100:
+                problem = f"{value} is not a plausible year"
+        elif _DESCRIBES["percent"].search(text) and isinstance(value, int | float):
+            if not 0 <= value <= 100:
+                problem = f"{value} is not a percentage"
+        elif spec.effective_unit and isinstance(value, int | float) and value < 0:
+            try:
+                if dimension_of(spec.effective_unit) in ("length", "mass", "volume", "area"):
+                    problem = f"{value} {spec.effective_unit} is negative"
+            except UnitError:
+                pass
+        if problem:
+            issues.append(FieldIssue(spec.name, "warning", problem, "semantics"))
+    return issues
