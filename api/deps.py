@@ -15,9 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, not_found, unauthorized
+from api.jobs import JobRunner, JobWork
 from api.keys import authenticate
 from api.settings import ApiSettings
-from catalog.models import Organization
+from catalog.models import Organization, Run
 
 T = TypeVar("T")
 
@@ -88,3 +89,17 @@ def require(condition: bool, status_code: int, message: str, *, code: str | None
     """Raise an `ApiError` unless ``condition`` holds (keeps routes' guard clauses short)."""
     if not condition:
         raise ApiError(status_code, message, code=code)
+
+
+def get_runner(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def start_job(request: Request, session: Session, run: Run, work: JobWork) -> None:
+    """Commit the queued job, then hand its work to the app's runner (so the worker always
+    finds the row); subscribers are notified when it ends."""
+    session.commit()
+    request.app.state.jobs.submit(run, work, on_finish=request.app.state.on_job_finish)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import update
@@ -31,6 +32,13 @@ log = logging.getLogger("skuflow.api.jobs")
 T = TypeVar("T")
 ACTIVE = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 FINISHED = (RunStatus.COMPLETED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Timestamps as UTC-aware (SQLite hands them back naive)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 class JobCancelled(Exception):
@@ -131,10 +139,12 @@ class JobContext:
         handle: Callable[[Sequence[T]], None],
         *,
         size: int = 1000,
+        count: bool = True,
     ) -> list[ItemFailure]:
         """Call ``handle`` on chunks of ``items``, counting progress. A chunk that raises is
         retried item by item so only the bad items fail (each with its error); cancellation
-        is checked between chunks and raises `JobCancelled`."""
+        is checked between chunks and raises `JobCancelled`. With ``count=False`` the job's
+        progress is left alone (a later stage over items already counted)."""
         failures: list[ItemFailure] = []
         for start in range(0, len(items), size):
             if self.cancelled():
@@ -142,7 +152,8 @@ class JobContext:
             chunk = items[start : start + size]
             try:
                 handle(chunk)
-                self.progress(completed=len(chunk))
+                if count:
+                    self.progress(completed=len(chunk))
                 continue
             except JobCancelled:
                 raise
@@ -155,7 +166,8 @@ class JobContext:
                     done += 1
                 except Exception as exc:  # noqa: BLE001 - the item fails, the job goes on
                     failures.append(ItemFailure(item=item, error=f"{type(exc).__name__}: {exc}"))
-            self.progress(completed=done, failed=len(chunk) - done)
+            if count:
+                self.progress(completed=done, failed=len(chunk) - done)
         return failures
 
 

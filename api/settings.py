@@ -25,6 +25,9 @@ class ApiSettings(BaseSettings):
     store_url: str | None = Field(
         None, description="Store URL for this app; SKUFLOW_DATABASE_URL/home when unset."
     )
+    home: Path | None = Field(
+        None, description="Where the API keeps models and files; SKUFLOW_HOME when unset."
+    )
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
     )
@@ -58,8 +61,12 @@ class ApiSettings(BaseSettings):
         return get_store_settings().store_url
 
     @property
+    def resolved_home(self) -> Path:
+        return self.home or get_store_settings().home
+
+    @property
     def resolved_sync_dir(self) -> Path:
-        return self.sync_dir or get_store_settings().home / "sync"
+        return self.sync_dir or self.resolved_home / "sync"
 
 
 @lru_cache

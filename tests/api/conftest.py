@@ -90,7 +90,9 @@ def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
 
     settings = ApiSettings(
         store_url=store_url,
+        home=tmp / "home",
         sync_dir=tmp / "sync",
+        companies=SHARED_DATA / "companies" / "fortune500_2019.csv",
         webhook_backoff=0.05,
         webhook_timeout=5,
         webhook_attempts=3,
@@ -119,7 +121,9 @@ def pg_api(tmp_path_factory: pytest.TempPathFactory, postgres_database: str) -> 
 
     _reset_postgres(postgres_database)
     tmp = tmp_path_factory.mktemp("pg-api")
-    running, server = start_api(postgres_database, tmp)
+    running, server = start_api(
+        postgres_database, tmp, sync_targets={"warehouse": f"{postgres_database}#synced_products"}
+    )
     yield running
     for client in running.clients:
         client.close()

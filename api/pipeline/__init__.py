@@ -1,0 +1,1 @@
+"""The pipeline contract (seed 000): ingest, classify, enrich firmographics, sync."""
