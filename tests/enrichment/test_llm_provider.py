@@ -1,0 +1,114 @@
+"""The LLM provider against the local chat-completions server: quoted values only; malformed
+JSON, timeouts and HTTP errors flag the item and invent nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.llm import LLMSettings
+from enrichment.engine import EnrichOptions, enrich_items
+from enrichment.output_schema import OutputSchema
+from tests.llm_server import LLMServer
+
+SCHEMA = OutputSchema.parse(
+    [
+        {"name": "material", "type": "string", "description": "Main material"},
+        {"name": "max_temperature", "type": "number", "unit": "°C", "description": "Max temp"},
+    ]
+)
+ITEM = {"sku": "G-1", "title": "Work glove", "description": "Nitrile coated glove, up to 80 °C"}
+
+
+def options(server: LLMServer, **settings: Any) -> EnrichOptions:
+    llm = LLMSettings(base_url=server.base_url, model="test-model", **settings)
+    return EnrichOptions(providers=("llm",), llm=llm, web_search=False)
+
+
+def answer(*fields: dict[str, Any]) -> Any:
+    return lambda body: {"fields": list(fields)}
+
+
+def test_quoted_values_are_kept_with_the_quote_as_explanation(llm_server: LLMServer) -> None:
+    llm_server.responder = answer(
+        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
+        {"field": "max_temperature", "value": 80, "evidence": "input", "quote": "up to 80 °C"},
+    )
+    [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
+    assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
+    assert result.sources == {"material": ["input"], "max_temperature": ["input"]}
+    assert '"Nitrile coated"' in result.explanations["material"]
+    assert result.decisions["material"] == "review"  # an LLM alone never auto-applies
+
+
+def test_the_prompt_carries_only_the_evidence_and_asks_for_structured_output(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.responder = answer()
+    enrich_items([ITEM], SCHEMA, options(llm_server))
+    [request] = llm_server.chat_requests
+    assert request.schema is not None
+    assert request.schema["properties"]["fields"]["items"]["required"] == [
+        "field",
+        "value",
+        "evidence",
+        "quote",
+    ]
+    assert '<evidence id="input">' in request.user_text
+    assert "Nitrile coated glove" in request.user_text
+    assert '<evidence id="page' not in request.user_text
+
+
+def test_values_whose_quote_is_not_in_the_evidence_are_rejected(llm_server: LLMServer) -> None:
+    llm_server.responder = answer(
+        {"field": "material", "value": "Kevlar", "evidence": "input", "quote": "Kevlar lined"},
+        {"field": "max_temperature", "value": 120, "evidence": "input", "quote": "up to 80 °C"},
+    )
+    [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
+    assert result.values == {}
+    assert any("material = 'Kevlar' not found in evidence" in f for f in result.flags)
+    assert any("max_temperature = 120 not in its quote" in f for f in result.flags)
+    assert result.flag_record
+
+
+def test_malformed_json_flags_the_item_and_invents_nothing(llm_server: LLMServer) -> None:
+    llm_server.malformed = True
+    [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
+    assert result.values == {} and result.sources == {}
+    assert any(f.startswith("llm_failed:") and "not JSON" in f for f in result.flags)
+    assert result.flag_record
+
+
+def test_a_timeout_flags_the_item_and_invents_nothing(llm_server: LLMServer) -> None:
+    llm_server.delay = 5.0
+    [result] = enrich_items([ITEM], SCHEMA, options(llm_server, timeout=0.5))
+    assert result.values == {}
+    assert any(f.startswith("llm_failed:") and "did not answer" in f for f in result.flags)
+
+
+def test_an_answer_not_matching_the_schema_is_malformed(llm_server: LLMServer) -> None:
+    llm_server.responder = lambda body: {"fields": [{"field": "material", "value": "x"}]}
+    [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
+    assert result.values == {}
+    assert any("does not match the schema" in f for f in result.flags)
+
+
+def test_the_llm_is_off_by_default(llm_server: LLMServer) -> None:
+    [result] = enrich_items([ITEM], SCHEMA, EnrichOptions(web_search=False))
+    assert llm_server.chat_requests == []
+    assert "material" not in result.values
+
+
+def test_fields_settled_by_an_earlier_provider_are_not_asked_of_the_llm(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.responder = answer(
+        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
+    )
+    opts = options(llm_server)
+    opts.providers = ("record", "llm")
+    [result] = enrich_items([ITEM], SCHEMA, opts)
+    [request] = llm_server.chat_requests
+    asked = request.schema["properties"]["fields"]["items"]["properties"]["field"]["enum"]
+    assert asked == ["material"]  # "up to 80 °C" in the description settled max_temperature
+    assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
+    assert result.sources["max_temperature"] == ["input"]
