@@ -27,6 +27,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "auto_enrichment",
     "webhooks",
     "datasets",
+    "enrich_jobs",
 )
 """Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
 

@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.schema import Thresholds
 from enrichment.engine import EnrichOptions, ItemEnrichment, enrich_items
 from enrichment.output_schema import OutputField, OutputSchema
 
@@ -33,6 +37,22 @@ def _available(module: str) -> bool:
         return False
 
 
+class FetchSettings(BaseSettings):
+    """Which normally refused addresses jobs may fetch pages from (``SKUFLOW_API_FETCH_ALLOW``,
+    comma-separated ``host:port`` or ``host``): for an intranet catalogue server, or tests."""
+
+    model_config = SettingsConfigDict(env_prefix="SKUFLOW_API_", extra="ignore")
+
+    fetch_allow: str = Field("", description="Addresses jobs may fetch despite the SSRF guard.")
+    fetch_interval: float = Field(
+        1.0, ge=0, description="Seconds between two requests to one host (politeness)."
+    )
+
+    @property
+    def allow(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.fetch_allow.split(",") if a.strip())
+
+
 @dataclass
 class JobOptions:
     """A request's switches, as stored with the job."""
@@ -43,6 +63,8 @@ class JobOptions:
     prompt: str = ""
     quality_prompt: str | None = None
     validate_semantics: bool = False
+    auto_apply: float = 0.9
+    reject: float = 0.5
 
 
 @dataclass
@@ -51,6 +73,10 @@ class Plan:
 
     options: EnrichOptions
     flags: list[str]
+
+    def close(self) -> None:
+        if self.options.fetcher is not None:
+            self.options.fetcher.close()
 
 
 def plan(job: JobOptions) -> Plan:
@@ -85,8 +111,22 @@ def plan(job: JobOptions) -> Plan:
             "need an LLM (SKUFLOW_LLM_BASE_URL, SKUFLOW_LLM_MODEL)"
         )
         quality, semantics = None, False
+    fetcher = None
+    fetch = FetchSettings()
+    if "web" in providers and (fetch.allow or fetch.fetch_interval != 1.0):
+        from enrichment.fetch import FetchPolicy, SafeFetcher
+
+        fetcher = SafeFetcher(
+            policy=FetchPolicy(
+                allowed_domains=tuple(job.allowed_domains),
+                allow=fetch.allow,
+                per_host_interval=fetch.fetch_interval,
+            )
+        )
     options = EnrichOptions(
         providers=providers,
+        thresholds=Thresholds(auto_apply=job.auto_apply, reject=job.reject),
+        fetcher=fetcher,
         web_search=job.web_search,
         allowed_domains=list(job.allowed_domains),
         llm=llm if "llm" in providers else None,

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from api.enrich_jobs.engine import JobOptions, plan, run_engine
+from api.enrich_jobs.engine import JobOptions, Plan, plan, run_engine
 from api.enrich_jobs.models import JOB_OPERATION, EnrichItem, ItemState
 from api.enrich_jobs.results import result_of
 from api.errors import ApiError, not_found
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
+from api.usage import charge
 from catalog.models import Catalog, Organization, Run, RunStatus, utcnow
 from enrichment.output_schema import OutputSchema
 
@@ -139,7 +140,8 @@ def submit_job(
 
 def run_job(context: JobContext) -> dict[str, Any]:
     """The job's work: pending in-scope items in batches through the engine (plus category
-    prediction), each batch's results written — and its successful items charged — at once."""
+    prediction), each batch's results written — its successful items charged, and with a
+    catalogue its values proposed as changes — in one transaction."""
     params = context.params
     schema = OutputSchema.parse(params["output_schema"])
     planned = plan(JobOptions(**params["options"]))
@@ -149,57 +151,91 @@ def run_job(context: JobContext) -> dict[str, Any]:
 
         job_taxonomy = read_taxonomy(params["taxonomy"])
     include_explanations = bool(params.get("include_source_explanations"))
-    successful = 0
-    while True:
-        if context.cancelled():
-            raise JobCancelled
-        with context.session() as session:
-            batch = list(
-                session.execute(
-                    select(EnrichItem.id, EnrichItem.original)
-                    .where(
-                        EnrichItem.run_id == context.run_id,
-                        EnrichItem.in_scope.is_(True),
-                        EnrichItem.state == ItemState.PENDING.value,
-                    )
-                    .order_by(EnrichItem.position)
-                    .limit(ITEMS_PER_BATCH)
-                ).tuples()
-            )
-        if not batch:
-            break
-        originals = [original for _, original in batch]
-        outcomes = run_engine(originals, schema, planned)
-        categories = None
-        if job_taxonomy is not None:
-            from api.enrich_jobs.taxonomy import predict
+    try:
+        while _run_batch(context, schema, planned, job_taxonomy, include_explanations):
+            pass
+    finally:
+        planned.close()
+    with context.session() as session:
+        run = session.get(Run, context.run_id)
+        return {"successful": int((run.counts or {}).get("completed", 0))}
 
-            categories = predict(job_taxonomy, originals)
-        rows = []
-        for i, ((item_id, _), outcome) in enumerate(zip(batch, outcomes, strict=True)):
-            result = result_of(
+
+def _run_batch(
+    context: JobContext,
+    schema: OutputSchema,
+    planned: Plan,
+    job_taxonomy: Any,
+    include_explanations: bool,
+) -> bool:
+    """Process the next batch of pending items; False when none are left."""
+    if context.cancelled():
+        raise JobCancelled
+    with context.session() as session:
+        batch = list(
+            session.execute(
+                select(EnrichItem.id, EnrichItem.original)
+                .where(
+                    EnrichItem.run_id == context.run_id,
+                    EnrichItem.in_scope.is_(True),
+                    EnrichItem.state == ItemState.PENDING.value,
+                )
+                .order_by(EnrichItem.position)
+                .limit(ITEMS_PER_BATCH)
+            ).all()
+        )
+    if not batch:
+        return False
+    originals = [original for _, original in batch]
+    outcomes = run_engine(originals, schema, planned)
+    categories = None
+    if job_taxonomy is not None:
+        from api.enrich_jobs.taxonomy import predict
+
+        categories = predict(job_taxonomy, originals)
+    rows = [
+        {
+            "b_id": item_id,
+            "b_state": (ItemState.FAILED if outcome.error else ItemState.DONE).value,
+            "b_result": result_of(
                 outcome,
                 include_explanations=include_explanations,
                 category=categories[i] if categories else None,
+            ),
+        }
+        for i, ((item_id, _), outcome) in enumerate(zip(batch, outcomes, strict=True))
+    ]
+    done_ids = [r["b_id"] for r in rows if r["b_state"] == ItemState.DONE.value]
+    with context.session() as session:
+        run = session.get(Run, context.run_id, with_for_update=True)
+        if run is None or run.status not in ACTIVE:
+            raise JobCancelled
+        _write_results(session, rows)
+        charge(
+            session,
+            organization_id=run.organization_id,
+            run_id=run.id,
+            operation=JOB_OPERATION,
+            items=[str(i) for i in done_ids],
+        )
+        if run.catalog_id is not None:
+            from api.enrich_jobs.catalog import propose
+
+            catalog = session.get(Catalog, run.catalog_id)
+            changes = propose(
+                session,
+                catalog=catalog,
+                run_id=run.id,
+                output_schema=context.params["output_schema"],
+                outcomes=outcomes,
             )
-            failed = outcome.error is not None
-            rows.append(
-                {
-                    "b_id": item_id,
-                    "b_state": (ItemState.FAILED if failed else ItemState.DONE).value,
-                    "b_result": result,
-                }
-            )
-        done_ids = [r["b_id"] for r in rows if r["b_state"] == ItemState.DONE.value]
-        with context.session() as session:
-            run = session.get(Run, context.run_id, with_for_update=True)
-            if run is None or run.status not in ACTIVE:
-                raise JobCancelled
-            _write_results(session, rows)
-        successful += len(done_ids)
-        context.progress(completed=len(done_ids), failed=len(rows) - len(done_ids))
-        context.charge([str(i) for i in done_ids], operation=JOB_OPERATION)
-    return {"successful": successful}
+            counts = dict(run.counts or {})
+            recorded = dict(counts.get("changes", {}))
+            for key, value in changes.items():
+                recorded[key] = recorded.get(key, 0) + value
+            run.counts = {**counts, "changes": recorded}
+    context.progress(completed=len(done_ids), failed=len(rows) - len(done_ids))
+    return True
 
 
 def _write_results(session: Session, rows: list[dict[str, Any]]) -> None:
