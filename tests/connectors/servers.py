@@ -120,3 +120,70 @@ def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.stop()
+
+
+class LocalApi:
+    """A small real HTTP server whose answers come from a handler function; it records every
+    request and can answer the next N with an error first (as FaultProxy does)."""
+
+    def __init__(
+        self, handle: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+    ) -> None:
+        self.handle = handle
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.failures_served = 0
+        self._pending: list[tuple[int, bytes, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = dict(self.headers.items())
+                with api._lock:
+                    api.requests.append((self.command, self.path, headers, body))
+                    failure = api._pending.pop(0) if api._pending else None
+                    if failure is not None:
+                        api.failures_served += 1
+                if failure is not None:
+                    status, data, extra = failure
+                else:
+                    status, extra, data = api.handle(self.command, self.path, headers, body)
+                self.send_response(status)
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(
+        self,
+        count: int,
+        status: int = 503,
+        body: bytes = b"busy",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        with self._lock:
+            self._pending.extend([(status, body, headers or {})] * count)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

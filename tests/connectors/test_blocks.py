@@ -1,0 +1,87 @@
+"""Every connector block: Prefect's block standards, save/load with secrets kept secret, and
+`prefect block register -m connectors` on the installed project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from prefect.blocks.core import Block
+from prefect.testing.standard_test_suites import BlockStandardTestSuite
+
+import connectors
+from connectors.bigquery import BigQueryCredentials, BigQuerySource, BigQueryTable
+from connectors.https import HttpsSource
+from connectors.postgres import PostgresCredentials, PostgresSource, PostgresTable
+from connectors.s3 import S3Credentials, S3Dump, S3Source
+from connectors.webhook import WebhookDestination
+
+MINE = [
+    BigQueryCredentials,
+    BigQuerySource,
+    BigQueryTable,
+    HttpsSource,
+    PostgresCredentials,
+    PostgresSource,
+    PostgresTable,
+    S3Credentials,
+    S3Dump,
+    S3Source,
+    WebhookDestination,
+]
+
+
+class TestConnectorBlockStandards(BlockStandardTestSuite):
+    @pytest.fixture(params=MINE, ids=lambda cls: cls.__name__)
+    def block(self, request: pytest.FixtureRequest) -> type[Block]:
+        return request.param
+
+    @pytest.mark.skip(reason="skuflow has no documentation site to link yet")
+    def test_has_a_documentation_url(self, block: type[Block]) -> None: ...
+
+    @pytest.mark.skip(reason="offline: no logo to fetch")
+    def test_has_a_valid_image(self, block: type[Block]) -> None: ...
+
+
+def test_the_package_exposes_every_block_class() -> None:
+    exposed = set(dir(connectors))
+    assert {cls.__name__ for cls in MINE} <= exposed
+    assert connectors.S3Dump is S3Dump
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_saved_blocks_load_with_their_secrets_and_hide_them() -> None:
+    credentials = S3Credentials(
+        aws_access_key_id="AKIA1", aws_secret_access_key="s3cr3t", endpoint_url="http://x"
+    )
+    S3Dump(credentials=credentials, bucket="exports").save("nightly-dump", overwrite=True)
+    loaded = S3Dump.load("nightly-dump")
+    assert loaded.credentials.aws_secret_access_key.get_secret_value() == "s3cr3t"
+    assert "s3cr3t" not in repr(loaded)
+
+    PostgresTable(
+        credentials=PostgresCredentials(database="shop", password="pw"), table="products"
+    ).save("shop-products", overwrite=True)
+    assert PostgresTable.load("shop-products").credentials.database == "shop"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_prefect_block_register_finds_every_connector_block() -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
+    done = subprocess.run(
+        [prefect, "block", "register", "-m", "connectors"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with get_client(sync_client=True) as client:
+        slugs = {block_type.slug for block_type in client.read_block_types()}
+    assert {cls.get_block_type_slug() for cls in MINE} <= slugs
