@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.google_server import FakeGoogle, start_google
 from tests.fakes.shopify_server import FakeShopify, start_shopify
 from tests.fakes.slack_server import FakeSlack, start_slack
 
@@ -56,3 +57,31 @@ def slack(slack_server: FakeSlack) -> FakeSlack:
         slack_server.messages.clear()
         slack_server.failures.clear()
     return slack_server
+
+
+@pytest.fixture(scope="module")
+def google_server() -> Iterator[tuple[FakeGoogle, str]]:
+    with start_google() as served:
+        yield served
+
+
+@pytest.fixture
+def google(google_server: tuple[FakeGoogle, str]) -> Iterator[tuple[FakeGoogle, str]]:
+    """The module's fake Sheets/Drive, emptied, with no failures pending: (state, base URL)."""
+    state, url = google_server
+    with state.lock:
+        state.spreadsheets.clear()
+        state.files.clear()
+        state.failures.clear()
+        state.broken_paths.clear()
+        state.requests.clear()
+        state.page_limit = 100
+    yield state, url
+
+
+@pytest.fixture
+def google_credentials(google: tuple[FakeGoogle, str]):  # -> GoogleCredentials
+    from connectors.google_credentials import GoogleCredentials
+
+    state, url = google
+    return GoogleCredentials(access_token=state.token, api_base=url)
