@@ -21,6 +21,7 @@ from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow
 from api.datasets.service import ENRICHMENT, acquire_lock, columns_of, is_empty, release_lock
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
 from api.models import WebhookSubscription
+from api.usage import charge
 from catalog.models import Organization, Run, RunStatus, utcnow
 
 BULK = "dataset_bulk"
@@ -301,41 +302,54 @@ def process_task(context: JobContext) -> dict[str, Any]:
         targets = _target_rows(session, dataset_id, selection)
     context.progress(total=sum(len(cols) for cols in targets.values()))
     by_id = {c.id: c for c in columns}
-    planned = plan(JobOptions(web_search=False))
+    planned = plan(JobOptions())
     filled = 0
     row_ids = list(targets)
-    for start in range(0, len(row_ids), ROWS_PER_BATCH):
-        if context.cancelled():
-            raise JobCancelled
-        batch = row_ids[start : start + ROWS_PER_BATCH]
-        with context.session() as session:
-            values = _row_values(session, batch, by_id)
-        wanted = sorted({c for r in batch for c in targets[r]}, key=lambda c: by_id[c].position)
-        schema = output_schema_for([by_id[c] for c in wanted])
-        outcomes = run_engine([values[r] for r in batch], schema, planned)
-        updates = []
-        for row_id, outcome in zip(batch, outcomes, strict=True):
-            for column_id in targets[row_id]:
-                name = by_id[column_id].name
-                value = outcome.values.get(name)
-                updates.append(
-                    {
-                        "b_row": row_id,
-                        "b_column": column_id,
-                        "b_value": value,
-                        "b_meta": cell_meta(outcome, name, task_id=context.run_id),
-                    }
-                )
-                filled += value is not None
-        with context.session() as session:
-            if not _still_active(session, context.run_id):
+    try:
+        for start in range(0, len(row_ids), ROWS_PER_BATCH):
+            if context.cancelled():
                 raise JobCancelled
-            _write_cells(session, updates)
-        context.progress(completed=len(updates))
-        context.charge(
-            [f"{u['b_row']}:{u['b_column']}" for u in updates if u["b_value"] is not None],
-            operation="dataset_task",
-        )
+            batch = row_ids[start : start + ROWS_PER_BATCH]
+            with context.session() as session:
+                values = _row_values(session, batch, by_id)
+            wanted = sorted({c for r in batch for c in targets[r]}, key=lambda c: by_id[c].position)
+            schema = output_schema_for([by_id[c] for c in wanted])
+            # A target cell is derived afresh (its current value is not given to the engine);
+            # if nothing is found, a value it already had stays: processing never erases.
+            items = [
+                {k: v for k, v in values[r].items() if k not in {by_id[c].name for c in targets[r]}}
+                for r in batch
+            ]
+            outcomes = run_engine(items, schema, planned)
+            updates = []
+            for row_id, outcome in zip(batch, outcomes, strict=True):
+                for column_id in targets[row_id]:
+                    name = by_id[column_id].name
+                    found = name in outcome.values
+                    updates.append(
+                        {
+                            "b_row": row_id,
+                            "b_column": column_id,
+                            "b_value": outcome.values[name] if found else values[row_id].get(name),
+                            "b_meta": cell_meta(outcome, name, task_id=context.run_id),
+                            "found": found,
+                        }
+                    )
+                    filled += found
+            with context.session() as session:
+                if not _still_active(session, context.run_id):
+                    raise JobCancelled
+                _write_cells(session, updates)
+                charge(
+                    session,
+                    organization_id=context.organization_id,
+                    run_id=context.run_id,
+                    operation="dataset_task",
+                    items=[f"{u['b_row']}:{u['b_column']}" for u in updates if u["found"]],
+                )
+            context.progress(completed=len(updates))
+    finally:
+        planned.close()
     return {"filled": filled, "rows_added": len(added)}
 
 
@@ -394,7 +408,7 @@ def _write_cells(session: Session, updates: list[dict[str, Any]]) -> None:
         update(table)
         .where(table.c.row_id == bindparam("b_row"), table.c.column_id == bindparam("b_column"))
         .values(value=bindparam("b_value"), meta=bindparam("b_meta"), updated_at=now),
-        updates,
+        [{k: u[k] for k in ("b_row", "b_column", "b_value", "b_meta")} for u in updates],
     )
 
 

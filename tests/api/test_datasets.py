@@ -15,6 +15,7 @@ import pytest
 
 from catalog.signing import verify_signature
 from tests.api.conftest import Api, assert_error, wait_for
+from tests.api.pages import PageServer
 
 COLUMNS = [
     {"name": "title", "description": "Product title"},
@@ -361,3 +362,105 @@ def test_other_organizations_see_nothing(api: Api, client: httpx.Client) -> None
         "WEBHOOK_NOT_FOUND",
     )
     assert _cells(client, did)[(0, "title")]["value"] == "Cordless Drill 18V, red"
+
+
+# --- while a task runs: the lock, cancel, the quota ---------------------------------------
+# Rows carry a product page URL on a local server whose gate holds the page requests, so a
+# task stays queued/processing exactly as long as the test needs.
+
+BEARING_COLUMNS = [
+    {"name": "part_number"},
+    {"name": "url"},
+    {"name": "bore_diameter", "description": "Inner diameter in mm", "taskType": "enrichment"},
+]
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[PageServer]:
+    server = PageServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gated(pages: PageServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PageServer]:
+    monkeypatch.setenv("SKUFLOW_API_FETCH_ALLOW", pages.address)
+    monkeypatch.setenv("SKUFLOW_API_FETCH_INTERVAL", "0")
+    pages.close_gate()
+    yield pages
+    pages.open_gate()
+
+
+def _bearing_dataset(client: httpx.Client, pages: PageServer) -> dict[str, Any]:
+    rows = [{"part_number": p, "url": pages.url(p)} for p in ("6205-2RS", "6204-2RS")]
+    response = client.post(
+        "/api/v2/datasets", json={"name": "bearings", "columns": BEARING_COLUMNS, "rows": rows}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_dataset_is_locked_while_a_task_runs_and_cancel_unlocks_it(
+    client: httpx.Client, gated: PageServer
+) -> None:
+    dataset = _bearing_dataset(client, gated)
+    did = dataset["datasetId"]
+    task = client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json()
+    assert task["status"] in {"queued", "processing"}
+    detail = client.get(f"/api/v2/datasets/{did}").json()
+    assert detail["locked"] and detail["lockedByTaskId"] == task["taskId"]
+    assert detail["status"] == "locked"
+    for response in (
+        client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}),
+        client.post(f"/api/v2/datasets/{did}/tasks/new-rows", json={"rowCount": 1}),
+        client.patch(
+            f"/api/v2/datasets/{did}/cells/{_cells(client, did)[(0, 'part_number')]['cellId']}",
+            json={"value": "edited"},
+        ),
+    ):
+        body = assert_error(response, 409, "DATASET_LOCKED")
+        assert task["taskId"] in body["detail"]
+    url = f"/api/v2/datasets/{did}/tasks/{task['taskId']}"
+    wait_for(lambda: client.get(url).json()["status"] == "processing")
+    cancelled = client.post(f"{url}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["success"] is True
+    assert cancelled.json()["task"]["status"] == "cancelled"
+    assert client.get(f"/api/v2/datasets/{did}").json()["locked"] is False
+    gated.open_gate()
+    assert client.get(url).json()["status"] == "cancelled"
+    assert_error(client.post(f"{url}/cancel"), 409, "TASK_NOT_CANCELLABLE")
+    # the cancelled batch was not written; the unlocked dataset takes a new task
+    assert all(not c["metadata"] for c in _cells(client, did).values())
+    again = client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={}).json()
+    done = _finish(client, did, again)
+    assert done["status"] == "completed"
+    cells = _cells(client, did)
+    assert cells[(0, "bore_diameter")]["value"] == "25 mm"
+    assert cells[(0, "bore_diameter")]["metadata"]["sources"] == [gated.url("6205-2RS")]
+
+
+def test_eleventh_active_task_exceeds_the_quota(api: Api, gated: PageServer) -> None:
+    client = api.client()
+    datasets = [_bearing_dataset(client, gated)["datasetId"] for _ in range(11)]
+    tasks = []
+    try:
+        for did in datasets[:10]:
+            response = client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={})
+            assert response.status_code == 201, response.text
+            tasks.append((did, response.json()["taskId"]))
+        body = assert_error(
+            client.post(f"/api/v2/datasets/{datasets[10]}/tasks/bulk", json={}),
+            429,
+            "QUOTA_EXCEEDED",
+        )
+        assert "10 of 10" in body["detail"]
+        assert client.get(f"/api/v2/datasets/{datasets[10]}").json()["locked"] is False
+        did, task_id = tasks.pop()
+        assert client.post(f"/api/v2/datasets/{did}/tasks/{task_id}/cancel").status_code == 200
+        response = client.post(f"/api/v2/datasets/{datasets[10]}/tasks/bulk", json={})
+        assert response.status_code == 201, response.text
+        tasks.append((datasets[10], response.json()["taskId"]))
+    finally:
+        for did, task_id in tasks:
+            client.post(f"/api/v2/datasets/{did}/tasks/{task_id}/cancel")
