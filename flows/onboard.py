@@ -1,7 +1,10 @@
 """Flow `onboard`: ingest → normalize → classify → enrich → validate → distribute.
 
-Reads a supplier file (CSV, XLSX, JSON, JSONL) and a catalogue schema; writes records and
-changes to the store, then the validated catalogue to files and/or a database table.
+Reads a supplier file (CSV, XLSX, JSON, JSONL) or any saved source block (S3, PostgreSQL,
+BigQuery, HTTPS, …) and a catalogue schema; writes records and changes to the store, then the
+validated catalogue to files, a database table and any saved destination blocks, all committed
+together or not at all. An incremental source (S3 prefix, cursor column) reads only what changed
+since its last successful run.
 Re-running is safe: unchanged rows are skipped, each stage processes only records whose
 content it has not seen, and every change is recorded once. A run killed half-way resumes
 where the store says it stopped. A failed blocking expectation halts the run before anything
@@ -24,7 +27,8 @@ from catalog.records import count_records
 from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
 from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
-from connectors.base import Destination, WriteMode
+from connectors.base import Destination, Source, WriteMode
+from connectors.by_name import load_destination, load_source
 from connectors.file_export import FileExport
 from connectors.files import FileSource
 from connectors.sql_table import SqlTable
@@ -77,11 +81,13 @@ def onboard(
     review: bool = False,
     review_timeout_seconds: int = 3600,
     on_review_timeout: TimeoutPolicy = "fail",
+    destinations: list[str] | None = None,
 ) -> dict[str, Any]:
     """Onboard a supplier file into a catalogue and publish the validated result.
 
     Args:
-        source: path (or glob) of the supplier file.
+        source: path (or glob) of the supplier file, or `block:<block-type-slug>/<name>` for a
+            saved source block (e.g. `block:skuflow-s3-source/supplier-feeds`).
         catalog: path of the catalogue schema YAML.
         taxonomy: taxonomy file (Google `id - A > B` text or CSV `id,path`) for classification.
         companies: reference table of companies (CSV) for supplier firmographics.
@@ -90,6 +96,8 @@ def onboard(
         run_id: a run already created by the caller (the CLI does, to follow progress).
         column_overrides: explicit `{file column: attribute}` mapping on top of the schema's.
         encoding: text encoding of a CSV/JSON source.
+        destinations: saved destination blocks as `<block-type-slug>/<name>[:mode]` (mode
+            append, upsert or replace; default replace for file/S3 dumps, else upsert).
         review: pause before validation until a person decides on the run's queued changes
             (Prefect UI form or `resume_flow_run`); `review_timeout_seconds` and
             `on_review_timeout` (fail, keep_queued, reject) say what happens if nobody does.
@@ -117,10 +125,13 @@ def onboard(
     common = {"store_url": store_url, "catalog_id": catalog_id, "schema": schema}
     progress = announce_start(store_url=store_url, run_id=run_id)
     try:
+        # blocks are loaded first: a wrong name fails the run before any work is done
+        reader = _source(source, encoding=encoding)
+        saved_targets = [load_destination(name) for name in destinations or []]
         ingest(
             **common,
             run_id=run_id,
-            source=FileSource(path=source, encoding=encoding),
+            source=reader,
             batch_size=batch_size,
             column_overrides=column_overrides,
         )
@@ -178,7 +189,8 @@ def onboard(
             **common,
             targets=build_targets(
                 catalog_name=schema.name, out=out, formats=formats or ["csv"], table=table
-            ),
+            )
+            + saved_targets,
             batch_size=batch_size,
         )
     except ValidationFailed as exc:
@@ -205,6 +217,13 @@ def onboard(
     announce_end("completed", store_url=store_url, run_id=run_id, progress=progress)
     logger.info("onboard run %s completed: %s", run_id, summary)
     return summary
+
+
+def _source(source: str, *, encoding: str) -> Source:
+    """A saved source block for `block:<slug>/<name>`, else a file path or glob."""
+    if source.startswith("block:"):
+        return load_source(source.removeprefix("block:"))
+    return FileSource(path=source, encoding=encoding)
 
 
 def _close_run(
