@@ -399,3 +399,78 @@ def test_job_list_filters_and_pages(client: httpx.Client) -> None:
     assert completed["total"] == 3
     assert client.get("/api/public/enrich/jobs", params={"status": "failed"}).json()["total"] == 0
     assert_error(client.get("/api/public/enrich/jobs", params={"limit": 101}), 422)
+
+
+def test_catalog_id_applies_its_schema_and_writes_through_changes(
+    api: Api, pages: PageServer
+) -> None:
+    """With catalog_id the catalogue's model-filled attributes are the output schema, and
+    values found for its records become changes carrying the job as their run: confident ones
+    applied (thresholds from the catalogue), each with its source page."""
+    from sqlalchemy import select
+
+    from catalog.db import session_scope
+    from catalog.models import Change, Organization, Record
+    from catalog.repository import upsert_catalog
+    from catalog.schema import CatalogSchema
+
+    org_name, key = api.new_key()
+    schema = CatalogSchema.model_validate(
+        {
+            "name": "bearings",
+            "id": "part_number",
+            "text": ["name"],
+            "thresholds": {"auto_apply": 0.8, "reject": 0.3},
+            "attributes": [
+                {"name": "part_number", "required": True},
+                {"name": "name"},
+                {
+                    "name": "bore_diameter",
+                    "type": "number",
+                    "unit": "mm",
+                    "description": "Inner diameter in mm",
+                    "derive": "extract",
+                },
+            ],
+        }
+    )
+    with session_scope(api.store_url) as session:
+        org = session.scalar(select(Organization).where(Organization.name == org_name))
+        catalog = upsert_catalog(session, organization=org, schema=schema)
+        values = {"part_number": "6205-2RS", "name": "Deep Groove Ball Bearing"}
+        session.add(
+            Record(
+                catalog_id=catalog.id,
+                external_id="6205-2RS",
+                source_values=values,
+                values=values,
+                content_hash="h1",
+            )
+        )
+        catalog_id = catalog.id
+    client = api.client(key=key)
+    body = client.post(
+        "/api/public/enrich",
+        json={
+            "items": [_bearing(pages), _bearing(pages, "6204-2RS")],
+            "catalog_id": str(catalog_id),
+        },
+    ).json()
+    assert body["status"] == "completed", body
+    assert body["results"][0]["after_data"]["bore_diameter"] == 25.0
+    usage = _poll(client, body["job_id"])["service_usage"]
+    assert usage["catalog_changes"] == {"applied": 1, "unmatched": 1}
+    with session_scope(api.store_url) as session:
+        change = session.scalar(select(Change).where(Change.run_id == int(body["job_id"])))
+        assert (change.field, change.new_value, change.status) == ("bore_diameter", 25.0, "applied")
+        assert change.sources == [pages.url("6205-2RS")] and change.operation == "enrich_job"
+        record = session.scalar(select(Record).where(Record.catalog_id == catalog_id))
+        assert record.values["bore_diameter"] == 25.0
+    # another organization cannot name this catalogue
+    assert_error(
+        api.client().post(
+            "/api/public/enrich",
+            json={"items": [{"a": 1}], "catalog_id": str(catalog_id)},
+        ),
+        404,
+    )
