@@ -389,6 +389,11 @@ def _against_existing(
 
 def _explain(verdict: Verdict, pieces: list[tuple[Evidence, Any]]) -> str:
     """`json-ld on https://a/x; spec-table on https://b/y ("Weight: 1.2 kg")`."""
+    if len(pieces) == 1:
+        evidence = pieces[0][0]
+        where = "item text" if evidence.source == INPUT else evidence.source
+        quote = f" ({evidence.quote[:160]})" if evidence.quote else ""
+        return f"{evidence.method} on {where}{quote}"
     parts: list[str] = []
     seen: set[tuple[str, str]] = set()
     chosen = value_key(verdict.value)

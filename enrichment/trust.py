@@ -35,17 +35,31 @@ class Verdict:
         return bool(self.alternatives)
 
 
-def value_key(value: Any) -> str:
-    """A hashable identity for a coerced value (lists and floats compare by content)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+def value_key(value: Any) -> Any:
+    """A hashable identity for a coerced value (1.0 == 1, case-insensitive text, lists by
+    content)."""
     if isinstance(value, str):
-        value = value.casefold()
+        return value.casefold()
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        # 3 significant digits: 0.44 lb (0.1996 kg) and "200 g" state the same weight.
+        return float(f"{float(value):.3g}")
     return json.dumps(value, sort_keys=True, default=str)
 
 
 def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
     """One verdict from the coerced evidence for one field of one item (non-empty list)."""
+    if len(pieces) == 1:  # the common case, kept cheap
+        evidence, value = pieces[0]
+        return Verdict(
+            value=value,
+            confidence=round(min(MAX_CONFIDENCE, max(evidence.reliability, 0.0)), 3),
+            sources=(evidence.source,),
+            methods=(evidence.method,),
+            quotes=(evidence.quote,) if evidence.quote else (),
+            alternatives=(),
+        )
     groups: dict[str, list[tuple[Evidence, Any]]] = {}
     for piece in pieces:
         groups.setdefault(value_key(piece[1]), []).append(piece)

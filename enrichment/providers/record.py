@@ -15,15 +15,23 @@ import pandas as pd
 from catalog.schema import Attribute, AttributeType, CatalogSchema
 from enrichment.evidence import INPUT, Evidence
 from enrichment.extract import extract_attributes
+from enrichment.matching import label_quality
 from enrichment.output_schema import OutputField, OutputSchema
 
 PROVIDER = "record"
 _TITLE_KEYS = ("title", "name", "product_name", "product_title", "item_name", "short_description")
+_DESCRIPTIVE = re.compile(
+    r"name|title|desc|detail|feature|spec|summary|bullet|text|overview|about", re.IGNORECASE
+)
+COLUMN_RELIABILITY = 0.9
+"""A value in an item column whose name names the field ("Weight" for `weight_kg`)."""
 _SKIPPED_KEYS = {"id", "sku", "url", "image", "image_url", "website", "link", "gtin", "ean", "upc"}
 
 
 def text_keys(items: Sequence[dict[str, Any]], schema: OutputSchema) -> list[str]:
-    """Item keys holding descriptive text, title-like first: what the extractor reads.
+    """Item keys holding descriptive text (names, titles, descriptions, features), title-like
+    first: what the extractor reads. Other columns (prices, codes, a `weight` column) are read
+    by label instead (`column_evidence`); when no key looks descriptive, every text key is read.
 
     Looked up over the first items only (a batch shares its shape)."""
     wanted = set(schema.names)
@@ -34,6 +42,8 @@ def text_keys(items: Sequence[dict[str, Any]], schema: OutputSchema) -> list[str
                 continue
             seen.setdefault(key, None)
     keys = list(seen)
+    descriptive = [k for k in keys if _DESCRIPTIVE.search(k)]
+    keys = descriptive or keys
     rank = {k: i for i, k in enumerate(_TITLE_KEYS)}
     return sorted(keys, key=lambda k: (rank.get(k.casefold(), len(rank)), keys.index(k)))
 
@@ -74,13 +84,14 @@ def record_evidence(
     for i, field in enumerate(schema.fields):
         if wanted is not None and field.name not in wanted:
             continue
-        attribute = _attribute(f"f{i}", field)
+        alias = field.name if _IDENTIFIER.match(field.name) else f"_field_{i}"
+        attribute = _attribute(alias, field)
         if attribute is not None:
             aliases[attribute.name] = field.name
             attributes.append(attribute)
     if not attributes:
         return []
-    text_aliases = [f"t{j}" for j in range(len(keys))]
+    text_aliases = [f"_text_{j}" for j in range(len(keys))]
     catalog_schema = CatalogSchema(
         name="output-schema",
         id=text_aliases[0],
@@ -95,6 +106,13 @@ def record_evidence(
     frame = pd.DataFrame(columns, dtype=object)
     source_names = dict(zip(text_aliases, keys, strict=True))
     out: list[Evidence] = []
+    renamed: dict[str, str] = {}
+
+    def rename(text: str) -> str:
+        if text not in renamed:
+            renamed[text] = _rename(text, source_names)
+        return renamed[text]
+
     for proposal in extract_attributes(frame, catalog_schema):
         out.append(
             Evidence(
@@ -103,20 +121,60 @@ def record_evidence(
                 value=proposal.value,
                 source=INPUT,
                 provider=PROVIDER,
-                method=_rename(proposal.method, source_names),
+                method=rename(proposal.method),
                 reliability=proposal.confidence,
-                quote=_rename(proposal.explanation, source_names),
+                quote=rename(proposal.explanation),
             )
         )
     return out
 
 
-_ALIAS = re.compile(r"\bt\d+\b")
+_ALIAS = re.compile(r"_text_\d+")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+"""Field names the extractor can take as they are: it reads roles from names (`pack_size`,
+`length`, `is_waterproof`), so aliases are only for names it cannot take."""
 
 
 def _rename(text: str, names: dict[str, str]) -> str:
-    """The extractor's messages name our column aliases (`t0`); show the item's keys."""
+    """The extractor's messages name our column aliases (`_text_0`); show the item's keys."""
     return _ALIAS.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+def column_evidence(
+    items: Sequence[dict[str, Any]], schema: OutputSchema, wanted: dict[int, set[str]]
+) -> list[Evidence]:
+    """Evidence from item columns named like a field but not spelled as it (`Weight` →
+    `weight_kg`, `Colour` → `color`), converted by the schema later."""
+    columns: dict[str, list[tuple[str, float]]] = {}
+    keys = {k for item in items[:200] for k in item}
+    for spec in schema.fields:
+        for key in keys:
+            if key == spec.name or key.casefold() in _SKIPPED_KEYS:
+                continue
+            quality = label_quality(key, spec)
+            if quality > 0:
+                columns.setdefault(spec.name, []).append((key, quality))
+    out: list[Evidence] = []
+    for name, sources in columns.items():
+        for key, quality in sources:
+            reliability = round(COLUMN_RELIABILITY * quality, 3)
+            for i, item in enumerate(items):
+                value = item.get(key)
+                if value is None or value == "" or name not in wanted.get(i, ()):
+                    continue
+                out.append(
+                    Evidence(
+                        i,
+                        name,
+                        value,
+                        INPUT,
+                        PROVIDER,
+                        f"column {key}",
+                        reliability,
+                        f"{key}: {value}",
+                    )
+                )
+    return out
 
 
 def record_provider(
@@ -129,4 +187,5 @@ def record_provider(
     names = set().union(*wanted.values()) if wanted else set()
     if not names:
         return []
-    return [e for e in record_evidence(items, schema, names) if e.field in wanted[e.item]]
+    found = [e for e in record_evidence(items, schema, names) if e.field in wanted[e.item]]
+    return found + column_evidence(items, schema, wanted)
