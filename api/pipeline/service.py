@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -86,9 +87,15 @@ def start_ingest(session: Session, *, org: Organization, request: IngestRequest)
     )
 
 
-def ingest_work(settings: ApiSettings):  # noqa: ANN201
+AfterStore = Callable[[JobContext, int, list[str], list[str]], list[int]]
+"""Called with (job, catalogue id, created ids, updated ids) once records are stored; returns
+the ids of follow-up jobs it started (auto-enrichment)."""
+
+
+def ingest_work(settings: ApiSettings, *, after_store: AfterStore | None = None):  # noqa: ANN201
     """The ingest job: store the records (bad records fail alone, each with its problems),
-    then classify the stored ones into the taxonomy as scored changes."""
+    classify the stored ones into the taxonomy as scored changes, then hand them on
+    (``after_store``)."""
 
     def work(ctx: JobContext) -> dict[str, Any]:
         rows: list[dict[str, Any]] = ctx.params["records"]
@@ -99,6 +106,7 @@ def ingest_work(settings: ApiSettings):  # noqa: ANN201
             catalog = session.get(Catalog, run.catalog_id)
             schema = catalog_schema(catalog)
             catalog_id = catalog.id
+            existing = _existing_ids(session, catalog_id, [str(r["id"]) for r in rows])
         stored_ids: list[str] = []
         while positions:
             if ctx.cancelled():
@@ -136,9 +144,34 @@ def ingest_work(settings: ApiSettings):  # noqa: ANN201
         ctx.progress(completed=len(stored_ids), failed=len(rows) - len(stored_ids))
         ctx.charge(stored_ids, operation="ingest")
         classified = classify_stored(ctx, settings=settings, catalog_id=catalog_id, ids=stored_ids)
-        return {"errors": errors, "stored": len(stored_ids), "classified": classified}
+        result: dict[str, Any] = {
+            "errors": errors,
+            "stored": len(stored_ids),
+            "classified": classified,
+        }
+        if after_store is not None and stored_ids:
+            created = [i for i in stored_ids if i not in existing]
+            updated = [i for i in stored_ids if i in existing]
+            followed = after_store(ctx, catalog_id, created, updated)
+            if followed:
+                result["enrichment_jobs"] = followed
+        return result
 
     return work
+
+
+def _existing_ids(session: Session, catalog_id: int, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        found.update(
+            session.scalars(
+                select(Record.external_id).where(
+                    Record.catalog_id == catalog_id,
+                    Record.external_id.in_(ids[start : start + 5000]),
+                )
+            )
+        )
+    return found
 
 
 def classify_stored(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
+from api.auto_enrichment.service import ingest_trigger
 from api.deps import CurrentOrganization, SessionDep, SettingsDep, start_job
 from api.errors import ApiError
 from api.jobs import as_utc, cancel_job
@@ -68,7 +69,8 @@ def ingest(
     """Queue raw product/supplier records for processing: they are stored in the source's
     catalogue, then classified. Poll ``GET /api/jobs/{job_id}``."""
     run = service.start_ingest(session, org=org, request=body)
-    start_job(request, session, run, service.ingest_work(settings))
+    work = service.ingest_work(settings, after_store=ingest_trigger(request.app.state))
+    start_job(request, session, run, work)
     return IngestResponse(
         job_id=run.id,
         status=run.status,
