@@ -124,6 +124,34 @@ class ItemEnrichment:
             after["source_explanations"] = dict(self.explanations)
         return after
 
+    def as_result(self, *, include_explanations: bool = False) -> dict[str, Any]:
+        """Seed 003's result item: original_data, after_data, all_sources, review_info,
+        quality (when scored), error (when failed) — plain JSON types only."""
+        result: dict[str, Any] = {
+            "original_data": dict(self.original),
+            "after_data": self.after_data(include_explanations=include_explanations),
+            "all_sources": self.all_sources,
+            "review_info": self.review_info(),
+            "confidence": dict(self.confidence),
+            "conflicts": [
+                {
+                    "field": c.field,
+                    "existing_value": c.existing,
+                    "proposed_value": c.proposed,
+                    "confidence": c.confidence,
+                    "sources": list(c.sources),
+                    "explanation": c.explanation,
+                }
+                for c in self.conflicts
+            ],
+        }
+        if self.quality is not None:
+            result["quality_score"] = self.quality.score
+            result["quality_result"] = self.quality.as_dict()
+        if self.error is not None:
+            result["error"] = self.error
+        return result
+
     def review_info(self) -> dict[str, Any]:
         return {
             "reasoning": self.reasoning,

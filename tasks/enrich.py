@@ -1,6 +1,8 @@
-"""Enrich task: fill derived attributes for one batch of records."""
+"""Enrich tasks: fill a catalogue batch's derived attributes; enrich a chunk of request items."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -10,6 +12,9 @@ from catalog.progress import add_progress
 from catalog.records import pending_record_ids
 from catalog.schema import CatalogSchema
 from enrichment.apply import STAGE, companies_from_file, enrich_records
+from enrichment.config import EnrichConfig
+from enrichment.engine import enrich_items
+from enrichment.output_schema import OutputSchema
 from tasks.policy import TASK_OPTIONS, is_transient_failure
 
 
@@ -44,3 +49,27 @@ def enrich_batch(
         )
         add_progress(session, run_id=run_id, stage=STAGE, counts=counts)
     return dict(counts)
+
+
+@task(
+    name="enrich-items",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=is_transient_failure,
+    **TASK_OPTIONS,
+)
+def enrich_item_batch(
+    *,
+    items: list[dict[str, Any]],
+    output_schema: list[dict[str, Any]],
+    config: EnrichConfig,
+    include_explanations: bool = False,
+) -> list[dict[str, Any]]:
+    """Enrich one chunk of request items (seed 003); results as plain JSON, in item order."""
+    schema = OutputSchema.parse(output_schema)
+    options = config.build()
+    try:
+        results = enrich_items(items, schema, options)
+    finally:
+        if options.fetcher is not None:
+            options.fetcher.close()
+    return [r.as_result(include_explanations=include_explanations) for r in results]
