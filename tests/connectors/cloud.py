@@ -8,6 +8,7 @@ import os
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,15 +16,24 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
+@contextmanager
+def running_moto() -> Iterator[str]:
+    """moto's S3 (and the rest of AWS) on a free local port: yields its URL."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    with running_moto() as url:
+        yield url
 
 
 def moto_auth(moto_url: str, *, enforced: bool) -> None:
@@ -40,8 +50,14 @@ def moto_auth(moto_url: str, *, enforced: bool) -> None:
 
 @pytest.fixture(scope="session")
 def bigquery_url() -> Iterator[str]:
+    with running_bigquery_emulator() as url:
+        yield url
+
+
+@contextmanager
+def running_bigquery_emulator() -> Iterator[str]:
     """bqemulator's REST server on its own thread and event loop, with the two offline patches
-    from services.md (applied here, in the test fixture, never in product code)."""
+    from services.md (applied here, for tests and benchmarks, never in product code)."""
     from bqemulator.api.routes import upload
     from bqemulator.config import PersistenceMode, Settings
     from bqemulator.server import EmulatorServer
@@ -78,7 +94,9 @@ def bigquery_url() -> Iterator[str]:
     thread.start()
     if not started.wait(timeout=90) or failure:
         raise RuntimeError(f"bqemulator did not start: {failure}")
-    yield server.rest_url
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
+    try:
+        yield server.rest_url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
