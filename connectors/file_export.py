@@ -1,4 +1,4 @@
-"""Export catalogue rows to a CSV, JSONL or Parquet file, replaced atomically.
+"""Export catalogue rows to a CSV, JSON, JSONL, XML, XLSX or Parquet file, replaced atomically.
 
 Whoever picks the file up (a marketplace feed, a BI tool, a nightly sync) must never see half of
 it: rows stream into a temporary file next to the target, and `commit()` renames it into place in
@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,15 +29,28 @@ from connectors.base import (
     to_text,
 )
 
-ExportFormat = Literal["auto", "csv", "jsonl", "parquet"]
-EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+ExportFormat = Literal["auto", "csv", "json", "jsonl", "xml", "xlsx", "parquet"]
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xml": "xml",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+}
 
 
 class FileExport(Block):
-    """A CSV, JSONL or Parquet file that receives catalogue rows, rewritten whole on each commit.
+    """A CSV, JSON, JSONL, XML, XLSX or Parquet file that receives catalogue rows, rewritten
+    whole on each commit.
 
-    Lists and dicts become JSON text in CSV and stay JSON in JSONL. Parquet column types come
-    from `types` where given, else from the first batch (an all-empty column is text).
+    Lists and dicts become JSON text in CSV, XML and XLSX and stay JSON in JSON and JSONL (a
+    JSON file is one array of objects; XML is `<catalog><record><field name="…">`). Parquet
+    column types come from `types` where given, else from the first batch (an all-empty column
+    is text).
 
     Attributes:
         path: The file to write.
@@ -61,7 +75,9 @@ class FileExport(Block):
 
     path: str = Field(..., description="The file to write; its folder is created if missing.")
     format: ExportFormat = Field(
-        "auto", description="The file format: csv, jsonl, parquet, or auto from the extension."
+        "auto",
+        description="The file format: csv, json, jsonl, xml, xlsx, parquet, or auto from the "
+        "extension.",
     )
     delimiter: str = Field(",", min_length=1, max_length=1, description="The CSV delimiter.")
     types: dict[str, str] = Field(
@@ -125,6 +141,7 @@ class FileExportWriter(WriterLifecycle):
         columns: list[str],
         types: dict[str, str],
         delimiter: str,
+        preamble: list[list[str]] | None = None,
     ) -> None:
         self._destination = destination
         self._path = path
@@ -144,13 +161,24 @@ class FileExportWriter(WriterLifecycle):
         except OSError as exc:
             raise TerminalConnectorError(f"{destination}: cannot write there: {exc}") from exc
         self._temporary = Path(temporary)
-        if fmt == "parquet":
+        if fmt in ("parquet", "xlsx"):
             os.close(handle)
+            if fmt == "xlsx":
+                from openpyxl import Workbook
+
+                self._workbook: Any = Workbook(write_only=True)
+                self._sheet = self._workbook.create_sheet("catalog")
+                self._sheet.append(columns)
         else:
             self._stream = os.fdopen(handle, "w", encoding="utf-8", newline="")
             if fmt == "csv":
                 self._csv = csv.writer(self._stream, delimiter=delimiter)
+                self._csv.writerows(preamble or [])  # e.g. a marketplace template's top rows
                 self._csv.writerow(columns)
+            elif fmt == "json":
+                self._stream.write("[")
+            elif fmt == "xml":
+                self._stream.write('<?xml version="1.0" encoding="UTF-8"?>\n<catalog>\n')
 
     def __enter__(self) -> FileExportWriter:
         return self
@@ -168,17 +196,28 @@ class FileExportWriter(WriterLifecycle):
             )
         if self._format == "csv":
             self._csv.writerows([to_text(row.get(c)) for c in self._columns] for row in rows)
-        elif self._format == "jsonl":
+        elif self._format in ("jsonl", "json"):
             assert self._stream is not None
-            self._stream.writelines(
-                json.dumps(
-                    {c: _json_safe(row.get(c)) for c in self._columns},
-                    ensure_ascii=False,
-                    default=_json_default,
+            separator = "\n" if self._format == "jsonl" else ",\n"
+            lead = "" if self._format == "jsonl" or not self._rows else separator
+            self._stream.write(
+                lead
+                + separator.join(
+                    json.dumps(
+                        {c: _json_safe(row.get(c)) for c in self._columns},
+                        ensure_ascii=False,
+                        default=_json_default,
+                    )
+                    for row in rows
                 )
-                + "\n"
-                for row in rows
+                + ("\n" if self._format == "jsonl" else "")
             )
+        elif self._format == "xml":
+            assert self._stream is not None
+            self._stream.writelines(_xml_record(row, self._columns) for row in rows)
+        elif self._format == "xlsx":
+            for row in rows:
+                self._sheet.append([_xlsx_value(row.get(c)) for c in self._columns])
         else:
             self._write_parquet(rows)
         self._rows += len(rows)
@@ -190,6 +229,10 @@ class FileExportWriter(WriterLifecycle):
         try:
             if self._format == "parquet" and self._parquet is None:
                 self._write_parquet([])  # an empty export still carries its columns
+            if self._stream is not None and self._format in ("json", "xml"):
+                self._stream.write("]\n" if self._format == "json" else "</catalog>\n")
+            if self._format == "xlsx":
+                self._workbook.save(self._temporary)
             self._close()
             with self._temporary.open("rb") as written:
                 os.fsync(written.fileno())
@@ -288,6 +331,29 @@ def _arrow_value(value: Any, arrow_type: Any) -> Any:
             return None
         return [to_text(v) for v in (value if isinstance(value, list) else [value])]
     return value
+
+
+def _xml_record(row: dict[str, Any], columns: list[str]) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    fields = "".join(
+        f"<field name={quoteattr(c)}>{escape(text)}</field>"
+        for c in columns
+        if (text := to_text(row.get(c))) is not None
+    )
+    return f"  <record>{fields}</record>\n"
+
+
+def _xlsx_value(value: Any) -> Any:
+    """Numbers and booleans stay typed cells; everything else is text (lists as JSON)."""
+    if isinstance(value, bool | int) or (isinstance(value, float) and not math.isnan(value)):
+        return value
+    text = to_text(value)
+    return ILLEGAL_XLSX_CHARACTERS.sub("", text) if text else None
+
+
+ILLEGAL_XLSX_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters an XLSX cell cannot hold (openpyxl refuses them)."""
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""FileExport: CSV, JSONL and Parquet files written whole and swapped in atomically."""
+"""FileExport: CSV, JSON, JSONL, XML, XLSX and Parquet files, written whole, swapped in at once."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_files_support_replace_only(tmp_path: Path, mode: str) -> None:
 
 def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(TerminalConnectorError, match=r"\.parquet"):
-        FileExport(path=str(tmp_path / "p.xlsx")).open(columns=COLUMNS, key="sku", mode="replace")
+        FileExport(path=str(tmp_path / "p.xls")).open(columns=COLUMNS, key="sku", mode="replace")
     with pytest.raises(TerminalConnectorError, match="key column 'id'"):
         FileExport(path=str(tmp_path / "p.csv")).open(columns=COLUMNS, key="id", mode="replace")
     with pytest.raises(TerminalConnectorError, match="unknown type 'money'"):
@@ -204,3 +204,40 @@ def test_the_format_field_overrides_the_extension(tmp_path: Path) -> None:
     path = tmp_path / "feed.txt"
     _export(path, [ROWS], format="jsonl")
     assert json.loads(path.read_text().splitlines()[0])["sku"] == "A-1"
+
+
+def test_json_is_one_array_of_objects_across_batches(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    _export(path, [ROWS[:1], [], ROWS[1:]])
+    assert json.loads(path.read_text()) == [
+        {**ROWS[0]},
+        {**ROWS[1], "dims": None},
+    ]
+    empty = tmp_path / "empty.json"
+    _export(empty, [])
+    assert json.loads(empty.read_text()) == []
+
+
+def test_xml_records_escape_their_text_and_skip_empty_values(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "feed.xml"
+    _export(path, [[{**ROWS[0], "title": "Bolt <M6> & nut"}], ROWS[1:]])
+    records = ET.parse(path).getroot().findall("record")
+    first = {f.get("name"): f.text for f in records[0]}
+    assert first["title"] == "Bolt <M6> & nut"
+    assert first["tags"] == '["zinc", "m6"]' and first["active"] == "true"
+    assert "title" not in {f.get("name") for f in records[1]}
+
+
+def test_xlsx_keeps_numbers_typed_and_reads_back_with_openpyxl(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "feed.xlsx"
+    _export(path, [ROWS, [{"sku": "A-3", "title": "bell\x07 character"}]])
+    sheet = load_workbook(path, read_only=True).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == COLUMNS
+    assert rows[1][:5] == ["A-1", "Hex bolt, M6", 1.5, 10, True]
+    assert rows[1][5] == '["zinc", "m6"]'
+    assert rows[3][1] == "bell character"
