@@ -1,0 +1,273 @@
+"""HTTP API latency and throughput, against a real `uvicorn` process on 127.0.0.1.
+
+Starts the API in its own process over a fresh store (SQLite in a temp dir, or PostgreSQL with
+--postgres-url: a throw-away database is created and dropped), ingests a catalogue job, then
+prints:
+
+* p50/p95 latency of POST /api/classify with 1, 100 and 1,000 records (sequential requests);
+* p50/p95 latency of job polling (GET /api/jobs/{id});
+* sustained requests/s with 20 concurrent clients for 30 s (half polling, half classify of 10
+  records), with the error count (any non-2xx or transport error) and p95 under that load.
+
+Targets: p95 <= 1 s for 1,000 records; zero errors under load. The server and the clients share
+the machine, so on 2 cores the figures are a floor, not a ceiling.
+
+    .venv/bin/python benchmarks/api.py [--duration 30] [--clients 20] [--postgres-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = [
+    ("Cordless Drill Driver 18V", "Lithium-ion, 2-speed gearbox, keyless chuck"),
+    ("Stainless Steel Hex Bolt M8 x 40", "DIN 933, A2 stainless, full thread"),
+    ("Industrial Air Compressor 5HP", "60 gallon vertical tank, oil-lubricated"),
+    ("Nitrile Disposable Gloves, Large", "Powder-free, 100 per box, blue"),
+    ("LED High Bay Light 150W", "5000K, 21,000 lumens, IP65"),
+    ("Safety Glasses, Clear Lens", "Anti-fog, ANSI Z87.1"),
+    ("Copper Pipe Fitting 1/2 in Elbow", "90 degree, sweat connection"),
+    ("Cable Ties 8 in, Black", "UV resistant nylon, 50 lb tensile, pack of 100"),
+]
+
+
+def records(n: int, offset: int = 0) -> list[dict[str, str]]:
+    out = []
+    for i in range(offset, offset + n):
+        name, description = WORDS[i % len(WORDS)]
+        out.append({"id": f"B-{i:06d}", "name": f"{name} #{i}", "description": description})
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def timed(client: httpx.Client, method: str, path: str, **kwargs) -> float:  # noqa: ANN003
+    start = time.perf_counter()
+    response = client.request(method, path, **kwargs)
+    elapsed = time.perf_counter() - start
+    response.raise_for_status()
+    return elapsed
+
+
+def start_server(home: Path, store_url: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SKUFLOW_HOME": str(home),
+        "SKUFLOW_DATABASE_URL": store_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit("the API process exited during startup")
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the API did not become healthy within 120 s")
+
+
+def make_key(store_url: str) -> str:
+    import api.models  # noqa: F401
+    from api.keys import create_api_key
+    from catalog.db import session_scope
+
+    with session_scope(store_url) as session:
+        return create_api_key(session, organization="bench", name="benchmark").token
+
+
+def wait_job(client: httpx.Client, job_id: int) -> dict:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise SystemExit(f"job {job_id} did not finish")
+
+
+def latency_rows(client: httpx.Client, job_id: int) -> list[tuple[str, int, float, float]]:
+    rows = []
+    for size, repeats in ((1, 60), (100, 40), (1000, 25)):
+        body = {"job_id": job_id, "records": records(size)}
+        timed(client, "POST", "/api/classify", json=body)  # warm
+        times = [timed(client, "POST", "/api/classify", json=body) for _ in range(repeats)]
+        rows.append((f"POST /api/classify, {size:,} record(s)", repeats, *_p(times)))
+    times = [timed(client, "GET", f"/api/jobs/{job_id}") for _ in range(200)]
+    rows.append(("GET /api/jobs/{id} (job polling)", 200, *_p(times)))
+    return rows
+
+
+def _p(times: list[float]) -> tuple[float, float]:
+    return percentile(times, 50) * 1000, percentile(times, 95) * 1000
+
+
+def sustained(url: str, key: str, job_id: int, *, clients: int, duration: float) -> dict:
+    stop = time.monotonic() + duration
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+    classify_body = {"job_id": job_id, "records": records(10)}
+
+    def worker(n: int) -> None:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
+            i = n
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                try:
+                    if i % 2:
+                        response = client.post("/api/classify", json=classify_body)
+                    else:
+                        response = client.get(f"/api/jobs/{job_id}")
+                    ok = response.is_success
+                    problem = f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    ok, problem = False, type(exc).__name__
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    if not ok:
+                        errors.append(problem)
+                i += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "p50": percentile(latencies, 50) * 1000,
+        "p95": percentile(latencies, 95) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--ingest", type=int, default=1000, help="Records in the catalogue job.")
+    parser.add_argument("--postgres-url", help="Admin URL of a PostgreSQL server to use.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="skuflow-api-bench-") as tmp:
+        home = Path(tmp)
+        database = None
+        if args.postgres_url:
+            import sqlalchemy as sa
+
+            database = f"skuflow_bench_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+            store_url = args.postgres_url.rsplit("/", 1)[0] + f"/{database}"
+        else:
+            store_url = f"sqlite:///{home / 'store.db'}"
+        process, url = start_server(home, store_url)
+        try:
+            key = make_key(store_url)
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as client:
+                body = {"source": "bench", "records": records(args.ingest)}
+                job_id = client.post("/api/ingest", json=body).json()["job_id"]
+                job = wait_job(client, job_id)
+                print(
+                    f"store: {store_url.split('://')[0]}; ingest job of {args.ingest:,} "
+                    f"records: {job['status']} in "
+                    f"{_seconds(job['started_at'], job['finished_at']):.1f} s"
+                )
+                rows = latency_rows(client, job_id)
+            load = sustained(url, key, job_id, clients=args.clients, duration=args.duration)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            if database:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+                admin.dispose()
+
+    print()
+    print("| request | n | p50 ms | p95 ms |")
+    print("|---|---:|---:|---:|")
+    for label, n, p50, p95 in rows:
+        print(f"| {label} | {n} | {p50:.1f} | {p95:.1f} |")
+    print()
+    print(
+        f"Sustained, {args.clients} concurrent clients for {args.duration:.0f} s "
+        "(GET /api/jobs/{id} and POST /api/classify of 10 records, alternating): "
+        f"{load['rps']:.1f} req/s over {load['requests']:,} requests, "
+        f"p50 {load['p50']:.1f} ms, p95 {load['p95']:.1f} ms, errors {load['errors']}"
+        + (f" ({', '.join(load['error_kinds'])})" if load["errors"] else "")
+    )
+    thousand = rows[2][3]
+    print(
+        f"Targets: p95 <= 1000 ms for 1,000 records: {'met' if thousand <= 1000 else 'MISSED'} "
+        f"({thousand:.0f} ms); zero errors under load: "
+        f"{'met' if load['errors'] == 0 else 'MISSED'}"
+    )
+
+
+def _seconds(start: str | None, end: str | None) -> float:
+    from datetime import datetime
+
+    if not start or not end:
+        return float("nan")
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+if __name__ == "__main__":
+    main()
