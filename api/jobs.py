@@ -6,8 +6,9 @@ cancellation between chunks; `JobContext.for_each_chunk` makes one bad item fail
 of the whole job. Status moves ``queued → running → completed | failed``; ``cancelled`` is set
 by `cancel_job` and wins over whatever the work returns afterwards.
 
-Seam: with a Prefect server configured, the same work could run as a deployment's flow run
-(``run_deployment``) with `Run.flow_run_id` recorded; the runner is the one place to add it.
+With ``backend="prefect"`` (``SKUFLOW_API_JOBS=prefect``) each job's work runs as a Prefect
+flow run in the same threads (`api.flow_jobs`), so jobs show up in the Prefect UI with their
+state. Not done yet: handing jobs to deployment workers with ``run_deployment``.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class JobContext:
     organization_id: int
     sessions: sessionmaker[Session]
     params: dict[str, Any] = field(default_factory=dict)
+    operation: str = ""
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -178,8 +180,11 @@ OnFinish = Callable[[int], None]
 class JobRunner:
     """Runs jobs in a thread pool; one per app."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, workers: int = 4) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, workers: int = 4, backend: str = "threads"
+    ) -> None:
         self.sessions = sessions
+        self.backend = backend
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skuflow-job")
         self._lock = threading.Lock()
         self._futures: dict[int, Future[None]] = {}
@@ -191,6 +196,7 @@ class JobRunner:
             organization_id=run.organization_id,
             sessions=self.sessions,
             params=dict(run.params or {}),
+            operation=run.operation,
         )
         future = self._pool.submit(self._run, context, work, on_finish)
         with self._lock:
@@ -215,7 +221,7 @@ class JobRunner:
         if started:
             status, result, error = RunStatus.COMPLETED, None, None
             try:
-                result = work(context)
+                result = self._execute(context, work)
             except JobCancelled:
                 status = RunStatus.CANCELLED
             except Exception as exc:  # noqa: BLE001 - recorded on the job for the client
@@ -227,6 +233,13 @@ class JobRunner:
                 on_finish(context.run_id)
             except Exception:  # noqa: BLE001 - a notification must not break the runner
                 log.exception("on_finish of job %s failed", context.run_id)
+
+    def _execute(self, context: JobContext, work: JobWork) -> dict[str, Any] | None:
+        if self.backend == "prefect":
+            from api.flow_jobs import run_as_flow
+
+            return run_as_flow(context, work, context.operation)
+        return work(context)
 
     def _finish(
         self,

@@ -89,7 +89,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """An app over the store ``settings`` name (migrated on creation)."""
     settings = settings or get_api_settings()
     sessions = sessionmaker(engine_for(settings.resolved_store_url), expire_on_commit=False)
-    runner = JobRunner(sessions, workers=settings.job_workers)
+    runner = JobRunner(sessions, workers=settings.job_workers, backend=settings.jobs)
     sender = WebhookSender(
         sessions,
         timeout=settings.webhook_timeout,

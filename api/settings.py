@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class ApiSettings(BaseSettings):
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    jobs: Literal["threads", "prefect"] = Field(
+        "threads",
+        description="Run jobs in the API's threads, or as Prefect flow runs (visible in the UI).",
     )
     job_workers: int = Field(4, ge=1, le=64, description="Threads running background jobs.")
     webhook_timeout: float = Field(10.0, gt=0, description="Seconds per delivery attempt.")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, not_found
-from api.jobs import FINISHED, JobContext, create_job
+from api.jobs import FINISHED, JobCancelled, JobContext, create_job
 from api.pipeline import records as api_records
 from api.pipeline.schemas import (
     Classification,
@@ -418,7 +418,7 @@ def wait_for_job(ctx: JobContext, job_id: int, *, timeout: float = 600) -> None:
             if session.get(Run, job_id).status in FINISHED:
                 return
         if ctx.cancelled():
-            return
+            raise JobCancelled
         time.sleep(0.1)
     raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f}s")
 

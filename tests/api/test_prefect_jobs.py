@@ -1,0 +1,80 @@
+"""SKUFLOW_API_JOBS=prefect: every job is a Prefect flow run (named after the job, its id on
+the job), and cancelling the job through the API ends its flow run as Cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+
+from tests.api.conftest import Api, start_api, wait_for
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[Api]:
+    tmp = tmp_path_factory.mktemp("prefect-api")
+    running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp, jobs="prefect")
+    yield running
+    server.stop()
+
+
+def _flow_run(flow_run_id: str):  # noqa: ANN202
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id))
+
+
+def _flow_run_id(api: Api, job_id: int) -> str | None:
+    from catalog.db import session_scope
+    from catalog.models import Run
+
+    with session_scope(api.store_url) as session:
+        return session.get(Run, job_id).flow_run_id
+
+
+def test_a_job_is_a_flow_run(prefect_api: Api) -> None:
+    client = prefect_api.client()
+    job_id = client.post("/api/ingest", json={"source": "s", "records": [{"id": "A"}]}).json()[
+        "job_id"
+    ]
+    sync = client.post(
+        "/api/sync", json={"job_id": job_id, "destination": "erp", "data": [{"id": "A"}]}
+    ).json()
+    done = wait_for(
+        lambda: (
+            (s := client.get(f"/api/sync/{sync['sync_id']}").json())["status"]
+            in ("completed", "failed")
+            and s
+        )
+    )
+    assert done["status"] == "completed", done
+    run = _flow_run(_flow_run_id(prefect_api, sync["sync_id"]))
+    assert run.name == f"sync-{sync['sync_id']}"
+    assert run.state.is_completed()
+    assert run.parameters == {"run_id": sync["sync_id"], "operation": "sync"}
+
+
+def test_cancelling_a_job_cancels_its_flow_run(prefect_api: Api) -> None:
+    from api.jobs import create_job
+    from catalog.db import session_scope
+    from catalog.repository import get_or_create_organization
+
+    org, key = prefect_api.new_key()
+    client = prefect_api.client(key=key)
+    with session_scope(prefect_api.store_url) as session:  # an ingest that never finishes
+        never = create_job(
+            session,
+            organization=get_or_create_organization(session, name=org),
+            operation="ingest",
+            params={"records": []},
+        ).id
+    sync_id = client.post("/api/sync", json={"job_id": never, "destination": "erp"}).json()[
+        "sync_id"
+    ]
+    flow_run_id = wait_for(lambda: _flow_run_id(prefect_api, sync_id))
+    wait_for(lambda: _flow_run(flow_run_id).state.is_running())
+    assert client.post(f"/api/jobs/{sync_id}/cancel").json()["status"] == "cancelled"
+    assert wait_for(lambda: _flow_run(flow_run_id).state.is_cancelled())
+    assert client.get(f"/api/sync/{sync_id}").json()["status"] == "cancelled"
