@@ -13,7 +13,7 @@ from typing import Any, get_args
 from connectors import block_types
 from connectors.base import Destination, Source, TerminalConnectorError, WriteMode
 
-WHOLE_SNAPSHOT_SLUGS = {"skuflow-file-export", "skuflow-s3-dump"}
+WHOLE_SNAPSHOT_SLUGS = {"skuflow-file-export", "skuflow-s3-dump", "skuflow-marketplace-export"}
 """Destinations rewritten whole on every run: `replace` is their only mode."""
 
 

@@ -14,6 +14,7 @@ from prefect.testing.standard_test_suites import BlockStandardTestSuite
 import connectors
 from connectors.bigquery import BigQueryCredentials, BigQuerySource, BigQueryTable
 from connectors.https import HttpsSource
+from connectors.marketplace_export import MarketplaceExport
 from connectors.postgres import PostgresCredentials, PostgresSource, PostgresTable
 from connectors.s3 import S3Credentials, S3Dump, S3Source
 from connectors.webhook import WebhookDestination
@@ -23,6 +24,7 @@ MINE = [
     BigQuerySource,
     BigQueryTable,
     HttpsSource,
+    MarketplaceExport,
     PostgresCredentials,
     PostgresSource,
     PostgresTable,
