@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.datasets.errors import TaskApiError
+from api.datasets.ids import NulFreeModel, has_nul
 from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow, new_id
 from catalog.models import utcnow
 
@@ -37,7 +38,7 @@ class ColumnSpec(BaseModel):
     task_type: Literal["enrichment"] | None = Field(None, alias="taskType")
 
 
-class DatasetSpec(BaseModel):
+class DatasetSpec(NulFreeModel):
     """What a new dataset holds: its columns, its rows (objects keyed by column name) and,
     optionally, further source rows that new-rows tasks bring in later."""
 
@@ -154,6 +155,8 @@ def _insert_rows(
 
 
 def get_dataset(session: Session, *, organization_id: int, dataset_id: str) -> Dataset:
+    if has_nul(dataset_id):
+        raise TaskApiError("DATASET_NOT_FOUND", "dataset id is not valid")
     dataset = session.scalar(
         select(Dataset).where(Dataset.id == dataset_id, Dataset.organization_id == organization_id)
     )
@@ -220,6 +223,8 @@ def data_page(
 def update_cell(session: Session, *, dataset: Dataset, cell_id: str, value: Any) -> DatasetCell:
     """A person's edit: refused while a task holds the lock; the cell's metadata is reset."""
     ensure_unlocked(dataset)
+    if has_nul(cell_id):
+        raise TaskApiError("INVALID_SELECTION", "cell id is not valid")
     cell = session.scalar(
         select(DatasetCell)
         .join(DatasetRow, DatasetRow.id == DatasetCell.row_id)

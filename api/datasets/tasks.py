@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from api.datasets.errors import TaskApiError
+from api.datasets.ids import as_key
 from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow
 from api.datasets.service import ENRICHMENT, acquire_lock, columns_of, is_empty, release_lock
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
@@ -243,10 +244,7 @@ def _enrichment_column_count(session: Session, dataset_id: str) -> int:
 
 
 def find_webhook(session: Session, *, organization_id: int, webhook_id: str) -> WebhookSubscription:
-    try:
-        key = int(webhook_id)
-    except (TypeError, ValueError):
-        key = None
+    key = as_key(webhook_id)
     webhook = session.get(WebhookSubscription, key) if key is not None else None
     if webhook is None or webhook.organization_id != organization_id or not webhook.active:
         raise TaskApiError("WEBHOOK_NOT_FOUND", f"webhook '{webhook_id}' does not exist")
@@ -254,10 +252,7 @@ def find_webhook(session: Session, *, organization_id: int, webhook_id: str) -> 
 
 
 def get_task(session: Session, *, organization_id: int, dataset_id: str, task_id: str) -> Run:
-    try:
-        key = int(task_id)
-    except (TypeError, ValueError):
-        key = None
+    key = as_key(task_id)
     run = session.get(Run, key) if key is not None else None
     if (
         run is None
@@ -294,7 +289,9 @@ def process_task(context: JobContext) -> dict[str, Any]:
     with context.session() as session:
         if params.get("rowCount") is not None:
             added = _add_staged_rows(session, dataset_id, int(params["rowCount"]))
-            selection = Selection(row_ids=tuple(added) or None, only_empty=True)
+            if not added:
+                return {"filled": 0, "rows_added": 0}
+            selection = Selection(row_ids=tuple(added), only_empty=True)
         else:
             added = []
             selection = Selection.from_params(params)
@@ -350,6 +347,10 @@ def process_task(context: JobContext) -> dict[str, Any]:
             context.progress(completed=len(updates))
     finally:
         planned.close()
+        # Unlock before the runner marks the task finished, so a client that sees
+        # "completed" can start the next task at once.
+        with context.session() as session:
+            release_lock(session, dataset_id=dataset_id, run_id=context.run_id)
     return {"filled": filled, "rows_added": len(added)}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from api.datasets.ids import as_key, has_nul
 from api.enrich_jobs.engine import JobOptions, Plan, plan, run_engine
 from api.enrich_jobs.models import JOB_OPERATION, EnrichItem, ItemState
 from api.enrich_jobs.results import result_of
@@ -55,11 +56,8 @@ def running_jobs(session: Session, *, organization_id: int) -> int:
 
 def get_job(session: Session, *, organization_id: int, job_id: str) -> Run:
     """The organization's job, or a 404 (also for another organization's job)."""
-    try:
-        key = int(job_id)
-    except (TypeError, ValueError):
-        raise not_found("enrichment job", job_id) from None
-    run = session.get(Run, key)
+    key = as_key(job_id)
+    run = session.get(Run, key) if key is not None else None
     if run is None or run.organization_id != organization_id or run.operation != JOB_OPERATION:
         raise not_found("enrichment job", job_id)
     return run
@@ -67,9 +65,10 @@ def get_job(session: Session, *, organization_id: int, job_id: str) -> Run:
 
 def find_catalog(session: Session, *, organization_id: int, catalog_id: str) -> Catalog:
     catalog = None
-    if str(catalog_id).isdigit():
-        catalog = session.get(Catalog, int(catalog_id))
-    if catalog is None:
+    key = as_key(catalog_id)
+    if key is not None:
+        catalog = session.get(Catalog, key)
+    if catalog is None and not has_nul(catalog_id):
         catalog = session.scalar(
             select(Catalog).where(
                 Catalog.organization_id == organization_id, Catalog.name == str(catalog_id)

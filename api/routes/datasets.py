@@ -20,6 +20,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from api.datasets import service, tasks
 from api.datasets.errors import TaskApiError
+from api.datasets.ids import NulFreeModel, as_key
 from api.datasets.models import Dataset, DatasetColumn
 from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
@@ -107,20 +108,20 @@ class DatasetData(BaseModel):
     pagination: Pagination
 
 
-class CellUpdate(BaseModel):
+class CellUpdate(NulFreeModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = Field(description="The new value; null or blank empties the cell.")
 
 
-class NewRowsTaskCreate(BaseModel):
+class NewRowsTaskCreate(NulFreeModel):
     model_config = ConfigDict(extra="forbid")
 
     rowCount: int = Field(ge=1, le=tasks.MAX_NEW_ROWS, description="Rows to add (max 10000).")
     webhookId: str | None = Field(None, max_length=64)
 
 
-class BulkTaskCreate(BaseModel):
+class BulkTaskCreate(NulFreeModel):
     model_config = ConfigDict(extra="forbid")
 
     cellIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100_000)
@@ -160,7 +161,7 @@ class TaskCancelled(BaseModel):
     task: TaskPublic
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(NulFreeModel):
     name: str = Field("", max_length=200)
     url: AnyHttpUrl
     events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
@@ -232,7 +233,7 @@ def _start(request: Request, run: Run) -> None:
 
     def notify(*, run_id: int, webhook_id: str, payload: dict[str, Any]) -> None:
         with sessions() as session, session.begin():
-            webhook = session.get(WebhookSubscription, int(webhook_id))
+            webhook = session.get(WebhookSubscription, as_key(webhook_id))
             if webhook is None or not webhook.active:
                 return
             event = f"dataset.task.{payload['status']}"

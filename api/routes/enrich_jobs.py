@@ -19,6 +19,7 @@ import httpx
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.datasets.ids import NulFreeModel
 from api.deps import CurrentOrganization, SessionDep
 from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
@@ -34,7 +35,7 @@ MAX_ITEMS = 10_000
 WEBHOOK_TIMEOUT = 30.0
 
 
-class EnrichRequest(BaseModel):
+class EnrichRequest(NulFreeModel):
     """Every parameter the contract documents; items are JSON objects, output_schema the
     fields to fill (name, type, description, unit, enum, sample_values, array_element_type,
     items_enum, required, merge)."""

@@ -56,7 +56,9 @@ def _dataset(client: httpx.Client, **extra: Any) -> dict[str, Any]:
 
 def _cells(client: httpx.Client, dataset_id: str) -> dict[tuple[int, str], dict[str, Any]]:
     """(row position, column name) -> cell, from the data endpoint."""
-    data = client.get(f"/api/v2/datasets/{dataset_id}/data", params={"limit": 1000}).json()
+    response = client.get(f"/api/v2/datasets/{dataset_id}/data", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    data = response.json()
     names = {c["columnId"]: c["name"] for c in data["columns"]}
     return {
         (i, names[cell["columnId"]]): cell
@@ -464,3 +466,56 @@ def test_eleventh_active_task_exceeds_the_quota(api: Api, gated: PageServer) -> 
     finally:
         for did, task_id in tasks:
             client.post(f"/api/v2/datasets/{did}/tasks/{task_id}/cancel")
+
+
+@pytest.mark.parametrize("store", ["api", "pg_api"])
+def test_racing_task_requests_lock_the_dataset_once(
+    request: pytest.FixtureRequest, store: str, gated: PageServer
+) -> None:
+    """Eight clients ask for a task on one dataset at the same moment: exactly one gets it,
+    the others get DATASET_LOCKED (SQLite and PostgreSQL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    running: Api = request.getfixturevalue(store)
+    client = running.client()
+    did = _bearing_dataset(client, gated)["datasetId"]
+    barrier = threading.Barrier(8)
+
+    def ask(_: int) -> httpx.Response:
+        barrier.wait()
+        return client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(ask, range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 7, [r.text for r in responses]
+    assert all(
+        r.json()["error"]["code"] == "DATASET_LOCKED" for r in responses if r.status_code == 409
+    )
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    assert client.get(f"/api/v2/datasets/{did}").json()["lockedByTaskId"] == winner["taskId"]
+    gated.open_gate()
+    assert _finish(client, did, winner)["status"] == "completed"
+    assert client.get(f"/api/v2/datasets/{did}").json()["locked"] is False
+
+
+@pytest.mark.parametrize("store", ["api", "pg_api"])
+def test_odd_ids_and_text_are_refused_not_crashed(
+    request: pytest.FixtureRequest, store: str
+) -> None:
+    """Ids past BIGINT and NUL characters (PostgreSQL cannot store them) get 4xx answers."""
+    client = request.getfixturevalue(store).client()
+    did = _dataset(client)["datasetId"]
+    huge = "9" * 30
+    assert_error(client.get(f"/api/v2/datasets/{did}/tasks/{huge}"), 404, "TASK_NOT_FOUND")
+    assert_error(client.get("/api/v2/datasets/a%00b"), 404, "DATASET_NOT_FOUND")
+    assert_error(
+        client.post(f"/api/v2/datasets/{did}/tasks/bulk", json={"webhookId": huge}),
+        404,
+        "WEBHOOK_NOT_FOUND",
+    )
+    body = assert_error(
+        client.post("/api/v2/datasets", json={"name": "a\u0000", "columns": COLUMNS}), 422
+    )
+    assert "NUL" in body["detail"]
+    assert_error(client.get(f"/api/public/enrich/{huge}"), 404)

@@ -137,12 +137,14 @@ def test_values_from_the_item_itself_when_web_search_is_off(client: httpx.Client
     )
 
 
+@pytest.mark.parametrize("store", ["api", "pg_api"])
 def test_async_job_shows_partial_results_then_can_be_cancelled(
-    client: httpx.Client, pages: PageServer
+    request: pytest.FixtureRequest, store: str, pages: PageServer
 ) -> None:
     """200 quick items make the first batch; the 201st waits on a page: while it waits the
     job is running with 200 results pageable and nothing charged; cancelling keeps those
-    200 and charges only them."""
+    200 and charges only them (SQLite and PostgreSQL)."""
+    client = request.getfixturevalue(store).client()
     quick = [{"name": f"Bearing {i}", "bore_diameter": f"{10 + i % 5} mm"} for i in range(200)]
     pages.close_gate()
     try:
