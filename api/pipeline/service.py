@@ -282,7 +282,7 @@ def classify(
         organization_id=org.id,
         run_id=None,
         operation="classify",
-        items=[f"{job.id}:{c.id}:{time.time_ns()}" for c in out],
+        items=[f"job {job.id}: {c.id}" for c in out],
     )
     return out
 
@@ -364,7 +364,7 @@ def enrich(
         organization_id=org.id,
         run_id=None,
         operation="enrich",
-        items=[f"{e.source}:{time.time_ns()}:{i}" for i, e in enumerate(out) if e.matched],
+        items=[str(e.source) for e in out if e.matched],
     )
     return out
 
