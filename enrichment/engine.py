@@ -17,9 +17,8 @@ JSON (`after_data`, `sources`, `source_explanations`, `review_info`, `quality_re
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from catalog.schema import Thresholds
@@ -199,20 +198,24 @@ def enrich_items(
     contribute nothing; they never raise for one item's trouble.
     """
     options = options or EnrichOptions()
+    if options.fetcher is None and {"web", "llm"} & set(options.providers) and options.web_search:
+        from enrichment.fetch import FetchPolicy, SafeFetcher
+
+        policy = FetchPolicy(allowed_domains=tuple(options.allowed_domains))
+        with SafeFetcher(policy=policy) as fetcher:
+            return enrich_items(items, schema, replace(options, fetcher=fetcher))
     providers = [_provider(name) for name in options.providers]
     results = [ItemEnrichment(index=i, original=dict(item)) for i, item in enumerate(items)]
     existing = [_existing(item, schema) for item in items]
-    wanted: dict[int, set[str]] = {
-        i: {
-            f.name
-            for f in schema.fields
-            if options.check_existing or f.name not in existing[i] or f.merge
+    if options.check_existing:
+        every = frozenset(schema.names)
+        wanted: dict[int, set[str]] = {i: set(every) for i in range(len(items))}
+    else:
+        wanted = {
+            i: {f.name for f in schema.fields if f.name not in existing[i] or f.merge}
+            for i in range(len(items))
         }
-        for i in range(len(items))
-    }
-    coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = {}
     fields = {f.name: f for f in schema.fields}
     cache: dict[tuple[str, str], tuple[Any, FieldIssue | None]] = {}
     for position, provider in enumerate(providers):
@@ -280,7 +283,7 @@ def _take(
                 )
             )
         return
-    coerced[evidence.item][spec.name].append((evidence, value))
+    coerced.setdefault(evidence.item, {}).setdefault(spec.name, []).append((evidence, value))
 
 
 def _settle(

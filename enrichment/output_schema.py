@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -124,8 +125,7 @@ class OutputField(BaseModel):
     ) -> tuple[Any, FieldIssue | None]:
         if allowed is None or value is None:
             return value, None
-        lookup = {str(a).casefold(): a for a in allowed}
-        found = lookup.get(str(value).strip().casefold())
+        found = _enum_lookup(tuple(allowed)).get(str(value).strip().casefold())
         if found is None:
             shown = ", ".join(map(str, allowed[:10]))
             return None, FieldIssue(
@@ -173,6 +173,11 @@ class OutputField(BaseModel):
         if self.type == "string" and isinstance(value, float) and self.effective_unit:
             return f"{_plain(value)} {self.effective_unit}"
         return value
+
+
+@lru_cache(maxsize=1024)
+def _enum_lookup(allowed: tuple[Any, ...]) -> dict[str, Any]:
+    return {str(a).casefold(): a for a in allowed}
 
 
 class _Misfit(ValueError):

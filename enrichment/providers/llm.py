@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from enrichment.evidence import INPUT, Evidence
-from enrichment.fetch import FetchError, FetchPolicy, SafeFetcher
+from enrichment.fetch import FetchError, SafeFetcher
 from enrichment.output_schema import OutputSchema
 from enrichment.providers.flags import ItemFlag
 
@@ -180,9 +180,7 @@ def _page_texts(
     urls = [u for us in plans.values() for u in us]
     if not urls:
         return {}
-    fetcher = options.fetcher or SafeFetcher(
-        policy=FetchPolicy(allowed_domains=tuple(options.allowed_domains))
-    )
+    fetcher: SafeFetcher = options.fetcher  # the engine always provides one
     fetched = fetcher.fetch_many(urls)
     texts: dict[str, str] = {}
     for url, page in fetched.items():

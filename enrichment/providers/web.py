@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from enrichment.evidence import Evidence
-from enrichment.fetch import FetchError, FetchPolicy, Page, SafeFetcher, domain_allowed
+from enrichment.fetch import FetchError, Page, SafeFetcher, domain_allowed
 from enrichment.firmographics import EMPLOYEE_BUCKETS, employee_bucket
 from enrichment.matching import field_key, label_quality
 from enrichment.output_schema import OutputField, OutputSchema
@@ -98,9 +98,7 @@ def web_provider(
     plans = {i: urls for i, urls in plans.items() if urls}
     if not plans:
         return []
-    fetcher = options.fetcher or SafeFetcher(
-        policy=FetchPolicy(allowed_domains=tuple(options.allowed_domains))
-    )
+    fetcher: SafeFetcher = options.fetcher  # the engine always provides one
     fetched = fetcher.fetch_many(u for urls in plans.values() for u in urls)
     parsed: dict[str, PageData] = {}
     out: list[Evidence | ItemFlag] = []
