@@ -147,9 +147,13 @@ def _flatten(entity: dict[str, Any], method: str) -> list[PageFact]:
                     PageFact(label, _text(value.get("value")), method, kind, _str_or_none(unit))
                 )
                 return
-            if "value" in value and ("unitText" in value or "unitCode" in value):
+            if "value" in value and (
+                "unitText" in value or "unitCode" in value or "QuantitativeValue" in _types(value)
+            ):
                 unit = value.get("unitText") or value.get("unitCode")
-                facts.append(PageFact(prefix, _text(value["value"]), method, kind, str(unit)))
+                facts.append(
+                    PageFact(prefix, _text(value["value"]), method, kind, _str_or_none(unit))
+                )
                 return
             for key, sub in value.items():
                 if key.startswith("@"):

@@ -96,3 +96,14 @@ def test_fetch_many_reports_each_url(web: WebServer, fetcher: SafeFetcher) -> No
     assert results[web.url("/a")].text == "<p>a</p>"
     assert isinstance(results["http://10.0.0.1/"], FetchRefused)
     assert "HTTP 404" in str(results[web.url("/missing")])
+
+
+def test_per_host_concurrency_is_capped(tmp_path: Path) -> None:
+    with WebServer() as web:
+        policy = FetchPolicy(
+            allow=web.allow, per_host_interval=0.0, per_host_concurrency=1, concurrency=4
+        )
+        fetcher = SafeFetcher(policy=policy, cache_dir=tmp_path / "c")
+        pages = fetcher.fetch_many(web.url(f"/slow/{n}") for n in range(4))
+        assert all(not isinstance(p, Exception) for p in pages.values())
+        assert web.max_in_flight == 1

@@ -171,3 +171,51 @@ def test_url_templates_and_allowed_domains(web: WebServer, fetcher: SafeFetcher)
     fenced = web_options(fetcher, url_templates=[template], allowed_domains=["example.com"])
     [result] = enrich_items([{"code": "a"}], ANVIL_SCHEMA, fenced)
     assert result.values == {} and web.hits["/anvil/a"] >= 1
+
+
+COMPANY_SITE = """<html><head>
+<meta name="generator" content="WordPress 6.4.2">
+<script src="https://www.googletagmanager.com/gtm.js?id=GTM-ABCD12"></script>
+<link rel="stylesheet" href="/wp-content/themes/acme/style.css">
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "Organization", "name": "Acme Tools Ltd",
+ "foundingDate": "1987-05-01", "numberOfEmployees": {"@type": "QuantitativeValue", "value": 250},
+ "address": {"@type": "PostalAddress", "addressCountry": "United Kingdom"}}
+</script></head><body><h1>Acme Tools</h1></body></html>"""
+
+
+def test_firmographics_and_tech_stack_from_the_company_site(
+    web: WebServer, fetcher: SafeFetcher
+) -> None:
+    web.pages["/company"] = COMPANY_SITE
+    schema = OutputSchema.parse(
+        [
+            {"name": "founding_year", "type": "integer", "description": "Year founded"},
+            {"name": "employee_range", "type": "string", "description": "Employees"},
+            {"name": "country", "type": "string", "description": "Headquarters country"},
+            {"name": "tech_stack", "type": "array", "description": "Technologies used"},
+        ]
+    )
+    [result] = enrich_items(
+        [{"supplier": "Acme Tools", "website": web.url("/company")}], schema, web_options(fetcher)
+    )
+    assert result.values["founding_year"] == 1987
+    assert result.values["employee_range"] == "201-500"
+    assert result.values["country"] == "United Kingdom"
+    assert result.values["tech_stack"] == ["WordPress", "Google Tag Manager"]
+
+
+def test_merge_adds_found_items_to_an_existing_array(web: WebServer, fetcher: SafeFetcher) -> None:
+    web.pages["/certs"] = (
+        "<html><body><table><tr><th>Certifications</th><td>CE; UL</td></tr></table></body></html>"
+    )
+    schema = OutputSchema.parse(
+        [{"name": "certifications", "type": "array", "merge": True, "description": "Certs"}]
+    )
+    [result] = enrich_items(
+        [{"certifications": ["RoHS", "CE"], "url": web.url("/certs")}], schema, web_options(fetcher)
+    )
+    assert result.values["certifications"] == ["RoHS", "CE", "UL"]
+    assert result.decisions["certifications"] == "merged"
+    assert result.sources["certifications"] == ["input", web.url("/certs")]
+    assert result.conflicts == []

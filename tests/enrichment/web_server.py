@@ -2,7 +2,8 @@
 
 It serves the shared HTML samples under `/shared/...`, pages a test registers (`pages[path]`),
 and misbehaving routes: `/redirect?to=<url>`, `/huge` (declares a 5 GB body and streams without
-end), `/endless` (chunked, streams without end), `/robots.txt` (settable). It counts every hit.
+end), `/endless` (chunked, streams without end), `/slow/<x>` (answers after 0.2 s, tracking how many
+are in flight), `/robots.txt` (settable). It counts every hit.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ class WebServer:
     hits: Counter[str] = field(default_factory=Counter)
     streamed: Counter[str] = field(default_factory=Counter)
     """Bytes sent per endless route before the client hung up."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most `/slow/...` requests served at the same time (per-host concurrency checks)."""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def port(self) -> int:
@@ -101,6 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self._stream(path, chunked=True)
+        elif path.startswith("/slow/"):
+            owner = self.owner
+            with owner._lock:
+                owner.in_flight += 1
+                owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+            owner._stop.wait(0.2)
+            with owner._lock:
+                owner.in_flight -= 1
+            self._send(200, f"<p>{path}</p>", "text/html")
         elif path in self.owner.pages:
             self._send(200, self.owner.pages[path], "text/html; charset=utf-8")
         elif path.startswith("/shared/"):
