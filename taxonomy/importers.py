@@ -357,3 +357,32 @@ class _DecodeGuard:
 
 def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_CODE_NAME = re.compile(r"^\s*(\d+)_(.+?)\s*$")
+
+
+def label_path(levels: Iterable[str]) -> str:
+    """A ' > ' path from per-level labels, dropping GS1-style `code_` prefixes:
+    ('64000000_Personal Accessories', '64010100_Jewellery') → 'Personal Accessories > Jewellery'.
+    Empty levels (a label that stops early) are skipped."""
+    names = []
+    for level in levels:
+        text = "" if level is None else str(level).strip()
+        if not text:
+            continue
+        match = _CODE_NAME.match(text)
+        names.append(match.group(2) if match else text)
+    return PATH_SEPARATOR.join(names)
+
+
+def load_label_levels(
+    rows: Iterable[Iterable[str]], *, name: str = "labels", version: str | None = None
+) -> Taxonomy:
+    """A taxonomy from label sets given one column per level, like GS1's `code_Name` segment,
+    family and class labels; node names are the names without their codes.
+
+    Raises:
+        InputError: a row whose levels are all empty, naming its position.
+    """
+    return load_paths((label_path(row) for row in rows), name=name, version=version)
