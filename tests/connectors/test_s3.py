@@ -178,3 +178,19 @@ def test_an_interrupted_dump_uploads_nothing(
         writer.write(product_rows(100))
         raise RuntimeError("power cut")
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_a_failed_read_keeps_the_cursor_so_the_next_run_reads_the_same_objects(
+    credentials: S3Credentials, client: Any, bucket: str, tmp_path: Path
+) -> None:
+    source = S3Source(credentials=credentials, bucket=bucket, prefix="in/")
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    _, schema = small_schema(tmp_path)
+    client.put_object(Bucket=bucket, Key="in/a.csv", Body=_csv(product_rows(3)))
+    client.put_object(Bucket=bucket, Key="in/b.csv", Body=b"sku,title,price\nX-1,Bolt,1,stray\n")
+    with pytest.raises(InputError, match=f"s3://{bucket}/in/b.csv"):
+        ingest_once(store_url, schema, source)
+    assert stored_titles(store_url) == {}  # nothing stored, cursor not moved
+
+    client.put_object(Bucket=bucket, Key="in/b.csv", Body=_csv(product_rows(2, start=10)))
+    assert ingest_once(store_url, schema, source)["inserted"] == 5  # both objects again
