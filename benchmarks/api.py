@@ -2,7 +2,7 @@
 
 Starts the API in its own process over a fresh store (SQLite in a temp dir, or PostgreSQL with
 --postgres-url: a throw-away database is created and dropped), ingests a catalogue job, then
-prints:
+prints (the catalogue is the bundled example, examples/acme_supplier_catalog.csv):
 
 * p50/p95 latency of POST /api/classify with 1, 100 and 1,000 records (sequential requests);
 * p50/p95 latency of job polling (GET /api/jobs/{id});
@@ -33,23 +33,33 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORDS = [
-    ("Cordless Drill Driver 18V", "Lithium-ion, 2-speed gearbox, keyless chuck"),
-    ("Stainless Steel Hex Bolt M8 x 40", "DIN 933, A2 stainless, full thread"),
-    ("Industrial Air Compressor 5HP", "60 gallon vertical tank, oil-lubricated"),
-    ("Nitrile Disposable Gloves, Large", "Powder-free, 100 per box, blue"),
-    ("LED High Bay Light 150W", "5000K, 21,000 lumens, IP65"),
-    ("Safety Glasses, Clear Lens", "Anti-fog, ANSI Z87.1"),
-    ("Copper Pipe Fitting 1/2 in Elbow", "90 degree, sweat connection"),
-    ("Cable Ties 8 in, Black", "UV resistant nylon, 50 lb tensile, pack of 100"),
-]
+EXAMPLE = ROOT / "examples" / "acme_supplier_catalog.csv"
+
+
+def example_rows() -> list[dict[str, str]]:
+    """The bundled example catalogue's rows as a client would send them (its own column names;
+    about half carry a category, which trains the catalogue's supervised classifier)."""
+    import pandas as pd
+
+    frame = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
+    return frame.to_dict(orient="records")
+
+
+ROWS = example_rows()
 
 
 def records(n: int, offset: int = 0) -> list[dict[str, str]]:
+    """``n`` products to classify (id, name, description), cycling through the example."""
     out = []
     for i in range(offset, offset + n):
-        name, description = WORDS[i % len(WORDS)]
-        out.append({"id": f"B-{i:06d}", "name": f"{name} #{i}", "description": description})
+        row = ROWS[i % len(ROWS)]
+        out.append(
+            {
+                "id": f"{row['Item #']}-{i}",
+                "name": row["Product Name"],
+                "description": row["Description"],
+            }
+        )
     return out
 
 
@@ -199,7 +209,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--ingest", type=int, default=1000, help="Records in the catalogue job.")
     parser.add_argument("--postgres-url", help="Admin URL of a PostgreSQL server to use.")
     args = parser.parse_args()
 
@@ -222,11 +231,11 @@ def main() -> None:
             with httpx.Client(
                 base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
             ) as client:
-                body = {"source": "bench", "records": records(args.ingest)}
+                body = {"source": "bench", "records": ROWS}
                 job_id = client.post("/api/ingest", json=body).json()["job_id"]
                 job = wait_job(client, job_id)
                 print(
-                    f"store: {store_url.split('://')[0]}; ingest job of {args.ingest:,} "
+                    f"store: {store_url.split('://')[0]}; ingest job of {len(ROWS):,} "
                     f"records: {job['status']} in "
                     f"{_seconds(job['started_at'], job['finished_at']):.1f} s"
                 )

@@ -29,7 +29,7 @@ CORE: dict[str, dict[str, Any]] = {
     "category": {"type": "text", "derive": "classify"},
 }
 ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "sku", "external_id", "item_id", "product_id", "part_number"),
+    "id": ("id", "sku", "external_id", "item_id", "item #", "item no", "product_id", "part_number"),
     "name": ("name", "title", "product_name"),
     "description": ("description", "desc", "long_description"),
     "brand": ("brand", "manufacturer"),
