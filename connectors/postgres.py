@@ -20,7 +20,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from catalog.rows import RowBatch
 from connectors.base import TerminalConnectorError, TransientConnectorError, WriteMode
-from connectors.sql_table import TRANSIENT_SQLSTATES, SqlTable, SqlTableWriter
+from connectors.retry import call_with_retries
+from connectors.sql_table import TRANSIENT_SQLSTATES, TRANSIENT_WORDS, SqlTable, SqlTableWriter
 
 
 class PostgresCredentials(Block):
@@ -258,6 +259,10 @@ class PostgresRead:
         return {"after": self._after["value"]} if self._after is not None else None
 
     def _connect(self) -> Any:
+        """A connection, retried with backoff when the server drops it (restart, network)."""
+        return call_with_retries(self._connect_once, attempts=3, base_delay=0.5)
+
+    def _connect_once(self) -> Any:
         import psycopg
 
         credentials = self._source.credentials
@@ -279,9 +284,9 @@ def _connect_error(name: str, exc: Exception) -> Exception:
     cause = " ".join(str(exc).split())
     if "authentication" in cause or ("role" in cause and "does not exist" in cause):
         return TerminalConnectorError(f"{name}: credentials rejected: {cause}")
-    if "does not exist" in cause:
-        return TerminalConnectorError(f"{name}: {cause}")
-    return TransientConnectorError(f"{name}: cannot connect: {cause}")
+    if any(word in cause.lower() for word in TRANSIENT_WORDS):
+        return TransientConnectorError(f"{name}: cannot connect: {cause}")
+    return TerminalConnectorError(f"{name}: cannot connect: {cause}")
 
 
 def _query_error(name: str, exc: Exception) -> Exception:

@@ -26,6 +26,7 @@ from connectors.base import (
     check_open_arguments,
     to_text,
 )
+from connectors.retry import call_with_retries
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
@@ -35,7 +36,18 @@ if TYPE_CHECKING:
 TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "53300", "57P03"}
 """Serialization failure, deadlock, lock timeout, statement timeout, too many connections,
 server starting up: each may pass on a retry."""
-_TRANSIENT_WORDS = ("timeout", "timed out", "database is locked", "deadlock", "could not serialize")
+TRANSIENT_WORDS = (
+    "timeout",
+    "timed out",
+    "database is locked",
+    "deadlock",
+    "could not serialize",
+    "server closed the connection unexpectedly",
+    "connection reset",
+    "terminating connection",
+)
+"""Causes that pass on a retry: locks, timeouts, a connection dropped (server restart, network).
+A refused connection is not among them: a wrong host or port does not fix itself."""
 
 
 class SqlTable(Block):
@@ -164,7 +176,7 @@ class SqlTable(Block):
         cause = self._scrub(" ".join(lines[:3]) or type(original).__name__)
         sqlstate = getattr(original, "sqlstate", None)
         transient = sqlstate in TRANSIENT_SQLSTATES or any(
-            word in cause.lower() for word in _TRANSIENT_WORDS
+            word in cause.lower() for word in TRANSIENT_WORDS
         )
         kind = TransientConnectorError if transient else TerminalConnectorError
         return kind(f"{self.describe()}: {doing} failed: {cause}{hint}")
@@ -192,10 +204,13 @@ class SqlTableWriter(WriterLifecycle):
         self._state = "open"
         self._staging: str | None = None
         self._copy_buffer: str | None = None
-        try:
-            self._connection: Connection = block.get_engine().connect()
-        except SQLAlchemyError as exc:
-            raise block._error(exc, doing="connecting") from exc
+        def connect() -> Connection:
+            try:
+                return block.get_engine().connect()
+            except SQLAlchemyError as exc:
+                raise block._error(exc, doing="connecting") from exc
+
+        self._connection: Connection = call_with_retries(connect, attempts=3, base_delay=0.5)
         self._preparer = self._connection.dialect.identifier_preparer
         try:
             self._transaction = self._connection.begin()

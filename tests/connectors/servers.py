@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
@@ -187,3 +188,62 @@ class LocalApi:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class TcpFaultProxy:
+    """A TCP relay to a real server (PostgreSQL) that hangs up on the next N connections
+    straight away, as a server restarting or a flaky network would."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+
+        self._upstream = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.dropped = 0
+        self._to_drop = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def drop_next(self, count: int) -> None:
+        with self._lock:
+            self._to_drop += count
+
+    def stop(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+    def _accept(self) -> None:
+        import socket
+
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                drop = self._to_drop > 0
+                if drop:
+                    self._to_drop -= 1
+                    self.dropped += 1
+            if drop:
+                client.close()
+                continue
+            upstream = socket.create_connection(self._upstream)
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(source, target), daemon=True).start()
+
+
+def _pipe(source: Any, target: Any) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, target):
+            try:
+                end.close()
+            except OSError:
+                pass

@@ -1,5 +1,5 @@
 """PostgreSQL source and destination against the real server: round trip, incremental cursor,
-bad credentials, missing table, interrupted write."""
+bad credentials, missing table, a dropped connection retried, interrupted write."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from connectors.base import TerminalConnectorError
+from connectors.base import TerminalConnectorError, TransientConnectorError
 from connectors.postgres import PostgresCredentials, PostgresSource, PostgresTable
 from tests.connectors.helpers import ingest_once, product_rows, small_schema, stored_titles
+from tests.connectors.servers import TcpFaultProxy
 
 pytestmark = pytest.mark.postgres
 
@@ -162,3 +163,39 @@ def test_password_stays_secret_in_the_block(credentials: PostgresCredentials) ->
     table = PostgresTable(credentials=secret, table="t")
     assert "hunter2" not in table.describe()
     assert "hunter2" not in repr(secret)
+
+
+def test_a_dropped_connection_is_retried_and_the_work_completes(
+    credentials: PostgresCredentials, connection: psycopg.Connection
+) -> None:
+    proxy = TcpFaultProxy(credentials.host, credentials.port)
+    try:
+        flaky = PostgresCredentials(
+            **{**credentials.model_dump(), "host": "127.0.0.1", "port": proxy.port}
+        )
+        table = PostgresTable(credentials=flaky, table=_table_name())
+        proxy.drop_next(2)
+        assert _write(table, product_rows(30)).rows == 30
+        proxy.drop_next(1)
+        source = PostgresSource(credentials=flaky, table=table.table)
+        assert sum(len(b.rows) for b in source.read_batches()) == 30
+        assert proxy.dropped == 3
+    finally:
+        proxy.stop()
+    count = connection.execute(f'SELECT count(*) FROM "{table.table}"').fetchone()
+    assert count == (30,)
+
+
+def test_a_server_that_keeps_dropping_is_a_transient_error(
+    credentials: PostgresCredentials,
+) -> None:
+    proxy = TcpFaultProxy(credentials.host, credentials.port)
+    try:
+        flaky = PostgresCredentials(
+            **{**credentials.model_dump(), "host": "127.0.0.1", "port": proxy.port}
+        )
+        proxy.drop_next(10)
+        with pytest.raises(TransientConnectorError, match="server closed the connection"):
+            PostgresSource(credentials=flaky, table="anything").columns()
+    finally:
+        proxy.stop()
