@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli import api, review
+from cli import classify as classify_cli
 from cli import serve as serve_cli
 from cli.console import console, errors, quiet_prefect
 from cli.store import CatalogOption, ReviewerOption, open_catalog, reviewer_name
@@ -22,6 +23,7 @@ app.add_typer(review.app, name="review")
 app.add_typer(api.app, name="api")
 app.add_typer(api.keys, name="api-key", help="API keys (same as `skuflow api keys`).")
 app.command(name="serve")(serve_cli.serve)
+app.add_typer(classify_cli.app, name="classify")
 
 
 @app.callback()
