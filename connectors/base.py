@@ -158,3 +158,10 @@ def to_text(value: Any) -> str | None:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def block_label(block: Any, label: str) -> str:
+    """`label`, plus the saved block's name when the block was loaded by name, so an error
+    tells the user which of their saved blocks to fix."""
+    name = getattr(block, "_block_document_name", None)
+    return f"{label} (block '{name}')" if name else label

@@ -26,6 +26,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
     check_open_arguments,
 )
 from connectors.file_export import FileExport, FileExportWriter
@@ -181,7 +182,7 @@ class BigQuerySource(Block):
     )
 
     def describe(self) -> str:
-        return f"BigQuery query in {self.credentials.project}"
+        return block_label(self, f"BigQuery query in {self.credentials.project}")
 
     def columns(self) -> list[str]:
         return [field.name for field in self._result().schema]
@@ -256,7 +257,7 @@ class BigQueryTable(Block):
     )
 
     def describe(self) -> str:
-        return f"BigQuery table {self.table_id()}"
+        return block_label(self, f"BigQuery table {self.table_id()}")
 
     def table_id(self) -> str:
         return f"{self.credentials.project}.{self.dataset}.{self.table}"

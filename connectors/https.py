@@ -19,7 +19,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from catalog.rows import RowBatch
-from connectors.base import TerminalConnectorError, TransientConnectorError
+from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.retry import call_with_retries, http_status_error
 
 
@@ -87,9 +87,7 @@ class HttpsSource(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"HTTPS source {self.url}"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(self, f"HTTPS source {self.url}")
 
     def columns(self) -> list[str]:
         for records in self._pages():

@@ -19,7 +19,12 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
 from catalog.rows import RowBatch
-from connectors.base import TerminalConnectorError, TransientConnectorError, WriteMode
+from connectors.base import (
+    TerminalConnectorError,
+    TransientConnectorError,
+    WriteMode,
+    block_label,
+)
 from connectors.retry import call_with_retries
 from connectors.sql_table import TRANSIENT_SQLSTATES, TRANSIENT_WORDS, SqlTable, SqlTableWriter
 
@@ -111,12 +116,14 @@ class PostgresTable(Block):
 
     def sql_table(self) -> SqlTable:
         """The generic SQL destination this block configures (one per call; cheap)."""
-        return SqlTable(
+        table = SqlTable(
             url=self.credentials.url(),
             table=self.table,
             schema_name=self.schema_name,
             types=self.types,
         )
+        table._block_document_name = getattr(self, "_block_document_name", None)
+        return table
 
     def open(
         self,
@@ -173,7 +180,8 @@ class PostgresSource(Block):
 
     def describe(self) -> str:
         what = f"table {self.table}" if self.table else "query"
-        return f"PostgreSQL {what} in {self.credentials.database}@{self.credentials.host}"
+        where = f"{self.credentials.database}@{self.credentials.host}"
+        return block_label(self, f"PostgreSQL {what} in {where}")
 
     def cursor_key(self) -> str:
         what = self.table or " ".join((self.query or "").split())

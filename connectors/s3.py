@@ -33,6 +33,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
 )
 from connectors.file_export import FileExport, FileExportWriter
 from connectors.files import EXTENSIONS as READABLE_EXTENSIONS
@@ -173,7 +174,7 @@ class S3Source(Block):
     delimiter: str | None = Field(None, description="The CSV delimiter, or None to sniff it.")
 
     def describe(self) -> str:
-        return f"S3 s3://{self.bucket}/{self.prefix}"
+        return block_label(self, f"S3 s3://{self.bucket}/{self.prefix}")
 
     def cursor_key(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
@@ -312,7 +313,7 @@ class S3Dump(Block):
     format: DumpFormat = Field("parquet", description="The dump format: csv, jsonl or parquet.")
 
     def describe(self) -> str:
-        return f"S3 dump s3://{self.bucket}/{self.prefix}"
+        return block_label(self, f"S3 dump s3://{self.bucket}/{self.prefix}")
 
     def dump_key(self) -> str:
         now = datetime.now(UTC)

@@ -23,6 +23,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
     check_open_arguments,
     to_text,
 )
@@ -92,7 +93,7 @@ class SqlTable(Block):
     _engine: Engine | None = PrivateAttr(None)
 
     def describe(self) -> str:
-        return f"SQL table {self._qualified_name()} at {self._safe_url()}"
+        return block_label(self, f"SQL table {self._qualified_name()} at {self._safe_url()}")
 
     def get_engine(self) -> Engine:
         """The engine, created once; the URL is unwrapped here to connect, elsewhere only masked."""

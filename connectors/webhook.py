@@ -28,6 +28,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
     check_open_arguments,
 )
 from connectors.retry import call_with_retries, http_status_error
@@ -75,9 +76,7 @@ class WebhookDestination(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"webhook {self.url}"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(self, f"webhook {self.url}")
 
     def open(
         self,

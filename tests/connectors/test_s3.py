@@ -194,3 +194,10 @@ def test_a_failed_read_keeps_the_cursor_so_the_next_run_reads_the_same_objects(
 
     client.put_object(Bucket=bucket, Key="in/b.csv", Body=_csv(product_rows(2, start=10)))
     assert ingest_once(store_url, schema, source)["inserted"] == 5  # both objects again
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_error_from_a_saved_block_names_the_block(credentials: S3Credentials) -> None:
+    S3Source(credentials=credentials, bucket="no-such-bucket").save("feeds", overwrite=True)
+    with pytest.raises(TerminalConnectorError, match=r"\(block 'feeds'\).*NoSuchBucket"):
+        S3Source.load("feeds").columns()
