@@ -104,7 +104,9 @@ def create_dataset(session: Session, *, organization_id: int, spec: DatasetSpec)
         }
         for i, c in enumerate(spec.columns)
     ]
-    session.execute(insert(DatasetColumn), columns)
+    # Core inserts, not ORM ones: the rows are plain dicts and the ORM's bookkeeping costs ~3x.
+    connection = session.connection()
+    connection.execute(insert(DatasetColumn.__table__), columns)
     _insert_rows(session, dataset.id, columns, spec.rows, start=0, staged=False)
     _insert_rows(session, dataset.id, columns, spec.source_rows, start=len(spec.rows), staged=True)
     return dataset
@@ -123,8 +125,8 @@ def _insert_rows(
     for offset in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[offset : offset + _INSERT_CHUNK]
         row_ids = [new_id("row") for _ in chunk]
-        session.execute(
-            insert(DatasetRow),
+        session.connection().execute(
+            insert(DatasetRow.__table__),
             [
                 {
                     "id": rid,
@@ -136,8 +138,8 @@ def _insert_rows(
                 for i, rid in enumerate(row_ids)
             ],
         )
-        session.execute(
-            insert(DatasetCell),
+        session.connection().execute(
+            insert(DatasetCell.__table__),
             [
                 {
                     "id": new_id("cell"),

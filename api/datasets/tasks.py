@@ -29,7 +29,7 @@ BULK = "dataset_bulk"
 NEW_ROWS = "dataset_new_rows"
 OPERATIONS = (BULK, NEW_ROWS)
 MAX_NEW_ROWS = 10_000
-ROWS_PER_BATCH = 500
+ROWS_PER_BATCH = 2_000
 _ID_LIST_LIMIT = 10
 
 

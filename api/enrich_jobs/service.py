@@ -26,7 +26,7 @@ from catalog.models import Catalog, Organization, Run, RunStatus, utcnow
 from enrichment.output_schema import OutputSchema
 
 MAX_RUNNING_JOBS = 10
-ITEMS_PER_BATCH = 200
+ITEMS_PER_BATCH = 500
 _INSERT_CHUNK = 5_000
 
 

@@ -272,6 +272,8 @@ def _create_task(
             max_active=getattr(request.app.state.settings, "max_active_tasks", MAX_ACTIVE_TASKS),
             **kwargs,
         )
+    # Committed here, not by the session dependency (which closes after the response is
+    # sent): a client reading the task right after this answer must find it.
     session.commit()
     _start(request, run)
     return TaskPublic(**tasks.task_payload(run))
@@ -287,7 +289,9 @@ def create_dataset(
     """Create a dataset from columns and rows (objects keyed by column name). Columns with
     ``taskType: "enrichment"`` are filled by tasks; ``sourceRows`` wait for new-rows tasks."""
     dataset = service.create_dataset(session, organization_id=org.id, spec=spec)
-    return _detail(session, dataset)
+    detail = _detail(session, dataset)
+    session.commit()  # durable before the client hears back (see `_create_task`)
+    return detail
 
 
 @router.get("/datasets")
@@ -357,6 +361,7 @@ def update_cell(
     with _contract_errors():
         dataset = service.get_dataset(session, organization_id=org.id, dataset_id=dataset_id)
         cell = service.update_cell(session, dataset=dataset, cell_id=cell_id, value=body.value)
+    session.commit()
     return CellPublic(cellId=cell.id, columnId=cell.column_id, value=cell.value, metadata={})
 
 
@@ -436,6 +441,7 @@ def cancel_task(
             session, organization_id=org.id, dataset_id=dataset_id, task_id=task_id
         )
         tasks.cancel_task(session, run=run)
+    session.commit()
     return TaskCancelled(
         success=True,
         message=f"Task {run.id} cancelled",
@@ -457,7 +463,7 @@ def create_webhook(
         organization_id=org.id, url=str(body.url), secret=secret, events=list(body.events)
     )
     session.add(webhook)
-    session.flush()
+    session.commit()
     return WebhookCreated(
         webhookId=str(webhook.id),
         name=body.name,

@@ -354,7 +354,7 @@ def cancel(job_id: str, session: SessionDep, org: CurrentOrganization) -> Cancel
     """Cancel a running job; items already processed are kept and only they are charged."""
     run = service.get_job(session, organization_id=org.id, job_id=job_id)
     service.cancel(session, run=run)
-    session.flush()
+    session.commit()
     session.refresh(run)
     return CancelResponse(
         success=True,

@@ -141,11 +141,11 @@ def test_values_from_the_item_itself_when_web_search_is_off(client: httpx.Client
 def test_async_job_shows_partial_results_then_can_be_cancelled(
     request: pytest.FixtureRequest, store: str, pages: PageServer
 ) -> None:
-    """200 quick items make the first batch; the 201st waits on a page: while it waits the
-    job is running with 200 results pageable and nothing charged; cancelling keeps those
-    200 and charges only them (SQLite and PostgreSQL)."""
+    """500 quick items make the first batch; the 501st waits on a page: while it waits the
+    job is running with 500 results pageable and nothing charged; cancelling keeps those
+    500 and charges only them (SQLite and PostgreSQL)."""
     client = request.getfixturevalue(store).client()
-    quick = [{"name": f"Bearing {i}", "bore_diameter": f"{10 + i % 5} mm"} for i in range(200)]
+    quick = [{"name": f"Bearing {i}", "bore_diameter": f"{10 + i % 5} mm"} for i in range(500)]
     pages.close_gate()
     try:
         submitted = client.post(
@@ -155,13 +155,13 @@ def test_async_job_shows_partial_results_then_can_be_cancelled(
         assert submitted.status_code == 200, submitted.text
         job = submitted.json()
         assert job["status"] == "running" and job["results"] == []
-        assert job["total_items"] == 201 and job["credits_used"] == 0
+        assert job["total_items"] == 501 and job["credits_used"] == 0
         job_id = job["job_id"]
-        partial = wait_for(lambda: (p := _poll(client, job_id))["completed_items"] == 200 and p)
+        partial = wait_for(lambda: (p := _poll(client, job_id))["completed_items"] == 500 and p)
         assert partial["status"] == "running"
         assert (partial["successful"], partial["credits_used"]) == (0, 0)
         page = _poll(client, job_id, page=2, page_size=50)
-        assert page["total_pages"] == 4 and page["page"] == 2 and page["page_size"] == 50
+        assert page["total_pages"] == 10 and page["page"] == 2 and page["page_size"] == 50
         assert [r["original_data"]["name"] for r in page["results"]] == [
             f"Bearing {i}" for i in range(50, 100)
         ]
@@ -174,14 +174,14 @@ def test_async_job_shows_partial_results_then_can_be_cancelled(
         assert cancelled.json() == {
             "success": True,
             "message": f"Activity {job_id} cancelled",
-            "completed_items": 200,
-            "credits_used": 200,
+            "completed_items": 500,
+            "credits_used": 500,
         }
     finally:
         pages.open_gate()
     final = _finished(client, job_id)
     assert final["status"] == "failed"  # the contract reports cancelled jobs as failed
-    assert final["completed_items"] == 200 and final["credits_used"] == 200
+    assert final["completed_items"] == 500 and final["credits_used"] == 500
     listed = client.get("/api/public/enrich/jobs", params={"status": "cancelled"}).json()
     assert [j["job_id"] for j in listed["jobs"]] == [job_id]
     again = client.post(f"/api/public/enrich/{job_id}/cancel")
