@@ -270,14 +270,21 @@ def load_paths(
 
 def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
     """Read a taxonomy file, choosing the reader from the extension and, for text, the content:
-    `.csv` is a CSV; otherwise Google's `id - path` or Shopify's `gid : path` lines if the first
-    category line looks like one, a CSV if it looks like a header, else one bare path per line.
+    a folder is a Shopify release (with attributes), `.yaml` a YAML tree, `.csv` a CSV;
+    otherwise Google's `id - path` or Shopify's `gid : path` lines if the first category line
+    looks like one, a CSV if it looks like a header, else one bare path per line.
 
     Raises:
         InputError: the file is empty or malformed for the format it looks like.
     """
+    if Path(path).is_dir():
+        from taxonomy.shopify import load_shopify_folder
+
+        return load_shopify_folder(path, name=name or "shopify")
     if Path(path).suffix.lower() == ".csv":
         return load_csv(path, name=name)
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        return load_yaml(path, name=name)
     first = _first_content_line(path)
     if first is None:
         raise InputError.single(str(path), "no categories found (empty file?)")
@@ -386,3 +393,57 @@ def load_label_levels(
         InputError: a row whose levels are all empty, naming its position.
     """
     return load_paths((label_path(row) for row in rows), name=name, version=version)
+
+
+def load_yaml(path: str | Path, *, name: str | None = None) -> Taxonomy:
+    """Read a YAML taxonomy: top-level `name`, `version` and `categories`, where categories
+    are nested `{name, id?, children?}` mappings, `{id?, path}` mappings, or bare path strings.
+
+    Raises:
+        InputError: not YAML, no categories, or a malformed entry (named by its position).
+    """
+    import yaml
+
+    source = str(path)
+    with _open_text(path) as handle:
+        text = "".join(handle)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError.single(source, f"not valid YAML ({exc})") from None
+    if isinstance(document, list):
+        document = {"categories": document}
+    if not isinstance(document, dict) or not isinstance(document.get("categories"), list):
+        raise InputError.single(source, "expected a 'categories' list")
+    builder = _Builder(source)
+
+    def walk(entries: list, prefix: tuple[str, ...], where: str) -> None:
+        for position, entry in enumerate(entries, start=1):
+            here = f"{where}{position}"
+            if isinstance(entry, str):
+                builder.add(
+                    None,
+                    PATH_SEPARATOR.join([*prefix, entry]) if prefix else entry,
+                    row=None,
+                    column=here,
+                )
+            elif isinstance(entry, dict) and ("path" in entry or "name" in entry):
+                own = str(entry.get("path") or PATH_SEPARATOR.join([*prefix, str(entry["name"])]))
+                node_id = str(entry["id"]) if entry.get("id") is not None else None
+                builder.add(node_id, own, row=None, column=here)
+                children = entry.get("children") or []
+                if not isinstance(children, list):
+                    builder.problem("'children' must be a list", row=None, column=here)
+                else:
+                    walk(children, split_path(own), here + ".")
+            else:
+                builder.problem(
+                    "expected a path string or a mapping with name or path", row=None, column=here
+                )
+
+    walk(document["categories"], (), "categories #")
+    version = document.get("version")
+    return builder.build(
+        str(document.get("name") or name or Path(path).stem),
+        None if version is None else str(version),
+    )

@@ -45,6 +45,17 @@ class TaxonomyNode:
         return len(self.path)
 
 
+@dataclass(frozen=True)
+class CategoryAttribute:
+    """An attribute a category's products have (Shopify: color, fabric…), with its allowed
+    values when the taxonomy lists them; enrichment builds its output schema from these."""
+
+    handle: str
+    name: str
+    description: str = ""
+    values: tuple[str, ...] = ()
+
+
 @dataclass
 class Taxonomy:
     """A versioned tree of nodes, kept in file order.
@@ -61,6 +72,8 @@ class Taxonomy:
     name: str
     version: str
     nodes: dict[str, TaxonomyNode]
+    attributes: dict[str, tuple[CategoryAttribute, ...]] = field(default_factory=dict)
+    """Attributes by node id, for taxonomies that define them; not part of the content hash."""
     _by_path: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_name: dict[str, list[str]] = field(init=False, repr=False, compare=False)
     _children: dict[str | None, list[str]] = field(init=False, repr=False, compare=False)
@@ -152,6 +165,15 @@ class Taxonomy:
             parent_id = parent.parent_id
         chain.reverse()
         return chain
+
+    def attributes_of(self, node_id: str) -> tuple[CategoryAttribute, ...]:
+        """The node's own attributes, else its nearest ancestor's (Shopify lists them per
+        category; other taxonomies may give them only on broad categories)."""
+        for candidate in [self._require(node_id), *reversed(self.ancestors(node_id))]:
+            found = self.attributes.get(candidate.id)
+            if found:
+                return found
+        return ()
 
     def is_leaf(self, node_id: str) -> bool:
         self._require(node_id)

@@ -1,13 +1,25 @@
-"""Taxonomies in the store: each version saved once, nodes with their full paths."""
+"""Taxonomies in the store: each version saved once, nodes with their full paths and
+attributes; listing and loading versions; moving a catalogue's assignments to a new version."""
 
 from __future__ import annotations
+
+from collections import Counter
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Organization, TaxonomyNode
+from catalog.changes import Proposal, record_changes, stage_basis
+from catalog.errors import NotFound
+from catalog.models import Catalog, Organization, Record, TaxonomyNode
 from catalog.models import Taxonomy as StoredTaxonomy
-from taxonomy.model import Taxonomy
+from catalog.schema import CatalogSchema
+from taxonomy.model import CategoryAttribute, Taxonomy
+from taxonomy.model import TaxonomyNode as Node
+from taxonomy.versions import remap_paths
+
+REMAP = "remap"
+"""Operation name of the changes a taxonomy upgrade records."""
 
 
 def save_taxonomy(
@@ -48,10 +60,198 @@ def save_taxonomy(
             "name": node.name,
             "path": node.path_text,
             "level": node.level,
-            "attributes": {},
+            "attributes": _attributes_json(taxonomy, node.id),
         }
         for node in taxonomy
     ]
     for start in range(0, len(rows), 5000):
         session.connection().execute(insert(TaxonomyNode.__table__), rows[start : start + 5000])
     return stored
+
+
+def _attributes_json(taxonomy: Taxonomy, node_id: str) -> dict[str, Any]:
+    own = taxonomy.attributes.get(node_id, ())
+    if not own:
+        return {}
+    return {
+        "attributes": [
+            {
+                "handle": a.handle,
+                "name": a.name,
+                "description": a.description,
+                "values": list(a.values),
+            }
+            for a in own
+        ]
+    }
+
+
+def list_taxonomies(session: Session, *, organization: Organization) -> list[StoredTaxonomy]:
+    """Every stored version, newest first within each name."""
+    return list(
+        session.scalars(
+            select(StoredTaxonomy)
+            .where(StoredTaxonomy.organization_id == organization.id)
+            .order_by(
+                StoredTaxonomy.name, StoredTaxonomy.created_at.desc(), StoredTaxonomy.id.desc()
+            )
+        )
+    )
+
+
+def find_taxonomy(
+    session: Session, *, organization: Organization, name: str, version: str | None = None
+) -> StoredTaxonomy:
+    """A stored version by name (and version; the newest when none is given).
+
+    Raises:
+        NotFound: no such taxonomy or version.
+    """
+    query = select(StoredTaxonomy).where(
+        StoredTaxonomy.organization_id == organization.id, StoredTaxonomy.name == name
+    )
+    if version is not None:
+        query = query.where(StoredTaxonomy.version == version)
+    stored = session.scalars(
+        query.order_by(StoredTaxonomy.created_at.desc(), StoredTaxonomy.id.desc()).limit(1)
+    ).first()
+    if stored is None:
+        which = f"'{name}'" + (f" version {version}" if version else "")
+        raise NotFound(f"no stored taxonomy {which}")
+    return stored
+
+
+def load_stored(session: Session, stored: StoredTaxonomy) -> Taxonomy:
+    """The domain taxonomy (nodes and attributes) of a stored version."""
+    rows = session.execute(
+        select(
+            TaxonomyNode.node_id,
+            TaxonomyNode.parent_node_id,
+            TaxonomyNode.name,
+            TaxonomyNode.path,
+            TaxonomyNode.attributes,
+        )
+        .where(TaxonomyNode.taxonomy_id == stored.id)
+        .order_by(TaxonomyNode.level, TaxonomyNode.id)
+    ).all()
+    nodes = {}
+    attributes: dict[str, tuple[CategoryAttribute, ...]] = {}
+    for row in rows:
+        parent = nodes.get(row.parent_node_id) if row.parent_node_id else None
+        path = (parent.path if parent else ()) + (row.name,)
+        nodes[row.node_id] = Node(row.node_id, row.name, path, row.parent_node_id)
+        listed = (row.attributes or {}).get("attributes")
+        if listed:
+            attributes[row.node_id] = tuple(
+                CategoryAttribute(
+                    a["handle"], a["name"], a.get("description", ""), tuple(a["values"])
+                )
+                for a in listed
+            )
+    return Taxonomy(name=stored.name, version=stored.version, nodes=nodes, attributes=attributes)
+
+
+def remap_catalog(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    new: Taxonomy,
+    run_id: int | None = None,
+    batch_size: int = 5000,
+) -> Counter[str]:
+    """Move a catalogue to a new taxonomy version without silently breaking its assignments.
+
+    Each record's category (a path in the old version) is carried over by node id, then by
+    path; those are recorded as applied changes (method `remap-by-id` / `remap-by-path`). A
+    category with no counterpart is flagged: a change to the best zero-shot match in the new
+    version, held in the review queue whatever its score, so a person decides. The catalogue
+    then points at the new version. Re-running records nothing twice.
+
+    Returns:
+        Counts by how each record was mapped (unchanged, id, path, review).
+
+    Raises:
+        NotFound: the catalogue has no taxonomy yet or no category attribute.
+    """
+    from taxonomy.assign import record_texts
+    from taxonomy.lexical import LexicalClassifier
+
+    catalog = session.get(Catalog, catalog_id)
+    category = schema.category_attribute
+    if catalog is None or catalog.taxonomy_id is None or category is None:
+        raise NotFound("the catalogue has no taxonomy or no category attribute to re-map")
+    old = load_stored(session, session.get(StoredTaxonomy, catalog.taxonomy_id))
+    organization = session.get(Organization, catalog.organization_id)
+    stored_new = save_taxonomy(session, organization=organization, taxonomy=new)
+    thresholds = schema.thresholds_for(category.name)
+    review_ceiling = max(thresholds.reject, min(thresholds.auto_apply - 0.01, 0.85))
+    counts: Counter[str] = Counter()
+    matcher: LexicalClassifier | None = None
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Record.id, Record.content_hash, Record.values)
+            .where(Record.catalog_id == catalog_id, Record.id > last_id)
+            .order_by(Record.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        assigned = [r for r in rows if isinstance(r.values.get(category.name), str)]
+        plan = remap_paths(old, new, (r.values[category.name] for r in assigned))
+        proposals: list[Proposal] = []
+        flagged = [r for r in assigned if plan[r.values[category.name]].how == "review"]
+        guesses = {}
+        if flagged:
+            matcher = matcher or LexicalClassifier(new)
+            import pandas as pd
+
+            texts = record_texts(pd.DataFrame.from_records([r.values for r in flagged]), schema)
+            guesses = dict(zip((r.id for r in flagged), matcher.predict(texts), strict=True))
+        for row in assigned:
+            step = plan[row.values[category.name]]
+            counts[step.how] += 1
+            if step.how in ("id", "path"):
+                proposals.append(
+                    Proposal(
+                        record_id=row.id,
+                        field=category.name,
+                        value=step.new_path,
+                        confidence=1.0,
+                        provider="taxonomy",
+                        method=f"remap-by-{step.how}",
+                        explanation=f"'{step.old_path}' is '{step.new_path}' in "
+                        f"{new.name} {new.version} (matched by {step.how})",
+                    )
+                )
+            elif step.how == "review":
+                guess = guesses[row.id]
+                proposals.append(
+                    Proposal(
+                        record_id=row.id,
+                        field=category.name,
+                        value=new[guess.node_id].path_text if guess.node_id else None,
+                        confidence=min(max(guess.confidence, thresholds.reject), review_ceiling),
+                        provider="taxonomy",
+                        method="remap-review",
+                        explanation=f"'{step.old_path}' does not exist in {new.name} "
+                        f"{new.version}; closest category by name proposed for review",
+                    )
+                )
+        record_changes(
+            session,
+            catalog_id=catalog_id,
+            schema=schema,
+            proposals=proposals,
+            current={r.id: r.values for r in rows},
+            bases={
+                r.id: stage_basis(r.content_hash, f"{REMAP}:{new.content_hash[:12]}") for r in rows
+            },
+            operation=REMAP,
+            run_id=run_id,
+            model=f"taxonomy:{new.name}:{new.version}",
+        )
+    catalog.taxonomy_id = stored_new.id
+    return counts
