@@ -38,7 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""Committed before the response is sent (``scope="function"``), so a client that got a 2xx
+can rely on what it wrote being stored, and a failed commit answers with an error."""
 
 
 def get_api_settings_dep(request: Request) -> ApiSettings:
