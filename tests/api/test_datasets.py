@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 
 from catalog.signing import verify_signature
 from tests.api.conftest import Api, assert_error, wait_for
-from tests.api.pages import PageServer
+from tests.api.pages import PageServer, Receiver
 
 COLUMNS = [
     {"name": "title", "description": "Product title"},
@@ -252,37 +251,14 @@ def test_cell_edit_resets_metadata(client: httpx.Client) -> None:
     assert after["value"] == 20 and after["metadata"] == {}
 
 
-class _Receiver:
-    """A local HTTP endpoint that records webhook deliveries (headers and body)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/claro"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    r = _Receiver()
+def receiver() -> Iterator[Receiver]:
+    r = Receiver("/hooks/claro")
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.stop()
 
 
-def test_completion_webhook_is_signed_and_logged(client: httpx.Client, receiver: _Receiver) -> None:
+def test_completion_webhook_is_signed_and_logged(client: httpx.Client, receiver: Receiver) -> None:
     secret = "a-signing-secret-of-32-characters"
     webhook = client.post(
         "/api/v2/webhooks",

@@ -11,16 +11,14 @@ Web research reads product pages from a local server (`tests.api.pages`), allowe
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.conftest import Api, assert_error, wait_for
-from tests.api.pages import PageServer
+from tests.api.pages import PageServer, Receiver
 
 SCHEMA = [
     {"name": "bore_diameter", "type": "string", "description": "Inner diameter in mm"},
@@ -277,29 +275,8 @@ def test_category_prediction(client: httpx.Client) -> None:
     assert (screw["category_id"], screw["category_path"]) == ("F", "Fasteners > Screws")
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                owner.bodies.append(
-                    json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                )
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/enrich"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> None:
-    receiver = _Receiver()
+    receiver = Receiver("/hooks/enrich")
     try:
         job = client.post(
             "/api/public/enrich",
@@ -326,8 +303,7 @@ def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> 
             d["event"] == "enrich.job.completed" and d["status"] == "delivered" for d in deliveries
         )
     finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+        receiver.stop()
 
 
 @pytest.mark.parametrize(
