@@ -103,13 +103,8 @@ def plan(job: JobOptions) -> Plan:
         )
     quality = job.quality_prompt
     semantics = job.validate_semantics
-    if (quality is not None or semantics) and not (
-        _available("enrichment.quality") and llm.configured
-    ):
-        flags.append(
-            "info:quality_check_not_configured: quality_prompt and validate_semantics "
-            "need an LLM (SKUFLOW_LLM_BASE_URL, SKUFLOW_LLM_MODEL)"
-        )
+    if (quality is not None or semantics) and not _available("enrichment.quality"):
+        flags.append("info:quality_check_not_available")
         quality, semantics = None, False
     fetcher = None
     fetch = FetchSettings()

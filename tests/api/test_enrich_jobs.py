@@ -452,3 +452,29 @@ def test_catalog_id_applies_its_schema_and_writes_through_changes(
         ),
         404,
     )
+
+
+def test_quality_score_is_added_when_asked(client: httpx.Client) -> None:
+    """quality_prompt adds a 1-5 score with its reasons (validate_semantics is accepted too)."""
+    body = client.post(
+        "/api/public/enrich",
+        json={
+            "items": [
+                {"name": "Cordless drill 18V"},
+                {"name": "Cordless drill 18V, 1.6 kg"},
+            ],
+            "output_schema": [
+                {"name": "voltage", "type": "number", "unit": "V", "description": "Voltage"},
+                {"name": "weight_kg", "type": "number", "unit": "kg", "description": "Weight"},
+            ],
+            "web_search": False,
+            "quality_prompt": "Rate completeness for a product page",
+            "validate_semantics": True,
+        },
+    ).json()
+    partial, complete = body["results"]
+    for result in (partial, complete):
+        assert result["quality_score"] in range(1, 6)
+        assert set(result["quality_result"]) == {"score", "explanation", "issues", "suggestions"}
+        assert result["quality_result"]["score"] == result["quality_score"]
+    assert complete["quality_score"] > partial["quality_score"]
