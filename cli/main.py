@@ -12,6 +12,7 @@ from rich.table import Table
 from cli import api, review
 from cli import classify as classify_cli
 from cli import serve as serve_cli
+from cli import taxonomy as taxonomy_cli
 from cli.console import console, errors, quiet_prefect
 from cli.store import CatalogOption, ReviewerOption, open_catalog, reviewer_name
 
@@ -24,6 +25,7 @@ app.add_typer(api.app, name="api")
 app.add_typer(api.keys, name="api-key", help="API keys (same as `skuflow api keys`).")
 app.command(name="serve")(serve_cli.serve)
 app.add_typer(classify_cli.app, name="classify")
+app.add_typer(taxonomy_cli.app, name="taxonomy")
 
 
 @app.callback()
