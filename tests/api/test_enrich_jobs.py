@@ -19,6 +19,7 @@ import pytest
 
 from tests.api.conftest import Api, assert_error, wait_for
 from tests.api.pages import PageServer, Receiver
+from tests.llm_server import LLMServer
 
 SCHEMA = [
     {"name": "bore_diameter", "type": "string", "description": "Inner diameter in mm"},
@@ -478,3 +479,44 @@ def test_quality_score_is_added_when_asked(client: httpx.Client) -> None:
         assert set(result["quality_result"]) == {"score", "explanation", "issues", "suggestions"}
         assert result["quality_result"]["score"] == result["quality_score"]
     assert complete["quality_score"] > partial["quality_score"]
+
+
+def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
+    client: httpx.Client,
+    llm_server: LLMServer,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    """`medium` asks the configured LLM (with the job's prompt) for what the item's text did
+    not settle; its quoted answer is kept with the item as source; `cheap` never asks it."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "fields": [
+                {
+                    "field": "material",
+                    "value": "chrome steel",
+                    "evidence": "input",
+                    "quote": "rings of chrome steel",
+                }
+            ]
+        }
+
+    llm_server.responder = answer
+    monkeypatch.setenv("SKUFLOW_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("SKUFLOW_LLM_MODEL", "test-model")
+    request = {
+        "items": [{"name": "Ball bearing 6205", "notes": "rings of chrome steel, sealed"}],
+        "output_schema": [{"name": "material", "description": "Ring material"}],
+        "prompt": "Bearing materials only",
+        "web_search": False,
+        "include_source_explanations": True,
+    }
+    cheap = client.post("/api/public/enrich", json={**request, "speed": "cheap"}).json()
+    assert llm_server.chat_requests == []
+    assert "material" not in cheap["results"][0]["after_data"]
+    medium = client.post("/api/public/enrich", json={**request, "speed": "medium"}).json()
+    (asked,) = llm_server.chat_requests
+    assert "Task: Bearing materials only" in asked.user_text
+    after = medium["results"][0]["after_data"]
+    assert after["material"] == "chrome steel" and after["sources"]["material"] == ["input"]
+    assert medium["results"][0]["review_info"]["flag_record"] is True  # LLM alone: review
