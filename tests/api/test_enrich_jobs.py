@@ -484,7 +484,7 @@ def test_quality_score_is_added_when_asked(client: httpx.Client) -> None:
 def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
     client: httpx.Client,
     llm_server: LLMServer,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`medium` asks the configured LLM (with the job's prompt) for what the item's text did
     not settle; its quoted answer is kept with the item as source; `cheap` never asks it."""
@@ -520,3 +520,15 @@ def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
     after = medium["results"][0]["after_data"]
     assert after["material"] == "chrome steel" and after["sources"]["material"] == ["input"]
     assert medium["results"][0]["review_info"]["flag_record"] is True  # LLM alone: review
+
+
+def test_allowed_domains_keep_other_sites_out(client: httpx.Client, pages: PageServer) -> None:
+    item = _bearing(pages, "6204-2RS")
+    before = len(pages.requests)
+    body = client.post(
+        "/api/public/enrich",
+        json={"items": [item], "output_schema": SCHEMA, "allowed_domains": ["skf.com"]},
+    ).json()
+    (result,) = body["results"]
+    assert "bore_diameter" not in result["after_data"] and result["all_sources"] == []
+    assert not any("6204" in path for path in pages.requests[before:])
