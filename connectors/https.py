@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr
 
 from catalog.rows import RowBatch
 from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
-from connectors.retry import call_with_retries, http_status_error
+from connectors.retry import call_with_retries, check_http_status
 
 
 class HttpsSource(Block):
@@ -152,14 +152,12 @@ class HttpsSource(Block):
             response = client.get(self.url, params=params)
         except httpx.TransportError as exc:
             raise TransientConnectorError(f"{self.describe()}: cannot reach it: {exc}") from None
-        if response.status_code >= 400:
-            retry_after = response.headers.get("Retry-After")
-            raise http_status_error(
-                self.describe(),
-                response.status_code,
-                response.text[:200],
-                retry_after=float(retry_after) if (retry_after or "").isdigit() else None,
-            )
+        check_http_status(
+            self.describe(),
+            response.status_code,
+            response.text,
+            response.headers.get("Retry-After"),
+        )
         return response.content
 
     def _parse(self, body: bytes) -> tuple[list[dict[str, Any]], Any]:

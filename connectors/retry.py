@@ -22,7 +22,7 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def backoff_delays(attempts: int, *, base: float, cap: float) -> list[float]:
-    """Pauses before retries 1..attempts-1: uniform in [0, min(cap, base * 2**n)] ("full jitter")."""
+    """Pauses before retries 1..attempts-1, each uniform in [0, min(cap, base * 2**n)]."""
     return [random.uniform(0, min(cap, base * 2**n)) for n in range(attempts - 1)]
 
 
@@ -68,3 +68,10 @@ def http_status_error(
         error.retry_after = retry_after  # type: ignore[attr-defined]
         return error
     return TerminalConnectorError(message)
+
+
+def check_http_status(block: str, status: int, text: str, retry_after: str | None) -> None:
+    """Raise `http_status_error` for an error status (>= 400), passing on a numeric Retry-After."""
+    if status >= 400:
+        seconds = float(retry_after) if (retry_after or "").strip().isdigit() else None
+        raise http_status_error(block, status, text[:200], retry_after=seconds)

@@ -31,7 +31,7 @@ from connectors.base import (
     block_label,
     check_open_arguments,
 )
-from connectors.retry import call_with_retries, http_status_error
+from connectors.retry import call_with_retries, check_http_status
 
 DELIVERY_HEADER = "X-Skuflow-Delivery"
 
@@ -192,11 +192,9 @@ class WebhookWriter(WriterLifecycle):
             response = client.post(block.url, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise TransientConnectorError(f"{block.describe()}: cannot reach it: {exc}") from None
-        if response.status_code >= 400:
-            retry_after = response.headers.get("Retry-After")
-            raise http_status_error(
-                block.describe(),
-                response.status_code,
-                response.text[:200],
-                retry_after=float(retry_after) if (retry_after or "").isdigit() else None,
-            )
+        check_http_status(
+            block.describe(),
+            response.status_code,
+            response.text,
+            response.headers.get("Retry-After"),
+        )

@@ -1,9 +1,11 @@
-"""Real local HTTP servers for connector tests.
+"""Real local servers for connector tests.
 
-`FaultProxy` sits between a client library and a local service (moto, bqemulator, a test API) and
-forwards every request unchanged, except that it can answer the next N requests with an error
-status first, or refuse any request without the expected Authorization header, as the real
-cloud endpoints do. The client library runs unmodified; only its endpoint URL points here.
+`LocalApi` answers HTTP requests from a handler function and records them. `FaultProxy` sits
+between a client library and a local service (moto, bqemulator) and forwards every request
+unchanged, except that it can answer the next N requests with an error status first, or refuse
+a request without the expected Authorization header, as the real cloud endpoints do; the client
+library runs unmodified, only its endpoint URL points here. `TcpFaultProxy` does the same for a
+TCP service (PostgreSQL) by hanging up on the next N connections.
 """
 
 from __future__ import annotations
@@ -20,24 +22,22 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connectio
 
 
 class FaultProxy:
-    """A forwarding proxy that injects failures on demand."""
+    """A `LocalApi` that forwards every request to `upstream` unchanged, unless a failure is
+    pending or the Authorization header fails `required_authorization`."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
-        self.requests: list[tuple[str, str]] = []
-        self.failures_served = 0
-        self._pending: list[tuple[int, bytes, dict[str, str]]] = []
-        self._lock = threading.Lock()
         self.required_authorization: Callable[[str | None], bool] | None = None
         self.unauthorized_body = b'{"error": {"code": 401, "message": "Invalid Credentials"}}'
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._api = LocalApi(self._forward)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._api.url
+
+    @property
+    def failures_served(self) -> int:
+        return self._api.failures_served
 
     def fail_next(
         self,
@@ -46,77 +46,36 @@ class FaultProxy:
         body: bytes = b"Service Unavailable",
         headers: dict[str, str] | None = None,
     ) -> None:
-        with self._lock:
-            self._pending.extend([(status, body, headers or {})] * count)
-
-    def start(self) -> FaultProxy:
-        self._thread.start()
-        return self
+        self._api.fail_next(count, status, body, headers)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._api.stop()
 
-    def _next_failure(self) -> tuple[int, bytes, dict[str, str]] | None:
-        with self._lock:
-            if self._pending:
-                self.failures_served += 1
-                return self._pending.pop(0)
-        return None
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _relay(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                proxy.requests.append((self.command, self.path))
-                check = proxy.required_authorization
-                if check is not None and not check(self.headers.get("Authorization")):
-                    self._answer(401, proxy.unauthorized_body, {"Content-Type": "application/json"})
-                    return
-                failure = proxy._next_failure()
-                if failure is not None:
-                    self._answer(*failure)
-                    return
-                upstream = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
-                )
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                response = upstream.getresponse()
-                data = response.read()
-                out = {
-                    k: v
-                    for k, v in response.getheaders()
-                    if k.lower() not in HOP_HEADERS and k.lower() != "content-length"
-                }
-                upstream.close()
-                self._answer(response.status, data, out)
-
-            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _relay
-
-        return Handler
+    def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        check = self.required_authorization
+        if check is not None and not check(headers.get("Authorization")):
+            return 401, {"Content-Type": "application/json"}, self.unauthorized_body
+        upstream = http.client.HTTPConnection(
+            self.upstream.hostname, self.upstream.port, timeout=60
+        )
+        sent = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
+        upstream.request(method, path, body=body, headers=sent)
+        response = upstream.getresponse()
+        data = response.read()
+        answer = {
+            k: v
+            for k, v in response.getheaders()
+            if k.lower() not in HOP_HEADERS and k.lower() != "content-length"
+        }
+        upstream.close()
+        return response.status, answer, data
 
 
 @contextmanager
 def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(upstream).start()
+    proxy = FaultProxy(upstream)
     try:
         yield proxy
     finally:
@@ -146,7 +105,7 @@ class LocalApi:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = dict(self.headers.items())
+                headers = {k.title(): v for k, v in self.headers.items()}  # one spelling
                 with api._lock:
                     api.requests.append((self.command, self.path, headers, body))
                     failure = api._pending.pop(0) if api._pending else None
@@ -161,9 +120,10 @@ class LocalApi:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":
+                    self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
