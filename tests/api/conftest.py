@@ -103,9 +103,10 @@ def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
     return Api(url=server.url, store_url=store_url, app=app), server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The API over a fresh SQLite store, for one test module."""
+    """The API over a fresh SQLite store, shared by the session (starting one costs seconds;
+    tests stay apart by each using organizations of their own)."""
     tmp = tmp_path_factory.mktemp("api")
     running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp)
     yield running

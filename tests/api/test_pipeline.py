@@ -91,7 +91,7 @@ def test_ingest_refuses_bad_requests(api: Api, body: dict, field: str) -> None:
 
 def test_ingest_accepts_exactly_ten_thousand(api: Api) -> None:
     client = api.client()
-    records = [{"id": f"P{i}", "name": f"Cable tie {i}"} for i in range(10_000)]
+    records = [{"id": f"P{i}"} for i in range(10_000)]
     body = ingest(client, records)
     assert body["record_count"] == 10_000
     job = finished(client, f"/api/jobs/{body['job_id']}")
