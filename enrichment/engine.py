@@ -161,7 +161,7 @@ class ItemEnrichment:
 
 
 Provider = Callable[
-    [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, set[str]]],
+    [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, frozenset[str]]],
     list[Evidence | ItemFlag],
 ]
 """(items, schema, options, fields each item still wants) → evidence and item flags."""
@@ -206,18 +206,19 @@ def enrich_items(
             return enrich_items(items, schema, replace(options, fetcher=fetcher))
     providers = [_provider(name) for name in options.providers]
     results = [ItemEnrichment(index=i, original=dict(item)) for i, item in enumerate(items)]
-    existing = [_existing(item, schema) for item in items]
+    cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]] = {}
+    existing = [_existing(item, schema, cache) for item in items]
+    wanted: dict[int, frozenset[str]]
     if options.check_existing:
-        every = frozenset(schema.names)
-        wanted: dict[int, set[str]] = {i: set(every) for i in range(len(items))}
+        every = frozenset(schema.names)  # shared until `_settle` narrows an item's set
+        wanted = dict.fromkeys(range(len(items)), every)
     else:
         wanted = {
-            i: {f.name for f in schema.fields if f.name not in existing[i] or f.merge}
+            i: frozenset(f.name for f in schema.fields if f.name not in existing[i] or f.merge)
             for i in range(len(items))
         }
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = {}
     fields = {f.name: f for f in schema.fields}
-    cache: dict[tuple[str, str], tuple[Any, FieldIssue | None]] = {}
     for position, provider in enumerate(providers):
         if not any(wanted.values()):
             break
@@ -242,14 +243,30 @@ def enrich_items(
     return results
 
 
-def _existing(item: dict[str, Any], schema: OutputSchema) -> dict[str, Any]:
+def _coerced(
+    spec: OutputField, raw: Any, cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]]
+) -> tuple[Any, FieldIssue | None]:
+    """`spec.coerce(raw)`, once per distinct raw value in a batch."""
+    # Keyed by type too: 1, 1.0 and True are equal keys but coerce differently.
+    key = (spec.name, type(raw), raw if isinstance(raw, str | int | float) else repr(raw))
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = spec.coerce(raw)
+    return hit
+
+
+def _existing(
+    item: dict[str, Any],
+    schema: OutputSchema,
+    cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]],
+) -> dict[str, Any]:
     """The item's own non-empty values for schema fields, coerced (kept raw if they do not fit:
     an existing value is never dropped)."""
     out: dict[str, Any] = {}
     for f in schema.fields:
         if f.name not in item:
             continue
-        value, issue = f.coerce(item[f.name])
+        value, issue = _coerced(f, item[f.name], cache)
         if value is not None:
             out[f.name] = value
         elif issue is not None:
@@ -262,16 +279,12 @@ def _take(
     fields: dict[str, OutputField],
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
     results: list[ItemEnrichment],
-    cache: dict[tuple[str, str], tuple[Any, FieldIssue | None]],
+    cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]],
 ) -> None:
     spec = fields.get(evidence.field)
     if spec is None:
         return
-    key = (spec.name, repr(evidence.value))
-    hit = cache.get(key)
-    if hit is None:
-        hit = cache[key] = spec.coerce(evidence.value)
-    value, issue = hit
+    value, issue = _coerced(spec, evidence.value, cache)
     if value is None:
         if issue is not None:
             results[evidence.item].field_issues.append(
@@ -288,14 +301,14 @@ def _take(
 
 def _settle(
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
     thresholds: Thresholds,
 ) -> None:
     """Stop asking later providers for fields already found at or above auto_apply."""
     for item, by_field in coerced.items():
         for name, pieces in by_field.items():
             if name in wanted[item] and combine(pieces).confidence >= thresholds.auto_apply:
-                wanted[item].discard(name)
+                wanted[item] = wanted[item] - {name}
 
 
 def _decide(

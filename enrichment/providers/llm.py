@@ -77,7 +77,7 @@ def llm_provider(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     options: Any,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence | ItemFlag]:
     settings = options.llm
     if settings is None or not settings.configured:
@@ -168,7 +168,7 @@ def _accept(
 
 
 def _page_texts(
-    items: Sequence[dict[str, Any]], options: Any, wanted: dict[int, set[str]]
+    items: Sequence[dict[str, Any]], options: Any, wanted: dict[int, frozenset[str]]
 ) -> dict[int, list[tuple[str, str]]]:
     """Visible text of each item's candidate pages (from the fetch cache when fresh)."""
     if not options.web_search:

@@ -141,7 +141,7 @@ def _rename(text: str, names: dict[str, str]) -> str:
 
 
 def column_evidence(
-    items: Sequence[dict[str, Any]], schema: OutputSchema, wanted: dict[int, set[str]]
+    items: Sequence[dict[str, Any]], schema: OutputSchema, wanted: dict[int, frozenset[str]]
 ) -> list[Evidence]:
     """Evidence from item columns named like a field but not spelled as it (`Weight` →
     `weight_kg`, `Colour` → `color`), converted by the schema later."""
@@ -181,10 +181,10 @@ def record_provider(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     options: Any,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence]:
     """Engine hook: record evidence for the fields each item still wants."""
-    names = set().union(*wanted.values()) if wanted else set()
+    names = set().union(*set(wanted.values())) if wanted else set()
     if not names:
         return []
     found = [e for e in record_evidence(items, schema, names) if e.field in wanted[e.item]]

@@ -176,7 +176,7 @@ def reference_provider(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     options: Any,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence]:
     out: list[Evidence] = []
     for table in options.references:
@@ -190,7 +190,7 @@ def _table_evidence(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     table: ReferenceTable,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence]:
     columns: dict[str, tuple[str, float]] = {}
     for spec in schema.fields:
@@ -233,7 +233,7 @@ def _company_evidence(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     table: CompanyTable,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence]:
     fields: dict[str, str] = {}
     for spec in schema.fields:

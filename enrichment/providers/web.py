@@ -90,7 +90,7 @@ def web_provider(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,
     options: Any,
-    wanted: dict[int, set[str]],
+    wanted: dict[int, frozenset[str]],
 ) -> list[Evidence | ItemFlag]:
     if not options.web_search:
         return []
