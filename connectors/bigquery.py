@@ -34,6 +34,9 @@ from connectors.retry import call_with_retries
 
 T = TypeVar("T")
 
+ROW_COLUMN = "_skuflow_row"
+"""Staging-only column numbering rows in write order, so a key written twice keeps its last row."""
+
 BIGQUERY_TYPES = {"text": "STRING", "number": "FLOAT64", "integer": "INT64", "boolean": "BOOL"}
 """Column types as BigQuery holds them; arrays travel as JSON text (STRING)."""
 
@@ -310,14 +313,20 @@ class BigQueryWriter(WriterLifecycle):
         self._workdir = tempfile.TemporaryDirectory(prefix="skuflow-bq-")
         export = FileExport(path=os.path.join(self._workdir.name, "rows.parquet"))
         self._local: FileExportWriter = export.open(
-            columns=columns, key=key, mode="replace", types=self._kinds
+            columns=[*columns, ROW_COLUMN],
+            key=key,
+            mode="replace",
+            types={**self._kinds, ROW_COLUMN: "integer"},
         )
+        self._written = 0
 
     def __enter__(self) -> BigQueryWriter:
         return self
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        self._local.write(rows)
+        first = self._written
+        self._local.write([{**row, ROW_COLUMN: first + i} for i, row in enumerate(rows)])
+        self._written += len(rows)
 
     def commit(self) -> WriteResult:
         if self._state != "open":
@@ -349,14 +358,15 @@ class BigQueryWriter(WriterLifecycle):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _schema(self) -> list[Any]:
+    def _schema(self, *, staging: bool = False) -> list[Any]:
         bigquery = _bigquery()
-        return [bigquery.SchemaField(c, BIGQUERY_TYPES[self._kinds[c]]) for c in self._columns]
+        fields = [bigquery.SchemaField(c, BIGQUERY_TYPES[self._kinds[c]]) for c in self._columns]
+        return fields + [bigquery.SchemaField(ROW_COLUMN, "INT64")] if staging else fields
 
     def _load(self, path: str, staging: str) -> None:
         bigquery = _bigquery()
         config = bigquery.LoadJobConfig(
-            schema=self._schema(),
+            schema=self._schema(staging=True),
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition="WRITE_TRUNCATE",
         )
@@ -396,21 +406,23 @@ class BigQueryWriter(WriterLifecycle):
         columns = ", ".join(f"`{c}`" for c in self._columns)
         if self._mode == "append":
             return f"INSERT INTO {target} ({columns}) SELECT {columns} FROM `{staging}`"
+        latest = (  # a key written twice keeps its last row, as in the SQL destinations
+            f"(SELECT {columns} FROM `{staging}` WHERE TRUE QUALIFY ROW_NUMBER() OVER "
+            f"(PARTITION BY `{self._key}` ORDER BY `{ROW_COLUMN}` DESC) = 1)"
+        )
         if self._mode == "replace":
             partition = (
                 f" PARTITION BY DATE(`{self._block.partition_field}`)"
                 if self._block.partition_field
                 else ""
             )
-            return (
-                f"CREATE OR REPLACE TABLE {target}{partition} AS SELECT {columns} FROM `{staging}`"
-            )
+            return f"CREATE OR REPLACE TABLE {target}{partition} AS SELECT * FROM {latest}"
         others = [c for c in self._columns if c != self._key]
         updates = ", ".join(f"`{c}` = S.`{c}`" for c in others)
         values = ", ".join(f"S.`{c}`" for c in self._columns)
         matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if others else ""
         return (
-            f"MERGE {target} T USING `{staging}` S ON T.`{self._key}` = S.`{self._key}`"
+            f"MERGE {target} T USING {latest} S ON T.`{self._key}` = S.`{self._key}`"
             f"{matched} WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({values})"
         )
 

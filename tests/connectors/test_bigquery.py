@@ -155,3 +155,17 @@ def test_an_interrupted_write_leaves_the_table_as_it_was(
         raise RuntimeError("power cut")
     assert _read(client, table) == before
     assert [t.table_id for t in client.list_tables(f"{PROJECT}.{dataset}")] == ["products"]
+
+
+def test_a_key_written_twice_keeps_its_last_row(
+    credentials: BigQueryCredentials, client: Any, dataset: str
+) -> None:
+    table = BigQueryTable(credentials=credentials, dataset=dataset, table="products")
+    rows = product_rows(3) + product_rows(1, title="Second") + product_rows(1, title="Third")
+    _write(table, rows)
+    assert _read(client, table)["SKU-000000"] == ("Third 0", 1.0)
+    _write(table, rows, mode="replace")
+    got = _read(client, table)
+    assert len(got) == 3 and got["SKU-000000"] == ("Third 0", 1.0)
+    columns = [f.name for f in client.get_table(table.table_id()).schema]
+    assert columns == COLUMNS  # the staging row number stays in staging
