@@ -15,10 +15,12 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+from prefect.client.schemas.sorting import DeploymentSort
 from prefect.exceptions import ObjectNotFound
 from prefect.variables import Variable
 
 TAG = "skuflow"
+MAX_DEPLOYMENTS = 200
 PAUSED_VARIABLE = "skuflow_paused_schedules"
 
 
@@ -29,12 +31,19 @@ class ScheduleState:
     active: bool
 
 
+def _tagged(client, tag: str) -> list:  # noqa: ANN001
+    # an explicit limit and order: every tagged deployment, in a stable order
+    return client.read_deployments(
+        deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag])),
+        limit=MAX_DEPLOYMENTS,
+        sort=DeploymentSort.NAME_ASC,
+    )
+
+
 def schedule_states(tag: str = TAG) -> list[ScheduleState]:
     """Every schedule of the tagged deployments and whether it is active."""
     with get_client(sync_client=True) as client:
-        deployments = client.read_deployments(
-            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag]))
-        )
+        deployments = _tagged(client, tag)
         return [
             ScheduleState(f"{d.name}", s.id, s.active)
             for d in deployments
@@ -47,9 +56,7 @@ def pause_all(tag: str = TAG) -> list[str]:
     paused: list[str] = []
     with get_client(sync_client=True) as client:
         remembered = set(Variable.get(PAUSED_VARIABLE, default=[]) or [])
-        for deployment in client.read_deployments(
-            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag]))
-        ):
+        for deployment in _tagged(client, tag):
             for schedule in client.read_deployment_schedules(deployment.id):
                 if schedule.active:
                     client.update_deployment_schedule(deployment.id, schedule.id, active=False)

@@ -7,7 +7,8 @@ functions, not tasks, so emitting adds no task runs.
 
 Every event's resource is the run (``skuflow.run.<id>``) labelled with its operation and
 catalogue, so a trigger can match ``skuflow.operation: onboard`` and template
-``{{ event.resource['skuflow.catalog'] }}`` into the next deployment's parameters.
+``{{ event.resource['skuflow.catalog'] }}`` into the next deployment's parameters. Resource
+labels are strings; the payload carries ``run_id`` as a number for integer parameters.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def emit_run_event(outcome: RunOutcome, *, store_url: str, run_id: int) -> Event
     return emit_event(
         event=f"skuflow.run.{outcome}",
         resource=run_resource(run_id=run_id, operation=run["operation"], catalog=run["catalog"]),
-        payload={k: run[k] for k in ("status", "counts", "error", "report_path")},
+        payload={k: run[k] for k in ("run_id", "status", "counts", "error", "report_path")},
     )
 
 
@@ -159,6 +160,7 @@ def _emit_changes(
         event=f"{CHANGE_EVENT_PREFIX}{status}",
         resource=resource,
         payload={
+            "run_id": run["run_id"],
             "count": count,
             "change_ids": change_ids,
             "truncated": count > len(change_ids),

@@ -1,0 +1,418 @@
+"""skuflow's deployments on a real Prefect server (PostgreSQL-backed when available), served by
+`skuflow serve` in a subprocess: a cron schedule creates and runs the portal pickup, whose
+event starts an onboard, whose completion triggers the export; a validation failure stops the
+chain; a review checkpoint resumes with the reviewer's decision or times out cleanly;
+artifacts and events are published; schedules pause and resume."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.client.schemas.sorting import ArtifactSort, DeploymentSort, FlowRunSort
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+
+from catalog.db import session_scope
+from catalog.models import Change, Record, Run
+from deployments.events import emit_source_landed
+from tests.conftest import EXAMPLES, ROOT
+from tests.orchestration.conftest import Served, wait_for
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = EXAMPLES / "catalog.yaml"
+CATALOG = "acme-supplier-catalog"
+RUN_TIMEOUT = 300
+
+
+def _deployment_id(name: str) -> Any:
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(name).id
+
+
+def _runs_of(deployment: str) -> list[FlowRun]:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            deployment_filter=DeploymentFilter(
+                id=DeploymentFilterId(any_=[_deployment_id(deployment)])
+            ),
+            sort=FlowRunSort.START_TIME_ASC,
+            limit=200,
+        )
+
+
+def _read_run(flow_run_id: Any) -> FlowRun:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def _final(flow_run_id: Any, timeout: float = RUN_TIMEOUT) -> FlowRun:
+    return wait_for(
+        lambda: (run := _read_run(flow_run_id)).state.is_final() and run,
+        timeout=timeout,
+        what=f"flow run {flow_run_id} to finish",
+    )
+
+
+def _finished_run(deployment: str, where=lambda run: True, timeout: float = RUN_TIMEOUT) -> FlowRun:
+    """A finished run of ``deployment`` matching ``where`` (the first to finish)."""
+    return wait_for(
+        lambda: next(
+            (r for r in _runs_of(deployment) if where(r) and r.state and r.state.is_final()),
+            None,
+        ),
+        timeout=timeout,
+        what=f"a finished run of {deployment}",
+    )
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _settled_copy(source: Path, target: Path) -> Path:
+    """Copy a file and date it in the past, so a watcher takes it as completely written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    past = time.time() - 60
+    os.utime(target, (past, past))
+    return target
+
+
+def _schema_named(name: str, folder: Path) -> Path:
+    text = SCHEMA.read_text(encoding="utf-8").replace(f"name: {CATALOG}", f"name: {name}", 1)
+    path = folder / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _skuflow_events(api_url: str, prefix: str = "skuflow.") -> list[dict[str, Any]]:
+    response = httpx.post(
+        f"{api_url}/events/filter",
+        json={"filter": {"event": {"prefix": [prefix]}, "order": "ASC"}, "limit": 200},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["events"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(served: Served) -> dict[str, Any]:
+    """A supplier file in the portal inbox and a seconds-level cron schedule on the pickup
+    deployment; wait for the scheduled pickup, the onboard its event starts, and the export
+    that onboard's completion triggers."""
+    inbox = served.workdir / "portal"
+    _settled_copy(EXAMPLES / "acme_supplier_catalog.csv", inbox / "acme.csv")
+    pickup_id = _deployment_id("portal-pickup/portal-pickup-hourly")
+    with get_client(sync_client=True) as client:
+        (schedule,) = client.create_deployment_schedules(
+            pickup_id,
+            [(CronSchedule(cron="* * * * * */5"), True)],
+            parameters={
+                "inbox": str(inbox),
+                "catalog": str(SCHEMA),
+                "taxonomy": str(EXAMPLES / "taxonomy.txt"),
+                "companies": str(EXAMPLES / "suppliers.csv"),
+                "out": str(served.workdir / "out"),
+            },
+        )
+    try:
+        pickup = _finished_run(
+            "portal-pickup/portal-pickup-hourly", where=lambda r: r.auto_scheduled
+        )
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_deployment_schedule(pickup_id, schedule.id)
+    onboard = _finished_run("onboard/onboard-on-landing")
+    export = _finished_run(
+        "export/export-after-onboard", where=lambda r: r.parameters.get("catalog") == CATALOG
+    )
+    return {"inbox": inbox, "pickup": pickup, "onboard": onboard, "export": export}
+
+
+def test_a_cron_schedule_creates_and_runs_the_portal_pickup(pipeline: dict[str, Any]) -> None:
+    pickup = pipeline["pickup"]
+    assert pickup.auto_scheduled and pickup.state.is_completed(), pickup.state
+    assert not (pipeline["inbox"] / "acme.csv").exists()
+    (claimed,) = (pipeline["inbox"] / "claimed").iterdir()
+    assert claimed.name.endswith("-acme.csv")
+
+
+def test_the_landed_file_event_starts_an_onboard_that_completes(
+    pipeline: dict[str, Any], served: Served
+) -> None:
+    onboard = pipeline["onboard"]
+    assert onboard.state.is_completed(), onboard.state.message
+    (claimed,) = (pipeline["inbox"] / "claimed").iterdir()
+    assert onboard.parameters["source"] == str(claimed)
+    with session_scope(served.store_url) as session:
+        run = session.scalar(sa.select(Run).where(Run.flow_run_id == str(onboard.id)))
+        assert run.status == "completed"
+        records = session.scalar(sa.select(sa.func.count()).select_from(Record))
+    assert records == len(_rows(EXAMPLES / "acme_supplier_catalog.csv"))
+
+
+def test_a_completed_onboard_triggers_the_chained_export(
+    pipeline: dict[str, Any], served: Served
+) -> None:
+    export = pipeline["export"]
+    assert export.state.is_completed(), export.state.message
+    assert export.start_time >= pipeline["onboard"].end_time
+    exported = _rows(served.workdir / "exports" / f"{CATALOG}.csv")
+    assert len(exported) == len(_rows(EXAMPLES / "acme_supplier_catalog.csv"))
+
+
+def test_every_run_publishes_summary_review_items_validation_and_progress(
+    pipeline: dict[str, Any],
+) -> None:
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[pipeline["onboard"].id])),
+            limit=200,
+            offset=0,
+            sort=ArtifactSort.ID_DESC,
+        )
+    by_key = {a.key: a for a in artifacts}
+    assert "# onboard" in by_key[f"onboard-{CATALOG}-summary"].data
+    assert by_key[f"{CATALOG}-validation-report"].type == "markdown"
+    assert by_key[f"{CATALOG}-review-items"].type == "table"
+    progress = by_key[f"{CATALOG}-onboard-progress"]
+    assert progress.type == "progress" and float(progress.data) == 100.0
+
+
+def test_runs_and_changes_emit_batched_events(pipeline: dict[str, Any], served: Served) -> None:
+    with session_scope(served.store_url) as session:
+        run_id = session.scalar(
+            sa.select(Run.id).where(Run.flow_run_id == str(pipeline["onboard"].id))
+        )
+        applied = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Change)
+            .where(Change.run_id == run_id, Change.status == "applied")
+        )
+    events = [
+        e
+        for e in _skuflow_events(served.api_url)
+        if e["resource"].get("skuflow.run") == str(run_id)
+    ]
+    names = [e["event"] for e in events]
+    assert names[0] == "skuflow.run.started" and names[-1] == "skuflow.run.completed"
+    assert "skuflow.change.queued_for_review" in names
+    applied_events = [e for e in events if e["event"] == "skuflow.change.applied"]
+    # one event per stage, not one per change
+    assert len(applied_events) == len({e["resource"]["skuflow.stage"] for e in applied_events})
+    assert sum(e["payload"]["count"] for e in applied_events) == applied
+
+
+def test_a_failed_validation_stops_the_chain(served: Served, pipeline: dict[str, Any]) -> None:
+    """A file failing validation onboards to a Failed run and no export; the same file fixed
+    then onboards and exports once — so the earlier failure's event triggered nothing."""
+    schema = _schema_named("halt-catalog", served.workdir)
+    with (EXAMPLES / "acme_supplier_catalog.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    rows[3]["Product Name"] = ""  # title is required
+    bad = served.workdir / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    emit_source_landed(source=str(bad), catalog=str(schema), origin="webhook")
+    failed = _finished_run(
+        "onboard/onboard-on-landing", where=lambda r: r.parameters.get("source") == str(bad)
+    )
+    assert failed.state.is_failed()
+    assert "validation failed" in failed.state.message
+
+    good = _settled_copy(EXAMPLES / "acme_supplier_catalog.csv", served.workdir / "good.csv")
+    emit_source_landed(source=str(good), catalog=str(schema), origin="webhook")
+    fixed = _finished_run(
+        "onboard/onboard-on-landing", where=lambda r: r.parameters.get("source") == str(good)
+    )
+    assert fixed.state.is_completed()
+    export = _finished_run(
+        "export/export-after-onboard",
+        where=lambda r: r.parameters.get("catalog") == "halt-catalog",
+    )
+    assert export.state.is_completed() and export.start_time >= fixed.end_time
+    halt_exports = [
+        r
+        for r in _runs_of("export/export-after-onboard")
+        if r.parameters["catalog"] == "halt-catalog"
+    ]
+    assert len(halt_exports) == 1
+
+
+def _onboard_run_id(served: Served, pipeline: dict[str, Any]) -> int:
+    with session_scope(served.store_url) as session:
+        return session.scalar(
+            sa.select(Run.id).where(Run.flow_run_id == str(pipeline["onboard"].id))
+        )
+
+
+def _queued(served: Served, run_id: int) -> list[tuple[int, float]]:
+    with session_scope(served.store_url) as session:
+        return session.execute(
+            sa.select(Change.id, Change.confidence).where(
+                Change.run_id == run_id, Change.status == "queued_for_review"
+            )
+        ).all()
+
+
+def test_a_review_that_times_out_fails_cleanly_and_keeps_the_queue(
+    served: Served, pipeline: dict[str, Any]
+) -> None:
+    run_id = _onboard_run_id(served, pipeline)
+    before = _queued(served, run_id)
+    assert before
+    flow_run = run_deployment(
+        "review/review-enrichment",
+        parameters={
+            "run_id": run_id,
+            "stage": None,
+            "timeout_seconds": 3,
+            "on_timeout": "fail",
+            "poll_seconds": 1,
+        },
+        timeout=0,
+    )
+    done = _final(flow_run.id)
+    assert done.state.is_failed()
+    assert _queued(served, run_id) == before
+    wait_for(
+        lambda: any("timed out after 3 s" in log.message for log in _logs(flow_run.id)),
+        timeout=30,
+        what="the timeout reason in the run's logs",
+    )
+
+
+def _logs(flow_run_id: Any) -> list:
+    with get_client(sync_client=True) as client:
+        return client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200
+        )
+
+
+def test_low_confidence_enrichment_branches_to_a_paused_review(
+    served: Served, pipeline: dict[str, Any]
+) -> None:
+    run_id = _onboard_run_id(served, pipeline)
+    review = wait_for(
+        lambda: next(
+            (
+                r
+                for r in _runs_of("review/review-enrichment")
+                if r.parameters.get("run_id") == run_id
+                and r.parameters.get("stage") == "enrich"
+                and r.state.is_paused()
+            ),
+            None,
+        ),
+        timeout=RUN_TIMEOUT,
+        what="the enrichment review run to pause",
+    )
+    assert review.parameters["on_timeout"] == "keep_queued"
+
+
+def test_a_paused_review_resumed_continues_with_the_decision(
+    served: Served, pipeline: dict[str, Any]
+) -> None:
+    run_id = _onboard_run_id(served, pipeline)
+    queued = _queued(served, run_id)
+    flow_run = run_deployment(
+        "review/review-enrichment",
+        parameters={"run_id": run_id, "stage": None, "poll_seconds": 1},
+        timeout=0,
+    )
+    wait_for(
+        lambda: _read_run(flow_run.id).state.is_paused(),
+        timeout=RUN_TIMEOUT,
+        what="the review run to pause",
+    )
+    resume_flow_run(
+        flow_run.id,
+        run_input={"action": "approve_above", "min_confidence": 0.7, "reviewer": "tester"},
+    )
+    assert _final(flow_run.id).state.is_completed()
+    with session_scope(served.store_url) as session:
+        decided = session.execute(
+            sa.select(Change.id, Change.status, Change.reviewer).where(
+                Change.id.in_([change_id for change_id, _ in queued])
+            )
+        ).all()
+    status = {change_id: (state, reviewer) for change_id, state, reviewer in decided}
+    for change_id, confidence in queued:
+        if confidence >= 0.7:
+            assert status[change_id] == ("approved", "tester")
+        else:
+            assert status[change_id][0] == "queued_for_review"
+    approved_events = [
+        e
+        for e in _skuflow_events(served.api_url, "skuflow.change.approved")
+        if e["payload"].get("reviewer") == "tester"
+    ]
+    assert sum(e["payload"]["count"] for e in approved_events) == sum(
+        1 for _, c in queued if c >= 0.7
+    )
+
+
+def test_pause_all_and_resume_all_toggle_only_the_active_schedules(served: Served) -> None:
+    from deployments.schedules import pause_all, resume_all, schedule_states
+
+    before = {(s.deployment, s.schedule_id): s.active for s in schedule_states()}
+    assert any(before.values()) and not all(before.values())  # export-nightly starts inactive
+    paused = pause_all()
+    assert set(paused) == {d for (d, _), active in before.items() if active}
+    assert not any(s.active for s in schedule_states())
+    resume_all()
+    assert {(s.deployment, s.schedule_id): s.active for s in schedule_states()} == before
+
+
+def test_prefect_deploy_all_works_from_a_clean_checkout(served: Served, tmp_path: Path) -> None:
+    """Last in this module: it re-registers the deployments for a work pool."""
+    checkout = tmp_path / "checkout"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", f"file://{ROOT}", str(checkout)], check=True
+    )
+    env = {**os.environ, "PREFECT_API_URL": served.api_url, "SKUFLOW_PROJECT_DIR": str(checkout)}
+    prefect = [sys.executable, "-m", "prefect", "--no-prompt"]
+    subprocess.run(
+        [*prefect, "work-pool", "create", "local-process", "--type", "process"],
+        cwd=checkout,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [*prefect, "deploy", "--all"], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with get_client(sync_client=True) as client:
+        deployed = {
+            d.name: d for d in client.read_deployments(limit=200, sort=DeploymentSort.NAME_ASC)
+        }
+    assert deployed["onboard-on-landing"].work_pool_name == "local-process"
+    assert deployed["monitor-daily"].schedules[0].schedule.cron == "0 6 * * *"
