@@ -232,15 +232,28 @@ def enrich_items(
             _settle(coerced, wanted, options.thresholds)
     for item, result in enumerate(results):
         _decide(result, schema, existing[item], coerced.get(item, {}), options.thresholds)
-    if options.validate_semantics or options.quality_prompt is not None:
-        from enrichment.quality import check_semantics, score_quality
-
-        for result in results:
-            if options.validate_semantics:
-                result.field_issues.extend(check_semantics(result, schema))
-            if options.quality_prompt is not None:
-                result.quality = score_quality(result, schema, options.quality_prompt)
+    _judge(results, schema, options)
     return results
+
+
+def _judge(results: list[ItemEnrichment], schema: OutputSchema, options: EnrichOptions) -> None:
+    """`validate_semantics` and `quality_prompt`: by the LLM when one is configured for
+    quality, else by the deterministic heuristics."""
+    from enrichment.quality import check_semantics, score_quality, score_quality_llm
+
+    if options.validate_semantics:
+        for result in results:
+            result.field_issues.extend(check_semantics(result, schema))
+    if options.quality_prompt is None:
+        return
+    if options.llm is not None and options.llm.configured:
+        from catalog.llm import LLMClient
+
+        with LLMClient(options.llm) as client:
+            score_quality_llm(results, schema, options.quality_prompt, client)
+        return
+    for result in results:
+        result.quality = score_quality(result, schema, options.quality_prompt)
 
 
 def _coerced(

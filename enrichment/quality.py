@@ -1,10 +1,12 @@
-"""Quality scoring (seed 003's `quality_prompt`) and `validate_semantics`, deterministic.
+"""Quality scoring (seed 003's `quality_prompt`) and `validate_semantics`.
 
 The default scorer needs no model: it rates an enriched item 1–5 by how many asked-for fields
-have a value, how sure those values are, and what needs a person (conflicts, errors). The
-semantic check tests each written value against what its field's description implies (a unit
-means a quantity of that kind, "URL" means a link, "year" a plausible year, "email" an address).
-Both are honest heuristics, named as such in their output.
+have a value, how sure those values are, and what needs a person (conflicts, errors). With an
+LLM configured (`EnrichOptions.llm`), `score_quality_llm` asks it instead, with the user's
+`quality_prompt` and the enriched item; if the model fails or answers out of shape, the
+heuristic score is used and the item is flagged. The semantic check tests each written value
+against what its field's description implies (a unit means a quantity of that kind, "URL" a
+link, "year" a plausible year, "email" an address); it is a heuristic and says so.
 """
 
 from __future__ import annotations
@@ -120,3 +122,54 @@ def check_semantics(result: ItemEnrichment, schema: OutputSchema) -> list[FieldI
         if problem:
             issues.append(FieldIssue(spec.name, "warning", problem, "semantics"))
     return issues
+
+
+QUALITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "integer", "minimum": 1, "maximum": 5},
+        "explanation": {"type": "string"},
+        "issues": {"type": "array", "items": {"type": "string"}},
+        "suggestions": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["score", "explanation", "issues", "suggestions"],
+    "additionalProperties": False,
+}
+
+
+def score_quality_llm(
+    results: list[ItemEnrichment], schema: OutputSchema, prompt: str, client: Any
+) -> None:
+    """Set each result's `quality` from the LLM (`client`: a `catalog.llm.LLMClient`); on any
+    LLM error fall back to `score_quality` and flag the item `quality_llm_failed`."""
+    import json
+
+    from catalog.llm import LLMError
+
+    fields = [{"name": f.name, "type": f.type, "description": f.description} for f in schema]
+    for result in results:
+        after = result.after_data(include_explanations=False)
+        messages = [
+            {
+                "role": "system",
+                "content": "You rate how well a catalogue record meets the user's quality "
+                "criteria, 1 (poor) to 5 (excellent). Judge only the record given.",
+            },
+            {
+                "role": "user",
+                "content": f"Criteria: {prompt}\nFields: {json.dumps(fields)}\n"
+                f"Record: {json.dumps(after, ensure_ascii=False, default=str)}",
+            },
+        ]
+        try:
+            data = client.ask_json(messages, QUALITY_SCHEMA, schema_name="quality").data
+        except LLMError as exc:
+            result.quality = score_quality(result, schema, prompt)
+            result.flags.append(f"quality_llm_failed: {exc}")
+            continue
+        result.quality = QualityResult(
+            score=int(data["score"]),
+            explanation=str(data["explanation"]),
+            issues=[str(i) for i in data["issues"]],
+            suggestions=[str(i) for i in data["suggestions"]],
+        )

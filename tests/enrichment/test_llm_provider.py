@@ -112,3 +112,28 @@ def test_fields_settled_by_an_earlier_provider_are_not_asked_of_the_llm(
     assert asked == ["material"]  # "up to 80 °C" in the description settled max_temperature
     assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
     assert result.sources["max_temperature"] == ["input"]
+
+
+def test_quality_is_scored_by_the_llm_when_configured(llm_server: LLMServer) -> None:
+    def responder(body: dict[str, Any]) -> Any:
+        if body["response_format"]["json_schema"]["name"] == "quality":
+            return {"score": 4, "explanation": "good", "issues": [], "suggestions": ["add size"]}
+        return {"fields": []}
+
+    llm_server.responder = responder
+    opts = options(llm_server)
+    opts.quality_prompt = "Is the glove listing complete?"
+    [result] = enrich_items([ITEM], SCHEMA, opts)
+    assert result.quality is not None
+    assert (result.quality.score, result.quality.suggestions) == (4, ["add size"])
+    quality_request = llm_server.chat_requests[-1]
+    assert "Is the glove listing complete?" in quality_request.user_text
+
+
+def test_a_failing_quality_llm_falls_back_to_the_heuristic(llm_server: LLMServer) -> None:
+    llm_server.malformed = True
+    opts = options(llm_server)
+    opts.quality_prompt = "complete?"
+    [result] = enrich_items([ITEM], SCHEMA, opts)
+    assert result.quality is not None and result.quality.explanation.startswith("heuristic")
+    assert any(f.startswith("quality_llm_failed") for f in result.flags)
