@@ -15,8 +15,10 @@ from tasks.policy import TASK_OPTIONS, is_transient_failure
 from taxonomy.assign import (
     STAGE,
     cached_classifier,
+    cascade_for,
     classify_records,
     prepare_classifier,
+    record_llm_usage,
     taxonomy_from_file,
 )
 
@@ -52,9 +54,14 @@ def classify_batch(
     model_path: str,
     id_range: tuple[int, int],
     version: str,
+    llm_below: float | None = None,
 ) -> dict[str, int]:
     """Classify the records of one id range that still need it (so a retry, or a resumed run,
-    does only what is left)."""
+    does only what is left). With `llm_below`, predictions under it get the LLM cascade and
+    the tokens it spends are added to the run's credits."""
+    taxonomy = taxonomy_from_file(taxonomy_path)
+    classifier = cached_classifier(model_path)
+    cascade = cascade_for(classifier, taxonomy, below=llm_below) if llm_below else None
     with session_scope(store_url) as session:
         ids = pending_record_ids(
             session, catalog_id=catalog_id, stage=STAGE, version=version, id_range=id_range
@@ -63,11 +70,13 @@ def classify_batch(
             session,
             catalog_id=catalog_id,
             schema=schema,
-            taxonomy=taxonomy_from_file(taxonomy_path),
-            classifier=cached_classifier(model_path),
+            taxonomy=taxonomy,
+            classifier=cascade or classifier,
             record_ids=ids,
             run_id=run_id,
             version=version,
         )
+        if cascade is not None:
+            counts.update(record_llm_usage(session, run_id=run_id, usage=cascade.usage))
         add_progress(session, run_id=run_id, stage=STAGE, counts=counts)
     return dict(counts)

@@ -20,13 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes, stage_basis
-from catalog.models import Catalog, Change, ChangeStatus, Organization, Record
+from catalog.models import Catalog, Change, ChangeStatus, Organization, Record, Run
 from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
+from taxonomy.cascade import CascadeUsage, LLMCascade
 from taxonomy.classifier import Classifier, build_classifier, load_classifier, save_classifier
 from taxonomy.importers import load_taxonomy
 from taxonomy.model import Taxonomy
 from taxonomy.store import save_taxonomy
+from taxonomy.text import Text
 
 STAGE = "classify"
 
@@ -42,18 +44,19 @@ def taxonomy_from_file(path: str | Path) -> Taxonomy:
     return _cached_taxonomy(str(path.resolve()), path.stat().st_mtime_ns)
 
 
-def record_texts(frame: pd.DataFrame, schema: CatalogSchema) -> list[str]:
-    """The text a classifier reads: the schema's text attributes joined, empty ones skipped."""
+def record_texts(frame: pd.DataFrame, schema: CatalogSchema) -> list[Text]:
+    """The text a classifier reads: the schema's text attributes as fields, in the schema's
+    order (the first, usually the title, weighs as much as all the others)."""
     columns = [c for c in schema.text if c in frame.columns]
     if not columns:
         return [""] * len(frame)
-    text = frame[columns].astype("object").where(frame[columns].notna(), "")
-    return text.astype(str).agg(" ".join, axis=1).str.strip().tolist()
+    text = frame[columns].astype("object").where(frame[columns].notna(), "").astype(str)
+    return list(text.itertuples(index=False, name=None))
 
 
 def training_examples(
     session: Session, *, catalog_id: int, schema: CatalogSchema, taxonomy: Taxonomy
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[Text], list[str]]:
     """Texts and node ids of every record whose category a person vouched for: given in the
     source file, or approved in review. Model-applied categories are not used, so a model
     never trains on its own guesses."""
@@ -71,7 +74,7 @@ def training_examples(
         .tuples()
         .all()
     )
-    texts: list[str] = []
+    texts: list[Text] = []
     labels: list[str] = []
     last_id = 0
     while True:
@@ -217,3 +220,25 @@ def classify_records(
     mark_stage(session, stage=STAGE, bases=bases, run_id=run_id)
     counts["processed"] = len(bases)
     return counts
+
+
+def cascade_for(classifier: Classifier, taxonomy: Taxonomy, *, below: float) -> LLMCascade:
+    """The LLM cascade over `classifier`, with the endpoint from SKUFLOW_LLM_* settings."""
+    from catalog.llm import LLMClient
+
+    return LLMCascade(classifier, taxonomy, LLMClient(), below=below)
+
+
+def record_llm_usage(session: Session, *, run_id: int | None, usage: CascadeUsage) -> Counter[str]:
+    """Add the cascade's tokens to the run's credits; returns the usage as counts."""
+    if run_id is not None and usage.credits:
+        run = session.get(Run, run_id)
+        run.credits = (run.credits or 0.0) + usage.credits
+    return Counter(
+        {
+            "llm_asked": usage.asked,
+            "llm_changed": usage.changed,
+            "llm_failed": usage.failed,
+            "llm_tokens": usage.prompt_tokens + usage.completion_tokens,
+        }
+    )

@@ -1,0 +1,93 @@
+"""Flow `classify`: put a stored catalogue's records into a taxonomy, as scored changes.
+
+Reads the catalogue's records and labels (categories given by suppliers or approved by a
+person) from the store and a taxonomy file; trains or reuses the catalogue's classifier
+(supervised with enough labels, zero-shot otherwise) and writes one change per record whose
+category it proposes, with the model's name and version as provenance. Confident changes are
+applied, the rest queued for review or dropped by the catalogue's thresholds.
+
+With `llm=True`, records below the auto-apply threshold get a second opinion from the
+OpenAI-compatible endpoint in SKUFLOW_LLM_* (off by default); its tokens become the run's
+credits.
+
+Re-running is safe: only records whose content, or the classify version (schema text fields,
+taxonomy, cascade switch), changed since the last run are processed, and no change is
+recorded twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from catalog.models import RunStatus
+from catalog.settings import get_settings
+from tasks.classify import classify_batch, prepare
+from tasks.plan import plan_batches
+from tasks.runs import close_run, open_run
+from taxonomy.assign import classify_version, taxonomy_from_file
+
+
+@flow(name="classify")
+def classify(
+    catalog: str,
+    taxonomy: str,
+    llm: bool = False,
+    organization: str | None = None,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Classify a stored catalogue into `taxonomy`.
+
+    Args:
+        catalog: name of a stored catalogue, or its schema YAML.
+        taxonomy: taxonomy file (Google text, Shopify, CSV, YAML, label paths).
+        llm: send records below the auto-apply threshold to the LLM cascade.
+    """
+    opened = open_run(
+        catalog=catalog,
+        operation="classify",
+        params={"taxonomy": taxonomy, "llm": llm},
+        organization=organization,
+        database_url=database_url,
+    )
+    totals: dict[str, int] = {}
+    try:
+        category = opened.schema.category_attribute
+        if category is None:
+            raise ValueError(f"catalogue '{opened.schema.name}' has no attribute to classify")
+        common = {
+            "store_url": opened.store_url,
+            "catalog_id": opened.catalog_id,
+            "schema": opened.schema,
+        }
+        model_path = prepare(
+            **common, taxonomy_path=taxonomy, models_dir=str(get_settings().models_dir)
+        )
+        version = classify_version(opened.schema, taxonomy_from_file(taxonomy))
+        below = opened.schema.thresholds_for(category.name).auto_apply if llm else None
+        if llm:
+            version += "+llm"
+        for id_range in plan_batches(
+            store_url=opened.store_url,
+            catalog_id=opened.catalog_id,
+            stage="classify",
+            version=version,
+            batch_size=opened.batch_size,
+        ):
+            counts = classify_batch(
+                **common,
+                run_id=opened.run_id,
+                taxonomy_path=taxonomy,
+                model_path=model_path,
+                id_range=id_range,
+                version=version,
+                llm_below=below,
+            )
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+    except Exception as exc:
+        close_run(opened, RunStatus.FAILED, error=str(exc))
+        raise
+    close_run(opened, RunStatus.COMPLETED, extra={"classify": totals})
+    return {"run_id": opened.run_id, "model_path": model_path, **totals}
