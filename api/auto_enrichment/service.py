@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -417,7 +416,9 @@ def get_conflict(session: Session, *, org: Organization, conflict_id: str) -> Co
 def switch_schedules(paused: bool) -> tuple[list[str], str | None]:
     """Pause or resume the skuflow deployments' schedules when a Prefect API is configured
     (``PREFECT_API_URL``); with the embedded default there are no schedules to switch."""
-    if not os.environ.get("PREFECT_API_URL"):
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
         return [], None
     try:
         from deployments.schedules import pause_all, resume_all

@@ -78,3 +78,37 @@ def test_cancelling_a_job_cancels_its_flow_run(prefect_api: Api) -> None:
     assert client.post(f"/api/jobs/{sync_id}/cancel").json()["status"] == "cancelled"
     assert wait_for(lambda: _flow_run(flow_run_id).state.is_cancelled())
     assert client.get(f"/api/sync/{sync_id}").json()["status"] == "cancelled"
+
+
+def test_pause_and_resume_switch_the_deployment_schedules(prefect_api: Api) -> None:
+    from datetime import timedelta
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.schedules import IntervalSchedule
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("skuflow-api-test")
+        deployment_id = client.create_deployment(
+            flow_id=flow_id,
+            name="hourly-enrich",
+            tags=["skuflow"],
+            schedules=[
+                DeploymentScheduleCreate(
+                    schedule=IntervalSchedule(interval=timedelta(hours=1)), active=True
+                )
+            ],
+        )
+
+    def active() -> bool:
+        with get_client(sync_client=True) as client:
+            return client.read_deployment_schedules(deployment_id)[0].active
+
+    api = prefect_api.client()
+    paused = api.post("/v1/auto-enrichment/pause").json()
+    assert paused["paused"] is True and paused["schedules_error"] is None
+    assert "hourly-enrich" in paused["schedules"]
+    assert active() is False
+    resumed = api.post("/v1/auto-enrichment/resume").json()
+    assert "hourly-enrich" in resumed["schedules"] and resumed["paused"] is False
+    assert active() is True
