@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from prefect.blocks.core import Block
@@ -87,3 +88,23 @@ def test_prefect_block_register_finds_every_connector_block() -> None:
     with get_client(sync_client=True) as client:
         slugs = {block_type.slug for block_type in client.read_block_types()}
     assert {cls.get_block_type_slug() for cls in MINE} <= slugs
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_blocks_by_name_with_modes_and_clear_errors(tmp_path: Path) -> None:
+    from connectors.base import TerminalConnectorError
+    from connectors.by_name import load_destination, load_source
+    from connectors.file_export import FileExport
+
+    FileExport(path=str(tmp_path / "out.csv")).save("nightly-csv", overwrite=True)
+    export, mode = load_destination("skuflow-file-export/nightly-csv")
+    assert isinstance(export, FileExport) and mode == "replace"
+    assert load_destination("skuflow-file-export/nightly-csv:append")[1] == "append"
+    with pytest.raises(TerminalConnectorError, match="block 'skuflow-s3-dump/nope' cannot be"):
+        load_destination("skuflow-s3-dump/nope")
+    with pytest.raises(TerminalConnectorError, match="unknown mode 'merge'"):
+        load_destination("skuflow-file-export/nightly-csv:merge")
+    with pytest.raises(TerminalConnectorError, match="is not a source"):
+        load_source("skuflow-file-export/nightly-csv")
+    with pytest.raises(TerminalConnectorError, match="must look like"):
+        load_source("nightly-csv")
