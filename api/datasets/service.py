@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from api.datasets.errors import TaskApiError
 from api.datasets.ids import NulFreeModel, has_nul
 from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow, new_id
-from catalog.models import utcnow
+from catalog.models import Organization, utcnow
 
 ColumnType = Literal["string", "number", "integer", "boolean", "array"]
 ENRICHMENT = "enrichment"
@@ -277,3 +277,25 @@ def release_lock(session: Session, *, dataset_id: str, run_id: int) -> None:
         .values(locked_by_run_id=None)
         .execution_options(synchronize_session=False)
     )
+
+
+_LOCK_PURPOSES = {"dataset_tasks": 4001, "enrich_jobs": 4002}
+
+
+def lock_organization(session: Session, *, organization_id: int, purpose: str) -> None:
+    """Serialise one organization's "count, then create" for a limit, until the transaction
+    ends, so two requests at the limit cannot both slip under it. PostgreSQL takes a
+    transaction advisory lock; on SQLite a no-op write takes the database's write lock now
+    (reads before a first write run outside any transaction there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:purpose, :org)"),
+            {"purpose": _LOCK_PURPOSES[purpose], "org": int(organization_id) % 2**31},
+        )
+    else:
+        session.execute(
+            update(Organization)
+            .where(Organization.id == organization_id)
+            .values(name=Organization.name)
+            .execution_options(synchronize_session=False)
+        )

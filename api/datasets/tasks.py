@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from api.datasets.errors import TaskApiError
 from api.datasets.ids import as_key
 from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow
-from api.datasets.service import ENRICHMENT, acquire_lock, columns_of, is_empty, release_lock
+from api.datasets.service import (
+    ENRICHMENT,
+    acquire_lock,
+    columns_of,
+    is_empty,
+    lock_organization,
+    release_lock,
+)
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
 from api.models import WebhookSubscription
 from api.usage import charge
@@ -210,6 +217,7 @@ def create_task(
             )
         params |= {"rowCount": row_count, "processOnlyEmpty": True}
         total = staged * _enrichment_column_count(session, dataset.id)
+    lock_organization(session, organization_id=organization.id, purpose="dataset_tasks")
     active = session.scalar(
         select(func.count())
         .select_from(Run)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.datasets.ids import as_key, has_nul
+from api.datasets.service import lock_organization
 from api.enrich_jobs.engine import JobOptions, Plan, plan, run_engine
 from api.enrich_jobs.models import JOB_OPERATION, EnrichItem, ItemState
 from api.enrich_jobs.results import result_of
@@ -95,6 +96,7 @@ def submit_job(
     ``max_rows``) come first, then any items sent now; ``max_rows`` caps what this job
     processes, the rest stay stored for the next resume.
     """
+    lock_organization(session, organization_id=organization.id, purpose="enrich_jobs")
     running = running_jobs(session, organization_id=organization.id)
     if running >= MAX_RUNNING_JOBS:
         raise ApiError(429, too_many_jobs_detail(running), code="TOO_MANY_JOBS")

@@ -11,6 +11,7 @@ Web research reads product pages from a local server (`tests.api.pages`), allowe
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -532,3 +533,29 @@ def test_allowed_domains_keep_other_sites_out(client: httpx.Client, pages: PageS
     (result,) = body["results"]
     assert "bore_diameter" not in result["after_data"] and result["all_sources"] == []
     assert not any("6204" in path for path in pages.requests[before:])
+
+
+@pytest.mark.parametrize("store", ["api", "pg_api"])
+def test_racing_submissions_never_exceed_ten_running_jobs(
+    request: pytest.FixtureRequest, store: str, pages: PageServer
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = request.getfixturevalue(store).client()
+    body = {"items": [_bearing(pages)], "output_schema": SCHEMA, "async_mode": True}
+    barrier = threading.Barrier(12)
+
+    def submit(_: int) -> httpx.Response:
+        barrier.wait()
+        return client.post("/api/public/enrich", json=body)
+
+    pages.close_gate()
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            responses = list(pool.map(submit, range(12)))
+        assert sorted(r.status_code for r in responses) == [200] * 10 + [429] * 2
+    finally:
+        for response in responses:
+            if response.status_code == 200:
+                client.post(f"/api/public/enrich/{response.json()['job_id']}/cancel")
+        pages.open_gate()
