@@ -105,8 +105,12 @@ def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def domain_allowed(host: str, domains: Iterable[str]) -> bool:
+    """Whether `host` is one of `domains` or under one. An entry may be a bare domain
+    (`example.com`) or an origin (`https://example.com`, `http://127.0.0.1:8080`)."""
     host = host.casefold().rstrip(".")
     for domain in domains:
+        if "://" in domain:
+            domain = urlsplit(domain.strip()).hostname or ""
         domain = domain.casefold().strip().lstrip(".")
         if domain and (host == domain or host.endswith("." + domain)):
             return True

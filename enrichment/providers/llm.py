@@ -173,10 +173,10 @@ def _page_texts(
     """Visible text of each item's candidate pages (from the fetch cache when fresh)."""
     if not options.web_search:
         return {}
-    from enrichment.providers.web import candidate_urls
+    from enrichment.providers.web import page_plan
     from enrichment.structured import extract_page
 
-    plans = {i: candidate_urls(items[i], options) for i, names in wanted.items() if names}
+    plans = page_plan(items, options, wanted)
     urls = [u for us in plans.values() for u in us]
     if not urls:
         return {}

@@ -1,8 +1,9 @@
 """The web provider: candidate pages per item, fetched safely, their markup mapped onto fields.
 
 Candidate pages, in order: `options.urls` (for every item), the item's own URL keys (`url`,
-`product_url`, `website`, …), and `options.url_templates` filled from the item's keys
-(`https://shop.example/p/{part_number}`). With `allowed_domains`, pages elsewhere are skipped.
+`product_url`, `website`, …), `options.url_templates` filled from the item's keys
+(`https://shop.example/p/{part_number}`), and pages the `allowed_domains` sitemaps list for the
+item's identifiers (`enrichment.discover`). With `allowed_domains`, pages elsewhere are skipped.
 Each distinct page is fetched once per batch (and once per cache TTL overall) and parsed once.
 
 Reliability per method (× how well the label names the field, `enrichment.matching`):
@@ -58,6 +59,23 @@ _SCHEMA_VALUE = re.compile(r"^https?://schema\.org/(\w+)$")
 _YEAR = re.compile(r"^\s*(\d{4})\b")
 
 
+def page_plan(
+    items: Sequence[dict[str, Any]], options: Any, wanted: dict[int, frozenset[str]]
+) -> dict[int, list[str]]:
+    """Candidate pages for every item that still wants a field: given, templated, the item's
+    own, and (with `allowed_domains`) pages the allowed sites' sitemaps list for it."""
+    plans = {i: candidate_urls(items[i], options) for i, names in wanted.items() if names}
+    if options.allowed_domains and plans:
+        from enrichment.discover import discover_pages
+
+        found = discover_pages(
+            options.fetcher, options.allowed_domains, {i: items[i] for i in plans}
+        )
+        for i, pages in found.items():
+            plans[i] = list(dict.fromkeys(plans[i] + pages))
+    return {i: urls for i, urls in plans.items() if urls}
+
+
 def candidate_urls(item: dict[str, Any], options: Any) -> list[str]:
     urls: list[str] = list(options.urls)
     for key in options.url_keys:
@@ -94,8 +112,7 @@ def web_provider(
 ) -> list[Evidence | ItemFlag]:
     if not options.web_search:
         return []
-    plans = {i: candidate_urls(items[i], options) for i, names in wanted.items() if names}
-    plans = {i: urls for i, urls in plans.items() if urls}
+    plans = page_plan(items, options, wanted)
     if not plans:
         return []
     fetcher: SafeFetcher = options.fetcher  # the engine always provides one

@@ -219,3 +219,30 @@ def test_merge_adds_found_items_to_an_existing_array(web: WebServer, fetcher: Sa
     assert result.decisions["certifications"] == "merged"
     assert result.sources["certifications"] == ["input", web.url("/certs")]
     assert result.conflicts == []
+
+
+def test_pages_under_allowed_domains_are_found_through_the_sitemap(
+    web: WebServer, fetcher: SafeFetcher
+) -> None:
+    web.pages["/sitemap.xml"] = (
+        '<?xml version="1.0"?><sitemapindex><sitemap><loc>'
+        + web.url("/sitemap-products.xml")
+        + "</loc></sitemap></sitemapindex>"
+    )
+    web.pages["/sitemap-products.xml"] = (
+        "<urlset>"
+        + "".join(
+            f"<url><loc>{web.url(path)}</loc></url>"
+            for path in ("/catalog/anvil-ax-1200-executive", "/catalog/hammer-hm-77", "/about")
+        )
+        + "</urlset>"
+    )
+    web.pages["/catalog/anvil-ax-1200-executive"] = ANVIL_SPECS
+    options = web_options(fetcher, allowed_domains=[web.origin])
+    found, unknown = enrich_items(
+        [{"sku": "AX-1200", "name": "Anvil"}, {"sku": "ZZ-0000"}], ANVIL_SCHEMA, options
+    )
+    page = web.url("/catalog/anvil-ax-1200-executive")
+    assert found.values["weight_kg"] == 1.2 and found.sources["weight_kg"] == [page]
+    assert unknown.values == {}
+    assert web.hits["/catalog/hammer-hm-77"] == 0
