@@ -9,19 +9,28 @@ differs from a non-empty current value is never written: it opens a `Conflict`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes, stage_basis
-from catalog.records import load_records
+from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
 from enrichment.conflicts import open_conflicts
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.output_schema import OutputSchema
 
-OPERATION = "enrich-evidence"
+OPERATION = STAGE = "enrich-evidence"
+
+
+def evidence_version(output_schema: OutputSchema, config_json: str) -> str:
+    """What this stage's output depends on besides a record's content: the fields asked for
+    and the settings (providers, pages, tables). Changing either re-enriches every record."""
+    key = json.dumps([output_schema.model_dump(mode="json"), config_json], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def enrich_stored_records(
@@ -88,4 +97,6 @@ def enrich_stored_records(
         run_id=run_id,
     )
     counts["conflicts"] = len(opened)
+    mark_stage(session, stage=STAGE, bases=bases, run_id=run_id)
+    counts["processed"] = len(bases)
     return counts

@@ -15,6 +15,8 @@ from enrichment.apply import STAGE, companies_from_file, enrich_records
 from enrichment.config import EnrichConfig
 from enrichment.engine import enrich_items
 from enrichment.output_schema import OutputSchema
+from enrichment.store import STAGE as EVIDENCE_STAGE
+from enrichment.store import enrich_stored_records
 from tasks.policy import TASK_OPTIONS, is_transient_failure
 
 
@@ -73,3 +75,50 @@ def enrich_item_batch(
         if options.fetcher is not None:
             options.fetcher.close()
     return [r.as_result(include_explanations=include_explanations) for r in results]
+
+
+@task(
+    name="enrich-stored-batch",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=is_transient_failure,
+    **TASK_OPTIONS,
+)
+def enrich_stored_batch(
+    *,
+    store_url: str,
+    run_id: int,
+    organization_id: int,
+    catalog_id: int,
+    schema: CatalogSchema,
+    output_schema: list[dict[str, Any]],
+    config: EnrichConfig,
+    id_range: tuple[int, int],
+    version: str,
+) -> dict[str, int]:
+    """Enrich the stored records of one id range not yet enriched at this version."""
+    options = config.build()
+    try:
+        with session_scope(store_url) as session:
+            ids = pending_record_ids(
+                session,
+                catalog_id=catalog_id,
+                stage=EVIDENCE_STAGE,
+                version=version,
+                id_range=id_range,
+            )
+            counts = enrich_stored_records(
+                session,
+                organization_id=organization_id,
+                catalog_id=catalog_id,
+                schema=schema,
+                output_schema=OutputSchema.parse(output_schema),
+                record_ids=ids,
+                options=options,
+                version=version,
+                run_id=run_id,
+            )
+            add_progress(session, run_id=run_id, stage=EVIDENCE_STAGE, counts=counts)
+    finally:
+        if options.fetcher is not None:
+            options.fetcher.close()
+    return dict(counts)
