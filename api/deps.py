@@ -14,10 +14,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.errors import ApiError, not_found, unauthorized
-from api.jobs import JobRunner, JobWork
+from api.errors import not_found, unauthorized
+from api.jobs import JobWork
 from api.keys import authenticate
 from api.settings import ApiSettings
+from catalog.db import transaction
 from catalog.models import Organization, Run
 
 T = TypeVar("T")
@@ -27,15 +28,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `skuflow api
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session committed when the route returns and rolled back if it raises."""
-    session = request.app.state.sessions()
-    try:
+    with transaction(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -85,19 +79,6 @@ def owned_or_404(
     if row is None or getattr(row, "organization_id", None) != org.id:
         raise not_found(what, ident, code=code)
     return row
-
-
-def require(condition: bool, status_code: int, message: str, *, code: str | None = None) -> None:
-    """Raise an `ApiError` unless ``condition`` holds (keeps routes' guard clauses short)."""
-    if not condition:
-        raise ApiError(status_code, message, code=code)
-
-
-def get_runner(request: Request) -> JobRunner:
-    return request.app.state.jobs
-
-
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
 def start_job(request: Request, session: Session, run: Run, work: JobWork) -> None:

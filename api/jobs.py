@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.usage import charge
+from catalog.db import transaction
 from catalog.models import Organization, Run, RunStatus, utcnow
 
 log = logging.getLogger("skuflow.api.jobs")
@@ -96,17 +97,9 @@ class JobContext:
     params: dict[str, Any] = field(default_factory=dict)
     operation: str = ""
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def session(self) -> AbstractContextManager[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        return transaction(self.sessions)
 
     def cancelled(self) -> bool:
         with self.session() as session:

@@ -68,7 +68,14 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
-    session = session_factory(url)()
+    with transaction(session_factory(url)) as session:
+        yield session
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session from ``sessions`` committed on success, rolled back on any error, closed."""
+    session = sessions()
     try:
         yield session
         session.commit()
