@@ -1,0 +1,73 @@
+"""Approved review decisions become training labels; model-applied guesses do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from catalog.changes import ChangeFilter, Proposal, approve, record_changes, reject, stage_basis
+from catalog.db import session_scope
+from catalog.records import load_records, upsert_records
+from catalog.repository import get_or_create_organization, upsert_catalog
+from catalog.schema import CatalogSchema
+from taxonomy.assign import training_examples
+from taxonomy.importers import load_paths
+
+TAXONOMY = load_paths(["Tools > Drills", "Tools > Saws", "Garden > Hoses"])
+
+
+def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path) -> None:
+    schema_file = tmp_path / "c.yaml"
+    schema_file.write_text(
+        "name: c\nid: sku\ntext: [title]\nattributes:\n"
+        "  - {name: sku, type: text, required: true}\n"
+        "  - {name: title, type: text}\n"
+        "  - {name: category, type: text, derive: classify}\n",
+        encoding="utf-8",
+    )
+    schema = CatalogSchema.from_yaml(schema_file)
+    frame = pd.DataFrame(
+        {
+            "sku": ["a", "b", "c", "d", "e"],
+            "title": ["Drill 18V", "Jigsaw", "Garden hose", "Hammer drill", "Hose reel"],
+            "category": ["Tools > Drills", None, None, None, None],
+        }
+    )
+    frame.index = pd.Index(frame["sku"], name="external_id")
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name="default")
+        catalog = upsert_catalog(session, organization=org, schema=schema)
+        upsert_records(
+            session,
+            catalog_id=catalog.id,
+            frame=frame,
+            hashes=pd.Series(list("12345"), index=frame.index),
+            source="f.csv",
+        )
+        batch = load_records(session, record_ids=list(range(1, 6)))
+        ids = {sku: rid for rid, sku in batch.external_ids.items()}
+        proposals = [
+            Proposal(ids["b"], "category", "Tools > Saws", 0.7, "classify"),  # approved
+            Proposal(ids["c"], "category", "Tools > Saws", 0.7, "classify"),  # rejected
+            Proposal(ids["d"], "category", "Tools > Drills", 0.95, "classify"),  # auto-applied
+        ]
+        record_changes(
+            session,
+            catalog_id=catalog.id,
+            schema=schema,
+            proposals=proposals,
+            current=batch.values,
+            bases={rid: stage_basis(h, "v") for rid, h in batch.hashes.items()},
+            operation="classify",
+            run_id=None,
+        )
+        approve(session, where=ChangeFilter(change_ids=[1]), reviewer="ann")
+        reject(session, where=ChangeFilter(change_ids=[2]), reviewer="ann")
+        texts, labels = training_examples(
+            session, catalog_id=catalog.id, schema=schema, taxonomy=TAXONOMY
+        )
+    assert sorted(zip(texts, labels, strict=True)) == [
+        (("Drill 18V",), "Tools > Drills"),  # given by the supplier
+        (("Jigsaw",), "Tools > Saws"),  # approved by a person
+    ]
