@@ -242,16 +242,18 @@ class SqlTableWriter(WriterLifecycle):
         if not rows:
             return
         try:
-            params = [self._convert(row) for row in rows]
+            values = self._convert_batch(rows)
         except TerminalConnectorError:
             self._discard()
             raise
         if self._mode != "append":
-            params = list({row[self._key]: row for row in params}.values())  # last one wins
+            key = self._columns.index(self._key)
+            values = list({row[key]: row for row in values}.values())  # last one wins
         try:
             if self._bulk_copy:
-                self._copy_batch(params)
+                self._copy_batch(values)
             else:
+                params = [dict(zip(self._columns, row, strict=True)) for row in values]
                 self._connection.execute(self._statement, params)
         except Exception as exc:
             if not isinstance(exc, SQLAlchemyError) and not hasattr(exc, "sqlstate"):
@@ -262,7 +264,7 @@ class SqlTableWriter(WriterLifecycle):
             if self._mode == "append" and integrity:
                 hint = " (mode 'upsert' updates rows whose key is already in the table)"
             raise self._block._error(exc, doing="writing", hint=hint) from exc
-        self._rows += len(params)
+        self._rows += len(values)
 
     def commit(self) -> WriteResult:
         """Swap the staging table in (replace) and commit: all rows appear at once."""
@@ -308,7 +310,7 @@ class SqlTableWriter(WriterLifecycle):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _copy_batch(self, params: list[dict[str, Any]]) -> None:
+    def _copy_batch(self, rows: list[tuple[Any, ...]]) -> None:
         """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT (with
         ON CONFLICT for upsert) moves it into the target: ~10x faster than row inserts, and
         still inside the session's transaction."""
@@ -329,11 +331,13 @@ class SqlTableWriter(WriterLifecycle):
                 i for i, c in enumerate(self._columns) if isinstance(self._target.c[c].type, JSON)
             ]
             with cursor.copy(f"COPY {quote(self._copy_buffer)} ({columns}) FROM STDIN") as copy:
-                for row in params:
-                    values = [row[c] for c in self._columns]
-                    for i in json_columns:
-                        values[i] = None if values[i] is None else Jsonb(values[i])
-                    copy.write_row(values)
+                for row in rows:
+                    if json_columns:
+                        row = tuple(
+                            Jsonb(v) if i in json_columns and v is not None else v
+                            for i, v in enumerate(row)
+                        )
+                    copy.write_row(row)
             insert = (
                 f"INSERT INTO {self._quoted(self._target.name)} ({columns}) "
                 f"SELECT {columns} FROM {quote(self._copy_buffer)}"
@@ -414,21 +418,39 @@ class SqlTableWriter(WriterLifecycle):
             return statement.on_conflict_do_nothing(index_elements=[self._key])
         return statement.on_conflict_do_update(index_elements=[self._key], set_=others)
 
-    def _convert(self, row: dict[str, Any]) -> dict[str, Any]:
-        unknown = row.keys() - self._converters.keys()
+    def _convert_batch(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The batch as tuples in column order, each value bound to its column's type.
+
+        Converted a column at a time, values already of the column's type passing straight
+        through, so a 100k-row upsert spends its time in the database, not in Python.
+        """
+        unknown = set().union(*rows) - self._converters.keys()
         if unknown:
             raise TerminalConnectorError(
                 f"{self._block.describe()}: row has columns not opened for writing: "
                 f"{sorted(unknown)}"
             )
-        if row.get(self._key) is None:
+        if any(row.get(self._key) is None for row in rows):
             raise TerminalConnectorError(
                 f"{self._block.describe()}: a row has no value for key column '{self._key}'"
             )
-        converted = {}
+        columns = []
         for column, convert in self._converters.items():
+            values = [row.get(column) for row in rows]
             try:
-                converted[column] = convert(row.get(column))
+                columns.append(_convert_column(convert, values))
+            except (TypeError, ValueError):
+                columns.append(self._convert_row_by_row(column, convert, rows))
+        return list(zip(*columns, strict=True))
+
+    def _convert_row_by_row(
+        self, column: str, convert: Callable[[Any], Any], rows: list[dict[str, Any]]
+    ) -> list[Any]:
+        """The slow path, to name the row whose value does not fit."""
+        converted = []
+        for row in rows:
+            try:
+                converted.append(convert(row.get(column)))
             except (TypeError, ValueError) as exc:
                 raise TerminalConnectorError(
                     f"{self._block.describe()}: row {self._key}={row[self._key]!r}, column "
@@ -476,6 +498,16 @@ def _converter(sql_type: TypeEngine[Any]) -> Callable[[Any], Any]:
     if isinstance(sql_type, Float | Numeric):
         return _to_float
     return to_text
+
+
+def _convert_column(convert: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`convert` over a column, skipping values that already have the target type."""
+    if convert is _to_float:
+        return [v if type(v) is float and v == v else _to_float(v) for v in values]
+    passing = {to_text: str, _to_int: int, _to_bool: bool}.get(convert)
+    if passing is None:
+        return [convert(v) for v in values]
+    return [v if type(v) is passing else convert(v) for v in values]
 
 
 def _nan_to_none(value: Any) -> Any:
