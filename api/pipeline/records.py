@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,8 @@ def catalog_name(source: str) -> str:
 
 
 def _attribute_name(key: str, taken: set[str]) -> str:
-    base = _NAME.sub("_", key.strip()).strip("_").lower() or "field"
+    ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    base = _NAME.sub("_", ascii_key.strip()).strip("_").lower() or "field"
     if not (base[0].isalpha() or base[0] == "_"):
         base = f"f_{base}"
     name, n = base, 2
@@ -58,13 +60,9 @@ def _attribute_name(key: str, taken: set[str]) -> str:
     return name
 
 
-def record_id(record: dict[str, Any]) -> str:
-    """The record's own id (first alias present), or a hash of its content when it has none,
-    so re-sending the same id-less record updates rather than duplicates it."""
-    for alias in ALIASES["id"]:
-        value = record.get(alias)
-        if value is not None and str(value).strip():
-            return str(value).strip()
+def content_id(record: dict[str, Any]) -> str:
+    """An id for a record that has none: a hash of its content, so re-sending the same
+    id-less record updates rather than duplicates it."""
     body = json.dumps(record, sort_keys=True, default=str).encode()
     return "rec-" + hashlib.sha256(body).hexdigest()[:16]
 
@@ -98,7 +96,8 @@ def prepare(records: Sequence[dict[str, Any]], *, known: dict[str, str]) -> Prep
             if isinstance(value, dict | list):
                 value = json.dumps(value, ensure_ascii=False, default=str)
             row[attribute] = value
-        row["id"] = record_id(record)
+        given = "" if row.get("id") is None else str(row["id"]).strip()
+        row["id"] = given or content_id(record)
         rows.append(row)
         ids.append(row["id"])
     extras = {attr: key for key, attr in key_to_attribute.items()}

@@ -73,6 +73,26 @@ def test_every_key_a_client_sends_is_kept(api: Api) -> None:
     assert rows == [{"id": "A-9", "name": "Hex key set", "item": "HK-9", "specs": '{"pieces": 9}'}]
 
 
+def test_ids_come_from_the_first_id_key_or_the_content(api: Api) -> None:
+    client = api.client()
+    records = [
+        {"sku": "A-1", "id": "legacy-7", "name": "Hex nut"},
+        {"name": "No id at all"},
+        {"name": "No id at all"},
+        {"id": "  ", "name": "Blank id"},
+    ]
+    job = ingest(client, records)
+    done = finished(client, f"/api/jobs/{job['job_id']}")
+    assert (done["completed"], done["failed"]) == (3, 1)  # the repeated id-less record
+    sync = client.post("/api/sync", json={"job_id": job["job_id"], "destination": "erp"}).json()
+    rows = json.loads(
+        Path(finished(client, f"/api/sync/{sync['sync_id']}")["result"]["location"]).read_text()
+    )
+    assert rows[0] == {"id": "A-1", "id_2": "legacy-7", "name": "Hex nut"}
+    assert rows[1]["id"].startswith("rec-") and rows[1]["name"] == "No id at all"
+    assert rows[2]["id"].startswith("rec-") and rows[2]["id"] != rows[1]["id"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
