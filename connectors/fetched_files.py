@@ -31,6 +31,43 @@ class RemoteFile:
     fetch: Callable[[Path], None]
 
 
+class LabelledFile:
+    """A local file read under the name users know it by: batches and problems carry `label`."""
+
+    def __init__(self, path: Path, label: str, *, encoding: str = "utf-8") -> None:
+        self.path = path
+        self.label = label
+        self.source = FileSource(path=str(path), encoding=encoding)
+
+    def describe(self) -> str:
+        return self.label
+
+    def columns(self) -> list[str]:
+        with self._relabelled():
+            return self.source.columns()
+
+    def read_batches(self, batch_size: int = 5000) -> Iterator[RowBatch]:
+        with self._relabelled():
+            for batch in self.source.read_batches(batch_size):
+                yield dataclasses.replace(batch, source=self.label)
+
+    @contextmanager
+    def _relabelled(self) -> Iterator[None]:
+        try:
+            yield
+        except InputError as exc:
+            local = str(self.path)
+            problems = [
+                dataclasses.replace(
+                    p,
+                    source=p.source.replace(local, self.label),
+                    message=p.message.replace(local, self.label),
+                )
+                for p in exc.problems
+            ]
+            raise InputError(problems, exc.truncated) from None
+
+
 class FetchedFiles:
     """Reads `files` in order; each is fetched on first use and deleted when reading ends."""
 
@@ -38,45 +75,28 @@ class FetchedFiles:
         self.files = files
         self._encoding = encoding
         self._workdir = tempfile.TemporaryDirectory(prefix="skuflow-fetched-")
-        self._local: dict[str, FileSource] = {}
+        self._local: dict[str, LabelledFile] = {}
 
     def columns(self) -> list[str]:
         names: dict[str, None] = {}
         for remote in self.files:
-            with self._named(remote):
-                names.update(dict.fromkeys(self._source(remote).columns()))
+            names.update(dict.fromkeys(self._file(remote).columns()))
         return list(names)
 
     def read_batches(self, batch_size: int = 5000) -> Iterator[RowBatch]:
         try:
             for remote in self.files:
-                with self._named(remote):
-                    for batch in self._source(remote).read_batches(batch_size):
-                        yield dataclasses.replace(batch, source=remote.label)
+                yield from self._file(remote).read_batches(batch_size)
         finally:
             self._workdir.cleanup()
 
-    def _source(self, remote: RemoteFile) -> FileSource:
+    def _file(self, remote: RemoteFile) -> LabelledFile:
         if remote.label not in self._local:
             suffix = PurePosixPath(remote.name).suffix.lower()
             local = Path(self._workdir.name) / f"{len(self._local)}{suffix}"
             remote.fetch(local)
-            self._local[remote.label] = FileSource(path=str(local), encoding=self._encoding)
+            self._local[remote.label] = LabelledFile(local, remote.label, encoding=self._encoding)
         return self._local[remote.label]
-
-    @contextmanager
-    def _named(self, remote: RemoteFile) -> Iterator[None]:
-        try:
-            yield
-        except InputError as exc:
-            if remote.label not in self._local:
-                raise
-            local = self._local[remote.label].path
-            problems = [
-                dataclasses.replace(p, source=p.source.replace(local, remote.label))
-                for p in exc.problems
-            ]
-            raise InputError(problems, exc.truncated) from None
 
 
 def readable(name: str) -> bool:

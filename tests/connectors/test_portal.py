@@ -1,0 +1,120 @@
+"""The supplier portal's domain: tokens, the schema check with line-level errors, and ingest."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.db import session_scope
+from catalog.errors import InputError
+from catalog.models import Record, Run
+from catalog.repository import get_or_create_organization, upsert_catalog
+from catalog.schema import CatalogSchema
+from connectors.portal import (
+    authenticate_supplier,
+    issue_supplier_token,
+    receive_upload,
+    revoke_supplier_token,
+)
+
+SCHEMA = """
+name: fasteners
+kind: products
+id: sku
+text: [title]
+unknown_columns: ignore
+attributes:
+  - {name: sku, type: text, required: true, source: ["sku"]}
+  - {name: title, type: text, required: true, source: ["title"]}
+  - {name: price, type: number, min: 0, source: ["price"]}
+  - {name: finish, type: enum, enum: [zinc, plain], source: ["finish"]}
+  - {name: category, type: text, required: true, derive: classify}
+"""
+
+
+@pytest.fixture
+def token(store_url, tmp_path) -> str:
+    path = tmp_path / "fasteners.yaml"
+    path.write_text(SCHEMA)
+    schema = CatalogSchema.from_yaml(path)
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name="test")
+        catalog = upsert_catalog(session, organization=org, schema=schema)
+        return issue_supplier_token(session, catalog=catalog, supplier="Acme").token
+
+
+def upload(store_url: str, token: str, filename: str, content: bytes):
+    with session_scope(store_url) as session:
+        record = authenticate_supplier(session, token=token)
+        assert record is not None
+        return receive_upload(
+            session, token=record, filename=filename, stream=io.BytesIO(content), batch_size=2
+        )
+
+
+def stored(store_url: str) -> dict[str, dict]:
+    with session_scope(store_url) as session:
+        return dict(session.execute(sa.select(Record.external_id, Record.values)).all())
+
+
+def test_accepted_file_is_ingested_under_a_supplier_upload_run(store_url, token):
+    content = (
+        b"sku,title,price,finish\nA-1,Hex bolt,0.12,zinc\nA-2,Hex nut,0.05,plain\nA-3,Washer,,\n"
+    )
+    result = upload(store_url, token, "acme prices.csv", content)
+
+    assert (result.rows, result.inserted, result.supplier) == (3, 3, "Acme")
+    assert stored(store_url)["A-1"]["price"] == 0.12
+    with session_scope(store_url) as session:
+        run = session.get(Run, result.run_id)
+        assert (run.operation, run.status) == ("supplier-upload", "completed")
+        assert run.params == {"supplier": "Acme", "file": "acme prices.csv"}
+
+
+def test_bad_file_is_rejected_by_line_and_nothing_is_stored(store_url, token):
+    upload(store_url, token, "first.csv", b"sku,title,price\nA-1,Hex bolt,0.12\n")
+    before = stored(store_url)
+    content = (
+        b"sku,title,price,finish\n"
+        b"A-1,Hex bolt (new),0.15,zinc\n"
+        b"A-2,,0.05,plain\n"
+        b"A-3,Washer,cheap,zinc\n"
+        b"A-4,Nut,-1,chrome\n"
+        b"A-1,Again,1,zinc\n"
+    )
+    with pytest.raises(InputError) as caught:
+        upload(store_url, token, "acme.csv", content)
+
+    lines = str(caught.value).splitlines()
+    assert "acme.csv, row 3, column 'title': `title` has a value (got None)" in lines
+    assert any(line.startswith("acme.csv, row 4, column 'price':") for line in lines)
+    assert "acme.csv, row 5, column 'price': `price` is at least 0 (got -1.0)" in lines
+    assert any(
+        line.startswith("acme.csv, row 5, column 'finish': `finish` is one of") for line in lines
+    )
+    assert any(line.startswith("acme.csv, row 6") and "A-1" in line for line in lines)
+    assert all(str(caught.value).count(tmp) == 0 for tmp in ("/tmp/", "upload.csv"))
+    assert stored(store_url) == before
+    with session_scope(store_url) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Run)) == 1
+
+
+def test_missing_required_column_and_unsupported_type_are_refused(store_url, token):
+    with pytest.raises(InputError, match="acme.csv.*title"):
+        upload(store_url, token, "acme.csv", b"sku,price\nA-1,1\n")
+    with pytest.raises(InputError, match=r"prices\.pdf: is not a supported file type"):
+        upload(store_url, token, "../../prices.pdf", b"%PDF")
+    assert stored(store_url) == {}
+
+
+def test_tokens_are_per_supplier_and_revocable(store_url, token):
+    with session_scope(store_url) as session:
+        record = authenticate_supplier(session, token=token)
+        assert record.supplier == "Acme"
+        assert authenticate_supplier(session, token=token[:-1] + "x") is None
+        assert authenticate_supplier(session, token="sk_abc_def") is None
+        revoke_supplier_token(session, record=record)
+    with session_scope(store_url) as session:
+        assert authenticate_supplier(session, token=token) is None
