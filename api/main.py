@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
 import api.models  # noqa: F401 - registers the API's tables with the store's metadata
-from api.errors import ApiError, error_response, install_error_handlers
+from api.errors import COMMON_ERRORS, ApiError, error_response, install_error_handlers
 from api.jobs import JobRunner
 from api.settings import ApiSettings, get_api_settings
 from api.webhooks import WebhookSender, job_notifier
@@ -28,6 +28,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "webhooks",
     "datasets",
     "enrich_jobs",
+    "supplier_portal",
 )
 """Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
 
@@ -124,5 +125,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     for name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(f"api.routes.{name}").router)
+        router = importlib.import_module(f"api.routes.{name}").router
+        app.include_router(router, responses=COMMON_ERRORS)
     return app
