@@ -9,12 +9,13 @@ locked in between, so both see the same cells.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.datasets.errors import TaskApiError
 from api.datasets.ids import as_key
@@ -421,7 +422,9 @@ def _write_cells(session: Session, updates: list[dict[str, Any]]) -> None:
     )
 
 
-def task_finished(sessions, run_id: int, notify) -> None:  # noqa: ANN001
+def task_finished(
+    sessions: sessionmaker[Session], run_id: int, notify: Callable[..., None] | None
+) -> None:
     """After a task ends (any way): unlock its dataset and send its webhook notification."""
     with sessions() as session, session.begin():
         run = session.get(Run, run_id)
@@ -472,5 +475,5 @@ def task_payload(run: Run) -> dict[str, Any]:
     }
 
 
-def _iso(value) -> str | None:  # noqa: ANN001
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None

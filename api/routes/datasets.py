@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from api.datasets import service, tasks
 from api.datasets.errors import TaskApiError
@@ -26,7 +27,7 @@ from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
 from api.models import WebhookSubscription
 from api.webhooks import enqueue
-from catalog.models import Run
+from catalog.models import Organization, Run
 
 router = APIRouter(prefix="/api/v2", tags=["datasets"])
 
@@ -196,7 +197,7 @@ def _column(c: DatasetColumn) -> ColumnPublic:
     )
 
 
-def _dataset(session, dataset: Dataset) -> DatasetPublic:  # noqa: ANN001
+def _dataset(session: Session, dataset: Dataset) -> DatasetPublic:
     rows, staged = service.row_counts(session, dataset.id)
     columns = service.columns_of(session, dataset.id)
     locked = dataset.locked_by_run_id is not None
@@ -216,7 +217,7 @@ def _dataset(session, dataset: Dataset) -> DatasetPublic:  # noqa: ANN001
     )
 
 
-def _detail(session, dataset: Dataset) -> DatasetDetail:  # noqa: ANN001
+def _detail(session: Session, dataset: Dataset) -> DatasetDetail:
     columns = [_column(c) for c in service.columns_of(session, dataset.id)]
     return DatasetDetail(**_dataset(session, dataset).model_dump(), columns=columns)
 
@@ -258,8 +259,8 @@ def _start(request: Request, run: Run) -> None:
 
 def _create_task(
     request: Request,
-    session,  # noqa: ANN001
-    org,  # noqa: ANN001
+    session: Session,
+    org: Organization,
     dataset_id: str,
     **kwargs: Any,
 ) -> TaskPublic:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.datasets.ids import NulFreeModel
 from api.deps import CurrentOrganization, SessionDep
@@ -25,7 +26,7 @@ from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
 from api.models import WebhookDelivery
-from catalog.models import Run, RunStatus, utcnow
+from catalog.models import Catalog, Run, RunStatus, utcnow
 from enrichment.output_schema import OutputSchema
 
 router = APIRouter(prefix="/api/public/enrich", tags=["enrichment jobs"])
@@ -144,7 +145,9 @@ class CancelResponse(BaseModel):
     credits_used: int
 
 
-def _job_params(request: EnrichRequest, output_schema: list[dict[str, Any]], catalog) -> dict:  # noqa: ANN001
+def _job_params(
+    request: EnrichRequest, output_schema: list[dict[str, Any]], catalog: Catalog | None
+) -> dict[str, Any]:
     options: dict[str, Any] = {
         "speed": request.speed,
         "web_search": request.web_search,
@@ -168,7 +171,7 @@ def _job_params(request: EnrichRequest, output_schema: list[dict[str, Any]], cat
     }
 
 
-def _deliver_webhook(sessions, run_id: int) -> None:  # noqa: ANN001
+def _deliver_webhook(sessions: sessionmaker[Session], run_id: int) -> None:
     """The contract's completion POST: a flat JSON body, one attempt, 30 s timeout, logged in
     the delivery log; a failure never affects the job."""
     with sessions() as session, session.begin():
@@ -213,7 +216,9 @@ def _deliver_webhook(sessions, run_id: int) -> None:  # noqa: ANN001
 
 
 @router.post("")
-def submit(body: EnrichRequest, request: Request, session: SessionDep, org: CurrentOrganization):  # noqa: ANN201
+def submit(
+    body: EnrichRequest, request: Request, session: SessionDep, org: CurrentOrganization
+) -> EnrichResponse:
     """Enrich items. Synchronous by default (the response holds every result); with
     ``async_mode`` it returns at once with the job id to poll."""
     catalog = None

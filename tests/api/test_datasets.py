@@ -292,9 +292,12 @@ def test_completion_webhook_is_signed_and_logged(client: httpx.Client, receiver:
     assert event["data"]["taskId"] == task["taskId"]
     assert event["data"]["status"] == "completed"
     assert event["data"]["progress"]["processedCells"] == 7
-    deliveries = client.get("/api/webhooks/deliveries").json()["data"]
-    assert any(
-        d["event"] == "dataset.task.completed" and d["status"] == "delivered" for d in deliveries
+    # the delivery log records the answer just after the receiver has it
+    wait_for(
+        lambda: any(
+            d["event"] == "dataset.task.completed" and d["status"] == "delivered"
+            for d in client.get("/api/webhooks/deliveries").json()["data"]
+        )
     )
 
 

@@ -300,9 +300,12 @@ def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> 
                 "credits_used": 2,
             }
         ]
-        deliveries = client.get("/api/webhooks/deliveries").json()["data"]
-        assert any(
-            d["event"] == "enrich.job.completed" and d["status"] == "delivered" for d in deliveries
+        # the delivery log records the answer just after the receiver has it
+        wait_for(
+            lambda: any(
+                d["event"] == "enrich.job.completed" and d["status"] == "delivered"
+                for d in client.get("/api/webhooks/deliveries").json()["data"]
+            )
         )
     finally:
         receiver.stop()
