@@ -8,7 +8,8 @@ coerced to the schema, combined into a confidence (`enrichment.trust`) and decid
 * no evidence → nothing written (a `required` field gets an error issue);
 * item already has a value: equal → confirmed; `merge` array → new items appended;
   different → a conflict (the existing value stays);
-* below `reject` → not written, noted; below `auto_apply` → written but flagged for review.
+* below `reject` → not used at all (no value, no conflict), noted;
+* below `auto_apply` → written but flagged for review.
 
 `enrich_items` is the public batch entry point; the API maps `ItemEnrichment` onto seed 003's
 JSON (`after_data`, `sources`, `source_explanations`, `review_info`, `quality_result`).
@@ -16,7 +17,6 @@ JSON (`after_data`, `sources`, `source_explanations`, `review_info`, `quality_re
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from enrichment.firmographics import CompanyTable
     from enrichment.providers.reference import ReferenceTable
     from enrichment.quality import QualityResult
-
-log = logging.getLogger(__name__)
 
 DEFAULT_ORDER = ("record", "reference", "web", "llm")
 
@@ -348,9 +346,6 @@ def _decide(
             result.field_issues.append(
                 FieldIssue(name, "warning", f"sources disagree; other values: {shown}", "agreement")
             )
-        if name in existing:
-            _against_existing(result, spec, existing[name], verdict, explanation)
-            continue
         if verdict.confidence < thresholds.reject:
             result.decisions[name] = "rejected"
             result.field_issues.append(
@@ -358,10 +353,13 @@ def _decide(
                     name,
                     "info",
                     f"{verdict.value!r} found ({explanation}) but confidence "
-                    f"{verdict.confidence:.2f} is below {thresholds.reject}; not written",
+                    f"{verdict.confidence:.2f} is below {thresholds.reject}; not used",
                     "confidence",
                 )
             )
+            continue
+        if name in existing:
+            _against_existing(result, spec, existing[name], verdict, explanation)
             continue
         decision = "applied" if verdict.confidence >= thresholds.auto_apply else "review"
         _write(result, spec, verdict.value, verdict, explanation, decision)

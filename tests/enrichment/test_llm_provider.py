@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.llm import LLMSettings
+from catalog.schema import Thresholds
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.output_schema import OutputSchema
 from tests.llm_server import LLMServer
@@ -137,3 +138,16 @@ def test_a_failing_quality_llm_falls_back_to_the_heuristic(llm_server: LLMServer
     [result] = enrich_items([ITEM], SCHEMA, opts)
     assert result.quality is not None and result.quality.explanation.startswith("heuristic")
     assert any(f.startswith("quality_llm_failed") for f in result.flags)
+
+
+def test_values_below_reject_are_neither_written_nor_conflicts(llm_server: LLMServer) -> None:
+    llm_server.responder = answer(
+        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
+    )
+    opts = options(llm_server)
+    opts.thresholds = Thresholds(auto_apply=0.95, reject=0.7)  # an LLM alone is worth 0.6
+    [new, held] = enrich_items([ITEM, {**ITEM, "material": "Latex"}], SCHEMA, opts)
+    for result in (new, held):
+        assert "material" not in result.values and result.conflicts == []
+        assert result.decisions["material"] == "rejected"
+    assert held.after_data()["material"] == "Latex"
