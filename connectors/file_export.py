@@ -274,7 +274,11 @@ class FileExportWriter(WriterLifecycle):
             self._parquet = pq.ParquetWriter(self._temporary, self._schema)
         arrays = []
         for field in self._schema:
-            values = [_arrow_value(row.get(field.name), field.type) for row in rows]
+            passing = _passing_type(field.type)  # values of this type need no conversion
+            values = [
+                v if type(v) is passing else _arrow_value(v, field.type)
+                for v in (row.get(field.name) for row in rows)
+            ]
             try:
                 arrays.append(pa.array(values, type=field.type, from_pandas=True))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
@@ -284,6 +288,20 @@ class FileExportWriter(WriterLifecycle):
                     "declare its type in `types`"
                 ) from e
         self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+
+
+def _passing_type(arrow_type: Any) -> type | None:
+    import pyarrow as pa
+
+    if pa.types.is_string(arrow_type):
+        return str
+    if pa.types.is_floating(arrow_type):
+        return float  # NaN stays NaN and becomes null (from_pandas=True)
+    if pa.types.is_integer(arrow_type):
+        return int
+    if pa.types.is_boolean(arrow_type):
+        return bool
+    return None
 
 
 def _arrow_type(column: str, types: dict[str, str], rows: list[dict[str, Any]]) -> Any:
