@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auto_enrichment.schemas import ConfigFields, ConfigUpdate
@@ -44,13 +45,19 @@ WRITTEN = ("applied", "review", "merged")
 
 
 def settings_row(session: Session, *, org: Organization) -> AutoEnrichmentSettings:
+    """The organization's settings row, created with the defaults on first use (two requests
+    racing to create it both end up with the one row)."""
     row = session.get(AutoEnrichmentSettings, org.id)
-    if row is None:
-        row = AutoEnrichmentSettings(
-            organization_id=org.id, config=ConfigFields().model_dump(mode="json"), paused=False
-        )
-        session.add(row)
-        session.flush()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = AutoEnrichmentSettings(
+                organization_id=org.id, config=ConfigFields().model_dump(mode="json"), paused=False
+            )
+            session.add(row)
+    except IntegrityError:
+        row = session.get(AutoEnrichmentSettings, org.id, populate_existing=True)
     return row
 
 
