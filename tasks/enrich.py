@@ -1,4 +1,4 @@
-"""Enrich tasks: fill a catalogue batch's derived attributes; enrich a chunk of request items."""
+"""Enrich tasks: a catalogue batch's derived attributes, request items, stored records."""
 
 from __future__ import annotations
 
