@@ -82,8 +82,11 @@ class EnrichRequest(NulFreeModel):
     def _something_to_do(self) -> EnrichRequest:
         if not self.items and self.source_activity_id is None:
             raise ValueError("items must hold at least one object (or give source_activity_id)")
-        if not self.output_schema and self.catalog_id is None:
-            raise ValueError("output_schema must list at least one field (or give catalog_id)")
+        if not self.output_schema and self.catalog_id is None and not self.source_activity_id:
+            raise ValueError(
+                "output_schema must list at least one field (or give catalog_id, or resume a "
+                "job with source_activity_id)"
+            )
         if self.predict_taxonomy and self.taxonomy is None and self.catalog_id is None:
             raise ValueError("predict_taxonomy needs a taxonomy (or a catalog_id with one)")
         return self
@@ -234,6 +237,9 @@ def submit(
             raise ApiError(422, f"catalog {body.catalog_id} has no model-filled attributes")
         if body.predict_taxonomy and taxonomy is None:
             raise ApiError(422, f"catalog {body.catalog_id} has no taxonomy to predict from")
+    if not output_schema and body.source_activity_id is not None:
+        previous = service.get_job(session, organization_id=org.id, job_id=body.source_activity_id)
+        output_schema = previous.params["output_schema"]  # a resume keeps the job's fields
     OutputSchema.parse(output_schema)  # InputError -> 422 naming the field
     if body.predict_taxonomy:
         from api.enrich_jobs.taxonomy import read_taxonomy

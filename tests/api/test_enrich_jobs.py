@@ -240,10 +240,7 @@ def test_max_rows_then_resume_processes_the_rest(client: httpx.Client, pages: Pa
     ).json()
     assert (first["total_items"], first["total_rows"], first["successful"]) == (2, 3, 2)
     assert [r["after_data"]["bore_diameter"] for r in first["results"]] == ["25 mm", "20 mm"]
-    resumed = client.post(
-        "/api/public/enrich",
-        json={"output_schema": SCHEMA, "source_activity_id": first["job_id"]},
-    ).json()
+    resumed = client.post("/api/public/enrich", json={"source_activity_id": first["job_id"]}).json()
     assert resumed["total_items"] == 1 and resumed["credits_used"] == 1
     assert resumed["results"][0]["original_data"]["part_number"] == "6206-2RS"
     assert resumed["results"][0]["after_data"]["bore_diameter"] == "30 mm"
