@@ -28,6 +28,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "webhooks",
     "datasets",
     "enrich_jobs",
+    "supplier_portal",
 )
 """Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
 
