@@ -755,6 +755,18 @@ def _bucket(employees: pd.Series) -> pd.Series:
     return buckets.astype(object).where(buckets.notna(), None)
 
 
+REVENUE_BUCKETS = ("<1M", "1M-10M", "10M-50M", "50M-100M", "100M-500M", "500M-1B", "1B-10B", "10B+")
+_REVENUE_EDGES = (1e6, 1e7, 5e7, 1e8, 5e8, 1e9, 1e10)
+"""Upper bounds (USD, exclusive) of every revenue range but the last."""
+
+
+def revenue_bucket(usd: float) -> str | None:
+    """The revenue range (USD) an annual revenue falls in (`2.5e8` → `100M-500M`)."""
+    if usd is None or usd != usd or usd < 0:
+        return None
+    return REVENUE_BUCKETS[int(np.searchsorted(np.asarray(_REVENUE_EDGES), usd, side="right"))]
+
+
 def employee_bucket(count: int) -> str | None:
     """The employee range a head count falls in (`250` → `201-500`), None below 1."""
     if count < 1:

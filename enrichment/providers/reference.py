@@ -28,6 +28,7 @@ from enrichment.firmographics import (
     fuzzy_confidence,
     match_suppliers,
     normalise_name,
+    revenue_bucket,
 )
 from enrichment.matching import field_key, label_quality, normalise_label
 from enrichment.output_schema import OutputField, OutputSchema
@@ -47,6 +48,7 @@ _COMPANY_FIELDS = {
     "employee range": "employee_range",
     "employees": "employee_range",
     "revenue": "revenue",
+    "revenue range": "revenue_range",
     "industry": "industry",
     "country": "country",
     "website": "website",
@@ -258,7 +260,11 @@ def _company_evidence(
             source = fields.get(name)
             if source is None:
                 continue
-            value = values[source][match.row_index]
+            if source == "revenue_range":
+                revenue = values["revenue"][match.row_index]
+                value = revenue_bucket(revenue) if revenue is not None else None
+            else:
+                value = values[source][match.row_index]
             if value is None:
                 continue
             spec = schema.field(name)
