@@ -220,13 +220,14 @@ class BigQueryTable(Block):
     """A BigQuery table that receives catalogue rows: appended, merged on the key, or replaced.
 
     The table is created when missing, typed from `types` (arrays as JSON text), and partitioned
-    by day on `partition_field` when given.
+    by day on `partition_field` when given (a column of dates, e.g. "2026-11-22", stored as
+    DATE).
 
     Attributes:
         credentials: The project and credentials.
         dataset: The dataset holding the table.
         table: The table to write.
-        partition_field: A DATE or TIMESTAMP column to partition a new table by, or None.
+        partition_field: A column of dates to partition a new table by day, or None.
         types: Column types for a new table.
         retry_deadline: Seconds to keep retrying throttling and server errors.
 
@@ -249,7 +250,7 @@ class BigQueryTable(Block):
     dataset: str = Field(..., min_length=1, description="The dataset holding the table.")
     table: str = Field(..., min_length=1, description="The name of the table to write.")
     partition_field: str | None = Field(
-        None, description="A DATE or TIMESTAMP column to partition a new table by day."
+        None, description="A column of dates (stored as DATE) to partition a new table by day."
     )
     types: dict[str, str] = Field(
         default_factory=dict,
@@ -336,8 +337,8 @@ class BigQueryWriter(WriterLifecycle):
         try:
             written = self._local.commit()
             self._load(written.location, staging)
-            self._ensure_target()
-            self._query("applying the rows", self._statement(staging))
+            exists = self._target_exists()
+            self._query("applying the rows", self._statement(staging, exists=exists))
         except BaseException:
             self._state = "aborted"
             raise
@@ -358,15 +359,15 @@ class BigQueryWriter(WriterLifecycle):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _schema(self, *, staging: bool = False) -> list[Any]:
+    def _staging_schema(self) -> list[Any]:
         bigquery = _bigquery()
         fields = [bigquery.SchemaField(c, BIGQUERY_TYPES[self._kinds[c]]) for c in self._columns]
-        return fields + [bigquery.SchemaField(ROW_COLUMN, "INT64")] if staging else fields
+        return [*fields, bigquery.SchemaField(ROW_COLUMN, "INT64")]
 
     def _load(self, path: str, staging: str) -> None:
         bigquery = _bigquery()
         config = bigquery.LoadJobConfig(
-            schema=self._schema(staging=True),
+            schema=self._staging_schema(),
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition="WRITE_TRUNCATE",
         )
@@ -381,48 +382,46 @@ class BigQueryWriter(WriterLifecycle):
 
         call_with_retries(load, attempts=3)
 
-    def _ensure_target(self) -> None:
+    def _target_exists(self) -> bool:
         from google.api_core.exceptions import NotFound
 
-        bigquery = _bigquery()
         block = self._block
         try:
             self._client.get_table(block.table_id(), retry=self._calls.retry)
-            return
         except NotFound:
-            pass
+            return False
         except Exception as exc:
             raise bigquery_error(block.describe(), exc, doing="finding the table") from exc
-        table = bigquery.Table(block.table_id(), schema=self._schema())
-        if block.partition_field:
-            table.time_partitioning = bigquery.TimePartitioning(field=block.partition_field)
-        self._calls(
-            "creating the table",
-            lambda: self._client.create_table(table, exists_ok=True, retry=self._calls.retry),
-        )
+        return True
 
-    def _statement(self, staging: str) -> str:
-        target = f"`{self._block.table_id()}`"
+    def _statement(self, staging: str, *, exists: bool) -> str:
+        """One statement from staging into the target; a missing target is created by it, so
+        even the first write leaves nothing behind when it fails."""
+        block = self._block
+        target = f"`{block.table_id()}`"
         columns = ", ".join(f"`{c}`" for c in self._columns)
-        if self._mode == "append":
-            return f"INSERT INTO {target} ({columns}) SELECT {columns} FROM `{staging}`"
+        selected = ", ".join(
+            f"CAST(`{c}` AS DATE) AS `{c}`" if c == block.partition_field else f"`{c}`"
+            for c in self._columns
+        )
+        rows = f"(SELECT {selected} FROM `{staging}`)"
         latest = (  # a key written twice keeps its last row, as in the SQL destinations
-            f"(SELECT {columns} FROM `{staging}` WHERE TRUE QUALIFY ROW_NUMBER() OVER "
+            f"(SELECT {selected} FROM `{staging}` WHERE TRUE QUALIFY ROW_NUMBER() OVER "
             f"(PARTITION BY `{self._key}` ORDER BY `{ROW_COLUMN}` DESC) = 1)"
         )
-        if self._mode == "replace":
-            partition = (
-                f" PARTITION BY DATE(`{self._block.partition_field}`)"
-                if self._block.partition_field
-                else ""
-            )
-            return f"CREATE OR REPLACE TABLE {target}{partition} AS SELECT * FROM {latest}"
+        source = rows if self._mode == "append" else latest
+        if self._mode == "replace" or not exists:
+            replace = "OR REPLACE " if self._mode == "replace" else ""
+            partition = f" PARTITION BY `{block.partition_field}`" if block.partition_field else ""
+            return f"CREATE {replace}TABLE {target}{partition} AS SELECT * FROM {source}"
+        if self._mode == "append":
+            return f"INSERT INTO {target} ({columns}) SELECT * FROM {source}"
         others = [c for c in self._columns if c != self._key]
         updates = ", ".join(f"`{c}` = S.`{c}`" for c in others)
         values = ", ".join(f"S.`{c}`" for c in self._columns)
         matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if others else ""
         return (
-            f"MERGE {target} T USING {latest} S ON T.`{self._key}` = S.`{self._key}`"
+            f"MERGE {target} T USING {source} S ON T.`{self._key}` = S.`{self._key}`"
             f"{matched} WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({values})"
         )
 

@@ -4,6 +4,7 @@ an interrupted write."""
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -94,10 +95,15 @@ def test_a_new_table_is_partitioned_by_day(
         credentials=credentials, dataset=dataset, table="daily", partition_field="day"
     )
     with table.open(columns=["sku", "day"], key="sku", mode="upsert") as writer:
-        writer.write([{"sku": "A", "day": "2026-11-22"}])
+        writer.write([{"sku": "A", "day": "2026-11-22"}, {"sku": "B", "day": "2026-11-23"}])
         writer.commit()
     created = client.get_table(table.table_id())
     assert created.time_partitioning.field == "day"
+    days = client.query(f"SELECT sku, day FROM `{table.table_id()}` ORDER BY sku").result()
+    assert [(r["sku"], r["day"]) for r in days] == [
+        ("A", datetime.date(2026, 11, 22)),
+        ("B", datetime.date(2026, 11, 23)),
+    ]
 
 
 def test_source_reads_a_query_in_pages(
@@ -169,3 +175,16 @@ def test_a_key_written_twice_keeps_its_last_row(
     assert len(got) == 3 and got["SKU-000000"] == ("Third 0", 1.0)
     columns = [f.name for f in client.get_table(table.table_id()).schema]
     assert columns == COLUMNS  # the staging row number stays in staging
+
+
+def test_a_first_write_that_fails_at_commit_leaves_no_table(
+    credentials: BigQueryCredentials, client: Any, dataset: str
+) -> None:
+    table = BigQueryTable(
+        credentials=credentials, dataset=dataset, table="daily", partition_field="day"
+    )
+    with pytest.raises(TerminalConnectorError, match="applying the rows failed"):
+        with table.open(columns=["sku", "day"], key="sku", mode="upsert") as writer:
+            writer.write([{"sku": "A", "day": "2026-11-22"}, {"sku": "B", "day": "soon"}])
+            writer.commit()
+    assert list(client.list_tables(f"{PROJECT}.{dataset}")) == []
