@@ -25,6 +25,8 @@ def test_fetches_an_allowed_local_page(web: WebServer, fetcher: SafeFetcher) -> 
         "http://[::1]/",
         "http://0.0.0.0/",
         "http://192.168.1.1/",
+        "http://localhost/",  # a name: checked after DNS resolution
+        "http://[::ffff:10.0.0.1]/",  # IPv4-mapped IPv6
     ],
 )
 def test_refuses_private_loopback_and_metadata_addresses(fetcher: SafeFetcher, url: str) -> None:
