@@ -59,6 +59,9 @@ class DatasetSpec(NulFreeModel):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"column names must be unique; repeated: {', '.join(duplicated)}")
+        for column in self.columns:
+            if column.task_type == ENRICHMENT:
+                _as_output_field(column)
         known = set(names)
         for label, rows in (("rows", self.rows), ("sourceRows", self.source_rows)):
             for i, row in enumerate(rows):
@@ -68,6 +71,26 @@ class DatasetSpec(NulFreeModel):
                         f"{label}[{i}] has values for unknown column(s): {', '.join(unknown)}"
                     )
         return self
+
+
+def _as_output_field(column: ColumnSpec) -> None:
+    """An enrichment column must be a valid output-schema field (known unit, non-empty enum,
+    …); the error names the column."""
+    from pydantic import ValidationError
+
+    from enrichment.output_schema import OutputField
+
+    try:
+        OutputField(
+            name=column.name,
+            type=column.type,
+            description=column.description,
+            unit=column.unit,
+            enum=column.enum,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"] for e in exc.errors())
+        raise ValueError(f"column '{column.name}': {problems}") from None
 
 
 def is_empty(value: Any) -> bool:

@@ -498,3 +498,14 @@ def test_odd_ids_and_text_are_refused_not_crashed(
     )
     assert "NUL" in body["detail"]
     assert_error(client.get(f"/api/public/enrich/{huge}"), 404)
+
+
+def test_a_bad_enrichment_column_is_refused_naming_it(client: httpx.Client) -> None:
+    columns = [
+        {"name": "title"},
+        {"name": "reach", "type": "number", "unit": "furlongs-ish", "taskType": "enrichment"},
+    ]
+    body = assert_error(
+        client.post("/api/v2/datasets", json={"name": "x", "columns": columns}), 422
+    )
+    assert "column 'reach'" in body["detail"] and "furlongs-ish" in body["detail"]
