@@ -261,4 +261,3 @@ def credits(session: SessionDep, org: CurrentOrganization) -> CreditsPublic:
         by_operation=everything["by_operation"],
         by_day=month["by_day"],
     )
-
