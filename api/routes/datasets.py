@@ -270,7 +270,7 @@ def _create_task(
             session,
             organization=org,
             dataset=dataset,
-            max_active=getattr(request.app.state.settings, "max_active_tasks", MAX_ACTIVE_TASKS),
+            max_active=MAX_ACTIVE_TASKS,
             **kwargs,
         )
     # Committed here, not by the session dependency (which closes after the response is
