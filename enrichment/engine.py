@@ -64,7 +64,7 @@ class EnrichOptions:
     validate_semantics: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldConflict:
     """A found value that disagrees with the item's non-empty existing value."""
 
@@ -76,7 +76,7 @@ class FieldConflict:
     explanation: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemEnrichment:
     """The outcome for one item: what was found, from where, how sure, and what needs a person."""
 

@@ -18,7 +18,7 @@ def reference_source(table: str, row: int | None = None) -> str:
     return f"reference:{table}" + (f"#row={row}" if row is not None else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """A raw value for `field` of item `item`, as found.
 

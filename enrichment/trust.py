@@ -18,7 +18,7 @@ MAX_CONFIDENCE = 0.99
 DISAGREEMENT_CAP = 0.6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The value chosen for one field of one item, with everything that supports it."""
 
