@@ -189,3 +189,36 @@ def test_taxonomy_rejects_inconsistent_nodes() -> None:
     stray = TaxonomyNode("2", "Saws", ("Garden", "Saws"), "1")
     with pytest.raises(ValueError, match="does not extend"):
         Taxonomy.from_nodes("t", [root, stray])
+
+
+def test_yaml_tree_and_gs1_label_levels(tmp_path: Path) -> None:
+    from taxonomy.importers import label_path, load_label_levels, load_yaml
+
+    tree = tmp_path / "tree.yaml"
+    tree.write_text(
+        "name: shop\nversion: 3\ncategories:\n"
+        "  - name: Tools\n    id: t\n    children:\n"
+        "      - {name: Drills, id: t-1}\n      - Saws\n"
+        "  - {path: Garden > Hoses}\n",
+        encoding="utf-8",
+    )
+    taxonomy = load_yaml(tree)
+    assert (taxonomy.name, taxonomy.version) == ("shop", "3")
+    assert taxonomy["t-1"].path_text == "Tools > Drills" and taxonomy["t-1"].parent_id == "t"
+    assert taxonomy.by_path("Tools > Saws") is not None
+    assert taxonomy.by_path("Garden") is not None  # missing parent added
+    assert load_taxonomy(tree).content_hash == taxonomy.content_hash
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("categories:\n  - name: A\n    children: 5\n  - 7\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_yaml(broken)
+    assert "'children' must be a list" in str(caught.value)
+    assert "categories #2" in str(caught.value)
+
+    levels = [
+        ("64000000_Personal Accessories", "64010000_Personal Accessories", "64010100_Jewellery")
+    ]
+    assert label_path(levels[0]) == "Personal Accessories > Personal Accessories > Jewellery"
+    gs1 = load_label_levels(levels)
+    assert gs1.by_path("Personal Accessories > Personal Accessories > Jewellery").level == 3
