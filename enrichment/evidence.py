@@ -6,7 +6,7 @@ because some evidence carries it, so "no evidence, no value" holds by constructi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 INPUT = "input"
@@ -41,4 +41,3 @@ class Evidence:
     method: str
     reliability: float
     quote: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
