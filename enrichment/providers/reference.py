@@ -1,8 +1,9 @@
 """The reference provider: values from tables the user trusts — a product master, another
 catalogue, a companies table — matched by identifiers first, then by name.
 
-Product tables are matched by GTIN (digits only, leading zeros ignored, so UPC-A, EAN-13 and
-GTIN-14 of one product meet), then MPN + brand, then exact normalised name, then fuzzy name.
+Product tables (a CSV product master, a DataFrame, another stored catalogue) are matched by
+GTIN (digits only, leading zeros ignored, so UPC-A, EAN-13 and GTIN-14 of one product meet),
+then MPN + brand, then exact normalised name, then fuzzy name.
 Companies are matched by `enrichment.firmographics.match_suppliers` (domain, exact, fuzzy name).
 A column feeds a field when its header names the field (`enrichment.matching`).
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from catalog.errors import InputError
 from enrichment.evidence import Evidence, reference_source
@@ -90,6 +92,8 @@ class ReferenceTable:
     name: str
     frame: pd.DataFrame
     first_row_number: int = 2
+    row_keys: list[str] | None = None
+    """Stable ids to cite rows by (a stored catalogue's external ids) instead of row numbers."""
     _index: dict[str, dict[Any, int]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -102,6 +106,22 @@ class ReferenceTable:
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError.single(str(path), f"not a readable CSV: {exc}") from exc
         return cls(name or path.stem, frame)
+
+    @classmethod
+    def from_catalog(
+        cls, session: Session, *, catalog_id: int, name: str, batch_size: int = 10_000
+    ) -> ReferenceTable:
+        """Another stored catalogue's current values as a reference, cited by external id."""
+        from catalog.records import iter_current_values
+
+        keys: list[str] = []
+        rows: list[dict[str, Any]] = []
+        for ids, values in iter_current_values(
+            session, catalog_id=catalog_id, batch_size=batch_size
+        ):
+            keys += ids
+            rows += values
+        return cls(name, pd.DataFrame.from_records(rows), row_keys=keys)
 
     def __post_init__(self) -> None:
         self.frame = self.frame.reset_index(drop=True)
@@ -134,6 +154,8 @@ class ReferenceTable:
             self._names = [(k, r) for k, r in self._index["name"].items()]
 
     def cite(self, row: int) -> str:
+        if self.row_keys is not None:
+            return f"{reference_source(self.name)}#id={self.row_keys[row]}"
         return reference_source(self.name, row + self.first_row_number)
 
     def match(self, item: dict[str, Any]) -> tuple[int, str, float] | None:

@@ -175,3 +175,34 @@ def test_quality_score_and_semantic_checks(master: ReferenceTable) -> None:
     assert result.quality is not None and 1 <= result.quality.score <= 3
     assert any("warranty" in issue for issue in result.quality.issues)
     assert any(i.validator == "semantics" and i.field == "homepage" for i in result.field_issues)
+
+
+def test_another_stored_catalogue_is_a_reference_cited_by_id(store_url: str) -> None:
+    with session_scope(store_url) as session:
+        org = Organization(name="acme")
+        session.add(org)
+        session.flush()
+        master = Catalog(
+            organization_id=org.id, name="master", schema={}, auto_apply=0.9, reject=0.5
+        )
+        session.add(master)
+        session.flush()
+        values = {"gtin": "4006381333931", "name": "Highlighter yellow", "weight": "12 g"}
+        session.add(
+            Record(
+                catalog_id=master.id,
+                external_id="M-7",
+                source_values=values,
+                values=values,
+                content_hash="m7",
+            )
+        )
+        session.flush()
+        table = ReferenceTable.from_catalog(session, catalog_id=master.id, name="master")
+    [result] = enrich_items(
+        [{"ean": "4006381333931"}],
+        SCHEMA,
+        EnrichOptions(providers=("reference",), references=[table]),
+    )
+    assert result.values == {"weight_g": 12.0}
+    assert result.sources["weight_g"] == ["reference:master#id=M-7"]
