@@ -204,7 +204,13 @@ class ShopifyProducts(Block):
                     f"{self.describe()}: metafield for '{column}' must be namespace.key, "
                     f"not '{target}'"
                 )
-        return ShopifyWriter(self, handle_column=handle, mode=mode, kinds=kinds)
+        fields = {name: column for name, column in self.fields.items() if column in columns}
+        if "title" not in fields:
+            raise TerminalConnectorError(
+                f"{self.describe()}: Shopify needs a product title, and no written column feeds "
+                f"it (fields maps title to '{self.fields.get('title')}')"
+            )
+        return ShopifyWriter(self, handle_column=handle, mode=mode, kinds=kinds, fields=fields)
 
     def read_products(self, handles: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Products as the API returns them, every page followed; only `handles` if given."""
@@ -269,9 +275,17 @@ class ShopifyWriter(WriterLifecycle):
     """Collects rows grouped by handle; `commit()` publishes them all or sets everything back."""
 
     def __init__(
-        self, block: ShopifyProducts, *, handle_column: str, mode: str, kinds: dict[str, str]
+        self,
+        block: ShopifyProducts,
+        *,
+        handle_column: str,
+        mode: str,
+        kinds: dict[str, str],
+        fields: dict[str, str],
     ) -> None:
         self._block = block
+        self._fields = fields
+        """Shopify field -> column, for the fields whose column this write has."""
         self._handle_column = handle_column
         self._mode = mode
         self._kinds = kinds
@@ -284,11 +298,11 @@ class ShopifyWriter(WriterLifecycle):
         problems = []
         for row in rows:
             handle = _handle(row.get(self._handle_column))
-            title = to_text(row.get(self._block.fields.get("title", "")))
-            price = row.get(self._block.fields.get("price", ""))
+            title = to_text(row.get(self._fields["title"]))
+            price = row.get(self._fields["price"]) if "price" in self._fields else None
             if not handle:
                 problems.append(f"a row has no value in '{self._handle_column}'")
-            elif not (title or "").strip() and "title" in self._block.fields:
+            elif not (title or "").strip():
                 problems.append(f"product '{handle}': no title")
             elif to_text(price) is not None and _price(price) is None:
                 problems.append(f"product '{handle}': price {price!r} is not a number")
@@ -347,7 +361,7 @@ class ShopifyWriter(WriterLifecycle):
     def _product_input(
         self, handle: str, rows: list[dict[str, Any]], before: dict[str, Any] | None
     ) -> dict[str, Any]:
-        fields = self._block.fields
+        fields = self._fields
         first = rows[0]
 
         def value(name: str, row: dict[str, Any] = first) -> Any:

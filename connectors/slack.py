@@ -100,7 +100,8 @@ class SlackNotifier(Block):
     Example:
         Tell the team a run finished:
         ```python
-        from connectors.slack import Event, SlackNotifier
+        from connectors.slack import SlackNotifier
+        from connectors.slack import Event
 
         notifier = SlackNotifier.load("BLOCK_NAME")
         notifier.notify(Event(kind="run_completed", catalog="fasteners", operation="onboard"))

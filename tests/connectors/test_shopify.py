@@ -250,3 +250,9 @@ def test_append_refuses_existing_handles_and_replace_is_refused(shopify_shop, sh
         publish(destination, rows(), mode="append")
     with pytest.raises(TerminalConnectorError, match="'replace' would delete"):
         publish(destination, rows(), mode="replace")
+
+
+def test_a_write_without_a_title_column_is_refused_at_open(shopify_shop, shopify_products):
+    with pytest.raises(TerminalConnectorError, match="needs a product title"):
+        shopify_products.open(columns=["external_id", "price"], key="external_id", mode="upsert")
+    assert shopify_shop[0].requests == []
