@@ -17,6 +17,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.schema import Thresholds
+from enrichment.config import EnrichConfig
 from enrichment.engine import EnrichOptions, ItemEnrichment, enrich_items
 from enrichment.output_schema import OutputField, OutputSchema
 
@@ -87,8 +88,7 @@ def plan(job: JobOptions) -> Plan:
     wanted = list(SPEED_PROVIDERS.get(job.speed, SPEED_PROVIDERS["medium"]))
     if not job.web_search and "web" in wanted:
         wanted.remove("web")
-    llm = LLMSettings()
-    if "llm" in wanted and not llm.configured:
+    if "llm" in wanted and not LLMSettings().configured:
         wanted.remove("llm")
         if job.speed in ("medium", "slow"):
             flags.append("info:llm_not_configured")
@@ -101,35 +101,20 @@ def plan(job: JobOptions) -> Plan:
             else "info:web_search_not_configured: web research is not available here; values "
             "come from the item's own data"
         )
-    quality = job.quality_prompt
-    semantics = job.validate_semantics
-    if (quality is not None or semantics) and not _available("enrichment.quality"):
-        flags.append("info:quality_check_not_available")
-        quality, semantics = None, False
-    fetcher = None
     fetch = FetchSettings()
-    if "web" in providers and (fetch.allow or fetch.fetch_interval != 1.0):
-        from enrichment.fetch import FetchPolicy, SafeFetcher
-
-        fetcher = SafeFetcher(
-            policy=FetchPolicy(
-                allowed_domains=tuple(job.allowed_domains),
-                allow=fetch.allow,
-                per_host_interval=fetch.fetch_interval,
-            )
-        )
-    options = EnrichOptions(
-        providers=providers,
-        thresholds=Thresholds(auto_apply=job.auto_apply, reject=job.reject),
-        fetcher=fetcher,
+    config = EnrichConfig(
+        providers=list(providers),
         web_search=job.web_search,
         allowed_domains=list(job.allowed_domains),
-        llm=llm if "llm" in providers else None,
+        llm="llm" in providers,
         prompt=job.prompt,
-        quality_prompt=quality,
-        validate_semantics=semantics,
+        quality_prompt=job.quality_prompt,
+        validate_semantics=job.validate_semantics,
+        thresholds=Thresholds(auto_apply=job.auto_apply, reject=job.reject),
+        per_host_interval=fetch.fetch_interval,
+        allow_addresses=list(fetch.allow),
     )
-    return Plan(options=options, flags=flags)
+    return Plan(options=config.build(), flags=flags)
 
 
 def run_engine(

@@ -1,6 +1,7 @@
-"""One engine outcome as seed 003's result item: ``original_data``, ``after_data`` (with
-``sources`` and, when asked, ``source_explanations``), ``all_sources``, category fields,
-quality fields and ``review_info``."""
+"""One engine outcome as seed 003's result item: the engine's own mapping
+(`ItemEnrichment.as_result`: original_data, after_data with sources and source_explanations,
+all_sources, review_info, quality) plus what the job adds: the predicted category, its
+category-specific attributes and how each was derived."""
 
 from __future__ import annotations
 
@@ -15,17 +16,8 @@ def result_of(
     include_explanations: bool,
     category: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    after = outcome.after_data(include_explanations=include_explanations)
-    result: dict[str, Any] = {
-        "original_data": dict(outcome.original),
-        "after_data": after,
-        "all_sources": outcome.all_sources,
-        "review_info": outcome.review_info(),
-    }
-    if include_explanations:
-        result["confidences"] = {k: round(v, 4) for k, v in outcome.confidence.items()}
-    if outcome.error is not None:
-        result["error"] = outcome.error
+    result = outcome.as_result(include_explanations=include_explanations)
+    after = result["after_data"]
     if category is not None:
         result["category_id"] = category["category_id"]
         result["category_path"] = category["category_path"]
@@ -46,9 +38,4 @@ def result_of(
                 f"category_low_confidence: {category['confidence']:.2f} ({category['method']})"
             )
             result["review_info"]["flag_record"] = True
-    quality = outcome.quality
-    if quality is not None:
-        shown = quality.as_dict() if hasattr(quality, "as_dict") else dict(vars(quality))
-        result["quality_result"] = shown
-        result["quality_score"] = shown.get("score")
     return result
