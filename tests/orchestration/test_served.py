@@ -108,11 +108,15 @@ def _schema_named(name: str, folder: Path) -> Path:
     return path
 
 
-def _skuflow_events(api_url: str, prefix: str = "skuflow.") -> list[dict[str, Any]]:
+def _skuflow_events(
+    api_url: str, prefix: str = "skuflow.", resource_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Events from the server's events API, oldest first (its page size is at most 50)."""
+    query: dict[str, Any] = {"event": {"prefix": [prefix]}, "order": "ASC"}
+    if resource_id:
+        query["resource"] = {"id": [resource_id]}
     response = httpx.post(
-        f"{api_url}/events/filter",
-        json={"filter": {"event": {"prefix": [prefix]}, "order": "ASC"}, "limit": 200},
-        timeout=10,
+        f"{api_url}/events/filter", json={"filter": query, "limit": 50}, timeout=10
     )
     response.raise_for_status()
     return response.json()["events"]
@@ -212,11 +216,7 @@ def test_runs_and_changes_emit_batched_events(pipeline: dict[str, Any], served: 
             .select_from(Change)
             .where(Change.run_id == run_id, Change.status == "applied")
         )
-    events = [
-        e
-        for e in _skuflow_events(served.api_url)
-        if e["resource"].get("skuflow.run") == str(run_id)
-    ]
+    events = _skuflow_events(served.api_url, resource_id=f"skuflow.run.{run_id}")
     names = [e["event"] for e in events]
     assert names[0] == "skuflow.run.started" and names[-1] == "skuflow.run.completed"
     assert "skuflow.change.queued_for_review" in names
@@ -369,13 +369,16 @@ def test_a_paused_review_resumed_continues_with_the_decision(
             assert status[change_id] == ("approved", "tester")
         else:
             assert status[change_id][0] == "queued_for_review"
-    approved_events = [
-        e
-        for e in _skuflow_events(served.api_url, "skuflow.change.approved")
-        if e["payload"].get("reviewer") == "tester"
-    ]
-    assert sum(e["payload"]["count"] for e in approved_events) == sum(
-        1 for _, c in queued if c >= 0.7
+    expected = sum(1 for _, confidence in queued if confidence >= 0.7)
+
+    def approved_by_tester() -> int:
+        events = _skuflow_events(served.api_url, "skuflow.change.approved")
+        return sum(e["payload"]["count"] for e in events if e["payload"]["reviewer"] == "tester")
+
+    wait_for(
+        lambda: approved_by_tester() == expected,
+        timeout=30,
+        what=f"skuflow.change.approved events counting {expected} changes",
     )
 
 
