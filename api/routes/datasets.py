@@ -235,9 +235,13 @@ def _start(request: Request, run: Run) -> None:
     def notify(*, run_id: int, webhook_id: str, payload: dict[str, Any]) -> None:
         with sessions() as session, session.begin():
             webhook = session.get(WebhookSubscription, as_key(webhook_id))
-            if webhook is None or not webhook.active:
-                return
             event = f"dataset.task.{payload['status']}"
+            if (
+                webhook is None
+                or not webhook.active
+                or (webhook.events and event not in webhook.events)
+            ):
+                return
             delivery = enqueue(
                 session,
                 organization_id=webhook.organization_id,
