@@ -66,7 +66,13 @@ def _mapping(values: list[str] | None) -> dict[str, str] | None:
 
 @app.command()
 def onboard(
-    file: Annotated[Path, typer.Argument(help="Supplier file: CSV, XLSX, JSON or JSONL.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Supplier file: CSV, XLSX, JSON or JSONL; or block:<type-slug>/<name> for a "
+            "saved source block."
+        ),
+    ],
     catalog: Annotated[Path, typer.Option("--catalog", help="Catalogue schema YAML.")],
     taxonomy: Annotated[
         Path | None, typer.Option(help="Taxonomy to classify into (Google text or CSV id,path).")
@@ -88,6 +94,13 @@ def onboard(
     encoding: Annotated[
         str, typer.Option(help="Text encoding of a CSV/JSON file (e.g. cp1252, latin-1).")
     ] = "utf-8",
+    destination: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--destination",
+            help="Also publish to a saved destination block: <type-slug>/<name>[:mode].",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a supplier file, classify, enrich, validate, and publish the catalogue."""
     quiet_prefect()
@@ -103,6 +116,7 @@ def onboard(
         table=table,
         column_overrides=_mapping(column_map),
         encoding=encoding,
+        destinations=destination,
     )
 
 

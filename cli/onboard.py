@@ -25,6 +25,7 @@ def run_onboard(
     table: str | None,
     column_overrides: dict[str, str] | None,
     encoding: str = "utf-8",
+    destinations: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the onboard flow in this process and show its progress; returns its summary."""
     from catalog.db import session_scope
@@ -71,6 +72,7 @@ def run_onboard(
                 run_id=run_id,
                 column_overrides=column_overrides,
                 encoding=encoding,
+                destinations=destinations,
             )
         except InputError as exc:
             stop.set()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,37 @@ def test_blocks_by_name_with_modes_and_clear_errors(tmp_path: Path) -> None:
         load_source("skuflow-file-export/nightly-csv")
     with pytest.raises(TerminalConnectorError, match="must look like"):
         load_source("nightly-csv")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_cli_onboard_reads_a_source_block_and_publishes_to_destination_blocks(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from connectors.file_export import FileExport
+    from connectors.files import FileSource
+    from tests.connectors.helpers import product_rows, small_schema
+
+    feed = tmp_path / "feed.csv"
+    lines = ["sku,title,price"] + [f"{r['sku']},{r['title']},{r['price']}" for r in product_rows(8)]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    FileSource(path=str(feed)).save("acme-feed", overwrite=True)
+    FileExport(path=str(tmp_path / "out" / "catalog.json")).save("catalog-json", overwrite=True)
+    schema_path, _ = small_schema(tmp_path)
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "onboard",
+            "block:skuflow-file-source/acme-feed",
+            "--catalog",
+            str(schema_path),
+            "--destination",
+            "skuflow-file-export/catalog-json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    published = json.loads((tmp_path / "out" / "catalog.json").read_text(encoding="utf-8"))
+    assert [row["external_id"] for row in published] == [r["sku"] for r in product_rows(8)]
