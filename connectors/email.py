@@ -23,7 +23,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
-from connectors.base import RowBatch, TerminalConnectorError, TransientConnectorError
+from connectors.base import RowBatch, TerminalConnectorError, TransientConnectorError, block_label
 from connectors.fetched_files import FetchedFiles, RemoteFile, readable
 from connectors.retry import call_with_retries
 
@@ -131,9 +131,9 @@ class EmailSource(Block):
         return self
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"maildir {self.maildir}" if self.maildir else f"mailbox {self._imap_url()}"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(
+            self, f"maildir {self.maildir}" if self.maildir else f"mailbox {self._imap_url()}"
+        )
 
     def cursor_key(self) -> str:
         return f"maildir:{self.maildir}" if self.maildir else self._imap_url()

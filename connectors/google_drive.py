@@ -15,7 +15,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field
 
-from connectors.base import RowBatch
+from connectors.base import RowBatch, block_label
 from connectors.fetched_files import FetchedFiles, RemoteFile, readable
 from connectors.google_credentials import GoogleCredentials, call_google
 
@@ -59,9 +59,7 @@ class GoogleDriveFolder(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"Google Drive folder {self.folder_id}"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(self, f"Google Drive folder {self.folder_id}")
 
     def cursor_key(self) -> str:
         return f"gdrive:{self.folder_id}"

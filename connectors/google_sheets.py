@@ -26,6 +26,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
     check_open_arguments,
     to_text,
 )
@@ -81,9 +82,7 @@ class GoogleSheet(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"Google Sheet {self.spreadsheet_key} range '{self.range_name}'"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(self, f"Google Sheet {self.spreadsheet_key} range '{self.range_name}'")
 
     # -- source -------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from connectors.base import (
     WriteMode,
     WriteResult,
     WriterLifecycle,
+    block_label,
     check_open_arguments,
     to_text,
 )
@@ -172,9 +173,7 @@ class ShopifyProducts(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        label = f"Shopify store {self.credentials.shop}"
-        return f"{label} (block '{name}')" if name else label
+        return block_label(self, f"Shopify store {self.credentials.shop}")
 
     def open(
         self,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block
 from pydantic import BaseModel, Field, SecretStr
 
-from connectors.base import TerminalConnectorError, TransientConnectorError
+from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.retry import call_with_retries, http_status_error
 
 EventKind = Literal["run_completed", "run_failed", "review_queue_grew"]
@@ -119,8 +119,7 @@ class SlackNotifier(Block):
     )
 
     def describe(self) -> str:
-        name = getattr(self, "_block_document_name", None)
-        return f"Slack notifier (block '{name}')" if name else "Slack notifier"
+        return block_label(self, "Slack notifier")
 
     def notify(self, event: Event | None) -> int:
         """Post `event` to every matching route; returns how many messages were sent."""
