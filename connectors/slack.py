@@ -15,6 +15,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block
 from pydantic import BaseModel, Field, SecretStr
 
+from catalog.models import Run, RunStatus
 from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.retry import call_with_retries, http_status_error
 
@@ -58,6 +59,25 @@ def review_queue_event(
         operation=operation,
         queue_before=before,
         queue_after=after,
+        records=list(records),
+    )
+
+
+def run_event(run: Run, *, catalog: str, records: Sequence[str] = ()) -> Event:
+    """The event for a finished run row: failed runs carry their error, the others their counts
+    (whole numbers only, as a summary line shows them)."""
+    counts = {
+        name: value
+        for name, value in (run.counts or {}).items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
+    return Event(
+        kind="run_failed" if run.status == RunStatus.FAILED.value else "run_completed",
+        catalog=catalog,
+        operation=run.operation,
+        run_id=str(run.id),
+        counts=counts,
+        error=run.error,
         records=list(records),
     )
 

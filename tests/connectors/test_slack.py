@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import TerminalConnectorError
-from connectors.slack import Event, SlackNotifier, SlackRoute, review_queue_event
+from connectors.slack import Event, SlackNotifier, SlackRoute, review_queue_event, run_event
 
 DONE = Event(
     kind="run_completed",
@@ -112,3 +112,19 @@ def test_a_revoked_webhook_does_not_silence_the_other_routes(slack):
     assert str(caught.value).startswith("1 message(s) sent; Slack notifier, route 1")
     assert "no_service" in str(caught.value)
     assert len(slack.received(live)) == 1
+
+
+def test_finished_runs_become_completed_or_failed_events(slack):
+    from catalog.models import Run
+
+    ops = slack.webhook("ops")
+    alerts = notifier(SlackRoute(webhook_url=ops, verbosity="per_record"))
+    done = Run(id=7, operation="onboard", status="completed", counts={"read": 12, "rate": 0.5})
+    failed = Run(id=8, operation="distribute", status="failed", counts={}, error="HTTP 503")
+
+    alerts.notify(run_event(done, catalog="fasteners", records=["A-1: title changed"]))
+    alerts.notify(run_event(failed, catalog="fasteners"))
+    first, second = slack.received(ops)
+    assert first["text"] == ":white_check_mark: Onboard completed for *fasteners* — read: 12, run 7"
+    assert first["blocks"][1]["text"]["text"] == "• A-1: title changed"
+    assert second["text"] == ":x: Distribute failed for *fasteners* — run 8\n> HTTP 503"
