@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from catalog.rows import RowBatch
 from connectors.base import (
@@ -111,19 +111,28 @@ class PostgresTable(Block):
         description="Types of created columns: text, number, integer, boolean or array.",
     )
 
+    _table: SqlTable | None = PrivateAttr(None)
+
     def describe(self) -> str:
         return self.sql_table().describe()
 
     def sql_table(self) -> SqlTable:
-        """The generic SQL destination this block configures (one per call; cheap)."""
-        table = SqlTable(
-            url=self.credentials.url(),
-            table=self.table,
-            schema_name=self.schema_name,
-            types=self.types,
-        )
-        table._block_document_name = getattr(self, "_block_document_name", None)
-        return table
+        """The generic SQL destination this block configures, made once so its engine (and
+        connection pool) is reused by every write session."""
+        if self._table is None:
+            self._table = SqlTable(
+                url=self.credentials.url(),
+                table=self.table,
+                schema_name=self.schema_name,
+                types=self.types,
+            )
+        self._table._block_document_name = getattr(self, "_block_document_name", None)
+        return self._table
+
+    def close(self) -> None:
+        """Release pooled connections; the block can still be used (it reconnects)."""
+        if self._table is not None:
+            self._table.close()
 
     def open(
         self,
@@ -135,6 +144,13 @@ class PostgresTable(Block):
     ) -> SqlTableWriter:
         """Start a write session in one transaction (see `SqlTable.open`)."""
         return self.sql_table().open(columns=columns, key=key, mode=mode, types=types)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        private = dict(state.get("__pydantic_private__") or {})
+        private["_table"] = None  # its engine holds sockets: never pickled
+        state["__pydantic_private__"] = private
+        return state
 
 
 class PostgresSource(Block):

@@ -199,3 +199,19 @@ def test_a_server_that_keeps_dropping_is_a_transient_error(
             PostgresSource(credentials=flaky, table="anything").columns()
     finally:
         proxy.stop()
+
+
+def test_the_table_block_reuses_one_engine_and_pickles_without_it(
+    credentials: PostgresCredentials,
+) -> None:
+    import pickle
+
+    table = PostgresTable(credentials=credentials, table=_table_name())
+    _write(table, product_rows(2))
+    _write(table, product_rows(2, start=2))
+    engine = table.sql_table().get_engine()
+    assert table.sql_table().get_engine() is engine
+    copy = pickle.loads(pickle.dumps(table))
+    assert copy._table is None and _write(copy, product_rows(1)).rows == 1
+    table.close()
+    copy.close()
