@@ -189,9 +189,9 @@ class S3Source(Block):
         """The objects added or changed after `cursor` (every object when None)."""
         return S3Read(self, (cursor or {}).get("etags", {}))
 
-    def list_objects(self) -> dict[str, str]:
+    def list_objects(self, client: Any = None) -> dict[str, str]:
         """Readable objects under the prefix: {key: ETag}, in key order."""
-        client = self.credentials.get_client()
+        client = client or self.credentials.get_client()
         found: dict[str, str] = {}
         try:
             pages = client.get_paginator("list_objects_v2").paginate(
@@ -215,7 +215,8 @@ class S3Read:
 
     def __init__(self, source: S3Source, seen: Mapping[str, str]) -> None:
         self._source = source
-        listed = source.list_objects()
+        self._client = source.credentials.get_client()  # one client for the whole read
+        listed = source.list_objects(self._client)
         self.keys = [key for key, etag in listed.items() if seen.get(key) != etag]
         self.cursor: dict[str, Any] | None = {"etags": listed}
         self._workdir = tempfile.TemporaryDirectory(prefix="skuflow-s3-")
@@ -247,7 +248,7 @@ class S3Read:
             local = Path(self._workdir.name) / f"{len(self._files)}{PurePosixPath(key).suffix}"
             source = self._source
             try:
-                source.credentials.get_client().download_file(source.bucket, key, str(local))
+                self._client.download_file(source.bucket, key, str(local))
             except Exception as exc:
                 raise s3_error(source.describe(), exc, doing=f"downloading {key}") from exc
             self._files[key] = FileSource(
