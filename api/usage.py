@@ -15,15 +15,17 @@ from catalog.models import Run, utcnow
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
+    table = UsageEntry.__table__
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - the store is SQLite or PostgreSQL
-        session.execute(insert(UsageEntry), rows)
+        session.connection().execute(insert(table), rows)
         return
-    statement = dialect_insert(UsageEntry).on_conflict_do_nothing(index_elements=["run_id", "item"])
-    session.execute(statement, rows)
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["run_id", "item"])
+    # Core executemany: the ORM's bulk path costs several times more per row
+    session.connection().execute(statement, rows)
 
 
 def charge(
