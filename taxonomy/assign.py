@@ -24,7 +24,13 @@ from catalog.models import Catalog, Change, ChangeStatus, Organization, Record, 
 from catalog.records import load_records, mark_stage
 from catalog.schema import CatalogSchema
 from taxonomy.cascade import CascadeUsage, LLMCascade
-from taxonomy.classifier import Classifier, build_classifier, load_classifier, save_classifier
+from taxonomy.classifier import (
+    MODEL_FORMAT,
+    Classifier,
+    build_classifier,
+    load_classifier,
+    save_classifier,
+)
 from taxonomy.importers import load_taxonomy
 from taxonomy.model import Taxonomy
 from taxonomy.store import save_taxonomy
@@ -120,7 +126,8 @@ def prepare_classifier(
     texts, labels = training_examples(
         session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
     )
-    digest = hashlib.sha256(taxonomy.content_hash.encode())
+    # The saved format is part of the name, so an upgrade retrains instead of failing to load.
+    digest = hashlib.sha256(f"{MODEL_FORMAT}:{taxonomy.content_hash}".encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\x1f{text}\x1e".encode())
     path = models_dir / schema.name / f"classifier-{digest.hexdigest()[:20]}.joblib"

@@ -24,6 +24,7 @@ __all__ = [
     "Classifier",
     "LexicalClassifier",
     "LexicalParams",
+    "MODEL_FORMAT",
     "Prediction",
     "SupervisedClassifier",
     "SupervisedParams",
@@ -34,7 +35,7 @@ __all__ = [
     "train_supervised",
 ]
 
-_FORMAT = 2
+MODEL_FORMAT = 2
 """Saved-file format; 2 is the two-stage supervised model with field-aware features."""
 
 
@@ -96,7 +97,7 @@ def save_classifier(clf: Classifier, path: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(clf, SupervisedClassifier | LexicalClassifier):
         drop_stop_words(*clf.vectorizers)  # predicting may have set them again
-    joblib.dump({"format": _FORMAT, "classifier": clf}, target)
+    joblib.dump({"format": MODEL_FORMAT, "classifier": clf}, target)
     return target
 
 
@@ -121,9 +122,10 @@ def load_classifier(path: str | Path) -> Classifier:
         payload.get("classifier"), SupervisedClassifier | LexicalClassifier
     ):
         raise InputError.single(source, "not a saved skuflow classifier")
-    if payload.get("format") != _FORMAT:
+    if payload.get("format") != MODEL_FORMAT:
         raise InputError.single(
-            source, f"saved with format {payload.get('format')!r}; this version reads {_FORMAT}"
+            source,
+            f"saved with format {payload.get('format')!r}; this version reads {MODEL_FORMAT}",
         )
     return payload["classifier"]
 
