@@ -246,7 +246,10 @@ def catalogue_classifier(session: Session, *, settings: ApiSettings, catalog_id:
     )
     classifier = cached_classifier(str(path))
     with _classifiers_lock:
-        _classifiers[key] = _Cached(classifier, time.monotonic() + CLASSIFIER_TTL)
+        now = time.monotonic()
+        for stale in [k for k, c in _classifiers.items() if c.expires <= now]:
+            del _classifiers[stale]  # bounded by the catalogues used in the last minute
+        _classifiers[key] = _Cached(classifier, now + CLASSIFIER_TTL)
     return classifier
 
 
