@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.datasets import service, tasks
@@ -25,7 +26,7 @@ from api.datasets.ids import NulFreeModel, as_key
 from api.datasets.models import Dataset, DatasetColumn
 from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
-from api.models import WebhookSubscription
+from api.models import WebhookDelivery, WebhookSubscription
 from api.webhooks import enqueue
 from catalog.models import Organization, Run
 
@@ -477,4 +478,57 @@ def create_webhook(
         status="active",
         secret=secret,
         createdAt=webhook.created_at,
+    )
+
+
+class DeliveryLog(BaseModel):
+    deliveryId: str
+    event: str
+    status: str
+    attempts: int
+    responseStatus: int | None
+    lastError: str | None
+    createdAt: datetime
+    deliveredAt: datetime | None
+
+
+class WebhookDetail(BaseModel):
+    webhookId: str
+    url: str
+    events: list[str]
+    status: str
+    createdAt: datetime
+    deliveries: list[DeliveryLog] = Field(description="The latest 20 deliveries, newest first.")
+
+
+@router.get("/webhooks/{webhook_id}", tags=["webhooks"])
+def get_webhook(webhook_id: str, session: SessionDep, org: CurrentOrganization) -> WebhookDetail:
+    """A webhook with its latest deliveries (the secret is never shown again)."""
+    with _contract_errors():
+        webhook = tasks.find_webhook(session, organization_id=org.id, webhook_id=webhook_id)
+    deliveries = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.subscription_id == webhook.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(20)
+    )
+    return WebhookDetail(
+        webhookId=str(webhook.id),
+        url=webhook.url,
+        events=webhook.events,
+        status="active" if webhook.active else "inactive",
+        createdAt=webhook.created_at,
+        deliveries=[
+            DeliveryLog(
+                deliveryId=str(d.id),
+                event=d.event,
+                status=d.status,
+                attempts=d.attempts,
+                responseStatus=d.response_status,
+                lastError=d.last_error,
+                createdAt=d.created_at,
+                deliveredAt=d.delivered_at,
+            )
+            for d in deliveries
+        ],
     )

@@ -293,12 +293,15 @@ def test_completion_webhook_is_signed_and_logged(client: httpx.Client, receiver:
     assert event["data"]["status"] == "completed"
     assert event["data"]["progress"]["processedCells"] == 7
     # the delivery log records the answer just after the receiver has it
-    wait_for(
-        lambda: any(
-            d["event"] == "dataset.task.completed" and d["status"] == "delivered"
-            for d in client.get("/api/webhooks/deliveries").json()["data"]
+    detail = wait_for(
+        lambda: (
+            (d := client.get(f"/api/v2/webhooks/{webhook_id}").json())["deliveries"]
+            and d["deliveries"][0]["status"] == "delivered"
+            and d
         )
     )
+    assert detail["deliveries"][0]["event"] == "dataset.task.completed"
+    assert "secret" not in detail
 
 
 def test_other_organizations_see_nothing(api: Api, client: httpx.Client) -> None:
@@ -311,6 +314,7 @@ def test_other_organizations_see_nothing(api: Api, client: httpx.Client) -> None
     cell = _cells(client, did)[(0, "title")]
     intruder = api.client()
     assert intruder.get("/api/v2/datasets").json()["datasets"] == []
+    assert_error(intruder.get(f"/api/v2/webhooks/{webhook_id}"), 404, "WEBHOOK_NOT_FOUND")
     assert_error(intruder.get(f"/api/v2/datasets/{did}"), 404, "DATASET_NOT_FOUND")
     assert_error(intruder.get(f"/api/v2/datasets/{did}/data"), 404, "DATASET_NOT_FOUND")
     assert_error(
