@@ -15,11 +15,9 @@ from prefect import flow
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
 from catalog.models import RunStatus
-from catalog.settings import get_settings
+from flows.stage import validate_and_report
 from tasks.announce import announce_end, announce_start
-from tasks.artifacts import publish_validation_report
 from tasks.runs import close_run, open_run
-from tasks.validate import validate
 
 
 @flow(name="quality-report")
@@ -40,17 +38,7 @@ def quality_report(
     )
     announce_start(store_url=opened.store_url, run_id=opened.run_id)
     try:
-        result = validate(
-            store_url=opened.store_url,
-            run_id=opened.run_id,
-            catalog_id=opened.catalog_id,
-            schema=opened.schema,
-            batch_size=opened.batch_size,
-            reports_dir=str(get_settings().reports_dir),
-        )
-        publish_validation_report(
-            catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
-        )
+        result = validate_and_report(opened)
         with session_scope(opened.store_url) as session:
             queue = dict(status_counts(session, where=ChangeFilter(catalog_id=opened.catalog_id)))
     except Exception as exc:

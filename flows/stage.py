@@ -61,18 +61,8 @@ def rerun_stage(
         elif stage == "enrich":
             enrich_pending(opened, companies, progress)
         else:
-            result = validate(
-                store_url=opened.store_url,
-                run_id=opened.run_id,
-                catalog_id=opened.catalog_id,
-                schema=opened.schema,
-                batch_size=opened.batch_size,
-                reports_dir=str(get_settings().reports_dir),
-            )
+            result = validate_and_report(opened)
             report_path = result["report"]
-            publish_validation_report(
-                catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
-            )
             if not result["success"]:
                 raise ValidationFailed(result["report"], result["markdown"])
     except Exception as exc:
@@ -96,15 +86,7 @@ def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
         **common, taxonomy_path=taxonomy, models_dir=str(get_settings().models_dir)
     )
     version = classify_version(opened.schema, taxonomy_from_file(taxonomy))
-    ranges = plan_batches(
-        store_url=opened.store_url,
-        catalog_id=opened.catalog_id,
-        stage="classify",
-        version=version,
-        batch_size=opened.batch_size,
-    )
-    progress.plan(len(ranges))
-    for id_range in ranges:
+    for id_range in _planned(opened, "classify", version, progress):
         classify_batch(
             **common,
             run_id=opened.run_id,
@@ -119,15 +101,7 @@ def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
 def enrich_pending(opened: OpenRun, companies: str | None, progress: Any) -> None:
     """Enrich, batch by batch, the records enrich has not seen at their content."""
     version = enrich_version(opened.schema, companies)
-    ranges = plan_batches(
-        store_url=opened.store_url,
-        catalog_id=opened.catalog_id,
-        stage="enrich",
-        version=version,
-        batch_size=opened.batch_size,
-    )
-    progress.plan(len(ranges))
-    for id_range in ranges:
+    for id_range in _planned(opened, "enrich", version, progress):
         enrich_batch(
             store_url=opened.store_url,
             run_id=opened.run_id,
@@ -138,3 +112,31 @@ def enrich_pending(opened: OpenRun, companies: str | None, progress: Any) -> Non
             version=version,
         )
         progress.advance()
+
+
+def validate_and_report(opened: OpenRun) -> dict[str, Any]:
+    """Run the catalogue's validation suite and publish the report as an artifact."""
+    result = validate(
+        store_url=opened.store_url,
+        run_id=opened.run_id,
+        catalog_id=opened.catalog_id,
+        schema=opened.schema,
+        batch_size=opened.batch_size,
+        reports_dir=str(get_settings().reports_dir),
+    )
+    publish_validation_report(
+        catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
+    )
+    return result
+
+
+def _planned(opened: OpenRun, stage: str, version: str, progress: Any) -> list[tuple[int, int]]:
+    ranges = plan_batches(
+        store_url=opened.store_url,
+        catalog_id=opened.catalog_id,
+        stage=stage,
+        version=version,
+        batch_size=opened.batch_size,
+    )
+    progress.plan(len(ranges))
+    return ranges

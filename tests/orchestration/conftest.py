@@ -72,9 +72,10 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             admin.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def prefect_api(prefect_server: Server) -> Iterator[str]:
-    """This process's Prefect client settings point at the test server."""
+    """This process's Prefect client settings point at the test server (for one module, so
+    the settings of other areas' tests are restored after it)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
