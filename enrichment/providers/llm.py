@@ -2,8 +2,9 @@
 
 The prompt carries the item's own fields and the visible text of its candidate pages, each
 labelled with an id (`input`, `page1`, …) — nothing else, and the model is told to use nothing
-else. The answer (structured JSON against a schema built from the output fields) gives, per
-field, a value, the evidence id and the exact quote. A value is kept only if its quote occurs
+else. The answer is structured JSON against a schema built from the output fields (each field's
+type and enum, null when not stated) giving, per field, the value, the evidence id and the
+exact quote. A value is kept only if its quote occurs
 in that evidence and the value occurs in its quote; anything else is dropped and the item
 flagged. Malformed answers, timeouts and HTTP failures flag the item and add nothing.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from enrichment.evidence import INPUT, Evidence
 from enrichment.fetch import FetchError, SafeFetcher
-from enrichment.output_schema import OutputSchema
+from enrichment.output_schema import OutputField, OutputSchema
 from enrichment.providers.flags import ItemFlag
 
 PROVIDER = "llm"
@@ -35,26 +36,41 @@ SYSTEM_PROMPT = (
 )
 
 
-def answer_schema(names: Sequence[str]) -> dict[str, Any]:
+def _value_schema(spec: OutputField) -> dict[str, Any]:
+    """The JSON schema of one field's value. Text and quantities with a unit are asked as
+    written in the evidence (the quote check needs the words, the schema converts units)."""
+    if spec.enum:
+        return {"enum": [*spec.enum, None]}
+    if spec.type == "array":
+        items = {"enum": list(spec.items_enum)} if spec.items_enum else {"type": "string"}
+        return {"type": ["array", "null"], "items": items}
+    if spec.type == "boolean":
+        return {"type": ["boolean", "null"]}
+    if spec.type in ("number", "integer") and not spec.effective_unit:
+        return {"type": [spec.type, "null"]}
+    return {"type": ["string", "null"]}
+
+
+def answer_schema(fields: Sequence[OutputField], evidence_ids: Sequence[str]) -> dict[str, Any]:
+    """Structured output against the output schema: per field its typed value (null when the
+    evidence does not state it), the evidence id it is in, and the verbatim quote."""
+    properties = {
+        f.name: {
+            "type": "object",
+            "properties": {
+                "value": _value_schema(f),
+                "evidence": {"type": "string", "enum": list(evidence_ids)},
+                "quote": {"type": "string"},
+            },
+            "required": ["value", "evidence", "quote"],
+            "additionalProperties": False,
+        }
+        for f in fields
+    }
     return {
         "type": "object",
-        "properties": {
-            "fields": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "field": {"type": "string", "enum": list(names)},
-                        "value": {"type": ["string", "number", "boolean", "null"]},
-                        "evidence": {"type": "string"},
-                        "quote": {"type": "string"},
-                    },
-                    "required": ["field", "value", "evidence", "quote"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        "required": ["fields"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
@@ -64,6 +80,8 @@ def _squash(text: str) -> str:
 
 
 def _value_in_quote(value: Any, quote: str) -> bool:
+    if isinstance(value, list):
+        return all(_value_in_quote(v, quote) for v in value)
     if isinstance(value, bool):
         return True  # yes/no answers are judged by the quote existing in the evidence
     if isinstance(value, int | float):
@@ -101,7 +119,7 @@ def llm_provider(
             ]
             try:
                 answer = client.ask_json(
-                    messages, answer_schema([f.name for f in fields]), schema_name="enrichment"
+                    messages, answer_schema(fields, list(evidence)), schema_name="enrichment"
                 )
             except LLMError as exc:
                 out.append(ItemFlag(i, f"llm_failed: {exc}"))
@@ -140,9 +158,14 @@ def _accept(
     model: str,
 ) -> list[Evidence | ItemFlag]:
     out: list[Evidence | ItemFlag] = []
-    for entry in data.get("fields", []):
-        name, value = entry.get("field"), entry.get("value")
-        if name not in names or value is None or (isinstance(value, str) and not value.strip()):
+    for name, entry in data.items():
+        value = entry.get("value")
+        if (
+            name not in names
+            or value is None
+            or value == []
+            or (isinstance(value, str) and not value.strip())
+        ):
             continue
         key, quote = str(entry.get("evidence", "")), str(entry.get("quote", ""))
         text = evidence.get(key)

@@ -26,13 +26,23 @@ def options(server: LLMServer, **settings: Any) -> EnrichOptions:
 
 
 def answer(*fields: dict[str, Any]) -> Any:
-    return lambda body: {"fields": list(fields)}
+    """A responder stating `fields` ({field, value, evidence, quote}); every other field the
+    request asks for is answered null, as a model finding nothing would."""
+
+    def respond(body: dict[str, Any]) -> Any:
+        asked = body["response_format"]["json_schema"]["schema"]["properties"]
+        out = {name: {"value": None, "evidence": "input", "quote": ""} for name in asked}
+        for f in fields:
+            out[f["field"]] = {k: f[k] for k in ("value", "evidence", "quote")}
+        return out
+
+    return respond
 
 
 def test_quoted_values_are_kept_with_the_quote_as_explanation(llm_server: LLMServer) -> None:
     llm_server.responder = answer(
         {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
-        {"field": "max_temperature", "value": 80, "evidence": "input", "quote": "up to 80 °C"},
+        {"field": "max_temperature", "value": "80 °C", "evidence": "input", "quote": "up to 80 °C"},
     )
     [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
     assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
@@ -47,13 +57,12 @@ def test_the_prompt_carries_only_the_evidence_and_asks_for_structured_output(
     llm_server.responder = answer()
     enrich_items([ITEM], SCHEMA, options(llm_server))
     [request] = llm_server.chat_requests
-    assert request.schema is not None
-    assert request.schema["properties"]["fields"]["items"]["required"] == [
-        "field",
-        "value",
-        "evidence",
-        "quote",
-    ]
+    asked = request.schema["properties"]
+    assert list(asked) == ["material", "max_temperature"]
+    assert asked["material"]["required"] == ["value", "evidence", "quote"]
+    assert asked["material"]["properties"]["evidence"]["enum"] == ["input"]
+    # a quantity is asked as written (the quote must hold it); the schema converts its unit
+    assert asked["max_temperature"]["properties"]["value"]["type"] == ["string", "null"]
     assert '<evidence id="input">' in request.user_text
     assert "Nitrile coated glove" in request.user_text
     assert '<evidence id="page' not in request.user_text
@@ -62,12 +71,17 @@ def test_the_prompt_carries_only_the_evidence_and_asks_for_structured_output(
 def test_values_whose_quote_is_not_in_the_evidence_are_rejected(llm_server: LLMServer) -> None:
     llm_server.responder = answer(
         {"field": "material", "value": "Kevlar", "evidence": "input", "quote": "Kevlar lined"},
-        {"field": "max_temperature", "value": 120, "evidence": "input", "quote": "up to 80 °C"},
+        {
+            "field": "max_temperature",
+            "value": "120 °C",
+            "evidence": "input",
+            "quote": "up to 80 °C",
+        },
     )
     [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
     assert result.values == {}
     assert any("material = 'Kevlar' not found in evidence" in f for f in result.flags)
-    assert any("max_temperature = 120 not in its quote" in f for f in result.flags)
+    assert any("max_temperature = '120 °C' not in its quote" in f for f in result.flags)
     assert result.flag_record
 
 
@@ -87,7 +101,7 @@ def test_a_timeout_flags_the_item_and_invents_nothing(llm_server: LLMServer) -> 
 
 
 def test_an_answer_not_matching_the_schema_is_malformed(llm_server: LLMServer) -> None:
-    llm_server.responder = lambda body: {"fields": [{"field": "material", "value": "x"}]}
+    llm_server.responder = lambda body: {"material": {"value": "x"}}
     [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
     assert result.values == {}
     assert any("does not match the schema" in f for f in result.flags)
@@ -109,7 +123,7 @@ def test_fields_settled_by_an_earlier_provider_are_not_asked_of_the_llm(
     opts.providers = ("record", "llm")
     [result] = enrich_items([ITEM], SCHEMA, opts)
     [request] = llm_server.chat_requests
-    asked = request.schema["properties"]["fields"]["items"]["properties"]["field"]["enum"]
+    asked = list(request.schema["properties"])
     assert asked == ["material"]  # "up to 80 °C" in the description settled max_temperature
     assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
     assert result.sources["max_temperature"] == ["input"]
@@ -119,7 +133,7 @@ def test_quality_is_scored_by_the_llm_when_configured(llm_server: LLMServer) -> 
     def responder(body: dict[str, Any]) -> Any:
         if body["response_format"]["json_schema"]["name"] == "quality":
             return {"score": 4, "explanation": "good", "issues": [], "suggestions": ["add size"]}
-        return {"fields": []}
+        return answer()(body)
 
     llm_server.responder = responder
     opts = options(llm_server)
