@@ -90,6 +90,23 @@ def attribute_schema(taxonomy: Taxonomy, node_id: str) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
+def attribute_fields(taxonomy: Taxonomy, node_id: str) -> list[dict[str, Any]]:
+    """A category's attributes as enrichment output fields (the seed-003 list form that
+    `enrichment.output_schema.OutputSchema.parse` reads): one string field per attribute,
+    with its allowed values as `enum` when the taxonomy lists them."""
+    fields: list[dict[str, Any]] = []
+    for attribute in taxonomy.attributes_of(node_id):
+        field: dict[str, Any] = {
+            "name": attribute.handle,
+            "type": "string",
+            "description": attribute.description or attribute.name,
+        }
+        if attribute.values:
+            field["enum"] = list(attribute.values)
+        fields.append(field)
+    return fields
+
+
 @dataclass(frozen=True)
 class Crosswalk:
     """Node ids of one taxonomy mapped to node ids of another."""

@@ -158,7 +158,12 @@ def test_cli_imports_lists_shows_and_diffs_versions(versions: tuple) -> None:
 
 
 def test_shopify_release_carries_attributes_and_maps_to_google() -> None:
-    from taxonomy.shopify import attribute_schema, load_shopify_google_crosswalk
+    from enrichment.output_schema import OutputSchema
+    from taxonomy.shopify import (
+        attribute_fields,
+        attribute_schema,
+        load_shopify_google_crosswalk,
+    )
 
     shopify = load_taxonomy(SHOPIFY)
     assert (shopify.name, shopify.version) == ("shopify", "2024-10")
@@ -167,6 +172,10 @@ def test_shopify_release_carries_attributes_and_maps_to_google() -> None:
     assert handles == ["color", "fabric", "pattern", "target-gender"]
     schema = attribute_schema(shopify, clothing.id)
     assert "Black" in schema["properties"]["color"]["enum"]
+    fields = OutputSchema.parse(attribute_fields(shopify, clothing.id)).fields
+    assert [f.name for f in fields] == handles and "Black" in fields[0].enum
+    tops = shopify.resolve("Apparel & Accessories > Clothing > Clothing Tops")
+    assert shopify.attributes_of(tops.id)  # listed for every Shopify category
 
     google = load_google(GOOGLE_TXT)
     crosswalk = load_shopify_google_crosswalk(
