@@ -3,9 +3,9 @@
 Merchandisers edit products in a sheet and want the catalogue's values to appear there too. The
 range (a named range, or A1 like `Products!A1:H`) has a header row. Reading returns its rows;
 writing merges into what is there: rows are matched by the key column and only the written
-columns change, so columns and rows people added stay. The whole new grid, any growth of the
-sheet and the named range's new extent go in one `batchUpdate`, which Sheets applies entirely or
-not at all: a failed write leaves the sheet as it was.
+columns' cells are sent, so columns and rows people added stay, even if edited meanwhile. The
+new cells, any growth of the sheet and the named range's new extent go in one `batchUpdate`,
+which Sheets applies entirely or not at all: a failed write leaves the sheet as it was.
 """
 
 from __future__ import annotations
@@ -246,15 +246,20 @@ class GoogleSheetWriter(WriterLifecycle):
             "startColumnIndex": where.left,
             "endColumnIndex": where.left + max(width, old_width),
         }
-        requests.append(
-            {
-                "updateCells": {
-                    "range": extent,
-                    "rows": [{"values": [_cell(v) for v in row]} for row in grid],
-                    "fields": "userEnteredValue",
-                }
-            }
-        )
+        if self._mode == "replace" or not current:
+            requests.append(_update(extent, grid))
+        else:
+            # Only the written columns change, so an edit made meanwhile in another column of
+            # the sheet survives; merge modes never shrink the range, so nothing needs clearing.
+            for index, name in enumerate(grid[0]):
+                if name in self._columns:
+                    column = {
+                        **extent,
+                        "endRowIndex": where.top + height,
+                        "startColumnIndex": where.left + index,
+                        "endColumnIndex": where.left + index + 1,
+                    }
+                    requests.append(_update(column, [[row[index]] for row in grid]))
         if where.named_range_id:
             requests.append(
                 {
@@ -327,6 +332,17 @@ def _header(grid: list[list[Any]], where: str) -> list[str]:
     if blank:
         raise InputError.single(where, f"header cell(s) {blank} have no name", row=1)
     return header
+
+
+def _update(grid_range: dict[str, int], values: list[list[Any]]) -> dict[str, Any]:
+    """An updateCells request writing `values` over `grid_range` (cells beyond them cleared)."""
+    return {
+        "updateCells": {
+            "range": grid_range,
+            "rows": [{"values": [_cell(v) for v in row]} for row in values],
+            "fields": "userEnteredValue",
+        }
+    }
 
 
 def _grow(where: SheetRange, rows: int, columns: int) -> list[dict[str, Any]]:

@@ -101,6 +101,31 @@ def test_two_way_sync_keeps_what_people_added(google_credentials, spreadsheet):
     ]
 
 
+def test_an_edit_made_during_the_write_in_another_column_survives(
+    google, google_credentials, spreadsheet
+):
+    state, _ = google
+    block = sheet_block(google_credentials, spreadsheet.spreadsheet_id, "Products")
+    worksheet = (
+        google_credentials.gspread_client()
+        .open_by_key(spreadsheet.spreadsheet_id)
+        .worksheet("Products")
+    )
+    write(block, products(2))
+    worksheet.update([["notes"], ["first note"]], "D1:D2")
+
+    def person_types(book) -> None:
+        book.sheets[0].cells[(2, 3)] = "typed meanwhile"
+
+    state.edits_before_next_batch_update.append(person_types)
+    write(block, [{"sku": "S-001", "title": "Washer 1", "price": 4}])
+
+    assert worksheet.get_all_values()[1:] == [
+        ["S-000", "Washer 0", "1.5", "first note"],
+        ["S-001", "Washer 1", "4", "typed meanwhile"],
+    ]
+
+
 def test_replace_clears_rows_beyond_the_new_data(google_credentials, spreadsheet):
     block = sheet_block(google_credentials, spreadsheet.spreadsheet_id)
     write(block, products(5))

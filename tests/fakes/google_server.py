@@ -24,7 +24,7 @@ import hashlib
 import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +216,10 @@ class FakeGoogle:
     broken_paths: list[str] = field(default_factory=list)
     """Requests whose path contains one of these always answer 500."""
     requests: list[str] = field(default_factory=list)
+    edits_before_next_batch_update: list[Callable[[Spreadsheet], None]] = field(
+        default_factory=list
+    )
+    """Edits applied just before the next batchUpdate, as a person typing meanwhile would."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     _counter: int = 0
 
@@ -284,6 +288,8 @@ class FakeGoogle:
         if rest == "" and method == "GET":
             return 200, spreadsheet.metadata(), {}
         if rest == ":batchUpdate" and method == "POST":
+            while self.edits_before_next_batch_update:
+                self.edits_before_next_batch_update.pop(0)(spreadsheet)
             trial = copy.deepcopy(spreadsheet)  # all requests or none
             replies = trial.apply(body.get("requests") or [])
             self.spreadsheets[spreadsheet.spreadsheet_id] = trial
