@@ -310,3 +310,42 @@ def test_cancel_a_queued_job_and_not_a_finished_one(api: Api) -> None:
     job = finished(client, f"/api/jobs/{job_id}")
     assert job["status"] == "cancelled" and job["completed"] == 0
     assert_error(client.post(f"/api/jobs/{job_id}/cancel"), 409, "JOB_NOT_CANCELLABLE")
+
+
+def test_subscribers_hear_when_a_job_finishes(api: Api) -> None:
+    from catalog.signing import verify_signature
+    from tests.api.test_foundation import _Receiver
+
+    client = api.client()
+    receiver = _Receiver([])
+    secret = "k" * 32
+    try:
+        client.post(
+            "/api/webhooks",
+            json={"url": receiver.url, "secret": secret, "events": ["job.completed"]},
+        )
+        job_id = ingest(client, RECORDS)["job_id"]
+        wait_for(lambda: receiver.requests)
+        headers, body = receiver.requests[0]
+    finally:
+        receiver.close()
+    verify_signature(
+        secret,
+        body,
+        timestamp=headers["X-Skuflow-Timestamp"],
+        signature=headers["X-Skuflow-Signature"],
+    )
+    sent = json.loads(body)
+    assert sent["event"] == "job.completed"
+    assert sent["data"]["job_id"] == job_id and sent["data"]["operation"] == "ingest"
+    assert sent["data"]["counts"]["completed"] == 3
+    logged = wait_for(
+        lambda: [
+            d
+            for d in client.get(
+                "/api/webhooks/deliveries", params={"event": "job.completed"}
+            ).json()["data"]
+            if d["status"] == "delivered"
+        ]
+    )
+    assert [d["job_id"] for d in logged] == [job_id]
