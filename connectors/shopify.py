@@ -59,6 +59,14 @@ mutation SkuflowProductDelete($input: ProductDeleteInput!) {
   productDelete(input: $input) { deletedProductId userErrors { field message } }
 }
 """
+METAFIELDS_DELETE = """
+mutation SkuflowMetafieldsDelete($metafields: [MetafieldIdentifierInput!]!) {
+  metafieldsDelete(metafields: $metafields) {
+    deletedMetafields { ownerId namespace key }
+    userErrors { field message }
+  }
+}
+"""
 DEFAULT_FIELDS = {
     "title": "title",
     "descriptionHtml": "description",
@@ -324,28 +332,24 @@ class ShopifyWriter(WriterLifecycle):
                 f"{block.describe()}: append only creates products, and these handles exist "
                 f"already: {sorted(existing)[:20]}"
             )
-        created: list[str] = []
-        changed: list[dict[str, Any]] = []
+        attempted: list[str] = []
         failures: list[str] = []
         try:
             for handle, rows in self._groups.items():
+                attempted.append(handle)  # before the call: a timeout may still have applied it
                 before = existing.get(handle)
                 result = block.execute(
                     PRODUCT_SET, {"input": self._product_input(handle, rows, before)}
                 )["productSet"]
                 if result["userErrors"]:
                     failures.append(f"product '{handle}': {_user_errors(result['userErrors'])}")
-                elif before is None:
-                    created.append(result["product"]["id"])
-                else:
-                    changed.append(before)
         except (TransientConnectorError, TerminalConnectorError) as exc:
-            raise type(exc)(f"{exc}; {self._undo(created, changed)}") from exc
+            raise type(exc)(f"{exc}; {self._undo(attempted, existing)}") from exc
         if failures:
             raise TerminalConnectorError(
                 f"{block.describe()}: Shopify refused {len(failures)} product(s):\n"
                 + "\n".join(failures)
-                + f"\n{self._undo(created, changed)}"
+                + f"\n{self._undo(attempted, existing)}"
             )
         self._state = "committed"
         return WriteResult(
@@ -413,23 +417,39 @@ class ShopifyWriter(WriterLifecycle):
         product["productOptions"] = _product_options(variants)
         return product
 
-    def _undo(self, created: list[str], changed: list[dict[str, Any]]) -> str:
-        """Delete what this write created and put back what it changed; says how that went."""
+    def _undo(self, attempted: list[str], existing: dict[str, dict[str, Any]]) -> str:
+        """Put every product this write may have touched back as it was: delete the ones that
+        did not exist, restore the others (fields, variants, images, and metafields, dropping
+        keys the write added). Says how that went."""
         block = self._block
         self._state = "aborted"
         try:
-            for product_id in created:
-                block.execute(PRODUCT_DELETE, {"input": {"id": product_id}})
-            for before in changed:
+            now = {p["handle"]: p for p in block.read_products(attempted)} if attempted else {}
+            for handle in attempted:
+                before, current = existing.get(handle), now.get(handle)
+                if current is None:
+                    continue
+                if before is None:
+                    block.execute(PRODUCT_DELETE, {"input": {"id": current["id"]}})
+                    continue
                 block.execute(PRODUCT_SET, {"input": _restore_input(before)})
+                kept = {(m["namespace"], m["key"]) for m in before["metafields"]["nodes"]}
+                added = [
+                    {"ownerId": before["id"], "namespace": m["namespace"], "key": m["key"]}
+                    for m in current["metafields"]["nodes"]
+                    if (m["namespace"], m["key"]) not in kept
+                ]
+                if added:
+                    block.execute(METAFIELDS_DELETE, {"metafields": added})
         except (TransientConnectorError, TerminalConnectorError) as exc:
             return (
                 f"setting back the products written before it failed ({exc}); re-run the write "
                 "to complete it (an upsert by handle is safe to repeat)"
             )
-        if not created and not changed:
+        touched = [h for h in attempted if h in now]
+        if not touched:
             return "no product was changed"
-        return f"the {len(created) + len(changed)} product(s) written before it were set back"
+        return f"the {len(touched)} product(s) it had touched were set back"
 
     def _check_open(self) -> None:
         if self._state != "open":

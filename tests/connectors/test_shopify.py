@@ -226,8 +226,11 @@ def test_interrupted_write_sets_the_store_back(shopify_shop, shopify_products):
     batch[2]["price"] = 9.99
     batch.append({**batch[2], "external_id": "washer-m6", "sku": "W-M6"})
 
+    wider = destination.model_copy(
+        update={"metafields": {"material": "specs.material", "brand": "specs.brand"}}
+    )
     with pytest.raises(TransientConnectorError) as caught:
-        publish(destination, batch)
+        publish(wider, batch)  # adds a metafield key to the existing product, then fails
     assert "HTTP 500" in str(caught.value)
     assert "were set back" in str(caught.value)
     assert read_back(url, shop.token) == before

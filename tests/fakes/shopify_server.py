@@ -5,7 +5,8 @@ It answers `POST /admin/api/<version>/graphql.json` as Shopify does, so ShopifyA
 (401 with Shopify's body otherwise), cursor pagination (`first`/`after`, `pageInfo`), `userErrors`
 on mutations, cost-based throttling (a 200 whose `errors` carry `THROTTLED` and whose
 `extensions.cost.throttleStatus` says how fast the bucket refills), and 429 with Retry-After.
-Operations are recognised by their root field (`products`, `productSet`, `productDelete`); the
+Operations are recognised by their root field (`products`, `productSet`, `productDelete`,
+`metafieldsDelete`); the
 reply carries every field the operations select rather than interpreting the selection set.
 
 Use `start_shopify()` in a fixture; `FakeShopify` holds the shop's data and the failures to inject.
@@ -147,6 +148,22 @@ class FakeShopify:
             }
         return {"productDelete": {"deletedProductId": product_id, "userErrors": []}}
 
+    def metafields_delete(self, variables: dict[str, Any]) -> dict[str, Any]:
+        deleted = []
+        for target in variables.get("metafields") or []:
+            product = self.products.get(target["ownerId"])
+            if product is None:
+                continue
+            before = len(product["metafields"])
+            product["metafields"] = [
+                m
+                for m in product["metafields"]
+                if (m["namespace"], m["key"]) != (target["namespace"], target["key"])
+            ]
+            if len(product["metafields"]) < before:
+                deleted.append(target)
+        return {"metafieldsDelete": {"deletedMetafields": deleted, "userErrors": []}}
+
     def _new_id(self, kind: str) -> str:
         gid = f"gid://shopify/{kind}/{self._next_id}"
         self._next_id += 1
@@ -172,6 +189,7 @@ class FakeShopify:
                 "products": self.products_page,
                 "productSet": self.product_set,
                 "productDelete": self.product_delete,
+                "metafieldsDelete": self.metafields_delete,
             }
             if root not in operations:
                 message = f"Field '{root}' doesn't exist on type 'QueryRoot'"
