@@ -48,7 +48,11 @@ def serve(
     else:
         home = get_settings().home.resolve() / "prefect"
         console.print(f"Starting a Prefect server on {host}:{port} (home {home}) …")
-        server = start_server(home=home, host=host, port=port, database_url=server_database)
+        try:
+            server = start_server(home=home, host=host, port=port, database_url=server_database)
+        except RuntimeError as exc:  # the message ends with the server's log
+            errors.print(f"[red]{exc}[/red]", highlight=False)
+            raise typer.Exit(1) from None
         api_url = server.api_url
     os.environ["PREFECT_API_URL"] = api_url
     try:
