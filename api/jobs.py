@@ -221,7 +221,7 @@ class JobRunner:
                 log.exception("job %s failed", context.run_id)
                 status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             self._finish(context, status, result, error)
-        if on_finish is not None:
+        if started and on_finish is not None:  # not for a job cancelled while queued
             try:
                 on_finish(context.run_id)
             except Exception:  # noqa: BLE001 - a notification must not break the runner
