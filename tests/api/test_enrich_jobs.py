@@ -491,15 +491,13 @@ def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
     not settle; its quoted answer is kept with the item as source; `cheap` never asks it."""
 
     def answer(body: dict[str, Any]) -> dict[str, Any]:
+        # the provider's structured answer: per field its value, evidence id and quote
         return {
-            "fields": [
-                {
-                    "field": "material",
-                    "value": "chrome steel",
-                    "evidence": "input",
-                    "quote": "rings of chrome steel",
-                }
-            ]
+            "material": {
+                "value": "chrome steel",
+                "evidence": "input",
+                "quote": "rings of chrome steel",
+            }
         }
 
     llm_server.responder = answer
@@ -519,7 +517,8 @@ def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
     (asked,) = llm_server.chat_requests
     assert "Task: Bearing materials only" in asked.user_text
     after = medium["results"][0]["after_data"]
-    assert after["material"] == "chrome steel" and after["sources"]["material"] == ["input"]
+    assert after.get("material") == "chrome steel", medium["results"][0]
+    assert after["sources"]["material"] == ["input"]
     assert medium["results"][0]["review_info"]["flag_record"] is True  # LLM alone: review
 
 
