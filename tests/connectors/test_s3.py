@@ -201,3 +201,23 @@ def test_an_error_from_a_saved_block_names_the_block(credentials: S3Credentials)
     S3Source(credentials=credentials, bucket="no-such-bucket").save("feeds", overwrite=True)
     with pytest.raises(TerminalConnectorError, match=r"\(block 'feeds'\).*NoSuchBucket"):
         S3Source.load("feeds").columns()
+
+
+def test_xlsx_and_json_objects_read_like_local_files(
+    credentials: S3Credentials, client: Any, bucket: str
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(COLUMNS)
+    for row in product_rows(3):
+        sheet.append([row[c] for c in COLUMNS])
+    data = io.BytesIO()
+    book.save(data)
+    client.put_object(Bucket=bucket, Key="in/a.xlsx", Body=data.getvalue())
+    client.put_object(Bucket=bucket, Key="in/b.json", Body=json.dumps(product_rows(2, start=3)))
+    batches = list(S3Source(credentials=credentials, bucket=bucket, prefix="in/").read_batches())
+    assert [b.source for b in batches] == [f"s3://{bucket}/in/a.xlsx", f"s3://{bucket}/in/b.json"]
+    assert [row for b in batches for row in b.rows] == product_rows(5)
+    assert batches[0].row_numbers == [2, 3, 4]  # as the spreadsheet shows them
