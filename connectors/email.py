@@ -15,6 +15,8 @@ import email.policy
 import imaplib
 import mailbox
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -145,40 +147,37 @@ class EmailSource(Block):
         return self.since(None).read_batches(batch_size)
 
     def since(self, cursor: dict[str, Any] | None) -> EmailRead:
-        """Attachments of messages that arrived after `cursor` (every message when None)."""
-        messages, new_cursor = (
-            self._maildir_messages(cursor) if self.maildir else self._imap_messages(cursor)
-        )
-        files = [
-            RemoteFile(
-                label=f"{label}/{name}",
-                name=name,
-                fetch=lambda target, data=data: target.write_bytes(data),
-            )
-            for label, message in messages
-            for name, data in _attachments(message)
-        ]
-        return EmailRead(self.describe(), FetchedFiles(files, encoding=self.encoding), new_cursor)
+        """Attachments of messages that arrived after `cursor` (every message when None).
+
+        Attachments are written to a temporary folder as each message is read, so memory holds
+        one message at a time however many arrived."""
+        spool = _Spool()
+        try:
+            if self.maildir:
+                new_cursor = self._maildir_messages(cursor, spool)
+            else:
+                new_cursor = self._imap_messages(cursor, spool)
+        except BaseException:
+            spool.folder.cleanup()
+            raise
+        return EmailRead(self.describe(), spool, new_cursor, encoding=self.encoding)
 
     # -- maildir ------------------------------------------------------------------------------
 
-    def _maildir_messages(
-        self, cursor: dict[str, Any] | None
-    ) -> tuple[list[tuple[str, EmailMessage]], dict[str, Any]]:
+    def _maildir_messages(self, cursor: dict[str, Any] | None, spool: _Spool) -> dict[str, Any]:
         path = Path(os.path.expanduser(self.maildir or ""))
         if not (path / "cur").is_dir() or not (path / "new").is_dir():
             raise TerminalConnectorError(f"{self.describe()}: not a maildir (no cur/ and new/)")
         box = mailbox.Maildir(path, factory=None, create=False)
         seen = set((cursor or {}).get("keys", []))
         keys = sorted(box.keys())
-        messages = []
         for key in keys:
             if key in seen:
                 continue
             with box.get_file(key) as stream:
                 message = email.message_from_binary_file(stream, policy=email.policy.default)
-            messages.append((f"maildir:{path}/{key}", message))
-        return messages, {"keys": keys}
+            spool.add(f"maildir:{path}/{key}", message)
+        return {"keys": keys}
 
     # -- IMAP ---------------------------------------------------------------------------------
 
@@ -186,19 +185,15 @@ class EmailSource(Block):
         c = self.credentials
         return f"imap://{c.username}@{c.host}:{c.port}/{self.mailbox}" if c else ""
 
-    def _imap_messages(
-        self, cursor: dict[str, Any] | None
-    ) -> tuple[list[tuple[str, EmailMessage]], dict[str, Any]]:
+    def _imap_messages(self, cursor: dict[str, Any] | None, spool: _Spool) -> dict[str, Any]:
         return call_with_retries(
-            lambda: self._imap_fetch(cursor),
+            lambda: self._imap_fetch(cursor, spool.reset()),
             attempts=self.attempts,
             base_delay=self.retry_base_seconds,
             max_delay=max(self.retry_base_seconds * 2 ** (self.attempts - 1), 1.0),
         )
 
-    def _imap_fetch(
-        self, cursor: dict[str, Any] | None
-    ) -> tuple[list[tuple[str, EmailMessage]], dict[str, Any]]:
+    def _imap_fetch(self, cursor: dict[str, Any] | None, spool: _Spool) -> dict[str, Any]:
         assert self.credentials is not None
         where = self.describe()
         connection = self.credentials.connect(where)
@@ -216,7 +211,6 @@ class EmailSource(Block):
             if status != "OK":
                 raise TerminalConnectorError(f"{where}: search refused: {_text(data)}")
             uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > after)
-            messages = []
             for uid in uids:
                 status, parts = connection.uid("FETCH", str(uid), "(BODY.PEEK[])")
                 raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
@@ -225,8 +219,8 @@ class EmailSource(Block):
                         f"{where}: message UID {uid} could not be fetched"
                     )
                 message = email.message_from_bytes(raw, policy=email.policy.default)
-                messages.append((f"{self._imap_url()}/{uid}", message))
-            return messages, {"uidvalidity": validity, "uid": max(uids, default=after)}
+                spool.add(f"{self._imap_url()}/{uid}", message)
+            return {"uidvalidity": validity, "uid": max(uids, default=after)}
         except (TimeoutError, imaplib.IMAP4.abort, OSError) as exc:
             raise TransientConnectorError(f"{where}: connection lost: {exc}") from None
         except imaplib.IMAP4.error as exc:
@@ -238,9 +232,10 @@ class EmailSource(Block):
 class EmailRead:
     """One read of new messages' attachments; `cursor` is where the next run starts."""
 
-    def __init__(self, where: str, files: FetchedFiles, cursor: dict[str, Any]) -> None:
+    def __init__(self, where: str, spool: _Spool, cursor: dict[str, Any], *, encoding: str) -> None:
         self._where = where
-        self._files = files
+        self._spool = spool
+        self._files = FetchedFiles(spool.files, encoding=encoding)
         self.cursor: dict[str, Any] | None = cursor
 
     def describe(self) -> str:
@@ -250,7 +245,37 @@ class EmailRead:
         return self._files.columns()
 
     def read_batches(self, batch_size: int = 5000) -> Iterator[RowBatch]:
-        return self._files.read_batches(batch_size)
+        try:
+            yield from self._files.read_batches(batch_size)
+        finally:
+            self._spool.folder.cleanup()
+
+
+class _Spool:
+    """Attachments saved to a temporary folder as their messages are read."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="skuflow-mail-")
+        self.files: list[RemoteFile] = []
+
+    def reset(self) -> _Spool:
+        """Forget what a failed attempt saved (a retry reads the same messages again)."""
+        for item in Path(self.folder.name).iterdir():
+            item.unlink()
+        self.files.clear()
+        return self
+
+    def add(self, label: str, message: EmailMessage) -> None:
+        for name, data in _attachments(message):
+            saved = Path(self.folder.name) / f"{len(self.files)}{Path(name).suffix.lower()}"
+            saved.write_bytes(data)
+            self.files.append(
+                RemoteFile(
+                    label=f"{label}/{name}",
+                    name=name,
+                    fetch=lambda target, saved=saved: shutil.move(saved, target),
+                )
+            )
 
 
 def _attachments(message: EmailMessage) -> Iterator[tuple[str, bytes]]:
