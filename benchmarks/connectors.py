@@ -60,6 +60,18 @@ def report(label: str, rows: int, seconds: float, extra: str = "") -> None:
     print(f"{label:<44} {rows:>8,} rows {seconds:>7.2f} s {rows / seconds:>10,.0f} rows/s {extra}")
 
 
+COUNT_AND_FIRST_TITLE = (
+    "SELECT COUNT(*), (SELECT title FROM {table} WHERE external_id = 'SKU-0000000') FROM {table}"
+)
+
+
+def check(system: str, held: tuple[Any, Any], expected: tuple[Any, Any]) -> None:
+    """After append/first load + upsert of the same keys: one row per key, the new titles."""
+    if tuple(held) != expected:
+        raise SystemExit(f"{system}: the table holds {held}, expected {expected}")
+    print(f"  {system} check: {held[0]:,} rows, upserted titles in place")
+
+
 @contextmanager
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     import sqlalchemy as sa
@@ -100,6 +112,11 @@ def bench_postgres(rows: list[dict[str, Any]], changed: list[dict[str, Any]], ar
             len(changed),
             write(table, changed, mode="upsert", batch=args.batch),
         )
+        import psycopg
+
+        with psycopg.connect(make_url(url).render_as_string().replace("+psycopg", "")) as conn:
+            held = conn.execute(COUNT_AND_FIRST_TITLE.format(table="products")).fetchone()
+        check("PostgreSQL", held, (len(rows), changed[0]["title"]))
         report(
             "PostgreSQL replace (staging table swap)",
             len(rows),
@@ -125,6 +142,9 @@ def bench_bigquery(rows: list[dict[str, Any]], changed: list[dict[str, Any]], ar
             len(changed),
             write(table, changed, mode="upsert", batch=args.batch),
         )
+        query = COUNT_AND_FIRST_TITLE.format(table="`bench.catalog.products`")
+        held = next(iter(credentials.get_client().query(query).result())).values()
+        check("BigQuery", tuple(held), (len(rows), changed[0]["title"]))
         report(
             "BigQuery load, replace (emulator)",
             len(rows),
