@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -142,6 +143,7 @@ class ShopifyProducts(Block):
         status: The status of products this write creates or updates.
         attempts: Tries per API call before a transient failure fails the write.
         retry_base_seconds: The first back-off pause; it doubles on every retry.
+        timeout_seconds: How long one API call may wait for an answer.
 
     Example:
         Publish two products:
@@ -178,6 +180,9 @@ class ShopifyProducts(Block):
     attempts: int = Field(5, ge=1, description="Tries per API call before a failure is final.")
     retry_base_seconds: float = Field(
         1.0, ge=0, description="The first back-off pause in seconds; it doubles per retry."
+    )
+    timeout_seconds: float = Field(
+        60.0, gt=0, description="How long one API call may wait for Shopify's answer."
     )
 
     def describe(self) -> str:
@@ -242,7 +247,7 @@ class ShopifyProducts(Block):
 
     def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """One GraphQL call with retries; returns `data`, or raises a classified error."""
-        client = _client(self.credentials)
+        client = _client(self.credentials, timeout=self.timeout_seconds)
         return call_with_retries(
             lambda: self._execute_once(client, query, variables),
             attempts=self.attempts,
@@ -458,7 +463,7 @@ class ShopifyWriter(WriterLifecycle):
             )
 
 
-def _client(credentials: ShopifyCredentials) -> Any:
+def _client(credentials: ShopifyCredentials, *, timeout: float) -> Any:
     """ShopifyAPI's GraphQL client for these credentials, without a process-wide session, so
     blocks for different shops can run side by side in one worker."""
     try:
@@ -472,6 +477,19 @@ def _client(credentials: ShopifyCredentials) -> Any:
         def __init__(self) -> None:
             self.endpoint = credentials.graphql_url()
             self.headers = {"X-Shopify-Access-Token": credentials.access_token.get_secret_value()}
+
+        def execute(
+            self, query: str, variables: Any = None, operation_name: str | None = None
+        ) -> str:
+            """ShopifyAPI's request, plus a timeout (its own waits forever on a stalled
+            connection) and without printing error bodies to stdout."""
+            headers = self.merge_headers(
+                {"Accept": "application/json", "Content-Type": "application/json"}, self.headers
+            )
+            body = {"query": query, "variables": variables, "operationName": operation_name}
+            request = urllib.request.Request(self.endpoint, json.dumps(body).encode(), headers)
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read().decode("utf-8")
 
     return _ShopGraphQL()
 

@@ -29,6 +29,7 @@ def shopify_shop(shopify_server: tuple[FakeShopify, str]) -> Iterator[tuple[Fake
         shop.requests.clear()
         shop.throttled = 0
         shop.page_limit = 250
+        shop.stalls.clear()
     yield shop, url
 
 

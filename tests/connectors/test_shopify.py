@@ -170,6 +170,15 @@ def test_server_error_or_rate_limit_then_success_is_retried(
     assert sorted(read_back(url, shop.token)) == ["bolt-m6", "nut-m6"]
 
 
+def test_a_stalled_call_times_out_and_is_retried(shopify_shop, shopify_products):
+    shop, url = shopify_shop
+    shop.stalls.append(2.0)
+    publish(block(shopify_products).model_copy(update={"timeout_seconds": 0.3}), rows())
+
+    assert not shop.stalls
+    assert sorted(read_back(url, shop.token)) == ["bolt-m6", "nut-m6"]
+
+
 def test_cost_throttling_waits_and_completes(shopify_shop, shopify_products):
     shop, url = shopify_shop
     shop.throttled = 3

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class FakeShopify:
     """`productSet` for these handles always answers HTTP 500 (a permanently failing write)."""
     requests: list[str] = field(default_factory=list)
     """Root field of every request that reached the shop (after auth), for assertions."""
+    stalls: list[float] = field(default_factory=list)
+    """Seconds the next requests wait before being answered (a stalled connection)."""
     _next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -206,9 +209,12 @@ class _Handler(JsonHandler):
         if not re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", self.path):
             self.reply(404, {"errors": "Not Found"})
             return
-        status, payload, headers = shop.handle(
-            self.headers.get("X-Shopify-Access-Token"), self.read_json() or {}
-        )
+        with shop.lock:
+            stall = shop.stalls.pop(0) if shop.stalls else 0.0
+        body = self.read_json() or {}
+        if stall:
+            time.sleep(stall)
+        status, payload, headers = shop.handle(self.headers.get("X-Shopify-Access-Token"), body)
         self.reply(status, payload, headers=headers)
 
 
