@@ -17,6 +17,7 @@ from tests.connectors.servers import LocalApi
 
 TOKEN = "Bearer feed-token"
 PRODUCTS = product_rows(23)
+CHANGES: list[tuple[dict, int]] = [(p, 100 + i) for i, p in enumerate(product_rows(4))]
 
 
 def _feed(method: str, path: str, headers: dict[str, str], body: bytes):  # noqa: ANN202
@@ -37,6 +38,10 @@ def _feed(method: str, path: str, headers: dict[str, str], body: bytes):  # noqa
     if parts.path == "/feed.csv":
         lines = ["sku,title,price"] + [f"{p['sku']},{p['title']},{p['price']}" for p in PRODUCTS]
         return 200, {"Content-Type": "text/csv"}, "\n".join(lines).encode()
+    if parts.path == "/changes":
+        since = int(query.get("updated_since", "0"))
+        items = [{**p, "updated_at": t} for p, t in CHANGES if t > since]
+        return 200, {}, json.dumps(items).encode()
     if parts.path == "/broken":
         return 200, {}, b'{"data": [1, 2'
     return 404, {}, b"not found"
@@ -121,3 +126,31 @@ def test_a_404_and_bad_json_are_terminal(api: LocalApi) -> None:
         HttpsSource(url=f"{api.url}/gone", auth_value=TOKEN).columns()
     with pytest.raises(TerminalConnectorError, match="not JSON"):
         HttpsSource(url=f"{api.url}/broken", auth_value=TOKEN).columns()
+
+
+def test_a_cursor_field_makes_later_runs_ask_only_for_newer_records(
+    api: LocalApi, tmp_path: Path
+) -> None:
+    source = HttpsSource(
+        url=f"{api.url}/changes",
+        auth_value=TOKEN,
+        cursor_field="updated_at",
+        since_param="updated_since",
+    )
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    _, schema = small_schema(tmp_path)
+    assert ingest_once(store_url, schema, source)["inserted"] == 4
+    assert ingest_once(store_url, schema, source)["read"] == 0
+    CHANGES.append(({**PRODUCTS[0], "title": "Renamed"}, 200))
+    try:
+        assert ingest_once(store_url, schema, source) == {
+            "read": 1,
+            "inserted": 0,
+            "updated": 1,
+            "unchanged": 0,
+        }
+    finally:
+        CHANGES.pop()
+    asked = [path for method, path, _, _ in api.requests if path.startswith("/changes")]
+    assert asked[-1].endswith("updated_since=103")
+    assert stored_titles(store_url)["SKU-000000"] == "Renamed"
