@@ -54,7 +54,8 @@ def train(
     )
     console.print(
         f"Trained on {summary.texts} rows, {summary.categories} categories: held-out accuracy "
-        f"{summary.cv_accuracy:.3f}, calibration error {summary.cv_ece:.3f}. "
+        f"{summary.cv_accuracy:.3f} (out-of-fold), calibration error {summary.cv_ece:.3f} "
+        "(on the folds it was fitted to, so a floor). "
         f"Model {summary.version} saved to {summary.path}."
     )
 
