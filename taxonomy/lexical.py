@@ -124,7 +124,8 @@ class LexicalClassifier:
             out.extend(top_k_lists(scores, empty, k, self.node_ids))
         return out
 
-    def _vectorizers(self) -> list[Any]:
+    @property
+    def vectorizers(self) -> list[Any]:
         return [self._words, self._chars]
 
     def _scores(self, texts: Sequence[Text]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
