@@ -28,7 +28,9 @@ def test_every_deployment_in_prefect_yaml_builds() -> None:
     assert [set(t.expect) for t in built["export-after-onboard"].triggers] == [
         {"skuflow.run.completed"}
     ]
-    assert all(d.concurrency_limit for d in built.values())
+    # a paused review run loses a concurrency lease (Prefect 3.8) and crashes, so it has none
+    assert all(d.concurrency_limit for name, d in built.items() if name != "review-enrichment")
+    assert built["review-enrichment"].concurrency_limit is None
 
 
 @pytest.mark.parametrize("spec", deployment_specs(), ids=lambda spec: spec["name"])

@@ -35,7 +35,6 @@ from prefect.flow_runs import resume_flow_run
 
 from catalog.db import session_scope
 from catalog.models import Change, Record, Run
-from deployments.events import emit_source_landed
 from tests.conftest import EXAMPLES, ROOT
 from tests.orchestration.conftest import Served, wait_for
 
@@ -120,6 +119,21 @@ def _skuflow_events(
     )
     response.raise_for_status()
     return response.json()["events"]
+
+
+def _land_from_another_process(served: Served, *, source: Path, catalog: Path) -> None:
+    """Announce a file the way the API's webhook does: `emit_source_landed` in its own
+    process (this one's Prefect events client may be bound to another test server)."""
+    code = (
+        "from deployments.events import emit_source_landed; "
+        f"emit_source_landed(source={str(source)!r}, catalog={str(catalog)!r}, origin='webhook')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PREFECT_API_URL": served.api_url, "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +254,7 @@ def test_a_failed_validation_stops_the_chain(served: Served, pipeline: dict[str,
         writer.writeheader()
         writer.writerows(rows)
 
-    emit_source_landed(source=str(bad), catalog=str(schema), origin="webhook")
+    _land_from_another_process(served, source=bad, catalog=schema)
     failed = _finished_run(
         "onboard/onboard-on-landing", where=lambda r: r.parameters.get("source") == str(bad)
     )
@@ -248,7 +262,7 @@ def test_a_failed_validation_stops_the_chain(served: Served, pipeline: dict[str,
     assert "validation failed" in failed.state.message
 
     good = _settled_copy(EXAMPLES / "acme_supplier_catalog.csv", served.workdir / "good.csv")
-    emit_source_landed(source=str(good), catalog=str(schema), origin="webhook")
+    _land_from_another_process(served, source=good, catalog=schema)
     fixed = _finished_run(
         "onboard/onboard-on-landing", where=lambda r: r.parameters.get("source") == str(good)
     )
