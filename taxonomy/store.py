@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes, stage_basis
@@ -30,19 +31,8 @@ def save_taxonomy(
     A version is immutable: the same name and version with different content is refused, so
     assignments recorded against a version always mean what they meant.
     """
-    stored = session.scalar(
-        select(StoredTaxonomy).where(
-            StoredTaxonomy.organization_id == organization.id,
-            StoredTaxonomy.name == taxonomy.name,
-            StoredTaxonomy.version == taxonomy.version,
-        )
-    )
+    stored = _stored_version(session, organization=organization, taxonomy=taxonomy)
     if stored is not None:
-        if stored.content_hash != taxonomy.content_hash:
-            raise ValueError(
-                f"taxonomy '{taxonomy.name}' version {taxonomy.version} is already stored with "
-                "different content; give the new file a new version"
-            )
         return stored
     stored = StoredTaxonomy(
         organization_id=organization.id,
@@ -50,8 +40,17 @@ def save_taxonomy(
         version=taxonomy.version,
         content_hash=taxonomy.content_hash,
     )
-    session.add(stored)
-    session.flush()
+    try:
+        # A savepoint, because two jobs may store the same version at once: the loser reads
+        # the winner's row instead of failing its whole transaction.
+        with session.begin_nested():
+            session.add(stored)
+            session.flush()
+    except IntegrityError:
+        stored = _stored_version(session, organization=organization, taxonomy=taxonomy)
+        if stored is None:
+            raise
+        return stored
     rows = [
         {
             "taxonomy_id": stored.id,
@@ -66,6 +65,24 @@ def save_taxonomy(
     ]
     for start in range(0, len(rows), 5000):
         session.connection().execute(insert(TaxonomyNode.__table__), rows[start : start + 5000])
+    return stored
+
+
+def _stored_version(
+    session: Session, *, organization: Organization, taxonomy: Taxonomy
+) -> StoredTaxonomy | None:
+    stored = session.scalar(
+        select(StoredTaxonomy).where(
+            StoredTaxonomy.organization_id == organization.id,
+            StoredTaxonomy.name == taxonomy.name,
+            StoredTaxonomy.version == taxonomy.version,
+        )
+    )
+    if stored is not None and stored.content_hash != taxonomy.content_hash:
+        raise ValueError(
+            f"taxonomy '{taxonomy.name}' version {taxonomy.version} is already stored with "
+            "different content; give the new file a new version"
+        )
     return stored
 
 
