@@ -1,7 +1,7 @@
 """enrichment: conflicts between found and existing values
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-22 16:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """connectors: source cursors for incremental reads
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-22 16:20:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

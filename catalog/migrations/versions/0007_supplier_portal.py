@@ -1,7 +1,7 @@
 """supplier portal: one upload token per supplier and catalogue
 
-Revision ID: 0007_supplier_portal
-Revises: 0001
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-22 16:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_supplier_portal"
-down_revision = "0001"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
