@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from catalog.filters import RecordFilter
 from catalog.records import iter_current_values
 from catalog.schema import CatalogSchema
 from catalog.validation import SuiteRunner, ValidationReport
@@ -32,12 +33,14 @@ def validate_catalog(
     batch_size: int,
     reports_dir: Path,
     run_id: int,
+    record_filter: RecordFilter | None = None,
 ) -> SavedReport:
-    """Validate the whole catalogue as it stands and save the report (JSON and Markdown)."""
+    """Validate the catalogue as it stands (the records ``record_filter`` selects, or all) and
+    save the report (JSON and Markdown)."""
     runner = SuiteRunner(schema, id_column=ID_COLUMN)
     columns = [a.name for a in schema.attributes]
     for external_ids, values in iter_current_values(
-        session, catalog_id=catalog_id, batch_size=batch_size
+        session, catalog_id=catalog_id, batch_size=batch_size, record_filter=record_filter
     ):
         frame = pd.DataFrame.from_records(values, columns=columns)
         frame[ID_COLUMN] = external_ids

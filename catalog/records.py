@@ -15,8 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from catalog.changes import insert_changes, source_update_rows
+from catalog.filters import RecordFilter
 from catalog.models import Record, StageMark, utcnow
 
 
@@ -174,10 +176,11 @@ def pending_record_ids(
     stage: str,
     version: str,
     id_range: tuple[int, int] | None = None,
+    record_filter: RecordFilter | None = None,
 ) -> list[int]:
     """Ids of records this stage has not processed at their current content and the stage's
     current ``version``, in id order (within ``id_range``, inclusive, when given: that is how
-    a batch is named between tasks)."""
+    a batch is named between tasks), narrowed by ``record_filter``."""
     query = (
         select(Record.id)
         .outerjoin(StageMark, and_(StageMark.record_id == Record.id, StageMark.stage == stage))
@@ -193,7 +196,14 @@ def pending_record_ids(
     )
     if id_range is not None:
         query = query.where(Record.id.between(*id_range))
-    return list(session.scalars(query))
+    return list(session.scalars(filtered(session, query, record_filter)))
+
+
+def filtered(session: Session, query: Select, record_filter: RecordFilter | None) -> Select:
+    """``query`` over ``records`` narrowed by ``record_filter`` (unchanged without one)."""
+    if record_filter is None:
+        return query
+    return record_filter.apply(query, dialect=session.get_bind().dialect.name)
 
 
 def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
@@ -255,18 +265,23 @@ def mark_stage(session: Session, *, stage: str, bases: dict[int, str], run_id: i
 
 
 def iter_current_values(
-    session: Session, *, catalog_id: int, batch_size: int
+    session: Session,
+    *,
+    catalog_id: int,
+    batch_size: int,
+    record_filter: RecordFilter | None = None,
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
-    """Every record's current values, in id order, a batch at a time (keyset pagination, so
-    memory stays flat in catalogue size)."""
+    """Every (matching) record's current values, in id order, a batch at a time (keyset
+    pagination, so memory stays flat in catalogue size)."""
     last_id = 0
     while True:
-        rows = session.execute(
+        query = (
             select(Record.id, Record.external_id, Record.values)
             .where(Record.catalog_id == catalog_id, Record.id > last_id)
             .order_by(Record.id)
             .limit(batch_size)
-        ).all()
+        )
+        rows = session.execute(filtered(session, query, record_filter)).all()
         if not rows:
             return
         last_id = rows[-1].id

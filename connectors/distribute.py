@@ -11,6 +11,7 @@ from contextlib import ExitStack
 
 from sqlalchemy.orm import Session
 
+from catalog.filters import RecordFilter
 from catalog.records import iter_current_values
 from catalog.schema import CatalogSchema
 from connectors.base import Destination, WriteMode, WriteResult
@@ -40,9 +41,11 @@ def distribute(
     schema: CatalogSchema,
     targets: Sequence[tuple[Destination, WriteMode]],
     batch_size: int,
+    record_filter: RecordFilter | None = None,
 ) -> list[WriteResult]:
     """Stream the catalogue to each ``(destination, mode)`` target: files are rewritten whole
-    (``replace``), tables usually take an ``upsert`` keyed by external id."""
+    (``replace``), tables usually take an ``upsert`` keyed by external id. With
+    ``record_filter`` only the matching records are written."""
     columns = output_columns(schema)
     types = output_types(schema)
     with ExitStack() as stack:
@@ -53,7 +56,7 @@ def distribute(
             for destination, mode in targets
         ]
         for external_ids, values in iter_current_values(
-            session, catalog_id=catalog_id, batch_size=batch_size
+            session, catalog_id=catalog_id, batch_size=batch_size, record_filter=record_filter
         ):
             rows = [
                 {ID_COLUMN: external_id, **{c: row.get(c) for c in columns[1:]}}
