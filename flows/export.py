@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow
 from prefect.blocks.core import Block
 
+from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from connectors.base import Destination, WriteMode
 from flows.onboard import build_targets
@@ -28,6 +29,7 @@ def export(
     formats: list[str] | None = None,
     table: str | None = None,
     destination: str | None = None,
+    record_filter: RecordFilter | None = None,
     organization: str | None = None,
     database_url: str | None = None,
 ) -> dict[str, Any]:
@@ -38,6 +40,7 @@ def export(
         out: directory for file exports, one file per format in `formats` (default csv).
         table: `SQLALCHEMY_URL#table` to upsert into.
         destination: a saved destination block, `block-type-slug/name`, written with upsert.
+        record_filter: only the records it selects (external ids, values, category, …).
     """
     opened = open_run(
         catalog=catalog,
@@ -45,6 +48,7 @@ def export(
         params={"out": out, "formats": formats, "table": table, "destination": destination},
         organization=organization,
         database_url=database_url,
+        record_filter=record_filter,
     )
     announce_start(store_url=opened.store_url, run_id=opened.run_id)
     try:
@@ -61,6 +65,7 @@ def export(
             schema=opened.schema,
             targets=targets,
             batch_size=opened.batch_size,
+            record_filter=opened.record_filter,
         )
     except Exception as exc:
         close_run(opened, RunStatus.FAILED, error=str(exc))

@@ -15,7 +15,9 @@ from prefect.artifacts import create_table_artifact
 from sqlalchemy import select
 
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.models import Change, Record, RunStatus
+from catalog.records import filtered
 from connectors.files import FileSource
 from flows.stage import enrich_pending
 from tasks.announce import announce_end, announce_start
@@ -33,6 +35,7 @@ def monitor(
     fields: list[str] | None = None,
     companies: str | None = None,
     encoding: str = "utf-8",
+    record_filter: RecordFilter | None = None,
     organization: str | None = None,
     database_url: str | None = None,
 ) -> dict[str, Any]:
@@ -43,6 +46,8 @@ def monitor(
         catalog: the catalogue schema YAML.
         fields: the attributes to watch (e.g. price); all when empty.
         companies: reference companies CSV, for re-enriching supplier records.
+        record_filter: re-enrich and report drift only for the records it selects (the whole
+            feed is still imported, so every edit is recorded).
     """
     opened = open_run(
         catalog=catalog,
@@ -50,6 +55,7 @@ def monitor(
         params={"source": source, "fields": fields},
         organization=organization,
         database_url=database_url,
+        record_filter=record_filter,
     )
     progress = announce_start(store_url=opened.store_url, run_id=opened.run_id)
     try:
@@ -84,7 +90,7 @@ def _publish_drift(opened: OpenRun, fields: list[str] | None) -> dict[str, int]:
     if fields:
         query = query.where(Change.field.in_(fields))
     with session_scope(opened.store_url) as session:
-        rows = session.execute(query).all()
+        rows = session.execute(filtered(session, query, opened.record_filter)).all()
     per_field: dict[str, int] = {}
     for _, field, _, _ in rows:
         per_field[field] = per_field.get(field, 0) + 1

@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
 from catalog.errors import ValidationFailed
+from catalog.filters import RecordFilter
 from catalog.models import Run, RunStatus
 from catalog.records import count_records
 from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
@@ -41,6 +42,7 @@ from tasks.enrich import enrich_batch
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
 from tasks.review import TimeoutPolicy, review_checkpoint
+from tasks.runs import bind_filter, filter_params
 from tasks.validate import validate
 from taxonomy.assign import classify_version, taxonomy_from_file
 
@@ -82,6 +84,7 @@ def onboard(
     review_timeout_seconds: int = 3600,
     on_review_timeout: TimeoutPolicy = "fail",
     destinations: list[str] | None = None,
+    record_filter: RecordFilter | None = None,
 ) -> dict[str, Any]:
     """Onboard a supplier file into a catalogue and publish the validated result.
 
@@ -101,12 +104,15 @@ def onboard(
         review: pause before validation until a person decides on the run's queued changes
             (Prefect UI form or `resume_flow_run`); `review_timeout_seconds` and
             `on_review_timeout` (fail, keep_queued, reject) say what happens if nobody does.
+        record_filter: the whole source is imported, then only the records it selects are
+            classified, enriched, validated and distributed.
     """
     logger = get_run_logger()
     settings = get_settings()
     store_url = normalize_database_url(database_url) if database_url else settings.store_url
     batch_size = batch_size or settings.batch_size
     schema = CatalogSchema.from_yaml(catalog)
+    record_filter = bind_filter(record_filter, schema)
     with session_scope(store_url) as session:
         org = get_or_create_organization(session, name=organization or settings.organization)
         stored = upsert_catalog(session, organization=org, schema=schema)
@@ -117,7 +123,7 @@ def onboard(
                 organization=org,
                 catalog=stored,
                 operation="onboard",
-                params={"source": source, "catalog": catalog},
+                params={"source": source, "catalog": catalog, **filter_params(record_filter)},
                 flow_run_id=str(flow_run.id) if flow_run.id else None,
             ).id
         elif flow_run.id:
@@ -135,7 +141,12 @@ def onboard(
             batch_size=batch_size,
             column_overrides=column_overrides,
         )
-        plan = {"store_url": store_url, "catalog_id": catalog_id, "batch_size": batch_size}
+        plan = {
+            "store_url": store_url,
+            "catalog_id": catalog_id,
+            "batch_size": batch_size,
+            "record_filter": record_filter,
+        }
         if taxonomy and schema.category_attribute is not None:
             model_path = prepare(
                 **common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir)
@@ -151,6 +162,7 @@ def onboard(
                     model_path=model_path,
                     id_range=id_range,
                     version=version,
+                    record_filter=record_filter,
                 )
                 progress.advance()
         version = enrich_version(schema, companies)
@@ -163,6 +175,7 @@ def onboard(
                 companies_path=companies,
                 id_range=id_range,
                 version=version,
+                record_filter=record_filter,
             )
             progress.advance()
         if review:
@@ -178,6 +191,7 @@ def onboard(
             run_id=run_id,
             batch_size=batch_size,
             reports_dir=str(settings.reports_dir),
+            record_filter=record_filter,
         )
         publish_validation_report(
             catalog=schema.name, markdown=validation["markdown"], success=validation["success"]
@@ -192,6 +206,7 @@ def onboard(
             )
             + saved_targets,
             batch_size=batch_size,
+            record_filter=record_filter,
         )
     except ValidationFailed as exc:
         _close_run(

@@ -14,6 +14,7 @@ from prefect import flow
 
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from flows.stage import validate_and_report
 from tasks.announce import announce_end, announce_start
@@ -22,12 +23,16 @@ from tasks.runs import close_run, open_run
 
 @flow(name="quality-report")
 def quality_report(
-    catalog: str, organization: str | None = None, database_url: str | None = None
+    catalog: str,
+    record_filter: RecordFilter | None = None,
+    organization: str | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Validate the catalogue as it stands and report it.
 
     Args:
         catalog: name of a stored catalogue (or its schema YAML).
+        record_filter: only the records it selects (external ids, values, category, …).
     """
     opened = open_run(
         catalog=catalog,
@@ -35,6 +40,7 @@ def quality_report(
         params={},
         organization=organization,
         database_url=database_url,
+        record_filter=record_filter,
     )
     announce_start(store_url=opened.store_url, run_id=opened.run_id)
     try:

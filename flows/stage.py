@@ -14,6 +14,7 @@ from typing import Any, Literal
 from prefect import flow
 
 from catalog.errors import ValidationFailed
+from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from catalog.settings import get_settings
 from enrichment.apply import enrich_version
@@ -35,6 +36,7 @@ def rerun_stage(
     stage: Stage,
     taxonomy: str | None = None,
     companies: str | None = None,
+    record_filter: RecordFilter | None = None,
     organization: str | None = None,
     database_url: str | None = None,
 ) -> dict[str, Any]:
@@ -43,6 +45,7 @@ def rerun_stage(
     Args:
         catalog: name of a stored catalogue (or its schema YAML).
         stage: classify (needs `taxonomy`), enrich (optionally `companies`) or validate.
+        record_filter: only the records it selects (external ids, values, category, …).
     """
     opened = open_run(
         catalog=catalog,
@@ -50,6 +53,7 @@ def rerun_stage(
         params={"stage": stage, "taxonomy": taxonomy, "companies": companies},
         organization=organization,
         database_url=database_url,
+        record_filter=record_filter,
     )
     progress = announce_start(store_url=opened.store_url, run_id=opened.run_id)
     report_path = None
@@ -94,6 +98,7 @@ def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
             model_path=model_path,
             id_range=id_range,
             version=version,
+            record_filter=opened.record_filter,
         )
         progress.advance()
 
@@ -110,6 +115,7 @@ def enrich_pending(opened: OpenRun, companies: str | None, progress: Any) -> Non
             companies_path=companies,
             id_range=id_range,
             version=version,
+            record_filter=opened.record_filter,
         )
         progress.advance()
 
@@ -123,6 +129,7 @@ def validate_and_report(opened: OpenRun) -> dict[str, Any]:
         schema=opened.schema,
         batch_size=opened.batch_size,
         reports_dir=str(get_settings().reports_dir),
+        record_filter=opened.record_filter,
     )
     publish_validation_report(
         catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
@@ -137,6 +144,7 @@ def _planned(opened: OpenRun, stage: str, version: str, progress: Any) -> list[t
         stage=stage,
         version=version,
         batch_size=opened.batch_size,
+        record_filter=opened.record_filter,
     )
     progress.plan(len(ranges))
     return ranges

@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.progress import add_progress
 from catalog.records import pending_record_ids
 from catalog.schema import CatalogSchema
@@ -55,6 +56,7 @@ def classify_batch(
     id_range: tuple[int, int],
     version: str,
     llm_below: float | None = None,
+    record_filter: RecordFilter | None = None,
 ) -> dict[str, int]:
     """Classify the records of one id range that still need it (so a retry, or a resumed run,
     does only what is left). With `llm_below`, predictions under it get the LLM cascade and
@@ -64,7 +66,12 @@ def classify_batch(
     cascade = cascade_for(classifier, taxonomy, below=llm_below) if llm_below else None
     with session_scope(store_url) as session:
         ids = pending_record_ids(
-            session, catalog_id=catalog_id, stage=STAGE, version=version, id_range=id_range
+            session,
+            catalog_id=catalog_id,
+            stage=STAGE,
+            version=version,
+            id_range=id_range,
+            record_filter=record_filter,
         )
         counts = classify_records(
             session,

@@ -6,6 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.schema import CatalogSchema
 from connectors.base import Destination, WriteMode
 from connectors.distribute import distribute as distribute_catalog
@@ -25,6 +26,7 @@ def distribute(
     schema: CatalogSchema,
     targets: list[tuple[Destination, WriteMode]],
     batch_size: int,
+    record_filter: RecordFilter | None = None,
 ) -> list[dict[str, object]]:
     with session_scope(store_url) as session:
         results = distribute_catalog(
@@ -33,5 +35,6 @@ def distribute(
             schema=schema,
             targets=targets,
             batch_size=batch_size,
+            record_filter=record_filter,
         )
     return [{"destination": r.destination, "rows": r.rows, "location": r.location} for r in results]

@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.progress import add_progress
 from catalog.records import pending_record_ids
 from catalog.schema import CatalogSchema
@@ -35,10 +36,16 @@ def enrich_batch(
     companies_path: str | None,
     id_range: tuple[int, int],
     version: str,
+    record_filter: RecordFilter | None = None,
 ) -> dict[str, int]:
     with session_scope(store_url) as session:
         ids = pending_record_ids(
-            session, catalog_id=catalog_id, stage=STAGE, version=version, id_range=id_range
+            session,
+            catalog_id=catalog_id,
+            stage=STAGE,
+            version=version,
+            id_range=id_range,
+            record_filter=record_filter,
         )
         counts = enrich_records(
             session,

@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from catalog.records import count_records
 from catalog.repository import (
@@ -33,6 +34,9 @@ class OpenRun:
     catalog_id: int
     schema: CatalogSchema
     batch_size: int
+    record_filter: RecordFilter | None = None
+    """The records the run acts on (bound to the catalogue's category attribute); all when
+    None."""
 
 
 def open_run(
@@ -42,9 +46,11 @@ def open_run(
     params: dict[str, Any],
     organization: str | None = None,
     database_url: str | None = None,
+    record_filter: RecordFilter | None = None,
 ) -> OpenRun:
     """Start a run on ``catalog``: a schema YAML path (the catalogue is created or updated) or
-    the name of a catalogue already in the store."""
+    the name of a catalogue already in the store. ``record_filter`` is kept in the run's
+    params, so a run says which records it covered."""
     settings = get_settings()
     store_url = normalize_database_url(database_url) if database_url else settings.store_url
     with session_scope(store_url) as session:
@@ -61,10 +67,32 @@ def open_run(
             organization=org,
             catalog=stored,
             operation=operation,
-            params=params,
+            params={**params, **filter_params(record_filter)},
             flow_run_id=str(flow_run.id) if flow_run.id else None,
         )
-        return OpenRun(store_url, run.id, stored.id, schema, settings.batch_size)
+        return OpenRun(
+            store_url,
+            run.id,
+            stored.id,
+            schema,
+            settings.batch_size,
+            bind_filter(record_filter, schema),
+        )
+
+
+def bind_filter(record_filter: RecordFilter | None, schema: CatalogSchema) -> RecordFilter | None:
+    """The filter with the catalogue's category attribute resolved (None stays None)."""
+    if record_filter is None:
+        return None
+    category = schema.category_attribute
+    return record_filter.bound_to(category.name if category else None)
+
+
+def filter_params(record_filter: RecordFilter | None) -> dict[str, Any]:
+    """The filter as JSON for a run's stored params (nothing when unfiltered)."""
+    if record_filter is None:
+        return {}
+    return {"record_filter": record_filter.model_dump(mode="json", exclude_none=True)}
 
 
 def close_run(

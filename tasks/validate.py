@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from catalog.checks import validate_catalog
 from catalog.db import session_scope
+from catalog.filters import RecordFilter
 from catalog.schema import CatalogSchema
 
 
@@ -22,6 +23,7 @@ def validate(
     schema: CatalogSchema,
     batch_size: int,
     reports_dir: str,
+    record_filter: RecordFilter | None = None,
 ) -> dict[str, Any]:
     with session_scope(store_url) as session:
         saved = validate_catalog(
@@ -31,6 +33,7 @@ def validate(
             batch_size=batch_size,
             reports_dir=Path(reports_dir),
             run_id=run_id,
+            record_filter=record_filter,
         )
     return {
         "success": saved.report.success,
