@@ -113,7 +113,7 @@ def approve(
     from catalog.changes import approve as approve_changes
 
     where = (ids, field, operation, min_confidence, max_confidence, run, select_all)
-    _decide(approve_changes, "Approved", catalog, where, reviewer)
+    _decide(approve_changes, "approved", catalog, where, reviewer)
 
 
 @app.command()
@@ -132,14 +132,19 @@ def reject(
     from catalog.changes import reject as reject_changes
 
     where = (ids, field, operation, min_confidence, max_confidence, run, select_all)
-    _decide(reject_changes, "Rejected", catalog, where, reviewer)
+    _decide(reject_changes, "rejected", catalog, where, reviewer)
 
 
-def _decide(action, verb: str, catalog: str | None, where: tuple, reviewer: str | None) -> None:  # noqa: ANN001
-    """Run one review decision over the selected queued changes and say how many it took."""
+def _decide(action, status: str, catalog: str | None, where: tuple, reviewer: str | None) -> None:  # noqa: ANN001
+    """Run one review decision over the selected queued changes, say how many it took, and
+    announce it (``skuflow.change.approved|rejected``) once the decision is committed."""
+    from catalog.events import emit_decision_events
+
+    name = reviewer_name(reviewer)
     with open_catalog(catalog) as (session, stored):
-        done = action(session, where=_filter(stored.id, *where), reviewer=reviewer_name(reviewer))
-    console.print(f"{verb} {len(done)} change(s).")
+        done = action(session, where=_filter(stored.id, *where), reviewer=name)
+    emit_decision_events(done, status=status, reviewer=name, catalog=stored.name)
+    console.print(f"{status.capitalize()} {len(done)} change(s).")
 
 
 def _short(value: object, width: int = 40) -> str:

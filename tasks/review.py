@@ -24,9 +24,9 @@ from pydantic import Field
 from catalog.changes import ChangeFilter, approve, reject
 from catalog.db import session_scope
 from catalog.errors import SkuflowError
+from catalog.events import emit_decision_events
 from catalog.models import ChangeStatus
 from tasks.artifacts import publish_review_items
-from tasks.events import emit_decision_events
 
 TimeoutPolicy = Literal["fail", "keep_queued", "reject"]
 TIMEOUT_POLICIES: tuple[str, ...] = ("fail", "keep_queued", "reject")
