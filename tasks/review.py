@@ -103,15 +103,22 @@ def review_checkpoint(
         if on_timeout == "keep_queued":
             return {"waiting": waiting, "decision": "timeout", "approved": 0, "rejected": 0}
         decision = ReviewDecision(action="reject_all", reviewer="timeout-policy")
-    return apply_decision(store_url=store_url, run_id=run_id, stage=stage, decision=decision) | {
-        "waiting": waiting
-    }
+    decided = apply_decision(
+        store_url=store_url, run_id=run_id, stage=stage, decision=decision, catalog=catalog
+    )
+    return decided | {"waiting": waiting}
 
 
 def apply_decision(
-    *, store_url: str, run_id: int, stage: str | None, decision: ReviewDecision
+    *,
+    store_url: str,
+    run_id: int,
+    stage: str | None,
+    decision: ReviewDecision,
+    catalog: str | None = None,
 ) -> dict[str, Any]:
-    """Approve and/or reject the run's queued changes as decided, and emit the events."""
+    """Approve and/or reject the run's queued changes as decided, and emit the events once
+    the decision is committed (as the CLI does)."""
     where = ChangeFilter(
         run_id=run_id,
         operation=stage,
@@ -125,8 +132,8 @@ def apply_decision(
             rejected = reject(session, where=where, reviewer=decision.reviewer)
         else:
             approved = approve(session, where=where, reviewer=decision.reviewer)
-        emit_decision_events(approved, status="approved", reviewer=decision.reviewer)
-        emit_decision_events(rejected, status="rejected", reviewer=decision.reviewer)
+    emit_decision_events(approved, status="approved", reviewer=decision.reviewer, catalog=catalog)
+    emit_decision_events(rejected, status="rejected", reviewer=decision.reviewer, catalog=catalog)
     return {"decision": decision.action, "approved": len(approved), "rejected": len(rejected)}
 
 

@@ -17,28 +17,22 @@ from flows.onboard import onboard
 from flows.quality_report import quality_report
 from flows.stage import rerun_stage
 from tests.conftest import EXAMPLES
+from tests.orchestration.test_flows import ROWS
+from tests.orchestration.test_flows import _sample as sample_feed
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 SCHEMA = str(EXAMPLES / "catalog.yaml")
 COMPANIES = str(EXAMPLES / "suppliers.csv")
 CATALOG = "acme-supplier-catalog"
-ROWS = 40
 SELECTED = 10
 
 
 def _sample(path: Path, edit=None) -> tuple[Path, list[str]]:  # noqa: ANN001
     """The first rows of the bundled example (optionally edited) and their item numbers."""
-    with (EXAMPLES / "acme_supplier_catalog.csv").open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = list(reader.fieldnames or []), list(reader)[:ROWS]
-    if edit:
-        edit(rows)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path, [row["Item #"] for row in rows]
+    written = sample_feed(path, edit)
+    with written.open(newline="", encoding="utf-8") as handle:
+        return written, [row["Item #"] for row in csv.DictReader(handle)]
 
 
 def _blank_last_title(rows: list[dict[str, str]]) -> None:
