@@ -318,7 +318,9 @@ def test_a_review_that_times_out_fails_cleanly_and_keeps_the_queue(
     assert _queued(served, run_id) == before
     wait_for(
         lambda: any("timed out after 3 s" in log.message for log in _logs(flow_run.id)),
-        timeout=30,
+        # Logs reach the server in batches from the flow's process; on a loaded machine that
+        # can lag the Failed state by tens of seconds.
+        timeout=120,
         what="the timeout reason in the run's logs",
     )
 
