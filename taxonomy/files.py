@@ -22,7 +22,9 @@ from taxonomy.classifier import (
     load_classifier,
     save_classifier,
     train_supervised,
+    zero_shot_classifier,
 )
+from taxonomy.embeddings import EmbeddingClassifier
 from taxonomy.importers import load_paths
 from taxonomy.model import Taxonomy
 from taxonomy.text import Text
@@ -120,10 +122,10 @@ def classifier_for(
         raise InputError.single("options", "give either --model or --taxonomy (zero-shot)")
     if model_path is not None:
         model = load_classifier(model_path)
-        assert isinstance(model, SupervisedClassifier | LexicalClassifier)
+        assert isinstance(model, SupervisedClassifier | LexicalClassifier | EmbeddingClassifier)
         return model, model.taxonomy
     tree = load_taxonomy(taxonomy_path)  # type: ignore[arg-type]
-    return LexicalClassifier(tree), tree
+    return zero_shot_classifier(tree), tree
 
 
 def texts_from(frame: pd.DataFrame, text_columns: Sequence[str]) -> list[Text]:
