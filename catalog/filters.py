@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import Select
@@ -35,7 +35,9 @@ class RecordFilter(BaseModel):
         None, description="Only these external ids (the supplier's SKUs)."
     )
     external_id_glob: str | None = Field(
-        None, description="External ids matching this pattern: * any text, ? one character."
+        None,
+        description="External ids matching this pattern (case-sensitive): * any text, ? one "
+        "character.",
     )
     equals: dict[str, Scalar] | None = Field(
         None, description="Attributes whose current value equals the given value."
@@ -51,13 +53,13 @@ class RecordFilter(BaseModel):
         description="Records with at least one change in this status (e.g. queued_for_review).",
     )
     category: str | None = Field(
-        None, description="Records whose category path starts with this (e.g. 'FASTENERS > BOLTS')."
-    )
-    category_field: str | None = Field(
         None,
-        description="The catalogue's category attribute; set by the flow from the schema.",
-        json_schema_extra={"readOnly": True},
+        description="Records whose category path starts with this, in any case "
+        "(e.g. 'Fasteners > Bolts').",
     )
+    _category_field: str | None = PrivateAttr(None)
+    """The catalogue's category attribute, set by ``bound_to`` from the schema (not a form
+    field: a person names the category, the catalogue says where it is stored)."""
 
     @model_validator(mode="after")
     def _non_empty_lists(self) -> RecordFilter:
@@ -77,7 +79,9 @@ class RecordFilter(BaseModel):
                 "category: this catalogue has no category attribute",
                 column="category",
             )
-        return self.model_copy(update={"category_field": category_field})
+        bound = self.model_copy()
+        bound._category_field = category_field
+        return bound
 
     def apply(self, query: Select, *, dialect: str) -> Select:
         """``query`` (which selects from ``records``) narrowed to the matching records."""
@@ -89,9 +93,7 @@ class RecordFilter(BaseModel):
         if self.external_ids is not None:
             out.append(Record.external_id.in_(self.external_ids))
         if self.external_id_glob is not None:
-            out.append(
-                Record.external_id.like(glob_to_like(self.external_id_glob), escape=LIKE_ESCAPE)
-            )
+            out.append(_id_matches(self.external_id_glob, dialect=dialect))
         for field, value in (self.equals or {}).items():
             out.append(_value_equals(field, value, dialect=dialect))
         for field, values in (self.one_of or {}).items():
@@ -107,14 +109,24 @@ class RecordFilter(BaseModel):
                 )
             )
         if self.category is not None:
-            if self.category_field is None:
+            if self._category_field is None:
                 out.append(false())
             else:
                 pattern = _escape_like(self.category) + "%"
                 out.append(
-                    Record.values[self.category_field].as_string().like(pattern, escape=LIKE_ESCAPE)
+                    Record.values[self._category_field]
+                    .as_string()
+                    .ilike(pattern, escape=LIKE_ESCAPE)
                 )
         return out
+
+
+def _id_matches(pattern: str, *, dialect: str) -> ColumnElement[bool]:
+    """External ids matching a shell-style pattern, case-sensitively on both stores (SQLite's
+    LIKE ignores case, so it gets GLOB, with ``[`` made literal as in PostgreSQL's LIKE)."""
+    if dialect == "sqlite":
+        return Record.external_id.op("GLOB")(pattern.replace("[", "[[]"))
+    return Record.external_id.like(glob_to_like(pattern), escape=LIKE_ESCAPE)
 
 
 def glob_to_like(pattern: str) -> str:

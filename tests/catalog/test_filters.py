@@ -83,6 +83,8 @@ def _matching(store_url: str, catalog_id: int, record_filter: RecordFilter) -> l
         (RecordFilter(external_ids=["AC-100", "ZX-200", "nope"]), ["AC-100", "ZX-200"]),
         (RecordFilter(external_id_glob="AC-*"), ["AC-100", "AC-101"]),  # `_` is literal
         (RecordFilter(external_id_glob="AC?10?"), ["AC-100", "AC-101", "AC_102"]),
+        (RecordFilter(external_id_glob="ac-*"), []),  # ids are case-sensitive
+        (RecordFilter(external_id_glob="[A]C-100"), []),  # `[` is literal, as in LIKE
         (RecordFilter(equals={"brand": "Bosch"}), ["AC-101", "AC_102"]),
         (RecordFilter(equals={"price": 12}), ["AC-100"]),  # the number, not the text "12"
         (RecordFilter(equals={"brand": "12"}), ["AC-100"]),
@@ -90,6 +92,7 @@ def _matching(store_url: str, catalog_id: int, record_filter: RecordFilter) -> l
         (RecordFilter(one_of={"price": [0.1, 0.2]}), ["AC_102", "ZX-200"]),
         (RecordFilter(change_status="queued_for_review"), ["AC-101"]),
         (RecordFilter(category="TOOLS > "), ["AC-100", "AC-101"]),
+        (RecordFilter(category="tools > d"), ["AC-100"]),  # categories in any case
         (RecordFilter(category="TOOLS%"), ["ZX-200"]),  # LIKE's wildcard is literal
         (RecordFilter(category="TOOLS", external_ids=["AC-101", "AC_102"]), ["AC-101"]),
     ],

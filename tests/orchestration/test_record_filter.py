@@ -75,6 +75,16 @@ def test_export_writes_only_the_matching_records(onboarded, tmp_path: Path) -> N
     assert _exported_ids(tmp_path / "glob" / f"{CATALOG}.csv") == expected
 
 
+def test_export_by_category_prefix(onboarded, tmp_path: Path) -> None:  # noqa: ANN001
+    export(catalog=CATALOG, out=str(tmp_path / "all"))
+    with (tmp_path / "all" / f"{CATALOG}.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    fasteners = [r["external_id"] for r in rows if r["category"].upper().startswith("FASTENERS")]
+    assert 0 < len(fasteners) < len(rows)
+    export(catalog=CATALOG, out=str(tmp_path / "cat"), record_filter={"category": "Fasteners"})
+    assert _exported_ids(tmp_path / "cat" / f"{CATALOG}.csv") == fasteners
+
+
 def test_the_quality_report_covers_only_the_matching_records(onboarded) -> None:  # noqa: ANN001
     _, _, selected = onboarded
     narrow = quality_report(catalog=CATALOG, record_filter=selected)
