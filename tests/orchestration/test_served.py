@@ -316,12 +316,16 @@ def test_a_review_that_times_out_fails_cleanly_and_keeps_the_queue(
     done = _final(flow_run.id)
     assert done.state.is_failed()
     assert _queued(served, run_id) == before
+    # Two clocks race here, and either is a clean failure with its reason: the flow's own pause
+    # timeout (our message, in the run's logs) or the server's pause-expiry service failing the
+    # run first (Prefect's message, on the state).
+    if done.state.message == "The flow was paused and never resumed.":
+        return
     wait_for(
         lambda: any("timed out after 3 s" in log.message for log in _logs(flow_run.id)),
-        # Logs reach the server in batches from the flow's process; on a loaded machine that
-        # can lag the Failed state by tens of seconds.
-        timeout=120,
-        what="the timeout reason in the run's logs",
+        # Logs reach the server in batches from the flow's process.
+        timeout=60,
+        what=f"the timeout reason in the run's logs (final state: {done.state.message!r})",
     )
 
 
