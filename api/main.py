@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
 import api.models  # noqa: F401 - registers the API's tables with the store's metadata
-from api.errors import COMMON_ERRORS, ApiError, error_response, install_error_handlers
+from api.errors import COMMON_ERRORS, install_error_handlers
 from api.jobs import JobRunner
+from api.limits import BodySizeLimit, JsonNestingLimit
 from api.settings import ApiSettings, get_api_settings
 from api.webhooks import WebhookSender, job_notifier
 from catalog.db import engine_for
@@ -31,59 +32,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "supplier_portal",
 )
 """Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
-
-
-class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, whether or not the client sent a
-    Content-Length (a chunked upload is counted as it arrives)."""
-
-    def __init__(self, app, max_bytes: int) -> None:  # noqa: ANN001
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-        started = refused = False
-
-        async def limited_receive():  # noqa: ANN202
-            nonlocal received, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    if not started and not refused:
-                        refused = True
-                        await self._refuse(scope, receive, send)
-                    raise _TooLarge
-            return message
-
-        async def tracked_send(message) -> None:  # noqa: ANN001
-            nonlocal started
-            if refused:
-                return  # the 413 went out; drop what the app answers to the aborted read
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracked_send)
-        except _TooLarge:
-            pass
-
-    async def _refuse(self, scope, receive, send) -> None:  # noqa: ANN001
-        response = error_response(ApiError(413, f"request body larger than {self.max_bytes} bytes"))
-        await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -117,7 +65,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.webhooks = sender
     app.state.on_job_finish = job_notifier(sessions, sender)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonNestingLimit)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

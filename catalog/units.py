@@ -365,9 +365,10 @@ def unit_regex(*, lookarounds: bool = True) -> str:
     return _trie_regex([a for a in _EXACT if a not in _TEXT_EXCLUDED], lookarounds)
 
 
-NUMBER_PATTERN = r"\d+(?:[.,]\d+)*(?:[\s-]\d+/\d+|/\d+)?"
+NUMBER_PATTERN = r"(?<!\d)(?<!\d[.,])\d++(?:[.,]\d++)*+(?:[\s-]\d+/\d+|/\d+)?"
 """A number as catalogues write it: `52`, `1,200`, `2,5`, `1/2`, `1-1/2`, `1 1/2` (no groups,
-no sign; `.5` is not read — catalogues write `0.5`)."""
+no sign; `.5` is not read — catalogues write `0.5`). It starts only where a number starts and
+never gives digits back (possessive), so a long run of digits costs linear time, not quadratic."""
 
 UNIT_PATTERN = f"(?:{unit_regex()})"
 """Every text spelling of every unit as one trie-shaped alternation (no groups)."""
@@ -390,7 +391,7 @@ Use with `re.finditer` or `Series.str.extractall(QUANTITY_PATTERN)`; map `unit` 
 
 _QUANTITY_RE = re.compile(QUANTITY_PATTERN)
 _WHOLE_RE = re.compile(
-    r"^\s*(?P<number>[-−]?(?:" + NUMBER_PATTERN + r"|[.,]\d+))\s*-?\s*(?P<unit>\S.*?)\s*$"
+    r"^\s*+(?P<number>[-−]?(?:" + NUMBER_PATTERN + r"|[.,]\d+))\s*+-?\s*+(?P<unit>\S(?:.*\S)?)\s*$"
 )
 _BARE_NUMBER_RE = re.compile(r"^\s*[-−+]?(?:" + NUMBER_PATTERN + r"|[.,]\d+)\s*$")
 

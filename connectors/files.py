@@ -23,6 +23,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
 from catalog.errors import InputError, InputProblem
+from catalog.limits import TooDeeplyNested, iter_array_items, loads
 from connectors.base import RowBatch
 
 FileFormat = Literal["auto", "csv", "xlsx", "json", "jsonl"]
@@ -372,7 +373,7 @@ class FileSource(Block):
                     f"the top-level JSON value is not an array of objects (it starts with "
                     f"{head[0]!r}); a file with one object per line is read with format 'jsonl'",
                 )
-            items = ijson.items(_Utf8Reader(stream, head), "item", use_float=True)
+            items = iter_array_items(_Utf8Reader(stream, head))
             element = 0
             while True:
                 element += 1
@@ -387,6 +388,9 @@ class FileSource(Block):
                     raise InputError.single(
                         source, f"is not valid JSON at element {element}: {cause}", row=element
                     ) from exc
+                except TooDeeplyNested as exc:
+                    message = f"element {element} is {exc}"
+                    raise InputError.single(source, message, row=element) from exc
                 if not isinstance(item, dict):
                     raise InputError.single(
                         source, f"element is {_json_kind(item)}, not an object", row=element
@@ -412,10 +416,12 @@ class FileSource(Block):
                 if not line.strip():
                     continue
                 try:
-                    item = json.loads(line)
+                    item = loads(line)
                 except json.JSONDecodeError as exc:
                     message = f"is not valid JSON: {exc.msg} (character {exc.pos + 1})"
                     raise InputError.single(source, message, row=number) from exc
+                except TooDeeplyNested as exc:
+                    raise InputError.single(source, f"line is {exc}", row=number) from exc
                 if not isinstance(item, dict):
                     raise InputError.single(
                         source, f"line is {_json_kind(item)}, not an object", row=number

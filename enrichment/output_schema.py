@@ -26,8 +26,14 @@ Severity = Literal["error", "warning", "info"]
 
 _TRUE = {"true", "yes", "y", "1", "on", "included", "x", "✓", "✔"}
 _FALSE = {"false", "no", "n", "0", "off", "none", "not included", "-"}
-_ARRAY_SPLIT = re.compile(r"\s*[;|\n]\s*|\s*,\s+")
-_UNIT_IN_DESCRIPTION = re.compile(r"(?:\bin|\(|\[)\s*([A-Za-z°µ²³/]{1,12})\s*[)\]]?\s*$")
+# Both patterns run on text a client sends, so neither may backtrack: the splitter matches one
+# character (items are stripped afterwards) and the unit pattern only ever sees the last few
+# words of a description, joined by single spaces.
+_ARRAY_SPLIT = re.compile(r"[;|\n]|,(?=\s)")
+_UNIT_IN_DESCRIPTION = re.compile(r"(?:\bin|\(|\[) ?([A-Za-z°µ²³/]{1,12}) ?[)\]]?$")
+_UNIT_TAIL_WORDS = 4
+MAX_DESCRIPTION = 4000
+"""Longest field description accepted: a sentence or two for a person or an LLM, not a file."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class OutputField(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     type: FieldType = "string"
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
     unit: str | None = None
     enum: list[str] | None = None
     sample_values: list[Any] | None = None
@@ -93,7 +99,8 @@ class OutputField(BaseModel):
             return self.unit
         if self.type not in ("number", "integer", "string"):
             return None
-        found = _UNIT_IN_DESCRIPTION.search(self.description.strip())
+        tail = " ".join(self.description.split()[-_UNIT_TAIL_WORDS:])
+        found = _UNIT_IN_DESCRIPTION.search(tail)
         if found is None:
             return None
         try:
@@ -137,7 +144,10 @@ class OutputField(BaseModel):
         return found, None
 
     def _coerce_array(self, raw: Any) -> tuple[Any, FieldIssue | None]:
-        items = raw if isinstance(raw, list | tuple) else _ARRAY_SPLIT.split(str(raw))
+        if isinstance(raw, list | tuple):
+            items: list[Any] | tuple[Any, ...] = raw
+        else:
+            items = [part.strip() for part in _ARRAY_SPLIT.split(str(raw))]
         out: list[Any] = []
         rejected: list[str] = []
         for item in items:

@@ -27,7 +27,7 @@ _LEXICAL_CELLS = 2**23
 """Texts × nodes similarities held at once."""
 
 _TOKEN = re.compile(r"[^\W_]+")
-_NAME_PARTS = re.compile(r"\s*(?:&|,|/|\band\b)\s*", re.IGNORECASE)
+_NAME_PARTS = re.compile(r"&|,|/|\band\b", re.IGNORECASE)
 _HALF = float(np.sqrt(0.5))
 
 

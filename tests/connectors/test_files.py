@@ -476,3 +476,42 @@ def test_an_unsupported_extension_lists_the_supported_formats(tmp_path: Path, na
     message = str(_error(path))
     assert name in message and ".csv" in message and ".xlsx" in message and ".jsonl" in message
     assert _rows(path, format="csv") == [{"sku": "A-1"}]
+
+
+_READ_AND_MEASURE = """
+import resource, sys
+from catalog.errors import InputError
+from connectors.files import FileSource
+try:
+    for _ in FileSource(path=sys.argv[1]).read_batches():
+        pass
+except InputError as exc:
+    print("refused:", exc)
+print("peak-mb:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_file_nested_100k_deep_is_refused_in_a_small_process(tmp_path: Path, suffix: str) -> None:
+    """A 200 KB file nested 100,000 levels deep once grew a reader to ~22 GB; now the element
+    is refused by name and the reading process stays under 200 MB."""
+    import subprocess
+    import sys
+
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / f"deep{suffix}"
+    if suffix == ".json":
+        path.write_text('[{"sku": "A-1"}, {"sku": "A-2", "dims": ' + deep + "}]")
+    else:
+        path.write_text('{"sku": "A-1"}\n{"sku": "A-2", "dims": ' + deep + "}\n")
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_AND_MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    refused = "element 2" if suffix == ".json" else "row 2: line"
+    assert refused in done.stdout and "nested deeper than 32 levels" in done.stdout, done.stdout
+    peak = int(done.stdout.rsplit("peak-mb:", 1)[1])
+    assert peak < 200, f"peak {peak} MB"

@@ -414,3 +414,17 @@ def test_thread_sizes_and_mixed_units_are_not_dimension_strings(schema: CatalogS
     assert f2["length"].confidence <= AMBIGUOUS_CAP  # 1/4" and 100 ft disagree
     # A bare length in a title may be the disc, the blade, the thread: a reviewer decides.
     assert by_field(proposals, "F-3")["length"].confidence < 0.9
+
+
+@pytest.mark.parametrize(
+    "hostile", ["1" * 20_000 + " x 2", "1." * 10_000 + " x 2", "1," * 10_000 + " x 2 mm"]
+)
+def test_a_hostile_title_is_read_in_linear_time(schema: CatalogSchema, hostile: str) -> None:
+    """Number patterns start only where a number starts and never give digits back, so a
+    title of 20,000 digits (or dotted digits) costs milliseconds, not seconds."""
+    import time
+
+    frame = records({"H-1": {"title": hostile, "description": hostile}})
+    started = time.perf_counter()
+    extract_attributes(frame, schema)
+    assert time.perf_counter() - started < 1.0

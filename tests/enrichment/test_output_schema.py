@@ -81,3 +81,33 @@ def test_schema_coerce_keeps_fitting_values_and_reports_the_rest() -> None:
     values, issues = schema.coerce({"weight_kg": "1200 g", "color": "Green", "other": 1})
     assert values == {"weight_kg": 1.2}
     assert [(i.field, i.validator) for i in issues] == [("color", "enum")]
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["(a" + " " * 3990 + "!", "in" + " " * 3990 + "mm!", "[" * 4000, "x " * 2000],
+)
+def test_a_hostile_description_costs_no_time(description: str) -> None:
+    """The unit-in-description pattern never backtracks (it sees the last words only)."""
+    import time
+
+    field = OutputField(name="size", type="number", description=description)
+    started = time.perf_counter()
+    assert field.effective_unit is None
+    assert time.perf_counter() - started < 0.05
+
+
+def test_descriptions_have_a_length_limit() -> None:
+    with pytest.raises(ValueError, match="at most 4000 characters"):
+        OutputField(name="size", description="x" * 4001)
+
+
+@pytest.mark.parametrize("raw", ["a" + " " * 100_000 + ",b", "a" + " " * 100_000 + "b;"])
+def test_splitting_a_hostile_array_value_is_linear(raw: str) -> None:
+    import time
+
+    field = OutputField(name="tags", type="array")
+    started = time.perf_counter()
+    values, _ = field.coerce(raw)
+    assert time.perf_counter() - started < 0.05
+    assert values[0] == "a" or values[0].startswith("a ")
