@@ -36,7 +36,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from catalog.settings import get_settings
     from connectors.files import FileSource
     from enrichment.apply import enrich_version
-    from flows.onboard import build_targets
+    from flows.support.targets import build_targets
     from tasks.classify import classify_batch, prepare
     from tasks.distribute import distribute
     from tasks.enrich import enrich_batch

@@ -54,7 +54,7 @@ def _onboard_run_for(source: str):  # noqa: ANN202
 
 def _announce_and_wait(source: str, timeout: float) -> tuple[float, float, float, object]:
     """Emit the landing event; return (emit→run created s, emit→start s, emit→end s, run)."""
-    from deployments.events import emit_source_landed
+    from flows.support.landing import emit_source_landed
 
     emitted = time.time()
     event = emit_source_landed(

@@ -1,10 +1,10 @@
 """What skuflow's Prefect events look like, and the one place they are emitted from.
 
-The flows (run and change events, via ``tasks.events``), the review checkpoint, the CLI and
-the API all announce what happened to changes through this module, so an automation matching
-``skuflow.change.approved`` fires whoever approved. It lives in the domain because the CLI and
-API must not reach into ``tasks``; Prefect is imported lazily so the store stays usable without
-it.
+The flows (run and change events, via ``flows.support.run_events``), the review checkpoint, the
+CLI and the API all announce what happened to changes through this module, so an automation
+matching ``skuflow.change.approved`` fires whoever approved. It lives in the domain because the
+CLI and API must not reach into ``tasks``; Prefect is imported lazily so the store stays usable
+without it.
 
 Events are batched: one per (run, stage, change status) carrying counts and the change ids
 (capped), never one per change — a 100k-record run would otherwise push 100k events through

@@ -1,11 +1,10 @@
 """Watch a folder or an S3 prefix and announce each landed file with `skuflow.source.landed`,
 which starts the `onboard-on-landing` deployment.
 
-Each file is claimed once (tasks/landing.py), so several watchers or a restart never start two
-onboardings of one file. S3 objects are downloaded into a local landing folder first, because
-onboarding reads local files. `skuflow serve --watch DIR` runs a folder watcher beside the
-served deployments.
-"""
+Each file is claimed once (flows/support/landing.py), so several watchers or a restart never
+start two onboardings of one file. S3 objects are downloaded into a local landing folder first,
+because onboarding reads local files. `skuflow serve --watch DIR` runs a folder watcher beside
+the served deployments. """
 
 from __future__ import annotations
 
@@ -13,8 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from deployments.events import emit_source_landed
-from tasks.landing import claim_landed_files, claim_s3_objects
+from flows.support.landing import claim_landed_files, claim_s3_objects, emit_source_landed
 
 
 def announce_folder(

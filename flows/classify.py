@@ -23,9 +23,9 @@ from prefect import flow
 
 from catalog.models import RunStatus
 from catalog.settings import get_settings
+from flows.support.runs import close_run, open_run
 from tasks.classify import classify_batch, prepare
 from tasks.plan import plan_batches
-from tasks.runs import close_run, open_run
 from taxonomy.assign import classify_version, taxonomy_from_file
 
 

@@ -16,10 +16,10 @@ from prefect.blocks.core import Block
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from connectors.base import Destination, WriteMode
-from flows.onboard import build_targets
-from tasks.announce import announce_end, announce_start
+from flows.support.announce import announce_end, announce_start
+from flows.support.runs import close_run, open_run
+from flows.support.targets import build_targets
 from tasks.distribute import distribute
-from tasks.runs import close_run, open_run
 
 
 @flow(name="export")

@@ -19,11 +19,11 @@ from catalog.filters import RecordFilter
 from catalog.models import Change, Record, RunStatus
 from catalog.records import filtered
 from connectors.files import FileSource
-from flows.stage import enrich_pending
-from tasks.announce import announce_end, announce_start
-from tasks.artifacts import artifact_key
+from flows.support.announce import announce_end, announce_start
+from flows.support.artifacts import artifact_key
+from flows.support.runs import OpenRun, close_run, open_run
+from flows.support.stages import enrich_pending
 from tasks.ingest import ingest
-from tasks.runs import OpenRun, close_run, open_run
 
 DRIFT_TABLE_LIMIT = 500
 

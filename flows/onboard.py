@@ -13,7 +13,6 @@ is distributed; the report is saved under `.skuflow/reports/`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -28,41 +27,22 @@ from catalog.records import count_records
 from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
 from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
-from connectors.base import Destination, Source, WriteMode
+from connectors.base import Source
 from connectors.by_name import load_destination, load_source
-from connectors.file_export import FileExport
 from connectors.files import FileSource
-from connectors.sql_table import SqlTable
 from enrichment.apply import enrich_version
-from tasks.announce import announce_end, announce_start
-from tasks.artifacts import publish_validation_report
+from flows.support.announce import announce_end, announce_start
+from flows.support.artifacts import publish_validation_report
+from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
+from flows.support.runs import bind_filter, filter_params
+from flows.support.targets import build_targets
 from tasks.classify import classify_batch, prepare
 from tasks.distribute import distribute
 from tasks.enrich import enrich_batch
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
-from tasks.review import TimeoutPolicy, review_checkpoint
-from tasks.runs import bind_filter, filter_params
 from tasks.validate import validate
 from taxonomy.assign import classify_version, taxonomy_from_file
-
-
-def build_targets(
-    *, catalog_name: str, out: str | None, formats: list[str], table: str | None
-) -> list[tuple[Destination, WriteMode]]:
-    """File exports under ``out`` (one per format, each replaced whole) and an optional
-    ``URL#table`` upserted by external id."""
-    targets: list[tuple[Destination, WriteMode]] = []
-    if out:
-        for fmt in formats:
-            export = FileExport(path=str(Path(out) / f"{catalog_name}.{fmt}"))
-            targets.append((export, "replace"))
-    if table:
-        url, _, name = table.rpartition("#")
-        if not url or not name:
-            raise ValueError(f"table must look like URL#table_name, not '{table}'")
-        targets.append((SqlTable(url=normalize_database_url(url), table=name), "upsert"))
-    return targets
 
 
 @flow(name="onboard")

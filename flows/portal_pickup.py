@@ -11,8 +11,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from deployments.events import emit_source_landed
-from tasks.landing import claim_landed_files
+from flows.support.landing import claim_landed_files, emit_source_landed
 
 
 @flow(name="portal-pickup")

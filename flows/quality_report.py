@@ -16,9 +16,9 @@ from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
-from flows.stage import validate_and_report
-from tasks.announce import announce_end, announce_start
-from tasks.runs import close_run, open_run
+from flows.support.announce import announce_end, announce_start
+from flows.support.runs import close_run, open_run
+from flows.support.stages import validate_and_report
 
 
 @flow(name="quality-report")

@@ -13,8 +13,8 @@ from typing import Any
 from prefect import flow
 
 from catalog.settings import get_settings, normalize_database_url
-from tasks.events import describe_run
-from tasks.review import TimeoutPolicy, review_checkpoint
+from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
+from flows.support.run_events import describe_run
 
 
 @flow(name="review")

@@ -14,7 +14,8 @@ from catalog.repository import get_or_create_organization, upsert_catalog
 from catalog.schema import CatalogSchema
 from enrichment.config import EnrichConfig
 from enrichment.models import Conflict
-from flows.enrich import enrich, enrich_catalog
+from flows.enrich import enrich
+from flows.enrich_catalog import enrich_catalog
 from tests.enrichment.web_server import WebServer
 
 PAGE = """<html><head><script type="application/ld+json">

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.events import emit_source_landed
 from deployments.serve import deployment_specs, load_flow, runner_deployments
-from tasks.landing import claim_landed_files
-from tasks.review import ReviewDecision, review_checkpoint
+from flows.support.landing import claim_landed_files, emit_source_landed
+from flows.support.review_checkpoint import ReviewDecision, review_checkpoint
 
 
 def test_every_deployment_in_prefect_yaml_builds() -> None:

@@ -14,7 +14,7 @@ from flows.export import export
 from flows.monitor import monitor
 from flows.onboard import onboard
 from flows.quality_report import quality_report
-from flows.stage import rerun_stage
+from flows.rerun_stage import rerun_stage
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deployments.watch import announce_s3
-from tasks.landing import claim_s3_objects
+from flows.support.landing import claim_s3_objects
 from tests.connectors.cloud import moto_url  # noqa: F401  (fixture)
 
 boto3 = pytest.importorskip("boto3")

@@ -125,7 +125,7 @@ def _land_from_another_process(served: Served, *, source: Path, catalog: Path) -
     """Announce a file the way the API's webhook does: `emit_source_landed` in its own
     process (this one's Prefect events client may be bound to another test server)."""
     code = (
-        "from deployments.events import emit_source_landed; "
+        "from flows.support.landing import emit_source_landed; "
         f"emit_source_landed(source={str(source)!r}, catalog={str(catalog)!r}, origin='webhook')"
     )
     subprocess.run(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from tasks.artifacts import RunProgress, publish_review_items, publish_run_summary
-from tasks.events import describe_run, emit_change_events, emit_run_event
+from flows.support.artifacts import RunProgress, publish_review_items, publish_run_summary
+from flows.support.run_events import describe_run, emit_change_events, emit_run_event
 
 
 def announce_start(*, store_url: str, run_id: int) -> RunProgress:

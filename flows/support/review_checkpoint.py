@@ -26,7 +26,7 @@ from catalog.db import session_scope
 from catalog.errors import SkuflowError
 from catalog.events import emit_decision_events
 from catalog.models import ChangeStatus
-from tasks.artifacts import publish_review_items
+from flows.support.artifacts import publish_review_items
 
 TimeoutPolicy = Literal["fail", "keep_queued", "reject"]
 TIMEOUT_POLICIES: tuple[str, ...] = ("fail", "keep_queued", "reject")

@@ -1,10 +1,14 @@
-"""Files that landed in an inbox (a watched folder, a supplier portal's drop folder, an S3
-prefix), claimed exactly once.
+"""A supplier file has landed: claim it exactly once, then announce it.
 
+Files land in an inbox (a watched folder, a supplier portal's drop folder, an S3 prefix).
 Claiming moves a file into `claimed/` beside it (an atomic rename; on S3 a copy then a
 delete), so a second watcher, a re-run of the pickup, or a restart never announces the same
 file twice; the claimed path is what onboarding reads. A file still being written (modified
 within the last `settle_seconds`) is left for the next pass.
+
+`emit_source_landed` is the one way anything says "a supplier file has landed": a watched
+folder, an S3 prefix, the API's inbound webhook, a supplier-portal upload. The
+`onboard-on-landing` deployment (prefect.yaml) is triggered by this event and onboards the file.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from prefect.events import emit_event
+from prefect.events.schemas.events import Event
 
 CLAIMED = "claimed"
 
@@ -68,3 +75,56 @@ def claim_s3_objects(
             client.delete_object(Bucket=bucket, Key=key)
             claimed.append(f"s3://{bucket}/{new_key}")
     return claimed
+
+
+SOURCE_LANDED = "skuflow.source.landed"
+
+Origin = Literal["watch", "s3", "webhook", "portal", "manual"]
+
+# Every parameter the triggered onboard run receives; the trigger templates each one from the
+# payload, so all must be present (None when unused).
+ONBOARD_PARAMETERS = (
+    "source",
+    "catalog",
+    "taxonomy",
+    "companies",
+    "out",
+    "formats",
+    "table",
+    "organization",
+)
+
+
+def emit_source_landed(
+    *,
+    source: str,
+    catalog: str,
+    origin: Origin,
+    supplier: str | None = None,
+    **onboard: Any,
+) -> Event | None:
+    """Emit ``skuflow.source.landed`` for a file ready to onboard.
+
+    Args:
+        source: path or URI of the landed file (what the onboard flow's source reads).
+        catalog: the catalogue schema the file belongs to.
+        origin: where it came from (watch, s3, webhook, portal, manual).
+        supplier: who sent it, when known (shown in the UI, usable in trigger filters).
+        **onboard: further onboard parameters (taxonomy, companies, out, formats, table,
+            organization).
+
+    Raises:
+        ValueError: for a parameter the onboard flow does not take.
+    """
+    unknown = sorted(set(onboard) - set(ONBOARD_PARAMETERS))
+    if unknown:
+        raise ValueError(f"emit_source_landed: unknown onboard parameter(s) {unknown}")
+    parameters = {name: onboard.get(name) for name in ONBOARD_PARAMETERS}
+    parameters.update(source=source, catalog=catalog)
+    resource = {
+        "prefect.resource.id": f"skuflow.source.{origin}.{supplier or 'any'}",
+        "skuflow.origin": origin,
+    }
+    if supplier:
+        resource["skuflow.supplier"] = supplier
+    return emit_event(event=SOURCE_LANDED, resource=resource, payload={"parameters": parameters})
