@@ -1,5 +1,6 @@
 """Tables the HTTP API adds to the store: API keys, webhook subscriptions and their delivery
-log, the credits ledger, and each organization's auto-enrichment settings.
+log, the credits ledger, each organization's auto-enrichment settings, and supplier-portal
+upload tokens.
 
 Jobs are the store's `catalog.models.Run` rows: a job is a run started over HTTP, so the CLI,
 the flows and the API see one history. Progress lives in ``Run.counts`` (``total``,
@@ -112,3 +113,19 @@ class AutoEnrichmentSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class SupplierToken(Base):
+    """A supplier's upload token for one catalogue: a lookup id and the SHA-256 of the secret
+    part, so a leaked database does not leak tokens; the full token is shown once, when issued.
+    """
+
+    __tablename__ = "supplier_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(Id, ForeignKey("catalogs.id", ondelete="CASCADE"))
+    supplier: Mapped[str] = mapped_column(String(200))
+    lookup_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -193,9 +193,9 @@ def export(
     catalog: CatalogOption = None,
 ) -> None:
     """Write the catalogue's current values to a file (atomically)."""
+    from catalog.distribute import distribute
     from catalog.repository import catalog_schema
     from catalog.settings import get_settings
-    from connectors.distribute import distribute
     from connectors.file_export import FileExport
 
     with open_catalog(catalog) as (session, stored):

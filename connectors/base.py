@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from catalog.errors import SkuflowError
-from catalog.rows import RowBatch, Source  # noqa: F401  (connectors implement these)
-
-WriteMode = Literal["append", "upsert", "replace"]
+from catalog.rows import Source
 
 COLUMN_TYPES = ("text", "number", "integer", "boolean", "array")
 """Column types a destination understands; schema types `enum` and `reference` go in as text."""
@@ -29,34 +26,6 @@ class TransientConnectorError(SkuflowError):
 
 class TerminalConnectorError(SkuflowError):
     """A failure that retrying cannot fix (bad credentials, missing table, wrong configuration)."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What a committed write produced: how many rows went where."""
-
-    destination: str
-    rows: int
-    location: str
-
-
-class DestinationWriter(Protocol):
-    """One write session: nothing is visible until `commit()`; an exception in `with` aborts."""
-
-    def __enter__(self) -> DestinationWriter: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    def write(self, rows: list[dict[str, Any]]) -> None: ...
-
-    def commit(self) -> WriteResult: ...
-
-    def abort(self) -> None: ...
 
 
 class IncrementalRead(Source, Protocol):
@@ -81,19 +50,6 @@ class IncrementalSource(Source, Protocol):
     def since(self, cursor: dict[str, Any] | None) -> IncrementalRead:
         """A reader of what changed after `cursor` (None: everything)."""
         ...
-
-
-class Destination(Protocol):
-    def describe(self) -> str: ...
-
-    def open(
-        self,
-        *,
-        columns: list[str],
-        key: str,
-        mode: WriteMode,
-        types: Mapping[str, str] | None = None,
-    ) -> DestinationWriter: ...
 
 
 class WriterLifecycle:

@@ -19,12 +19,10 @@ from typing import Any, TypeVar
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from catalog.rows import RowBatch
+from catalog.rows import RowBatch, WriteMode, WriteResult
 from connectors.base import (
     TerminalConnectorError,
     TransientConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
     check_open_arguments,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from catalog.rows import Destination, Source, WriteMode
 from connectors import block_types
-from connectors.base import Destination, Source, TerminalConnectorError, WriteMode
+from connectors.base import TerminalConnectorError
 
 WHOLE_SNAPSHOT_SLUGS = {"skuflow-file-export", "skuflow-s3-dump", "skuflow-marketplace-export"}
 """Destinations rewritten whole on every run: `replace` is their only mode."""

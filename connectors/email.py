@@ -25,7 +25,8 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
-from connectors.base import RowBatch, TerminalConnectorError, TransientConnectorError, block_label
+from catalog.rows import RowBatch
+from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.fetched_files import FetchedFiles, RemoteFile, readable
 from connectors.retry import call_with_retries
 

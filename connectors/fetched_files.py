@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from catalog.errors import InputError
-from connectors.base import RowBatch
+from catalog.rows import RowBatch
 from connectors.files import EXTENSIONS, FileSource
 
 READABLE = {suffix for suffix, fmt in EXTENSIONS.items() if fmt in ("csv", "xlsx")}

@@ -20,14 +20,8 @@ from typing import IO, Any, Literal
 from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
-from connectors.base import (
-    TerminalConnectorError,
-    WriteMode,
-    WriteResult,
-    WriterLifecycle,
-    check_open_arguments,
-    to_text,
-)
+from catalog.rows import WriteMode, WriteResult
+from connectors.base import TerminalConnectorError, WriterLifecycle, check_open_arguments, to_text
 
 ExportFormat = Literal["auto", "csv", "json", "jsonl", "xml", "xlsx", "parquet"]
 EXTENSIONS = {

@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from catalog.errors import InputError, InputProblem
 from catalog.limits import TooDeeplyNested, iter_array_items, loads
-from connectors.base import RowBatch
+from catalog.rows import RowBatch
 
 FileFormat = Literal["auto", "csv", "xlsx", "json", "jsonl"]
 

@@ -15,7 +15,8 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field
 
-from connectors.base import RowBatch, block_label
+from catalog.rows import RowBatch
+from connectors.base import block_label
 from connectors.fetched_files import FetchedFiles, RemoteFile, readable
 from connectors.google_credentials import GoogleCredentials, call_google
 
@@ -51,9 +52,7 @@ class GoogleDriveFolder(Block):
     _block_type_slug = "skuflow-google-drive-folder"
 
     credentials: GoogleCredentials = Field(..., description="The Google account to act as.")
-    folder_id: str = Field(
-        ..., pattern=r"^[\w-]+$", description="The folder's id, as in its URL."
-    )
+    folder_id: str = Field(..., pattern=r"^[\w-]+$", description="The folder's id, as in its URL.")
     encoding: str = Field("utf-8", description="The text encoding of CSV files.")
     attempts: int = Field(5, ge=1, description="Tries per API call before a failure is final.")
     retry_base_seconds: float = Field(

@@ -20,11 +20,9 @@ from prefect.blocks.core import Block
 from pydantic import Field
 
 from catalog.errors import InputError
+from catalog.rows import RowBatch, WriteMode, WriteResult
 from connectors.base import (
-    RowBatch,
     TerminalConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
     check_open_arguments,

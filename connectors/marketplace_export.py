@@ -19,13 +19,8 @@ from typing import Any, Literal
 from prefect.blocks.core import Block
 from pydantic import Field
 
-from connectors.base import (
-    TerminalConnectorError,
-    WriteMode,
-    WriteResult,
-    WriterLifecycle,
-    to_text,
-)
+from catalog.rows import WriteMode, WriteResult
+from connectors.base import TerminalConnectorError, WriterLifecycle, to_text
 from connectors.file_export import FileExportWriter
 
 SHOPIFY_COLUMNS = [

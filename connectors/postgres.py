@@ -18,13 +18,8 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
-from catalog.rows import RowBatch
-from connectors.base import (
-    TerminalConnectorError,
-    TransientConnectorError,
-    WriteMode,
-    block_label,
-)
+from catalog.rows import RowBatch, WriteMode
+from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.retry import call_with_retries
 from connectors.sql_table import TRANSIENT_SQLSTATES, TRANSIENT_WORDS, SqlTable, SqlTableWriter
 

@@ -26,12 +26,10 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from catalog.errors import InputError
-from catalog.rows import RowBatch
+from catalog.rows import RowBatch, WriteMode, WriteResult
 from connectors.base import (
     TerminalConnectorError,
     TransientConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
 )

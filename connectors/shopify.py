@@ -22,11 +22,10 @@ from typing import Any, Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from catalog.rows import WriteMode, WriteResult
 from connectors.base import (
     TerminalConnectorError,
     TransientConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
     check_open_arguments,

@@ -17,11 +17,10 @@ from prefect.blocks.core import Block
 from pydantic import Field, PrivateAttr, SecretStr
 
 from catalog.errors import SkuflowError
+from catalog.rows import WriteMode, WriteResult
 from connectors.base import (
     TerminalConnectorError,
     TransientConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
     check_open_arguments,
@@ -205,6 +204,7 @@ class SqlTableWriter(WriterLifecycle):
         self._state = "open"
         self._staging: str | None = None
         self._copy_buffer: str | None = None
+
         def connect() -> Connection:
             try:
                 return block.get_engine().connect()

@@ -21,12 +21,11 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from catalog.rows import WriteMode, WriteResult
 from catalog.signing import signature_headers
 from connectors.base import (
     TerminalConnectorError,
     TransientConnectorError,
-    WriteMode,
-    WriteResult,
     WriterLifecycle,
     block_label,
     check_open_arguments,

@@ -4,7 +4,7 @@ which starts the `onboard-on-landing` deployment.
 Each file is claimed once (flows/support/landing.py), so several watchers or a restart never
 start two onboardings of one file. S3 objects are downloaded into a local landing folder first,
 because onboarding reads local files. `skuflow serve --watch DIR` runs a folder watcher beside
-the served deployments. """
+the served deployments."""
 
 from __future__ import annotations
 

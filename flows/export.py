@@ -15,7 +15,7 @@ from prefect.blocks.core import Block
 
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
-from connectors.base import Destination, WriteMode
+from catalog.rows import Destination, WriteMode
 from flows.support.announce import announce_end, announce_start
 from flows.support.runs import close_run, open_run
 from flows.support.targets import build_targets

@@ -25,9 +25,9 @@ from catalog.filters import RecordFilter
 from catalog.models import Run, RunStatus
 from catalog.records import count_records
 from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
+from catalog.rows import Source
 from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
-from connectors.base import Source
 from connectors.by_name import load_destination, load_source
 from connectors.files import FileSource
 from enrichment.apply import enrich_version

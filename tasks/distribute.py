@@ -6,10 +6,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_scope
+from catalog.distribute import distribute as distribute_catalog
 from catalog.filters import RecordFilter
+from catalog.rows import Destination, WriteMode
 from catalog.schema import CatalogSchema
-from connectors.base import Destination, WriteMode
-from connectors.distribute import distribute as distribute_catalog
 from tasks.policy import TASK_OPTIONS, is_transient_failure
 
 

@@ -13,9 +13,10 @@ from prefect.cache_policies import NO_CACHE
 from catalog.db import session_scope
 from catalog.ingest import ingest_source
 from catalog.progress import add_progress
+from catalog.rows import Source
 from catalog.schema import CatalogSchema
-from connectors.base import IncrementalRead, Source
-from connectors.cursors import load_cursor, save_cursor
+from catalog.source_cursors import load_cursor, save_cursor
+from connectors.base import IncrementalRead
 from tasks.policy import TASK_OPTIONS, is_transient_failure
 
 

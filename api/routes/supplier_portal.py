@@ -19,16 +19,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
 from api.errors import COMMON_ERRORS, ErrorBody, not_found, unauthorized
-from catalog.models import Catalog
-from catalog.repository import get_catalog
-from catalog.settings import get_settings
-from connectors.portal import (
+from api.models import SupplierToken
+from api.supplier_portal.service import (
     authenticate_supplier,
     issue_supplier_token,
     receive_upload,
     revoke_supplier_token,
 )
-from connectors.portal_models import SupplierToken
+from catalog.models import Catalog
+from catalog.repository import get_catalog
+from catalog.settings import get_settings
 
 router = APIRouter(tags=["supplier portal"])
 _supplier_bearer = HTTPBearer(auto_error=False, description="A supplier upload token (sup_…).")

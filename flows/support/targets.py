@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from catalog.rows import Destination, WriteMode
 from catalog.settings import normalize_database_url
-from connectors.base import Destination, WriteMode
 from connectors.file_export import FileExport
 from connectors.sql_table import SqlTable
 

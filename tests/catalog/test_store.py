@@ -63,8 +63,7 @@ MODEL_MODULES = [
     "api.datasets.models",
     "api.enrich_jobs.models",
     "enrichment.models",
-    "connectors.models",
-    "connectors.portal_models",
+    "catalog.source_cursors",
 ]
 
 

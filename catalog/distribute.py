@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from catalog.filters import RecordFilter
 from catalog.records import iter_current_values
+from catalog.rows import Destination, WriteMode, WriteResult
 from catalog.schema import CatalogSchema
-from connectors.base import Destination, WriteMode, WriteResult
 
 ID_COLUMN = "external_id"
 

@@ -23,6 +23,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.models import SupplierToken
 from catalog.errors import InputError, InputProblem
 from catalog.ingest import ingest_source
 from catalog.mapping import find_duplicate_ids, map_batch, resolve_columns
@@ -31,7 +32,6 @@ from catalog.repository import catalog_schema, finish_run, start_run
 from catalog.schema import CatalogSchema
 from connectors.fetched_files import LabelledFile
 from connectors.files import EXTENSIONS
-from connectors.portal_models import SupplierToken
 
 PREFIX = "sup"
 MAX_PROBLEMS = 200

@@ -7,17 +7,17 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from catalog.db import session_scope
-from catalog.errors import InputError
-from catalog.models import Record, Run
-from catalog.repository import get_or_create_organization, upsert_catalog
-from catalog.schema import CatalogSchema
-from connectors.portal import (
+from api.supplier_portal.service import (
     authenticate_supplier,
     issue_supplier_token,
     receive_upload,
     revoke_supplier_token,
 )
+from catalog.db import session_scope
+from catalog.errors import InputError
+from catalog.models import Record, Run
+from catalog.repository import get_or_create_organization, upsert_catalog
+from catalog.schema import CatalogSchema
 
 SCHEMA = """
 name: fasteners
