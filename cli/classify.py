@@ -92,7 +92,7 @@ def predict(
     classifier, tree = classifier_for(model_path=model, taxonomy_path=taxonomy)
     cascade = None
     if llm:
-        from catalog.llm import LLMClient
+        from llm.client import LLMClient
         from taxonomy.cascade import LLMCascade
 
         cascade = LLMCascade(classifier, tree, LLMClient(), below=llm_below)

@@ -46,7 +46,7 @@ class EnrichConfig(BaseModel):
 
         llm = None
         if self.llm:
-            from catalog.llm import LLMSettings
+            from llm.client import LLMSettings
 
             llm = LLMSettings()
         fetcher = SafeFetcher(

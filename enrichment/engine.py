@@ -28,11 +28,11 @@ from enrichment.providers.flags import ItemFlag
 from enrichment.trust import Verdict, combine, value_key
 
 if TYPE_CHECKING:
-    from catalog.llm import LLMSettings
     from enrichment.fetch import SafeFetcher
     from enrichment.firmographics import CompanyTable
     from enrichment.providers.reference import ReferenceTable
     from enrichment.quality import QualityResult
+    from llm.client import LLMSettings
 
 DEFAULT_ORDER = ("record", "reference", "web", "llm")
 
@@ -245,7 +245,7 @@ def _judge(results: list[ItemEnrichment], schema: OutputSchema, options: EnrichO
     if options.quality_prompt is None:
         return
     if options.llm is not None and options.llm.configured:
-        from catalog.llm import LLMClient
+        from llm.client import LLMClient
 
         with LLMClient(options.llm) as client:
             score_quality_llm(results, schema, options.quality_prompt, client)

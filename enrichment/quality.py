@@ -140,11 +140,11 @@ QUALITY_SCHEMA: dict[str, Any] = {
 def score_quality_llm(
     results: list[ItemEnrichment], schema: OutputSchema, prompt: str, client: Any
 ) -> None:
-    """Set each result's `quality` from the LLM (`client`: a `catalog.llm.LLMClient`); on any
+    """Set each result's `quality` from the LLM (`client`: a `llm.client.LLMClient`); on any
     LLM error fall back to `score_quality` and flag the item `quality_llm_failed`."""
     import json
 
-    from catalog.llm import LLMError
+    from llm.client import LLMError
 
     fields = [{"name": f.name, "type": f.type, "description": f.description} for f in schema]
     for result in results:

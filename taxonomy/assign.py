@@ -231,7 +231,7 @@ def classify_records(
 
 def cascade_for(classifier: Classifier, taxonomy: Taxonomy, *, below: float) -> LLMCascade:
     """The LLM cascade over `classifier`, with the endpoint from SKUFLOW_LLM_* settings."""
-    from catalog.llm import LLMClient
+    from llm.client import LLMClient
 
     return LLMCascade(classifier, taxonomy, LLMClient(), below=below)
 

@@ -3,7 +3,7 @@
 Off by default. When on, only predictions below `below` (the auto-apply threshold: what would
 otherwise wait for a person) go to the LLM, with the classifier's top-k candidate categories;
 the LLM must answer with one of them (or "none") as structured JSON. Answers are cached by
-content hash in `catalog.llm`, and the tokens spent are totalled so the caller can record them
+content hash in `llm.client`, and the tokens spent are totalled so the caller can record them
 as credits.
 
 An LLM's stated confidence is not calibrated, so a cascade answer never auto-applies: it is
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.llm import LLMClient, LLMError, Usage
+from llm.client import LLMClient, LLMError, Usage
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import Candidates, Classifier, Prediction
 from taxonomy.text import Text, join_text

@@ -82,7 +82,7 @@ class Plan:
 
 def plan(job: JobOptions) -> Plan:
     """Engine options for a job, and flags naming what was asked for but is not available."""
-    from catalog.llm import LLMSettings
+    from llm.client import LLMSettings
 
     flags: list[str] = []
     wanted = list(SPEED_PROVIDERS.get(job.speed, SPEED_PROVIDERS["medium"]))

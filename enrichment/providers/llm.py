@@ -100,7 +100,7 @@ def llm_provider(
     settings = options.llm
     if settings is None or not settings.configured:
         return []
-    from catalog.llm import LLMClient, LLMError
+    from llm.client import LLMClient, LLMError
 
     out: list[Evidence | ItemFlag] = []
     pages = _page_texts(items, options, wanted)

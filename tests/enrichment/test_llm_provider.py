@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.llm import LLMSettings
 from catalog.schema import Thresholds
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.output_schema import OutputSchema
+from llm.client import LLMSettings
 from tests.llm_server import LLMServer
 
 SCHEMA = OutputSchema.parse(

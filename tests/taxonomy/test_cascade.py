@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.llm import LLMClient, LLMSettings
+from llm.client import LLMClient, LLMSettings
 from taxonomy.cascade import LLM_MAX_CONFIDENCE, LLMCascade
 from taxonomy.importers import load_paths
 from taxonomy.model import Taxonomy

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.llm import (
+from llm.client import (
     LLMClient,
     LLMHTTPError,
     LLMMalformedAnswer,
