@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from catalog.errors import InputError, NotFound
 from catalog.models import Change, ChangeStatus, Record, utcnow
-from enrichment.engine import FieldConflict
 from enrichment.models import Conflict, ConflictResolution, ConflictStatus
+from enrichment.results import FieldConflict
 
 
 def open_conflicts(

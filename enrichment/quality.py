@@ -12,14 +12,11 @@ link, "year" a plausible year, "email" an address); it is a heuristic and says s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from catalog.units import UnitError, dimension_of
 from enrichment.output_schema import FieldIssue, OutputSchema
-
-if TYPE_CHECKING:
-    from enrichment.engine import ItemEnrichment
+from enrichment.results import ItemEnrichment, QualityResult
 
 _URL = re.compile(r"^https?://\S+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -29,22 +26,6 @@ _DESCRIBES = {
     "year": re.compile(r"\byear\b", re.IGNORECASE),
     "percent": re.compile(r"\b(percent|percentage|%)", re.IGNORECASE),
 }
-
-
-@dataclass
-class QualityResult:
-    score: int
-    explanation: str
-    issues: list[str] = field(default_factory=list)
-    suggestions: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "score": self.score,
-            "explanation": self.explanation,
-            "issues": list(self.issues),
-            "suggestions": list(self.suggestions),
-        }
 
 
 def score_quality(result: ItemEnrichment, schema: OutputSchema, prompt: str) -> QualityResult:

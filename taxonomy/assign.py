@@ -34,7 +34,7 @@ from taxonomy.classifier import (
 from taxonomy.importers import load_taxonomy
 from taxonomy.model import Taxonomy
 from taxonomy.store import save_taxonomy
-from taxonomy.text import Text
+from taxonomy.text import Text, record_texts
 
 STAGE = "classify"
 
@@ -48,16 +48,6 @@ def taxonomy_from_file(path: str | Path) -> Taxonomy:
     """Load a taxonomy file once per process (and again only if the file changes)."""
     path = Path(path)
     return _cached_taxonomy(str(path.resolve()), path.stat().st_mtime_ns)
-
-
-def record_texts(frame: pd.DataFrame, schema: CatalogSchema) -> list[Text]:
-    """The text a classifier reads: the schema's text attributes as fields, in the schema's
-    order (the first, usually the title, weighs as much as all the others)."""
-    columns = [c for c in schema.text if c in frame.columns]
-    if not columns:
-        return [""] * len(frame)
-    text = frame[columns].astype("object").where(frame[columns].notna(), "").astype(str)
-    return list(text.itertuples(index=False, name=None))
 
 
 def training_examples(

@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import pandas as pd
+
 from catalog.errors import InputError, InputProblem
-from taxonomy.model import PATH_SEPARATOR, Taxonomy, TaxonomyNode, normalize_path_text, split_path
+from taxonomy.model import (
+    PATH_SEPARATOR,
+    CategoryAttribute,
+    Taxonomy,
+    TaxonomyNode,
+    normalize_path_text,
+    split_path,
+)
 
 MAX_PROBLEMS = 20
 """Problems listed in one error; the rest are counted, so a broken file gives a readable error."""
@@ -268,6 +277,62 @@ def load_paths(
     return builder.build(name, version)
 
 
+def load_shopify_folder(folder: str | Path, *, name: str = "shopify") -> Taxonomy:
+    """Read a Shopify taxonomy release folder: the tree from `categories.txt` (for its version
+    header) or `categories.csv`, and attributes with allowed values when their CSVs are there.
+
+    Raises:
+        InputError: no categories file, or a malformed one.
+    """
+    root = Path(folder)
+    if (root / "categories.txt").is_file():
+        taxonomy = load_shopify(root / "categories.txt", name=name)
+    elif (root / "categories.csv").is_file():
+        taxonomy = load_csv(root / "categories.csv", name=name, version=root.name)
+    else:
+        raise InputError.single(str(root), "no categories.txt or categories.csv in this folder")
+    links = root / "category_attributes.csv"
+    if links.is_file():
+        taxonomy.attributes = _attributes(root, links, taxonomy)
+    return taxonomy
+
+
+def _attributes(
+    root: Path, links_path: Path, taxonomy: Taxonomy
+) -> dict[str, tuple[CategoryAttribute, ...]]:
+    read = {"dtype": str, "keep_default_na": False}
+    links = pd.read_csv(
+        links_path, usecols=["category_id", "attribute_handle", "attribute_name"], **read
+    )
+    described: dict[str, str] = {}
+    if (root / "attributes.csv").is_file():
+        meta = pd.read_csv(root / "attributes.csv", usecols=["handle", "description"], **read)
+        described = dict(zip(meta["handle"], meta["description"], strict=True))
+    values: dict[str, tuple[str, ...]] = {}
+    if (root / "attribute_values.csv").is_file():
+        listed = pd.read_csv(
+            root / "attribute_values.csv", usecols=["attribute_handle", "value_name"], **read
+        )
+        values = {
+            h: tuple(g) for h, g in listed.groupby("attribute_handle", sort=False)["value_name"]
+        }
+    made: dict[str, CategoryAttribute] = {}
+    out: dict[str, list[CategoryAttribute]] = {}
+    for category, handle, label in links.itertuples(index=False, name=None):
+        if category not in taxonomy:
+            continue
+        attribute = made.get(handle)
+        if attribute is None:
+            attribute = made[handle] = CategoryAttribute(
+                handle=handle,
+                name=label,
+                description=described.get(handle, ""),
+                values=values.get(handle, ()),
+            )
+        out.setdefault(category, []).append(attribute)
+    return {category: tuple(found) for category, found in out.items()}
+
+
 def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
     """Read a taxonomy file, choosing the reader from the extension and, for text, the content:
     a folder is a Shopify release (with attributes), `.yaml` a YAML tree, `.csv` a CSV;
@@ -278,8 +343,6 @@ def load_taxonomy(path: str | Path, *, name: str | None = None) -> Taxonomy:
         InputError: the file is empty or malformed for the format it looks like.
     """
     if Path(path).is_dir():
-        from taxonomy.shopify import load_shopify_folder
-
         return load_shopify_folder(path, name=name or "shopify")
     if Path(path).suffix.lower() == ".csv":
         return load_csv(path, name=name)

@@ -3,8 +3,9 @@
 Shopify publishes the tree (`categories.txt` / `categories.csv`), which attributes each category
 has (`category_attributes.csv`), what those attributes are (`attributes.csv`) and their allowed
 values (`attribute_values.csv`), plus a mapping of every category to Google's taxonomy
-(`shopify_to_google_mapping.csv`). This module reads a folder of those files into one
-`Taxonomy` whose nodes carry their attributes, and turns the mapping into a cross-walk.
+(`shopify_to_google_mapping.csv`). `taxonomy.importers.load_shopify_folder` reads a release
+folder into one `Taxonomy` whose nodes carry their attributes; this module turns those
+attributes into enrichment output fields and the mapping into a cross-walk.
 """
 
 from __future__ import annotations
@@ -16,64 +17,7 @@ from typing import Any
 import pandas as pd
 
 from catalog.errors import InputError
-from taxonomy.importers import load_csv, load_shopify
-from taxonomy.model import CategoryAttribute, Taxonomy
-
-
-def load_shopify_folder(folder: str | Path, *, name: str = "shopify") -> Taxonomy:
-    """Read a Shopify taxonomy release folder: the tree from `categories.txt` (for its version
-    header) or `categories.csv`, and attributes with allowed values when their CSVs are there.
-
-    Raises:
-        InputError: no categories file, or a malformed one.
-    """
-    root = Path(folder)
-    if (root / "categories.txt").is_file():
-        taxonomy = load_shopify(root / "categories.txt", name=name)
-    elif (root / "categories.csv").is_file():
-        taxonomy = load_csv(root / "categories.csv", name=name, version=root.name)
-    else:
-        raise InputError.single(str(root), "no categories.txt or categories.csv in this folder")
-    links = root / "category_attributes.csv"
-    if links.is_file():
-        taxonomy.attributes = _attributes(root, links, taxonomy)
-    return taxonomy
-
-
-def _attributes(
-    root: Path, links_path: Path, taxonomy: Taxonomy
-) -> dict[str, tuple[CategoryAttribute, ...]]:
-    read = {"dtype": str, "keep_default_na": False}
-    links = pd.read_csv(
-        links_path, usecols=["category_id", "attribute_handle", "attribute_name"], **read
-    )
-    described: dict[str, str] = {}
-    if (root / "attributes.csv").is_file():
-        meta = pd.read_csv(root / "attributes.csv", usecols=["handle", "description"], **read)
-        described = dict(zip(meta["handle"], meta["description"], strict=True))
-    values: dict[str, tuple[str, ...]] = {}
-    if (root / "attribute_values.csv").is_file():
-        listed = pd.read_csv(
-            root / "attribute_values.csv", usecols=["attribute_handle", "value_name"], **read
-        )
-        values = {
-            h: tuple(g) for h, g in listed.groupby("attribute_handle", sort=False)["value_name"]
-        }
-    made: dict[str, CategoryAttribute] = {}
-    out: dict[str, list[CategoryAttribute]] = {}
-    for category, handle, label in links.itertuples(index=False, name=None):
-        if category not in taxonomy:
-            continue
-        attribute = made.get(handle)
-        if attribute is None:
-            attribute = made[handle] = CategoryAttribute(
-                handle=handle,
-                name=label,
-                description=described.get(handle, ""),
-                values=values.get(handle, ()),
-            )
-        out.setdefault(category, []).append(attribute)
-    return {category: tuple(found) for category, found in out.items()}
+from taxonomy.model import Taxonomy
 
 
 def attribute_schema(taxonomy: Taxonomy, node_id: str) -> dict[str, Any]:

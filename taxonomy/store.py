@@ -191,8 +191,8 @@ def remap_catalog(
     Raises:
         NotFound: the catalogue has no taxonomy yet or no category attribute.
     """
-    from taxonomy.assign import record_texts
     from taxonomy.lexical import LexicalClassifier
+    from taxonomy.text import record_texts
 
     catalog = session.get(Catalog, catalog_id)
     category = schema.category_attribute

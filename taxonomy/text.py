@@ -19,12 +19,25 @@ import numpy as np
 from catalog.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from scipy.sparse import csr_matrix
+
+    from catalog.schema import CatalogSchema
 
 Text = str | Sequence[str]
 """One product: a string, or its text fields with the title first."""
 
 _URL_NOISE = re.compile(r"https?://|www\.|[_/=?&.:#+-]+")
+
+
+def record_texts(frame: pd.DataFrame, schema: CatalogSchema) -> list[Text]:
+    """The text a classifier reads: the schema's text attributes as fields, in the schema's
+    order (the first, usually the title, weighs as much as all the others)."""
+    columns = [c for c in schema.text if c in frame.columns]
+    if not columns:
+        return [""] * len(frame)
+    text = frame[columns].astype("object").where(frame[columns].notna(), "").astype(str)
+    return list(text.itertuples(index=False, name=None))
 
 
 def as_fields(text: Text | None) -> tuple[str, str]:

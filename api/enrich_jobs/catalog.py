@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from catalog.changes import Proposal, record_changes, stage_basis
 from catalog.models import Catalog, Record, TaxonomyNode
 from catalog.schema import AttributeType, CatalogSchema
-from enrichment.engine import ItemEnrichment
+from enrichment.results import ItemEnrichment
 
 OPERATION = "enrich_job"
 

@@ -18,8 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.schema import Thresholds
 from enrichment.config import EnrichConfig
-from enrichment.engine import EnrichOptions, ItemEnrichment, enrich_items
+from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.output_schema import OutputField, OutputSchema
+from enrichment.results import ItemEnrichment
 
 SPEED_PROVIDERS = {
     "cheap": ("record", "reference"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enrichment.engine import ItemEnrichment
+from enrichment.results import ItemEnrichment
 
 
 def result_of(
