@@ -2,36 +2,42 @@
 
 ``create_app(settings)`` builds everything an app needs (migrated store, job runner, webhook
 sender) so tests and `skuflow api` each get an independent app. To add a contract family,
-write ``api/routes/<family>.py`` with a module-level ``router`` and add its name to
-`ROUTER_MODULES`.
+write ``api/routes/<family>.py`` with a module-level ``router`` and add it to `ROUTERS`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import sessionmaker
 
 import api.models  # noqa: F401 - registers the API's tables with the store's metadata
 from api.errors import COMMON_ERRORS, install_error_handlers
 from api.jobs import JobRunner
 from api.limits import BodySizeLimit, JsonNestingLimit
+from api.routes import (
+    auto_enrichment,
+    datasets,
+    enrich_jobs,
+    pipeline,
+    supplier_portal,
+    webhooks,
+)
 from api.settings import ApiSettings, get_api_settings
 from api.webhooks import WebhookSender, job_notifier
 from catalog.db import engine_for
 
-ROUTER_MODULES: tuple[str, ...] = (
-    "pipeline",
-    "auto_enrichment",
-    "webhooks",
-    "datasets",
-    "enrich_jobs",
-    "supplier_portal",
+ROUTERS: tuple[APIRouter, ...] = (
+    pipeline.router,
+    auto_enrichment.router,
+    webhooks.router,
+    datasets.router,
+    enrich_jobs.router,
+    supplier_portal.router,
 )
-"""Modules under ``api/routes`` whose ``router`` the app includes, in this order."""
+"""The contract families' routers, included in this order."""
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -73,7 +79,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         """Liveness: the process is up (no key needed)."""
         return {"status": "ok"}
 
-    for name in ROUTER_MODULES:
-        router = importlib.import_module(f"api.routes.{name}").router
+    for router in ROUTERS:
         app.include_router(router, responses=COMMON_ERRORS)
     return app

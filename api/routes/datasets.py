@@ -12,18 +12,35 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.datasets import service, tasks
 from api.datasets.errors import TaskApiError
-from api.datasets.ids import NulFreeModel, as_key
+from api.datasets.ids import as_key
 from api.datasets.models import Dataset, DatasetColumn
+from api.datasets.schemas import (
+    BulkTaskCreate,
+    CellPublic,
+    CellUpdate,
+    ColumnPublic,
+    DatasetData,
+    DatasetDetail,
+    DatasetList,
+    DatasetPublic,
+    DeliveryLog,
+    NewRowsTaskCreate,
+    Pagination,
+    RowPublic,
+    TaskCancelled,
+    TaskPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDetail,
+)
 from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
 from api.models import WebhookDelivery, WebhookSubscription
@@ -43,143 +60,6 @@ def _contract_errors() -> Iterator[None]:
         yield
     except TaskApiError as exc:
         raise ApiError(exc.http_status, exc.message, code=exc.code) from exc
-
-
-# --- schemas ----------------------------------------------------------------------------
-
-
-class ColumnPublic(BaseModel):
-    columnId: str
-    name: str
-    type: str
-    description: str
-    unit: str | None
-    enum: list[str] | None
-    taskType: str | None
-    position: int
-
-
-class DatasetPublic(BaseModel):
-    datasetId: str
-    name: str
-    description: str
-    type: str
-    status: str = Field(description="`locked` while a task runs on it, else `ready`.")
-    locked: bool
-    lockedByTaskId: str | None
-    rowCount: int
-    pendingSourceRows: int = Field(description="Source rows a new-rows task can still add.")
-    columnCount: int
-    createdAt: datetime
-    updatedAt: datetime
-
-
-class DatasetDetail(DatasetPublic):
-    columns: list[ColumnPublic]
-
-
-class Pagination(BaseModel):
-    page: int
-    limit: int
-    total: int
-    totalPages: int
-
-
-class DatasetList(BaseModel):
-    datasets: list[DatasetPublic]
-    pagination: Pagination
-
-
-class CellPublic(BaseModel):
-    cellId: str
-    columnId: str
-    value: Any
-    metadata: dict[str, Any]
-
-
-class RowPublic(BaseModel):
-    rowId: str
-    cells: list[CellPublic]
-
-
-class DatasetData(BaseModel):
-    datasetId: str
-    columns: list[ColumnPublic]
-    data: list[list[Any]] = Field(description="The page's values, one list per row.")
-    rows: list[RowPublic]
-    pagination: Pagination
-
-
-class CellUpdate(NulFreeModel):
-    model_config = ConfigDict(extra="forbid")
-
-    value: Any = Field(description="The new value; null or blank empties the cell.")
-
-
-class NewRowsTaskCreate(NulFreeModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rowCount: int = Field(ge=1, le=tasks.MAX_NEW_ROWS, description="Rows to add (max 10000).")
-    webhookId: str | None = Field(None, max_length=64)
-
-
-class BulkTaskCreate(NulFreeModel):
-    model_config = ConfigDict(extra="forbid")
-
-    cellIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100_000)
-    columnIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=500)
-    rowIds: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100_000)
-    processOnlyEmpty: bool = True
-    webhookId: str | None = Field(None, max_length=64)
-
-
-class TaskProgress(BaseModel):
-    totalCells: int
-    processedCells: int
-    filledCells: int
-    failedCells: int
-    rowsAdded: int
-    percentage: float
-
-
-class TaskPublic(BaseModel):
-    taskId: str
-    datasetId: str
-    type: str
-    status: str = Field(description="queued | processing | completed | failed | cancelled")
-    progress: TaskProgress
-    parameters: dict[str, Any]
-    webhookId: str | None
-    creditsUsed: float
-    error: str | None
-    createdAt: str | None
-    startedAt: str | None
-    completedAt: str | None
-
-
-class TaskCancelled(BaseModel):
-    success: bool
-    message: str
-    task: TaskPublic
-
-
-class WebhookCreate(NulFreeModel):
-    name: str = Field("", max_length=200)
-    url: AnyHttpUrl
-    events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=lambda: ["dataset.task.completed", "dataset.task.failed"], max_length=50
-    )
-    secret: str | None = Field(None, min_length=16, max_length=200)
-
-
-class WebhookCreated(BaseModel):
-    webhookId: str
-    name: str
-    url: str
-    events: list[str]
-    status: str
-    secret: str = Field(description="The HMAC-SHA256 signing secret; shown only here.")
-    createdAt: datetime
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -479,26 +359,6 @@ def create_webhook(
         secret=secret,
         createdAt=webhook.created_at,
     )
-
-
-class DeliveryLog(BaseModel):
-    deliveryId: str
-    event: str
-    status: str
-    attempts: int
-    responseStatus: int | None
-    lastError: str | None
-    createdAt: datetime
-    deliveredAt: datetime | None
-
-
-class WebhookDetail(BaseModel):
-    webhookId: str
-    url: str
-    events: list[str]
-    status: str
-    createdAt: datetime
-    deliveries: list[DeliveryLog] = Field(description="The latest 20 deliveries, newest first.")
 
 
 @router.get("/webhooks/{webhook_id}", tags=["webhooks"])
