@@ -76,7 +76,8 @@ def train(
         console.print(
             f"Skipped {skipped} labelled value(s) that are not a span of their text "
             f"({counts.get('not_in_text', 0)} not in it, {counts.get('inside_word', 0)} only "
-            "inside a longer word), e.g.:",
+            f"inside a longer word, {counts.get('overlapping', 0)} overlapping a longer value), "
+            "e.g.:",
             highlight=False,
         )
         for problem in summary.skipped[:5]:

@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from enrichment.learned.tokens import MAX_FIELD_CHARS, Token, tokenize
 
 OUTSIDE = "O"
+_REASON_COUNTS = {
+    "not in the text": "not_in_text",
+    "only inside a longer word": "inside_word",
+    "overlaps a longer value": "overlapping",
+}
 MAX_EXAMPLES = 20
 """Skipped values listed by name in a summary; the rest are counted."""
 
@@ -82,7 +87,7 @@ class TrainingSet:
         if c["skipped_values"]:
             text += (
                 f" ({c['not_in_text']} not in the text, {c['inside_word']} only inside a longer "
-                "word)"
+                f"word, {c['overlapping']} overlapping a longer value)"
             )
         if c["records_without_values"]:
             text += f"; {c['records_without_values']} record(s) without any value left out"
@@ -115,34 +120,40 @@ def align(
     starts = {(t.field, t.start): i for i, t in enumerate(tokens)}
     ends = {(t.field, t.end): i for i, t in enumerate(tokens)}
     problems: list[tuple[str, str, str]] = []
-    for attribute, values in record.values.items():
+    # Longest values first, so a Size "36 (5.5-6 Women's B US)" keeps its span and the Gender
+    # "Women's" takes another occurrence.
+    wanted = sorted(
+        (
+            (attribute, [v.strip() for v in values if v.strip()])
+            for attribute, values in record.values.items()
+        ),
+        key=lambda item: -max((len(v) for v in item[1]), default=0),
+    )
+    for attribute, values in wanted:
+        if not values:
+            continue
+        reason = "not in the text"
         placed = False
-        inside = False
-        for raw in values:
-            value = raw.strip()
-            if not value:
-                continue
-            for ignore_case in (False, True):
+        for ignore_case in (False, True):
+            for value in values:
                 for name, text in record.texts.items():
                     text = (text or "")[:max_chars]
                     for at in _occurrences(text, value, ignore_case):
                         first = starts.get((name, at))
                         last = ends.get((name, at + len(value)))
                         if first is None or last is None or last < first:
-                            inside = True
+                            if reason == "not in the text":
+                                reason = "only inside a longer word"
                             continue
-                        if all(labels[j] == OUTSIDE for j in range(first, last + 1)):
-                            labels[first : last + 1] = [attribute] * (last - first + 1)
-                            placed = True
-                if placed:
-                    break
+                        if any(labels[j] != OUTSIDE for j in range(first, last + 1)):
+                            reason = "overlaps a longer value"
+                            continue
+                        labels[first : last + 1] = [attribute] * (last - first + 1)
+                        placed = True
             if placed:
                 break
-        if not placed and any(v.strip() for v in values):
-            shown = next(v for v in values if v.strip())
-            problems.append(
-                (attribute, shown, "only inside a longer word" if inside else "not in the text")
-            )
+        if not placed:
+            problems.append((attribute, values[0], reason))
     return tokens, labels, problems
 
 
@@ -173,7 +184,7 @@ def prepare_training(
         counts["values_aligned"] += given - len(problems)
         for attribute, value, reason in problems:
             counts["skipped_values"] += 1
-            counts["not_in_text" if reason == "not in the text" else "inside_word"] += 1
+            counts[_REASON_COUNTS[reason]] += 1
             if len(skipped) < MAX_EXAMPLES:
                 skipped.append(SkippedValue(record.id, attribute, value, reason))
         if not tokens:

@@ -34,6 +34,12 @@ from enrichment.learned.calibration import (
     cross_validation,
     fit_calibrator,
 )
+from enrichment.learned.confidence import (
+    ConfidenceModel,
+    SpanEvidence,
+    cross_fitted_scores,
+    fit_confidence,
+)
 from enrichment.learned.examples import (
     LabelledRecord,
     SkippedValue,
@@ -139,6 +145,7 @@ class _Candidate:
     known: int
     left: str
     right: str
+    evidence: SpanEvidence
 
 
 def training_hash(
@@ -171,6 +178,7 @@ class LearnedExtractor:
         group_attributes: dict[str, list[str]],
         gazetteer: Gazetteer,
         tagger: CRFTagger,
+        confidence: ConfidenceModel,
         calibrator: Calibrator,
         min_confidence: float,
         params: ExtractorParams,
@@ -184,6 +192,7 @@ class LearnedExtractor:
         with); a group not seen in training may be tagged with any attribute."""
         self.gazetteer = gazetteer
         self.tagger = tagger
+        self.confidence = confidence
         self.calibrator = calibrator
         self.min_confidence = min_confidence
         self.params = params
@@ -213,7 +222,7 @@ class LearnedExtractor:
         """
         floor = self.min_confidence if min_confidence is None else min_confidence
         wanted = set(attributes) if attributes is not None else None
-        out: list[list[ExtractedValue]] = []
+        found: list[list[_Candidate]] = []
         for i, record in enumerate(texts):
             group = (groups[i] if groups is not None else None) or ""
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
@@ -221,19 +230,30 @@ class LearnedExtractor:
             allowed = self.group_attributes.get(group)
             lowered = [t.text.casefold() for t in tokens]
             xseq = self._features.sequence(tokens, group, self.gazetteer.tags(lowered))
-            candidates = _candidates(tokens, fields, xseq, self.tagger, self.gazetteer, None)
-            values: list[ExtractedValue] = []
+            found.append(
+                [
+                    c
+                    for c in _candidates(tokens, fields, xseq, self.tagger, self.gazetteer, None)
+                    if (allowed is None or c.attribute in allowed)
+                    and (wanted is None or c.attribute in wanted)
+                ]
+            )
+        flat = [c for candidates in found for c in candidates]
+        confidences = iter(self._confidences(flat).tolist())
+        out: list[list[ExtractedValue]] = []
+        for candidates in found:
+            values = []
             for candidate in candidates:
-                if allowed is not None and candidate.attribute not in allowed:
-                    continue
-                if wanted is not None and candidate.attribute not in wanted:
-                    continue
-                confidence = round(float(self.calibrator(np.array([candidate.score]))[0]), 4)
-                if confidence < floor:
-                    continue
-                values.append(_value(candidate, confidence))
+                confidence = round(next(confidences), 4)
+                if confidence >= floor:
+                    values.append(_value(candidate, confidence))
             out.append(values)
         return out
+
+    def _confidences(self, candidates: Sequence[_Candidate]) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
+        return self.calibrator(self.confidence.score([c.evidence for c in candidates]))
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -248,6 +268,7 @@ class LearnedExtractor:
             "text_fields": self.text_fields,
             "attributes": self.attributes,
             "group_attributes": self.group_attributes,
+            "confidence": self.confidence.to_json(),
             "calibrator": calibrator_to_json(self.calibrator),
             "min_confidence": self.min_confidence,
             "params": self.params.as_dict(),
@@ -305,6 +326,7 @@ class LearnedExtractor:
             group_attributes={g: list(a) for g, a in meta["group_attributes"].items()},
             gazetteer=gazetteer,
             tagger=CRFTagger(model),
+            confidence=ConfidenceModel.from_json(meta["confidence"]),
             calibrator=calibrator_from_json(meta["calibrator"]),
             min_confidence=float(meta["min_confidence"]),
             params=params,
@@ -324,10 +346,15 @@ def _candidates(
     if not tokens:
         return []
     best: dict[str, _Candidate] = {}
+    field_index = {f: i for i, f in enumerate(texts)}
     for span in tagger.spans(xseq):
         for first, last in _field_pieces(tokens, span.first, span.last):
             head, tail = tokens[first], tokens[last]
             key = tuple(t.text.casefold() for t in tokens[first : last + 1])
+            known = _known(gazetteer, span.attribute, key, leave_out)
+            position = first
+            while position > 0 and tokens[position - 1].field == head.field:
+                position -= 1
             candidate = _Candidate(
                 attribute=span.attribute,
                 field=head.field,
@@ -335,9 +362,19 @@ def _candidates(
                 end=tail.end,
                 value=texts[head.field][head.start : tail.end],
                 score=span.score,
-                known=_known(gazetteer, span.attribute, key, leave_out),
+                known=known,
                 left=tokens[first - 1].text if first > 0 else "",
                 right=tokens[last + 1].text if last + 1 < len(tokens) else "",
+                evidence=SpanEvidence(
+                    attribute=span.attribute,
+                    min_marginal=span.score,
+                    mean_marginal=span.mean,
+                    spill=span.spill,
+                    known=known,
+                    tokens=last - first + 1,
+                    field_index=field_index.get(head.field, 0),
+                    position=first - position,
+                ),
             )
             held = best.get(span.attribute)
             if held is None or candidate.score > held.score:
@@ -438,16 +475,15 @@ def train_extractor(
         )
     allowed = {g: sorted(a) for g, a in sorted(group_attributes.items())}
 
-    confidences_raw, correct, gold = _out_of_fold(
-        training, xseqs, yseqs, gazetteer, params, allowed
-    )
+    rows, correct, folds, gold = _out_of_fold(training, xseqs, yseqs, gazetteer, params, allowed)
+    confidence = fit_confidence(rows, correct)
+    scores = cross_fitted_scores(rows, correct, folds)
     calibrator = fit_calibrator(
-        np.asarray(confidences_raw or [0.0]),
-        np.asarray(correct or [False]),
+        scores if rows else np.zeros(1),
+        np.asarray(correct if rows else [False]),
         prior_strength=params.prior_strength,
     )
-    calibrated = calibrator(np.asarray(confidences_raw)) if confidences_raw else np.array([])
-    cv = cross_validation(calibrated.tolist(), correct, gold)
+    cv = cross_validation(calibrator(scores).tolist() if rows else [], correct, gold)
     final = CRFTagger(train_crf(xseqs, yseqs, params.crf))
     seconds = round(time.perf_counter() - started, 2)
     counts = dict(sorted(training.counts.items()))
@@ -458,6 +494,7 @@ def train_extractor(
         group_attributes=allowed,
         gazetteer=gazetteer,
         tagger=final,
+        confidence=confidence,
         calibrator=calibrator,
         min_confidence=cv.min_confidence,
         params=params,
@@ -484,11 +521,12 @@ def _out_of_fold(
     gazetteer: Gazetteer,
     params: ExtractorParams,
     allowed: dict[str, list[str]],
-) -> tuple[list[float], list[bool], int]:
-    """Raw scores and outcomes of every value fold models propose for held-out records, and
-    how many labelled values those records have."""
-    scores: list[float] = []
+) -> tuple[list[SpanEvidence], list[bool], list[int], int]:
+    """What the confidence model reads of every value the fold models propose for held-out
+    records, whether each was right, its fold, and how many labelled values there are."""
+    rows: list[SpanEvidence] = []
     correct: list[bool] = []
+    folds: list[int] = []
     gold = sum(
         1 for r in training.records for vs in r.record.values.values() if any(v.strip() for v in vs)
     )
@@ -514,6 +552,7 @@ def _out_of_fold(
                 if group_allowed is not None and candidate.attribute not in group_allowed:
                     continue
                 labelled = aligned.record.values.get(candidate.attribute) or []
-                scores.append(candidate.score)
+                rows.append(candidate.evidence)
                 correct.append(candidate.value.strip() in {v.strip() for v in labelled})
-    return scores, correct, gold
+                folds.append(fold)
+    return rows, correct, folds, gold

@@ -33,13 +33,17 @@ class CRFParams:
 
 @dataclass(frozen=True, slots=True)
 class TaggedSpan:
-    """A run of tokens `first..last` (inclusive) tagged with one attribute; `score` is the
-    lowest marginal probability of that label over the run."""
+    """A run of tokens `first..last` (inclusive) tagged with one attribute, with the lowest
+    and the mean marginal probability of that label over the run, and `spill`: the larger
+    probability that the token just before or just after has the label too (an unsure
+    boundary, "Oxford" or "Wing-Tip Oxford")."""
 
     attribute: str
     first: int
     last: int
     score: float
+    mean: float
+    spill: float
 
 
 def _require_crfsuite():  # noqa: ANN202 - the pycrfsuite module
@@ -107,7 +111,12 @@ class CRFTagger:
                 j = i
                 while j + 1 < n and labels[j + 1] == label:
                     j += 1
-                score = min(tagger.marginal(label, k) for k in range(i, j + 1))
-                out.append(TaggedSpan(label, i, j, score))
+                marginals = [tagger.marginal(label, k) for k in range(i, j + 1)]
+                spill = max(
+                    tagger.marginal(label, i - 1) if i > 0 else 0.0,
+                    tagger.marginal(label, j + 1) if j + 1 < n else 0.0,
+                )
+                mean = sum(marginals) / len(marginals)
+                out.append(TaggedSpan(label, i, j, min(marginals), mean, spill))
                 i = j + 1
         return out
