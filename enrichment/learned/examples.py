@@ -39,12 +39,15 @@ class LabelledRecord:
         texts: Text field → text, title first.
         group: Category or other grouping the values depend on ("" for none).
         values: Attribute → acceptable surface strings; `[]` = not present in this record.
+        rejected: Attribute → values a person rejected for this record: their spans are
+            trained as not being the attribute (and they are part of the model's cache key).
     """
 
     id: str
     texts: Mapping[str, str]
     group: str = ""
     values: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    rejected: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ def prepare_training(
         tokens, labels, problems = align(record, max_chars=max_chars)
         given = sum(1 for vs in record.values.values() if any(v.strip() for v in vs))
         counts["values"] += given
+        counts["rejected_values"] += sum(len(v) for v in record.rejected.values())
         counts["values_aligned"] += given - len(problems)
         for attribute, value, reason in problems:
             counts["skipped_values"] += 1

@@ -117,7 +117,9 @@ def train_from_csv(
     )
     if not records:
         raise NoTrainingData(f"{input_path}: no rows to learn from (only a header)")
-    model, summary = train_extractor(records, text_fields=list(text_columns), params=params)
+    model, summary = train_extractor(
+        records, text_fields=list(text_columns), group_field=group_column, params=params
+    )
     model.save(model_path)
     return summary
 

@@ -161,7 +161,10 @@ def training_hash(
     for record in records:
         texts = [record.texts.get(f, "") or "" for f in text_fields]
         values = sorted((a, list(v)) for a, v in record.values.items())
-        digest.update(json.dumps([texts, record.group, values], ensure_ascii=False).encode())
+        rejected = sorted((a, sorted(v)) for a, v in record.rejected.items())
+        digest.update(
+            json.dumps([texts, record.group, values, rejected], ensure_ascii=False).encode()
+        )
         digest.update(b"\x1e")
     return digest.hexdigest()[:20]
 
@@ -174,6 +177,7 @@ class LearnedExtractor:
         *,
         version: str,
         text_fields: list[str],
+        group_field: str | None,
         attributes: list[str],
         group_attributes: dict[str, list[str]],
         gazetteer: Gazetteer,
@@ -186,6 +190,9 @@ class LearnedExtractor:
     ) -> None:
         self.version = version
         self.text_fields = text_fields
+        self.group_field = group_field
+        """The item key holding a record's group (category) when the model is used on stored
+        records or engine items; None when trained without groups."""
         self.attributes = attributes
         self.group_attributes = group_attributes
         """Per group, the attributes it had values for in training (what it may be tagged
@@ -266,6 +273,7 @@ class LearnedExtractor:
             "feature_format": FEATURE_FORMAT,
             "version": self.version,
             "text_fields": self.text_fields,
+            "group_field": self.group_field,
             "attributes": self.attributes,
             "group_attributes": self.group_attributes,
             "confidence": self.confidence.to_json(),
@@ -322,6 +330,7 @@ class LearnedExtractor:
         return cls(
             version=meta["version"],
             text_fields=list(meta["text_fields"]),
+            group_field=meta.get("group_field"),
             attributes=list(meta["attributes"]),
             group_attributes={g: list(a) for g, a in meta["group_attributes"].items()},
             gazetteer=gazetteer,
@@ -426,6 +435,7 @@ def train_extractor(
     records: Sequence[LabelledRecord],
     *,
     text_fields: Sequence[str] | None = None,
+    group_field: str | None = None,
     params: ExtractorParams | None = None,
 ) -> tuple[LearnedExtractor, TrainingSummary]:
     """Train, calibrate on held-out folds, and return the model with what training saw.
@@ -433,6 +443,8 @@ def train_extractor(
     Args:
         records: Labelled records, in a stable order (the order is part of the model).
         text_fields: The fields to read, title first (default: those of the first record).
+        group_field: Where items keep their group, for callers that hand the model whole
+            items (the enrichment provider); recorded, not used in training.
         params: Training settings.
 
     Raises:
@@ -444,7 +456,9 @@ def train_extractor(
     started = time.perf_counter()
     fields = list(text_fields) if text_fields else list(records[0].texts) if records else []
     records = [
-        LabelledRecord(r.id, {f: r.texts.get(f) or "" for f in fields}, r.group or "", r.values)
+        LabelledRecord(
+            r.id, {f: r.texts.get(f) or "" for f in fields}, r.group or "", r.values, r.rejected
+        )
         for r in records
     ]
     version = training_hash(records, fields, params)
@@ -490,6 +504,7 @@ def train_extractor(
     model = LearnedExtractor(
         version=version,
         text_fields=fields,
+        group_field=group_field,
         attributes=sorted(set(training.attributes)),
         group_attributes=allowed,
         gazetteer=gazetteer,
