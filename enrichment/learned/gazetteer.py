@@ -25,6 +25,8 @@ class Gazetteer:
     counts: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
     fold_counts: list[dict[tuple[str, ...], Counter[str]]] = field(default_factory=list)
     longest: int = 0
+    _starts: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _starts_size: int = field(default=-1, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -55,8 +57,9 @@ class Gazetteer:
         excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
         counts = self.counts
+        starts = self._first_words()
         for i in range(n):
-            if not lowered[i][0].isalnum():
+            if lowered[i] not in starts:
                 continue
             for length in range(min(self.longest, n - i), 0, -1):
                 key = tuple(lowered[i : i + length])
@@ -71,6 +74,13 @@ class Gazetteer:
                     for j in range(i + 1, i + length):
                         out[j].append(f"{attribute}:I")
         return out
+
+    def _first_words(self) -> frozenset[str]:
+        """Words a listed value starts with: every other position is skipped at once."""
+        if self._starts is None or self._starts_size != len(self.counts):
+            self._starts = frozenset(k[0] for k in self.counts)
+            self._starts_size = len(self.counts)
+        return self._starts
 
     def to_json(self) -> list[list[object]]:
         """Sorted `[words, {attribute: count}]` pairs (fold counts are training-only)."""

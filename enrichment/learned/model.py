@@ -51,7 +51,7 @@ from enrichment.learned.gazetteer import Gazetteer
 from enrichment.learned.tagger import CRFParams, CRFTagger, train_crf
 from enrichment.learned.tokens import MAX_FIELD_CHARS, Token, tokenize, words
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 """Bump when the saved layout or the training procedure changes (part of the cache key)."""
 METHOD = "learned-crf"
 MIN_FOLDS = 2
