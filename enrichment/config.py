@@ -25,6 +25,10 @@ class EnrichConfig(BaseModel):
     companies_path: str | None = None
     reference_paths: list[str] = Field(default_factory=list)
     """CSV product masters or other catalogues, cited by file stem."""
+    learned: bool = True
+    """Use the catalogue's learned extractor when it has labelled values. The caller that
+    holds the store attaches it to the built options (`enrichment.learned.store
+    .prepare_learned_extractor` → `EnrichOptions.learned`); off, the provider is dropped."""
     llm: bool = False
     """Use the LLM configured by `SKUFLOW_LLM_BASE_URL`/`SKUFLOW_LLM_MODEL` (off by default)."""
     prompt: str = ""
@@ -56,8 +60,9 @@ class EnrichConfig(BaseModel):
                 per_host_interval=self.per_host_interval,
             )
         )
+        providers = [p for p in self.providers if self.learned or p != "learned"]
         return EnrichOptions(
-            providers=tuple(self.providers),
+            providers=tuple(providers),
             thresholds=self.thresholds,
             references=[ReferenceTable.from_csv(p) for p in self.reference_paths],
             companies=companies_from_file(self.companies_path) if self.companies_path else None,

@@ -31,10 +31,11 @@ from enrichment.trust import Verdict, combine, value_key
 if TYPE_CHECKING:
     from enrichment.fetch import SafeFetcher
     from enrichment.firmographics import CompanyTable
+    from enrichment.learned.model import LearnedExtractor
     from enrichment.providers.reference import ReferenceTable
     from llm.client import LLMSettings
 
-DEFAULT_ORDER = ("record", "reference", "web", "llm")
+DEFAULT_ORDER = ("record", "learned", "reference", "web", "llm")
 
 
 @dataclass
@@ -56,6 +57,9 @@ class EnrichOptions:
     allowed_domains: list[str] = field(default_factory=list)
     fetcher: SafeFetcher | None = None
     llm: LLMSettings | None = None
+    learned: LearnedExtractor | None = None
+    """The catalogue's learned extractor (`enrichment.learned.store.prepare_learned_extractor`);
+    the `learned` provider proposes nothing without one."""
     check_existing: bool = True
     """Also look for fields the item already has: agreement confirms them, disagreement opens a
     conflict. Off, providers only look for missing fields (cheaper, no conflicts)."""
@@ -76,6 +80,10 @@ def _provider(name: str) -> Provider:
         from enrichment.providers.record import record_provider
 
         return record_provider
+    if name == "learned":
+        from enrichment.providers.learned import learned_provider
+
+        return learned_provider
     if name == "reference":
         from enrichment.providers.reference import reference_provider
 
@@ -88,7 +96,7 @@ def _provider(name: str) -> Provider:
         from enrichment.providers.llm import llm_provider
 
         return llm_provider
-    raise ValueError(f"unknown provider {name!r} (record, reference, web, llm)")
+    raise ValueError(f"unknown provider {name!r} (record, learned, reference, web, llm)")
 
 
 def enrich_items(

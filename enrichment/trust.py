@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from enrichment.evidence import Evidence
+from enrichment.evidence import INPUT, Evidence
 
 MAX_CONFIDENCE = 0.99
 DISAGREEMENT_CAP = 0.6
@@ -67,9 +67,8 @@ def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
     for members in groups.values():
         best_by_source: dict[str, float] = {}
         for evidence, _ in members:
-            best_by_source[evidence.source] = max(
-                best_by_source.get(evidence.source, 0.0), evidence.reliability
-            )
+            witness = _witness(evidence.source)
+            best_by_source[witness] = max(best_by_source.get(witness, 0.0), evidence.reliability)
         doubt = 1.0
         for reliability in best_by_source.values():
             doubt *= 1.0 - min(max(reliability, 0.0), 1.0)
@@ -90,6 +89,12 @@ def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
         quotes=_unique(e.quote for e, _ in members if e.quote),
         alternatives=alternatives,
     )
+
+
+def _witness(source: str) -> str:
+    """The item's own text is one witness however it is cited (`input`, a span
+    `record:title[0:4]`): two providers reading it do not make it twice as credible."""
+    return INPUT if source == INPUT or source.startswith("record:") else source
 
 
 def _unique(values) -> tuple[str, ...]:

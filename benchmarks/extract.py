@@ -1,0 +1,233 @@
+"""Attribute extraction on the three public sets in ../shared/data/attributes (OA-Mine and
+AE-110k: title only; WDC-PAVE: title + description), through the CLI's own functions.
+
+For each set: the long gold file is turned into the wide CSV `skuflow extract train` reads
+(one column per attribute, empty = not present; of several acceptable strings, the first that
+occurs in the offer's text), the model is trained on the train split, `skuflow extract predict`
+runs on the validation offers, and its long output is scored with the NN/NV/VN/VC/VW rule of
+the data's README (`enrichment.learned.scoring`). Printed per set: precision, recall, micro-F1
+(validation), training time, prediction throughput (offers per CPU-second = per core, the whole
+CLI predict including CSV reading and writing, and the extractor alone), model size, and the
+precision and share of values at or above 0.9; for WDC-PAVE also the normalisation subset and
+the normalised gold.
+
+    .venv/bin/python benchmarks/extract.py                 # all three sets
+    .venv/bin/python benchmarks/extract.py --sets oa_mine  # one
+    .venv/bin/python benchmarks/extract.py --keep DIR      # keep the CSVs and models in DIR
+
+The official test splits are not here and never used. Any machine can rerun the same steps by
+hand: the wide CSVs this writes (`--keep`) are plain `skuflow extract train` input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "attributes"
+SETS = {"oa_mine": ["title"], "ae110k": ["title"], "wdc_pave": ["title", "description"]}
+TARGETS = {"oa_mine": 0.75, "ae110k": 0.75, "wdc_pave": 0.65}
+THROUGHPUT_OFFERS = 5_000
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def wide_training_csv(folder: Path, texts: list[str], out: Path) -> list[str]:
+    """The train split as `skuflow extract train` input; returns the attribute columns."""
+    offers = {o["offer_id"]: o for o in read_csv(folder / "train_offers.csv")}
+    values: dict[str, dict[str, str]] = {oid: {} for oid in offers}
+    attributes: dict[str, None] = {}
+    for row in read_csv(folder / "train_gold.csv"):
+        attributes.setdefault(row["attribute"], None)
+        gold = [g for g in json.loads(row["gold_values"]) if g.strip()]
+        if not gold:
+            continue
+        offer = offers[row["offer_id"]]
+        text = " ".join(offer[t] for t in texts)
+        values[row["offer_id"]][row["attribute"]] = next(
+            (g.strip() for g in gold if g.strip() in text), gold[0].strip()
+        )
+    columns = ["id", "category", *texts, *attributes]
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for oid, offer in offers.items():
+            writer.writerow(
+                [oid, offer["category"], *(offer[t] for t in texts)]
+                + [values[oid].get(a, "") for a in attributes]
+            )
+    return list(attributes)
+
+
+def prediction_input(folder: Path, texts: list[str], out: Path, repeat: int = 1) -> int:
+    offers = read_csv(folder / "validation_offers.csv")
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "category", *texts])
+        for k in range(repeat):
+            for o in offers:
+                oid = o["offer_id"] if k == 0 else f"{o['offer_id']}#{k}"
+                writer.writerow([oid, o["category"], *(o[t] for t in texts)])
+    return len(offers) * repeat
+
+
+def load_predictions(path: Path) -> dict[str, dict[str, tuple[str, float]]]:
+    out: dict[str, dict[str, tuple[str, float]]] = {}
+    for row in read_csv(path):
+        out.setdefault(row["id"], {})[row["attribute"]] = (row["value"], float(row["confidence"]))
+    return out
+
+
+def evaluate(gold_rows, predictions, *, at: float | None = None):  # noqa: ANN001, ANN201
+    from enrichment.learned.scoring import score
+
+    chosen = {
+        oid: {a: v for a, (v, c) in values.items() if at is None or c >= at}
+        for oid, values in predictions.items()
+    }
+    return score(gold_rows, chosen)
+
+
+def run_set(name: str, work: Path) -> dict[str, object]:
+    from cli import extract as extract_cli
+    from enrichment.learned.model import LearnedExtractor
+
+    folder = DATA / name
+    texts = SETS[name]
+    train_csv = work / f"{name}_train.csv"
+    wide_training_csv(folder, texts, train_csv)
+    model_path = work / f"{name}.skx"
+    started, cpu = time.perf_counter(), time.process_time()
+    extract_cli.train(
+        input_path=train_csv,
+        text=",".join(texts),
+        model=model_path,
+        group="category",
+        attributes=None,
+        id_column="id",
+    )
+    train_wall, train_cpu = time.perf_counter() - started, time.process_time() - cpu
+
+    valid_csv = work / f"{name}_validation.csv"
+    prediction_input(folder, texts, valid_csv)
+    output = work / f"{name}_predictions.csv"
+    extract_cli.predict(
+        model=model_path,
+        input_path=valid_csv,
+        text=",".join(texts),
+        id_column="id",
+        output=output,
+        group="category",
+        min_confidence=None,
+    )
+    predictions = load_predictions(output)
+    gold = read_csv(folder / "validation_gold.csv")
+    rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
+    counts = evaluate(rows, predictions)
+    sure = evaluate(rows, predictions, at=0.9)
+    emitted = sum(len(v) for v in predictions.values())
+    emitted_sure = sum(1 for v in predictions.values() for _, c in v.values() if c >= 0.9)
+    result: dict[str, object] = {
+        "set": name,
+        "texts": "+".join(texts),
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "f1": counts.f1,
+        "counts": vars(counts),
+        "precision_at_0.9": sure.precision,
+        "share_at_0.9": emitted_sure / emitted if emitted else 0.0,
+        "train_wall_s": train_wall,
+        "train_cpu_s": train_cpu,
+        "model_bytes": model_path.stat().st_size,
+    }
+    if name == "wdc_pave":
+        subset = [r for g, r in zip(gold, rows, strict=True) if g["in_normalization_subset"] == "1"]
+        result["f1_normalization_subset"] = evaluate(subset, predictions).f1
+        normalized = [
+            (g["offer_id"], g["attribute"], json.loads(g["gold_values_normalized"]))
+            for g in gold
+            if g["in_normalization_subset"] == "1"
+        ]
+        result["f1_normalized_gold_subset"] = evaluate(normalized, predictions).f1
+
+    # Throughput: the whole CLI predict on a larger file, and the extractor alone.
+    big = work / f"{name}_throughput.csv"
+    repeat = max(1, THROUGHPUT_OFFERS // len(read_csv(folder / "validation_offers.csv")))
+    offers = prediction_input(folder, texts, big, repeat=repeat)
+    cpu = time.process_time()
+    extract_cli.predict(
+        model=model_path,
+        input_path=big,
+        text=",".join(texts),
+        id_column="id",
+        output=work / f"{name}_throughput_out.csv",
+        group="category",
+        min_confidence=None,
+    )
+    result["cli_offers_per_cpu_s"] = offers / (time.process_time() - cpu)
+    model = LearnedExtractor.load(model_path)
+    records = read_csv(big)
+    batch = [{f: r[t] for f, t in zip(model.text_fields, texts, strict=True)} for r in records]
+    groups = [r["category"] for r in records]
+    cpu = time.process_time()
+    model.predict(batch, groups)
+    result["extractor_offers_per_cpu_s"] = len(batch) / (time.process_time() - cpu)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
+    parser.add_argument("--keep", type=Path, help="keep CSVs and models in this folder")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"needs {DATA} (the shared attribute-extraction data)")
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    with tempfile.TemporaryDirectory(prefix="skuflow-extract-bench-") as scratch:
+        work = args.keep or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        results = [run_set(name, work) for name in names]
+    print(f"\nload average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (2 shared cores)")
+    header = (
+        f"{'set':<9} {'text':<17} {'P':>6} {'R':>6} {'F1':>6} {'target':>6} "
+        f"{'P@.9':>6} {'@.9':>5} {'train s':>8} {'offers/s':>9} {'alone/s':>8} {'model':>8}"
+    )
+    print(header)
+    for r in results:
+        print(
+            f"{r['set']:<9} {r['texts']:<17} {r['precision']:6.3f} {r['recall']:6.3f} "
+            f"{r['f1']:6.3f} {TARGETS[str(r['set'])]:6.2f} {r['precision_at_0.9']:6.3f} "
+            f"{r['share_at_0.9']:5.0%} {r['train_wall_s']:8.1f} "
+            f"{r['cli_offers_per_cpu_s']:9.0f} {r['extractor_offers_per_cpu_s']:8.0f} "
+            f"{int(r['model_bytes']) / 1e6:7.2f}M"
+        )
+    for r in results:
+        if "f1_normalization_subset" in r:
+            print(
+                f"wdc_pave normalisation subset: F1 {r['f1_normalization_subset']:.3f} on "
+                f"gold_values, {r['f1_normalized_gold_subset']:.3f} on gold_values_normalized "
+                "(values are verbatim spans, not normalised)"
+            )
+    print(
+        "P/R/F1: validation split, micro, NN/NV/VN/VC/VW rule. P@.9: precision of values at "
+        "≥ 0.9 confidence; @.9: their share of the values emitted. offers/s: CLI predict "
+        "(CSV in and out) per CPU-second; alone/s: the extractor's predict only."
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

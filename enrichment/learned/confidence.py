@@ -1,0 +1,145 @@
+"""How likely a tagged span is right, from more than the tagger's own marginal: whether the
+value is a known one, which attribute it is for (a Brand is easier than a Model name), how long
+it is, where it sits. A logistic regression over those reads the out-of-fold outcomes; its
+output is then calibrated (isotonic, monotone) into the confidence that is shown.
+
+The regression's scores used for calibration are themselves cross-fitted (each fold's rows
+scored by a regression trained on the other folds), so the calibrator sees scores as unseen
+data will get them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DENSE = (
+    "logit_min",
+    "logit_mean",
+    "logit_spill",
+    "known",
+    "log_known",
+    "tokens",
+    "not_title",
+    "position",
+)
+_EPS = 1e-6
+REGULARISATION = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvidence:
+    """What the confidence model reads of one candidate value."""
+
+    attribute: str
+    min_marginal: float
+    mean_marginal: float
+    spill: float
+    known: int
+    tokens: int
+    field_index: int
+    position: int
+
+    def dense(self) -> list[float]:
+        return [
+            _logit(self.min_marginal),
+            _logit(self.mean_marginal),
+            _logit(self.spill),
+            1.0 if self.known else 0.0,
+            math.log1p(self.known),
+            min(self.tokens, 8) / 8.0,
+            1.0 if self.field_index else 0.0,
+            min(self.position, 20) / 20.0,
+        ]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, _EPS), 1.0 - _EPS)
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Logistic regression weights: dense features plus one weight per attribute, and per
+    attribute × known (a known Color is surer than a known Model name)."""
+
+    dense_weights: tuple[float, ...]
+    attribute_weights: dict[str, float]
+    known_weights: dict[str, float]
+    intercept: float
+
+    def score(self, rows: Sequence[SpanEvidence]) -> np.ndarray:
+        """Log-odds of being right, one per row."""
+        if not rows:
+            return np.zeros(0)
+        dense = np.asarray([r.dense() for r in rows], dtype=np.float64)
+        out = dense @ np.asarray(self.dense_weights) + self.intercept
+        out += np.asarray([self.attribute_weights.get(r.attribute, 0.0) for r in rows])
+        out += np.asarray(
+            [self.known_weights.get(r.attribute, 0.0) if r.known else 0.0 for r in rows]
+        )
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "dense": dict(zip(DENSE, self.dense_weights, strict=True)),
+            "attribute": dict(sorted(self.attribute_weights.items())),
+            "known": dict(sorted(self.known_weights.items())),
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ConfidenceModel:
+        dense = data["dense"]
+        assert isinstance(dense, dict)
+        return cls(
+            dense_weights=tuple(float(dense[k]) for k in DENSE),
+            attribute_weights={k: float(v) for k, v in data["attribute"].items()},  # type: ignore[union-attr]
+            known_weights={k: float(v) for k, v in data["known"].items()},  # type: ignore[union-attr]
+            intercept=float(data["intercept"]),  # type: ignore[arg-type]
+        )
+
+
+def fit_confidence(rows: Sequence[SpanEvidence], correct: Sequence[bool]) -> ConfidenceModel:
+    """Fit on out-of-fold candidates; a constant model when outcomes are all one kind."""
+    y = np.asarray(correct, dtype=bool)
+    if len(rows) == 0 or y.all() or not y.any():
+        # Nothing to tell right from wrong: the marginal alone (the calibrator maps it).
+        return ConfidenceModel((1.0,) + (0.0,) * (len(DENSE) - 1), {}, {}, 0.0)
+    from sklearn.linear_model import LogisticRegression
+
+    attributes = sorted({r.attribute for r in rows})
+    index = {a: i for i, a in enumerate(attributes)}
+    a = len(attributes)
+    x = np.zeros((len(rows), len(DENSE) + 2 * a))
+    for i, r in enumerate(rows):
+        x[i, : len(DENSE)] = r.dense()
+        x[i, len(DENSE) + index[r.attribute]] = 1.0
+        if r.known:
+            x[i, len(DENSE) + a + index[r.attribute]] = 1.0
+    model = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    model.fit(x, y)
+    coef = model.coef_[0]
+    return ConfidenceModel(
+        dense_weights=tuple(float(w) for w in coef[: len(DENSE)]),
+        attribute_weights={t: float(coef[len(DENSE) + i]) for t, i in index.items()},
+        known_weights={t: float(coef[len(DENSE) + a + i]) for t, i in index.items()},
+        intercept=float(model.intercept_[0]),
+    )
+
+
+def cross_fitted_scores(
+    rows: Sequence[SpanEvidence], correct: Sequence[bool], folds: Sequence[int]
+) -> np.ndarray:
+    """Each row scored by a confidence model fitted on the other folds' rows."""
+    out = np.zeros(len(rows))
+    fold_array = np.asarray(folds)
+    for fold in sorted(set(folds)):
+        test = np.flatnonzero(fold_array == fold)
+        train = np.flatnonzero(fold_array != fold)
+        model = fit_confidence([rows[i] for i in train], [correct[i] for i in train])
+        out[test] = model.score([rows[i] for i in test])
+    return out

@@ -1,0 +1,573 @@
+"""The learned attribute extractor: train from labelled records, predict cited spans with
+calibrated confidences, save and load.
+
+Training, in order: align labels to tokens (`examples`); build the gazetteer of known values
+with per-fold counts; compute every record's features with a gazetteer that leaves its own
+fold out; train one CRF per fold on the other folds and tag the held-out fold (out-of-fold
+values, right or wrong); fit the calibrator on those and pick the emission threshold with the
+best out-of-fold micro-F1; train the final CRF on everything.
+
+Everything is deterministic: the same records in the same order give the same model bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog.errors import SkuflowError
+from enrichment.learned.calibration import (
+    Calibrator,
+    CrossValidation,
+    calibrator_from_json,
+    calibrator_to_json,
+    cross_validation,
+    fit_calibrator,
+)
+from enrichment.learned.confidence import (
+    ConfidenceModel,
+    SpanEvidence,
+    cross_fitted_scores,
+    fit_confidence,
+)
+from enrichment.learned.examples import (
+    LabelledRecord,
+    SkippedValue,
+    TrainingSet,
+    prepare_training,
+)
+from enrichment.learned.features import FEATURE_FORMAT, TokenFeatures
+from enrichment.learned.gazetteer import Gazetteer
+from enrichment.learned.tagger import CRFParams, CRFTagger, train_crf
+from enrichment.learned.tokens import MAX_FIELD_CHARS, Token, tokenize, words
+
+MODEL_FORMAT = 2
+"""Bump when the saved layout or the training procedure changes (part of the cache key)."""
+METHOD = "learned-crf"
+MIN_FOLDS = 2
+
+
+class NoTrainingData(SkuflowError):
+    """Nothing to learn from: no record has a value that occurs in its text."""
+
+
+class ModelFileError(SkuflowError):
+    """A model file that is not an extractor saved by this version."""
+
+
+@dataclass(frozen=True)
+class ExtractorParams:
+    """Everything that shapes a model besides its data; part of its cache key."""
+
+    crf: CRFParams = field(default_factory=CRFParams)
+    folds: int = 4
+    """Held-out folds for calibration and the emission threshold."""
+    max_chars: int = MAX_FIELD_CHARS
+    prior_strength: float = 2.0
+    """Pseudo-observations at the base rate per isotonic step (see taxonomy.calibration)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "crf": self.crf.as_dict(),
+            "folds": self.folds,
+            "max_chars": self.max_chars,
+            "prior_strength": self.prior_strength,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedValue:
+    """One value found in one record's text.
+
+    Attributes:
+        attribute: The attribute it is a value of.
+        value: The span's text, verbatim.
+        field: The text field it was read from.
+        start: Offset of the span in that field.
+        end: Offset just past it.
+        confidence: Calibrated probability that the value is right.
+        known: How many training records had exactly this value for this attribute (0: new).
+        explanation: One sentence for a reviewer.
+    """
+
+    attribute: str
+    value: str
+    field: str
+    start: int
+    end: int
+    confidence: float
+    known: int
+    explanation: str
+
+    @property
+    def source(self) -> str:
+        """Where the value is: `record:title[12:19]`."""
+        return f"record:{self.field}[{self.start}:{self.end}]"
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What training used and what to expect: counts, skipped values, out-of-fold figures."""
+
+    version: str
+    counts: dict[str, int]
+    skipped: list[SkippedValue]
+    cross_validation: CrossValidation
+    seconds: float
+
+    def describe(self) -> str:
+        cv = self.cross_validation
+        return (
+            f"out-of-fold micro-F1 {cv.f1:.3f} (precision {cv.precision:.3f}, recall "
+            f"{cv.recall:.3f}) at confidence ≥ {cv.min_confidence:.2f}; values at ≥ 0.9: "
+            f"{cv.share_at_auto:.0%} of those emitted, {cv.precision_at_auto:.3f} right"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    attribute: str
+    field: str
+    start: int
+    end: int
+    value: str
+    score: float
+    known: int
+    left: str
+    right: str
+    evidence: SpanEvidence
+
+
+def training_hash(
+    records: Sequence[LabelledRecord], text_fields: Sequence[str], params: ExtractorParams
+) -> str:
+    """The model's identity: format, features, parameters, text fields and every record's
+    texts, group and values in order. Changing one label changes it."""
+    digest = hashlib.sha256(
+        json.dumps(
+            [MODEL_FORMAT, FEATURE_FORMAT, params.as_dict(), list(text_fields)], sort_keys=True
+        ).encode()
+    )
+    for record in records:
+        texts = [record.texts.get(f, "") or "" for f in text_fields]
+        values = sorted((a, list(v)) for a, v in record.values.items())
+        rejected = sorted((a, sorted(v)) for a, v in record.rejected.items())
+        digest.update(
+            json.dumps([texts, record.group, values, rejected], ensure_ascii=False).encode()
+        )
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:20]
+
+
+class LearnedExtractor:
+    """A trained extractor. Build it with `train_extractor`, or `LearnedExtractor.load`."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        text_fields: list[str],
+        group_field: str | None,
+        attributes: list[str],
+        group_attributes: dict[str, list[str]],
+        gazetteer: Gazetteer,
+        tagger: CRFTagger,
+        confidence: ConfidenceModel,
+        calibrator: Calibrator,
+        min_confidence: float,
+        params: ExtractorParams,
+        summary: dict[str, Any],
+    ) -> None:
+        self.version = version
+        self.text_fields = text_fields
+        self.group_field = group_field
+        """The item key holding a record's group (category) when the model is used on stored
+        records or engine items; None when trained without groups."""
+        self.attributes = attributes
+        self.group_attributes = group_attributes
+        """Per group, the attributes it had values for in training (what it may be tagged
+        with); a group not seen in training may be tagged with any attribute."""
+        self.gazetteer = gazetteer
+        self.tagger = tagger
+        self.confidence = confidence
+        self.calibrator = calibrator
+        self.min_confidence = min_confidence
+        self.params = params
+        self.summary = summary
+        self._features = TokenFeatures()
+
+    @property
+    def name(self) -> str:
+        return f"{METHOD}-{self.version}"
+
+    def predict(
+        self,
+        texts: Sequence[Mapping[str, str | None]],
+        groups: Sequence[str | None] | None = None,
+        *,
+        attributes: Sequence[str] | None = None,
+        min_confidence: float | None = None,
+    ) -> list[list[ExtractedValue]]:
+        """Values found in each record's text, at most one per attribute (the surest).
+
+        Args:
+            texts: Per record, text field → text; fields the model was not trained on are
+                ignored, missing ones are empty.
+            groups: Per record, its group (category), or None.
+            attributes: Only these attributes (default: every trained one).
+            min_confidence: Drop values below this (default: the model's out-of-fold best).
+        """
+        floor = self.min_confidence if min_confidence is None else min_confidence
+        wanted = set(attributes) if attributes is not None else None
+        found: list[list[_Candidate]] = []
+        for i, record in enumerate(texts):
+            group = (groups[i] if groups is not None else None) or ""
+            fields = {f: str(record.get(f) or "") for f in self.text_fields}
+            tokens = tokenize(fields, max_chars=self.params.max_chars)
+            allowed = self.group_attributes.get(group)
+            lowered = [t.text.casefold() for t in tokens]
+            xseq = self._features.sequence(tokens, group, self.gazetteer.tags(lowered))
+            found.append(
+                [
+                    c
+                    for c in _candidates(tokens, fields, xseq, self.tagger, self.gazetteer, None)
+                    if (allowed is None or c.attribute in allowed)
+                    and (wanted is None or c.attribute in wanted)
+                ]
+            )
+        flat = [c for candidates in found for c in candidates]
+        confidences = iter(self._confidences(flat).tolist())
+        out: list[list[ExtractedValue]] = []
+        for candidates in found:
+            values = []
+            for candidate in candidates:
+                confidence = round(next(confidences), 4)
+                if confidence >= floor:
+                    values.append(_value(candidate, confidence))
+            out.append(values)
+        return out
+
+    def _confidences(self, candidates: Sequence[_Candidate]) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
+        return self.calibrator(self.confidence.score([c.evidence for c in candidates]))
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as one zip file (same model → same bytes)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": MODEL_FORMAT,
+            "feature_format": FEATURE_FORMAT,
+            "version": self.version,
+            "text_fields": self.text_fields,
+            "group_field": self.group_field,
+            "attributes": self.attributes,
+            "group_attributes": self.group_attributes,
+            "confidence": self.confidence.to_json(),
+            "calibrator": calibrator_to_json(self.calibrator),
+            "min_confidence": self.min_confidence,
+            "params": self.params.as_dict(),
+            "summary": self.summary,
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in (
+                ("meta.json", json.dumps(meta, sort_keys=True, indent=1).encode()),
+                ("gazetteer.json", json.dumps(self.gazetteer.to_json()).encode()),
+                ("tagger.crfsuite", self.tagger.model),
+            ):
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(buffer.getvalue())
+        temporary.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedExtractor:
+        """Open a model saved by `save`.
+
+        Raises:
+            ModelFileError: not a model file, or one of another format version.
+        """
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                meta = json.loads(archive.read("meta.json"))
+                gazetteer = Gazetteer.from_json(json.loads(archive.read("gazetteer.json")))
+                model = archive.read("tagger.crfsuite")
+        except FileNotFoundError:
+            raise ModelFileError(f"{path}: no such model file") from None
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+            raise ModelFileError(
+                f"{path}: not a model saved by 'skuflow extract train' ({exc})"
+            ) from None
+        if meta.get("format") != MODEL_FORMAT or meta.get("feature_format") != FEATURE_FORMAT:
+            raise ModelFileError(
+                f"{path}: model format {meta.get('format')} is not {MODEL_FORMAT}; retrain it"
+            )
+        raw = meta["params"]
+        params = ExtractorParams(
+            crf=CRFParams(**raw["crf"]),
+            folds=raw["folds"],
+            max_chars=raw["max_chars"],
+            prior_strength=raw["prior_strength"],
+        )
+        return cls(
+            version=meta["version"],
+            text_fields=list(meta["text_fields"]),
+            group_field=meta.get("group_field"),
+            attributes=list(meta["attributes"]),
+            group_attributes={g: list(a) for g, a in meta["group_attributes"].items()},
+            gazetteer=gazetteer,
+            tagger=CRFTagger(model),
+            confidence=ConfidenceModel.from_json(meta["confidence"]),
+            calibrator=calibrator_from_json(meta["calibrator"]),
+            min_confidence=float(meta["min_confidence"]),
+            params=params,
+            summary=meta["summary"],
+        )
+
+
+def _candidates(
+    tokens: list[Token],
+    texts: Mapping[str, str],
+    xseq: list[list[str]],
+    tagger: CRFTagger,
+    gazetteer: Gazetteer,
+    leave_out: int | None,
+) -> list[_Candidate]:
+    """The best-scored span per attribute the tagger finds in one record."""
+    if not tokens:
+        return []
+    best: dict[str, _Candidate] = {}
+    field_index = {f: i for i, f in enumerate(texts)}
+    for span in tagger.spans(xseq):
+        for first, last in _field_pieces(tokens, span.first, span.last):
+            head, tail = tokens[first], tokens[last]
+            key = tuple(t.text.casefold() for t in tokens[first : last + 1])
+            known = _known(gazetteer, span.attribute, key, leave_out)
+            position = first
+            while position > 0 and tokens[position - 1].field == head.field:
+                position -= 1
+            candidate = _Candidate(
+                attribute=span.attribute,
+                field=head.field,
+                start=head.start,
+                end=tail.end,
+                value=texts[head.field][head.start : tail.end],
+                score=span.score,
+                known=known,
+                left=tokens[first - 1].text if first > 0 else "",
+                right=tokens[last + 1].text if last + 1 < len(tokens) else "",
+                evidence=SpanEvidence(
+                    attribute=span.attribute,
+                    min_marginal=span.score,
+                    mean_marginal=span.mean,
+                    spill=span.spill,
+                    known=known,
+                    tokens=last - first + 1,
+                    field_index=field_index.get(head.field, 0),
+                    position=first - position,
+                ),
+            )
+            held = best.get(span.attribute)
+            if held is None or candidate.score > held.score:
+                best[span.attribute] = candidate
+    return list(best.values())
+
+
+def _field_pieces(tokens: list[Token], first: int, last: int) -> list[tuple[int, int]]:
+    """A span split where it crosses from one text field into the next."""
+    pieces, start = [], first
+    for k in range(first + 1, last + 1):
+        if tokens[k].field != tokens[k - 1].field:
+            pieces.append((start, k - 1))
+            start = k
+    pieces.append((start, last))
+    return pieces
+
+
+def _known(
+    gazetteer: Gazetteer, attribute: str, key: tuple[str, ...], leave_out: int | None
+) -> int:
+    count = gazetteer.known(attribute, key)
+    if count and leave_out is not None:
+        count -= gazetteer.fold_counts[leave_out].get(key, Counter()).get(attribute, 0)
+    return count
+
+
+def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
+    where = f"{candidate.field}[{candidate.start}:{candidate.end}]"
+    if candidate.known:
+        why = f"a known {candidate.attribute} (labelled {candidate.known}× in training)"
+    else:
+        context = " … ".join(w for w in (candidate.left, candidate.right) if w)
+        shown = f" ({context})" if context else ""
+        why = f"a new value, recognised from its place in the text{shown}"
+    return ExtractedValue(
+        attribute=candidate.attribute,
+        value=candidate.value,
+        field=candidate.field,
+        start=candidate.start,
+        end=candidate.end,
+        confidence=confidence,
+        known=candidate.known,
+        explanation=f"{candidate.value!r} in {where} tagged as {candidate.attribute}: {why}.",
+    )
+
+
+def train_extractor(
+    records: Sequence[LabelledRecord],
+    *,
+    text_fields: Sequence[str] | None = None,
+    group_field: str | None = None,
+    params: ExtractorParams | None = None,
+) -> tuple[LearnedExtractor, TrainingSummary]:
+    """Train, calibrate on held-out folds, and return the model with what training saw.
+
+    Args:
+        records: Labelled records, in a stable order (the order is part of the model).
+        text_fields: The fields to read, title first (default: those of the first record).
+        group_field: Where items keep their group, for callers that hand the model whole
+            items (the enrichment provider); recorded, not used in training.
+        params: Training settings.
+
+    Raises:
+        NoTrainingData: no record has a value that could be placed on its text.
+    """
+    params = params or ExtractorParams()
+    if params.folds < MIN_FOLDS:
+        raise ValueError(f"folds must be at least {MIN_FOLDS}")
+    started = time.perf_counter()
+    fields = list(text_fields) if text_fields else list(records[0].texts) if records else []
+    records = [
+        LabelledRecord(
+            r.id, {f: r.texts.get(f) or "" for f in fields}, r.group or "", r.values, r.rejected
+        )
+        for r in records
+    ]
+    version = training_hash(records, fields, params)
+    training = prepare_training(records, folds=params.folds, max_chars=params.max_chars)
+    if training.counts["values_aligned"] == 0:
+        detail = training.summary()
+        if training.skipped:
+            detail += "; e.g. " + "; ".join(str(s) for s in training.skipped[:3])
+        raise NoTrainingData(
+            f"no labelled values to learn from: {detail}. Give records with at least one "
+            "attribute value that appears in their text."
+        )
+    gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=params.folds)
+    features = TokenFeatures()
+    xseqs = [
+        features.sequence(
+            r.tokens,
+            r.record.group,
+            gazetteer.tags([t.text.casefold() for t in r.tokens], leave_out=r.fold),
+        )
+        for r in training.records
+    ]
+    yseqs = [r.labels for r in training.records]
+    group_attributes: dict[str, set[str]] = {}
+    for r in training.records:
+        group_attributes.setdefault(r.record.group, set()).update(
+            label for label in r.labels if label != "O"
+        )
+    allowed = {g: sorted(a) for g, a in sorted(group_attributes.items())}
+
+    rows, correct, folds, gold = _out_of_fold(training, xseqs, yseqs, gazetteer, params, allowed)
+    confidence = fit_confidence(rows, correct)
+    scores = cross_fitted_scores(rows, correct, folds)
+    calibrator = fit_calibrator(
+        scores if rows else np.zeros(1),
+        np.asarray(correct if rows else [False]),
+        prior_strength=params.prior_strength,
+    )
+    cv = cross_validation(calibrator(scores).tolist() if rows else [], correct, gold)
+    final = CRFTagger(train_crf(xseqs, yseqs, params.crf))
+    seconds = round(time.perf_counter() - started, 2)
+    counts = dict(sorted(training.counts.items()))
+    model = LearnedExtractor(
+        version=version,
+        text_fields=fields,
+        group_field=group_field,
+        attributes=sorted(set(training.attributes)),
+        group_attributes=allowed,
+        gazetteer=gazetteer,
+        tagger=final,
+        confidence=confidence,
+        calibrator=calibrator,
+        min_confidence=cv.min_confidence,
+        params=params,
+        summary={"counts": counts, "cross_validation": cv.as_dict()},
+    )
+    return model, TrainingSummary(version, counts, training.skipped, cv, seconds)
+
+
+def _gazetteer_entries(training: TrainingSet):  # noqa: ANN202 - generator of triples
+    for r in training.records:
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        for attribute, values in r.record.values.items():
+            for value in values:
+                key = words(value.strip())
+                if key and (attribute, key) not in seen:
+                    seen.add((attribute, key))
+                    yield r.fold, attribute, key
+
+
+def _out_of_fold(
+    training: TrainingSet,
+    xseqs: list[list[list[str]]],
+    yseqs: list[list[str]],
+    gazetteer: Gazetteer,
+    params: ExtractorParams,
+    allowed: dict[str, list[str]],
+) -> tuple[list[SpanEvidence], list[bool], list[int], int]:
+    """What the confidence model reads of every value the fold models propose for held-out
+    records, whether each was right, its fold, and how many labelled values there are."""
+    rows: list[SpanEvidence] = []
+    correct: list[bool] = []
+    folds: list[int] = []
+    gold = sum(
+        1 for r in training.records for vs in r.record.values.values() if any(v.strip() for v in vs)
+    )
+    for fold in range(params.folds):
+        train_idx = [i for i, r in enumerate(training.records) if r.fold != fold]
+        test_idx = [i for i, r in enumerate(training.records) if r.fold == fold]
+        if (
+            not test_idx
+            or not train_idx
+            or not any(label != "O" for i in train_idx for label in yseqs[i])
+        ):
+            continue
+        tagger = CRFTagger(
+            train_crf([xseqs[i] for i in train_idx], [yseqs[i] for i in train_idx], params.crf)
+        )
+        for i in test_idx:
+            aligned = training.records[i]
+            group_allowed = allowed.get(aligned.record.group)
+            found = _candidates(
+                aligned.tokens, aligned.record.texts, xseqs[i], tagger, gazetteer, fold
+            )
+            for candidate in found:
+                if group_allowed is not None and candidate.attribute not in group_allowed:
+                    continue
+                labelled = aligned.record.values.get(candidate.attribute) or []
+                rows.append(candidate.evidence)
+                correct.append(candidate.value.strip() in {v.strip() for v in labelled})
+                folds.append(fold)
+    return rows, correct, folds, gold
