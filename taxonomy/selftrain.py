@@ -143,7 +143,10 @@ def self_train(
     predictions = zero_shot.predict(texts)
     node = np.array([p.node_id or "" for p in predictions], dtype=object)
     confidence = np.array([p.confidence for p in predictions])
-    consistent = _consistent(taxonomy, texts, node)
+    # Texts with a real label are never pseudo-labelled: their label is known, and a held-out
+    # one must not be trained on.
+    known = np.isin(keys, [_text_key(t) for t in labelled_texts])
+    consistent = _consistent(taxonomy, texts, node) & ~known
     check_kind = "labels" if check_real else "zero-shot"
     if check_real:
         check_texts, check_labels = [t for t, _ in check_real], [lab for _, lab in check_real]
@@ -177,7 +180,7 @@ def self_train(
         predicted = student.predict(texts)
         node = np.array([p.node_id or "" for p in predicted], dtype=object)
         confidence = np.array([p.confidence for p in predicted])
-        consistent = _consistent(taxonomy, texts, node)
+        consistent = _consistent(taxonomy, texts, node) & ~known
     if best is None:
         return zero_shot
     version = (

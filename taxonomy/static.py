@@ -31,6 +31,7 @@ import numpy as np
 
 from catalog.errors import InputError
 from taxonomy.describe import node_documents
+from taxonomy.lexical import LEXICAL_MAX_CONFIDENCE
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import BATCH_SIZE, Candidates, Prediction, params_json, top_k_lists
 from taxonomy.text import Text, join_text
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 MODEL_DIR = Path(__file__).resolve().parent / "static_model"
-ZERO_SHOT_MAX_CONFIDENCE = 0.85
-"""Zero-shot confidences stay below the default auto-apply threshold (0.9)."""
+ZERO_SHOT_MAX_CONFIDENCE = LEXICAL_MAX_CONFIDENCE
+"""0.85: zero-shot confidences stay below the default auto-apply threshold (0.9)."""
 
 
 class StaticEncoder:
