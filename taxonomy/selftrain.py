@@ -55,6 +55,8 @@ class SelfTrainParams:
     """Below this many texts there is too little to learn from; zero-shot is kept."""
     min_check_labels: int = 10
     """Real labels needed to check on them instead of on the zero-shot's surest answers."""
+    real_weight: int = 5
+    """Times each real label is repeated in training: a person's decision outweighs a guess."""
     max_rounds: int = 3
     min_gain: float = 0.002
     """A round must raise the check by this much to be kept; otherwise the rounds stop."""
@@ -164,8 +166,9 @@ def self_train(
     for number in range(1, params.max_rounds + 1):
         chosen = _surest(node, confidence, consistent, keys, params.share) & ~check_rows
         chosen = _cap(chosen, node, confidence, keys, params)
-        train_texts = [texts[i] for i in np.flatnonzero(chosen)] + [t for t, _ in train_real]
-        train_labels = node[chosen].tolist() + [lab for _, lab in train_real]
+        repeated = train_real * params.real_weight
+        train_texts = [texts[i] for i in np.flatnonzero(chosen)] + [t for t, _ in repeated]
+        train_labels = node[chosen].tolist() + [lab for _, lab in repeated]
         if len(set(train_labels)) < 2:
             break
         student = train_supervised(
