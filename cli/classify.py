@@ -75,6 +75,14 @@ def predict(
         Path | None,
         typer.Option("--taxonomy", help="Zero-shot: classify into this taxonomy, no model."),
     ] = None,
+    self_train: Annotated[
+        bool,
+        typer.Option(
+            "--self-train",
+            help="With --taxonomy: train on the file's own surest zero-shot answers, then "
+            "predict again (slower; confidences stay below auto-apply).",
+        ),
+    ] = False,
     llm: Annotated[
         bool,
         typer.Option(
@@ -89,7 +97,13 @@ def predict(
     """Classify every row; write id, full category path and calibrated confidence."""
     from taxonomy.files import classifier_for, predict_csv
 
-    classifier, tree = classifier_for(model_path=model, taxonomy_path=taxonomy)
+    if self_train and taxonomy is None:
+        raise typer.BadParameter("--self-train needs --taxonomy (a model is already trained)")
+    classifier, tree = classifier_for(
+        model_path=model,
+        taxonomy_path=taxonomy,
+        self_train_on=(input_path, _columns(text)) if self_train else None,
+    )
     cascade = None
     if llm:
         from llm.client import LLMClient

@@ -2,8 +2,10 @@
 
 Labels come from the catalogue itself: records whose supplier gave a category that resolves in
 the taxonomy, and categories a person approved. With enough of them a supervised model is
-trained (and cached by the hash of its training data); otherwise the zero-shot lexical matcher
-is used, whose confidences stay below auto-apply so its guesses go to review.
+trained (and cached by the hash of its training data); otherwise zero-shot (the packaged static
+embedding model) self-trained on the catalogue's own surest answers, whose confidences stay
+below auto-apply so its guesses go to review; each approved decision is a real label for the
+next model, until there are enough for the supervised model.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from taxonomy.store import save_taxonomy
 from taxonomy.text import Text, record_texts
 
 STAGE = "classify"
+MIN_SUPERVISED_LABELS = 30
+"""Real labels from which the supervised model (calibrated on them) replaces self-training."""
 
 
 @lru_cache(maxsize=4)
@@ -56,9 +60,20 @@ def training_examples(
     """Texts and node ids of every record whose category a person vouched for: given in the
     source file, or approved in review. Model-applied categories are not used, so a model
     never trains on its own guesses."""
+    texts, labels, _ = catalogue_examples(
+        session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
+    )
+    return texts, labels
+
+
+def catalogue_examples(
+    session: Session, *, catalog_id: int, schema: CatalogSchema, taxonomy: Taxonomy
+) -> tuple[list[Text], list[str], list[Text]]:
+    """(labelled texts, their node ids, the other records' texts): what `training_examples`
+    gives, plus the unlabelled records self-training learns from."""
     category = schema.category_attribute
     if category is None:
-        return [], []
+        return [], [], []
     approved = dict(
         session.execute(
             select(Change.record_id, Change.new_value).where(
@@ -72,6 +87,7 @@ def training_examples(
     )
     texts: list[Text] = []
     labels: list[str] = []
+    unlabelled: list[Text] = []
     last_id = 0
     while True:
         rows = session.execute(
@@ -84,16 +100,21 @@ def training_examples(
             break
         last_id = rows[-1].id
         labelled = []
+        others = []
         for row in rows:
             given = approved.get(row.id) or row.source_values.get(category.name)
             node = taxonomy.resolve(str(given)) if given else None
             if node is not None:
                 labelled.append((row.values, node.id))
+            else:
+                others.append(row.values)
         if labelled:
             frame = pd.DataFrame.from_records([values for values, _ in labelled])
             texts += record_texts(frame, schema)
             labels += [node_id for _, node_id in labelled]
-    return texts, labels
+        if others:
+            unlabelled += record_texts(pd.DataFrame.from_records(others), schema)
+    return texts, labels, unlabelled
 
 
 def prepare_classifier(
@@ -113,16 +134,26 @@ def prepare_classifier(
     catalog = session.get(Catalog, catalog_id)
     organization = session.get(Organization, catalog.organization_id)
     catalog.taxonomy_id = save_taxonomy(session, organization=organization, taxonomy=taxonomy).id
-    texts, labels = training_examples(
+    texts, labels, unlabelled = catalogue_examples(
         session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
     )
     # The saved format is part of the name, so an upgrade retrains instead of failing to load.
+    # The taxonomy's descriptions and synonyms shape zero-shot, so they are part of it too.
     digest = hashlib.sha256(f"{MODEL_FORMAT}:{taxonomy.content_hash}".encode())
+    digest.update(json.dumps([taxonomy.descriptions, taxonomy.synonyms], sort_keys=True).encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\x1f{text}\x1e".encode())
+    if len(texts) < MIN_SUPERVISED_LABELS:  # self-training reads the unlabelled records too
+        for text in unlabelled:
+            digest.update(f"\x1f{text}\x1e".encode())
     path = models_dir / schema.name / f"classifier-{digest.hexdigest()[:20]}.joblib"
     if not path.exists():
-        classifier = build_classifier(taxonomy, texts, labels)
+        classifier = build_classifier(
+            taxonomy,
+            [*texts, *unlabelled],
+            [*labels, *([None] * len(unlabelled))],
+            min_labels=MIN_SUPERVISED_LABELS,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         save_classifier(classifier, path)
     return path

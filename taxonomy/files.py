@@ -18,9 +18,12 @@ from catalog.errors import InputError
 from taxonomy.classifier import (
     Classifier,
     LexicalClassifier,
+    SelfTrainedClassifier,
+    StaticEmbeddingClassifier,
     SupervisedClassifier,
     load_classifier,
     save_classifier,
+    self_train,
     train_supervised,
     zero_shot_classifier,
 )
@@ -113,19 +116,36 @@ def predict_csv(
 
 
 def classifier_for(
-    *, model_path: str | Path | None, taxonomy_path: str | Path | None
+    *,
+    model_path: str | Path | None,
+    taxonomy_path: str | Path | None,
+    self_train_on: tuple[str | Path, Sequence[str]] | None = None,
 ) -> tuple[Classifier, Taxonomy]:
-    """A saved model (with the taxonomy it was trained on), or zero-shot over a taxonomy file."""
+    """A saved model (with the taxonomy it was trained on), or zero-shot over a taxonomy file;
+    with `self_train_on` (a CSV and its text columns), zero-shot self-trained on that file's
+    surest answers (`taxonomy.selftrain`)."""
     from taxonomy.importers import load_taxonomy
 
     if (model_path is None) == (taxonomy_path is None):
         raise InputError.single("options", "give either --model or --taxonomy (zero-shot)")
     if model_path is not None:
         model = load_classifier(model_path)
-        assert isinstance(model, SupervisedClassifier | LexicalClassifier | EmbeddingClassifier)
+        assert isinstance(
+            model,
+            SupervisedClassifier
+            | LexicalClassifier
+            | EmbeddingClassifier
+            | StaticEmbeddingClassifier
+            | SelfTrainedClassifier,
+        )
         return model, model.taxonomy
     tree = load_taxonomy(taxonomy_path)  # type: ignore[arg-type]
-    return zero_shot_classifier(tree), tree
+    zero_shot = zero_shot_classifier(tree)
+    if self_train_on is None:
+        return zero_shot, tree
+    input_path, text_columns = self_train_on
+    texts = texts_from(_read(input_path, list(text_columns)), text_columns)
+    return self_train(tree, texts, zero_shot), tree
 
 
 def texts_from(frame: pd.DataFrame, text_columns: Sequence[str]) -> list[Text]:

@@ -45,6 +45,8 @@ class _Builder:
 
     source: str
     rows: list[tuple[str | None, tuple[str, ...], int | None]] = field(default_factory=list)
+    notes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """(description, synonyms) by normalised path, for rows that give them."""
     problems: list[InputProblem] = field(default_factory=list)
     truncated: int = 0
 
@@ -55,9 +57,18 @@ class _Builder:
             self.truncated += 1
 
     def add(
-        self, node_id: str | None, path_text: str, *, row: int | None, column: str | None = None
+        self,
+        node_id: str | None,
+        path_text: str,
+        *,
+        row: int | None,
+        column: str | None = None,
+        description: str = "",
+        synonyms: tuple[str, ...] = (),
     ) -> None:
         path = split_path(path_text)
+        if description.strip() or synonyms:
+            self.notes[normalize_path_text(path_text)] = (" ".join(description.split()), synonyms)
         if not path_text.strip():
             self.problem("empty category path", row=row, column=column)
         elif any(not part for part in path):
@@ -104,7 +115,16 @@ class _Builder:
             if node_id not in nodes:
                 parent = nodes[id_of_path[_key(path[:-1])]] if len(path) > 1 else None
                 nodes[node_id] = _node(node_id, path[-1], parent)
-        return Taxonomy(name=name, version=version or "", nodes=nodes)
+        placed = {key: notes for key, notes in self.notes.items() if key in id_of_path}
+        descriptions = {id_of_path[k]: text for k, (text, _) in placed.items() if text}
+        synonyms = {id_of_path[k]: names for k, (_, names) in placed.items() if names}
+        return Taxonomy(
+            name=name,
+            version=version or "",
+            nodes=nodes,
+            descriptions=descriptions,
+            synonyms=synonyms,
+        )
 
     def _place(
         self,
@@ -212,7 +232,8 @@ def _load_id_lines(
 
 
 def load_csv(path: str | Path, *, name: str | None = None, version: str | None = None) -> Taxonomy:
-    """Read a CSV with an `id` column and a `path` (or `full_path`) column of ' > ' paths.
+    """Read a CSV with an `id` column and a `path` (or `full_path`) column of ' > ' paths,
+    optionally `description` and `synonyms` (split on ';' or '|') for zero-shot matching.
 
     Other columns are ignored: the path alone defines the tree, so a stale `parent_id` column
     cannot contradict it. A row with an empty id takes its path text as id.
@@ -239,6 +260,8 @@ def load_csv(path: str | Path, *, name: str | None = None, version: str | None =
                 row=1,
             )
         id_col = lowered.get("id")
+        description_col = lowered.get("description")
+        synonyms_col = lowered.get("synonyms")
         for row_no, row in enumerate(reader, start=2):
             if None in row:
                 builder.problem(
@@ -247,8 +270,23 @@ def load_csv(path: str | Path, *, name: str | None = None, version: str | None =
                 )
                 continue
             node_id = (row.get(id_col) or "").strip() if id_col else ""
-            builder.add(node_id or None, row.get(path_col) or "", row=row_no, column=path_col)
+            builder.add(
+                node_id or None,
+                row.get(path_col) or "",
+                row=row_no,
+                column=path_col,
+                description=(row.get(description_col) or "") if description_col else "",
+                synonyms=_synonyms(row.get(synonyms_col) if synonyms_col else None),
+            )
     return builder.build(name or Path(path).stem, version)
+
+
+def _synonyms(value: object) -> tuple[str, ...]:
+    """Other names given as a list (YAML) or one string split on ';' or '|' (CSV)."""
+    if value is None:
+        return ()
+    parts = value if isinstance(value, list) else re.split(r"[;|]", str(value))
+    return tuple(" ".join(str(p).split()) for p in parts if str(p).strip())
 
 
 def load_paths(
@@ -460,7 +498,8 @@ def load_label_levels(
 
 def load_yaml(path: str | Path, *, name: str | None = None) -> Taxonomy:
     """Read a YAML taxonomy: top-level `name`, `version` and `categories`, where categories
-    are nested `{name, id?, children?}` mappings, `{id?, path}` mappings, or bare path strings.
+    are nested `{name, id?, children?}` mappings, `{id?, path}` mappings, or bare path strings;
+    a mapping may add `description` and `synonyms` (a list) for zero-shot matching.
 
     Raises:
         InputError: not YAML, no categories, or a malformed entry (named by its position).
@@ -493,7 +532,14 @@ def load_yaml(path: str | Path, *, name: str | None = None) -> Taxonomy:
             elif isinstance(entry, dict) and ("path" in entry or "name" in entry):
                 own = str(entry.get("path") or PATH_SEPARATOR.join([*prefix, str(entry["name"])]))
                 node_id = str(entry["id"]) if entry.get("id") is not None else None
-                builder.add(node_id, own, row=None, column=here)
+                builder.add(
+                    node_id,
+                    own,
+                    row=None,
+                    column=here,
+                    description=str(entry.get("description") or ""),
+                    synonyms=_synonyms(entry.get("synonyms")),
+                )
                 children = entry.get("children") or []
                 if not isinstance(children, list):
                     builder.problem("'children' must be a list", row=None, column=here)

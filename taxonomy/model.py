@@ -74,6 +74,12 @@ class Taxonomy:
     nodes: dict[str, TaxonomyNode]
     attributes: dict[str, tuple[CategoryAttribute, ...]] = field(default_factory=dict)
     """Attributes by node id, for taxonomies that define them; not part of the content hash."""
+    descriptions: dict[str, str] = field(default_factory=dict)
+    """The user's own description of a node, by node id (YAML `description`, CSV column
+    `description`); zero-shot matchers read it. Not part of the content hash."""
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Other names of a node, by node id (YAML `synonyms`, CSV column `synonyms` split on
+    `;` or `|`); zero-shot matchers read them. Not part of the content hash."""
     _by_path: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_name: dict[str, list[str]] = field(init=False, repr=False, compare=False)
     _children: dict[str | None, list[str]] = field(init=False, repr=False, compare=False)

@@ -87,10 +87,18 @@ def _stored_version(
 
 
 def _attributes_json(taxonomy: Taxonomy, node_id: str) -> dict[str, Any]:
+    """The node's own attributes, and the user's description and synonyms, in the node's JSON
+    column (what zero-shot matchers read besides the path)."""
+    extra: dict[str, Any] = {}
+    if taxonomy.descriptions.get(node_id):
+        extra["description"] = taxonomy.descriptions[node_id]
+    if taxonomy.synonyms.get(node_id):
+        extra["synonyms"] = list(taxonomy.synonyms[node_id])
     own = taxonomy.attributes.get(node_id, ())
     if not own:
-        return {}
+        return extra
     return {
+        **extra,
         "attributes": [
             {
                 "handle": a.handle,
@@ -99,7 +107,7 @@ def _attributes_json(taxonomy: Taxonomy, node_id: str) -> dict[str, Any]:
                 "values": list(a.values),
             }
             for a in own
-        ]
+        ],
     }
 
 
@@ -153,11 +161,18 @@ def load_stored(session: Session, stored: StoredTaxonomy) -> Taxonomy:
     ).all()
     nodes = {}
     attributes: dict[str, tuple[CategoryAttribute, ...]] = {}
+    descriptions: dict[str, str] = {}
+    synonyms: dict[str, tuple[str, ...]] = {}
     for row in rows:
         parent = nodes.get(row.parent_node_id) if row.parent_node_id else None
         path = (parent.path if parent else ()) + (row.name,)
         nodes[row.node_id] = Node(row.node_id, row.name, path, row.parent_node_id)
-        listed = (row.attributes or {}).get("attributes")
+        stored_json = row.attributes or {}
+        if stored_json.get("description"):
+            descriptions[row.node_id] = str(stored_json["description"])
+        if stored_json.get("synonyms"):
+            synonyms[row.node_id] = tuple(str(s) for s in stored_json["synonyms"])
+        listed = stored_json.get("attributes")
         if listed:
             attributes[row.node_id] = tuple(
                 CategoryAttribute(
@@ -165,7 +180,14 @@ def load_stored(session: Session, stored: StoredTaxonomy) -> Taxonomy:
                 )
                 for a in listed
             )
-    return Taxonomy(name=stored.name, version=stored.version, nodes=nodes, attributes=attributes)
+    return Taxonomy(
+        name=stored.name,
+        version=stored.version,
+        nodes=nodes,
+        attributes=attributes,
+        descriptions=descriptions,
+        synonyms=synonyms,
+    )
 
 
 def remap_catalog(

@@ -149,3 +149,22 @@ def test_bad_input_names_the_missing_column(
         ],
     )
     assert isinstance(both.exception, InputError) and "--model or --taxonomy" in str(both.exception)
+
+
+def test_self_training_on_the_input_file_never_auto_applies(
+    files: tuple[Path, Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    _, unlabelled, _ = files
+    out = tmp_path / "self.csv"
+    args = ["--input", str(unlabelled), "--text", "Name", "--id", "ID", "--output", str(out)]
+    result = runner.invoke(
+        app, ["classify", "predict", "--taxonomy", str(GOOGLE_TXT), "--self-train", *args]
+    )
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(rows) == 200 and (rows["category_path"] != "").mean() > 0.9
+    assert rows["confidence"].astype(float).max() < 0.9
+    refused = runner.invoke(
+        app, ["classify", "predict", "--model", "m.joblib", "--self-train", *args]
+    )
+    assert refused.exit_code != 0 and "--self-train needs --taxonomy" in refused.output

@@ -17,8 +17,11 @@ from catalog.errors import InputError
 from taxonomy.calibration import expected_calibration_error, fit_calibrator
 from taxonomy.classifier import (
     LEXICAL_MAX_CONFIDENCE,
+    ZERO_SHOT_MAX_CONFIDENCE,
     Classifier,
     LexicalClassifier,
+    SelfTrainedClassifier,
+    StaticEmbeddingClassifier,
     SupervisedClassifier,
     build_classifier,
     load_classifier,
@@ -185,8 +188,10 @@ def test_build_classifier_needs_enough_labels(
     texts = offers[0][:80]
     sparse: list[str | None] = [None] * 80
     sparse[:10] = offers[1][:10]
-    # Too few labels: zero-shot (semantic when the embeddings extra is installed).
-    assert isinstance(build_classifier(gs1, texts, sparse), LexicalClassifier | EmbeddingClassifier)
+    # Too few labels: zero-shot, self-trained on the texts; never sure enough to auto-apply.
+    few = build_classifier(gs1, texts, sparse)
+    assert isinstance(few, SelfTrainedClassifier | StaticEmbeddingClassifier | EmbeddingClassifier)
+    assert max(p.confidence for p in few.predict(texts)) <= ZERO_SHOT_MAX_CONFIDENCE
     enough: list[str | None] = list(offers[1][:40]) + [None] * 40
     chosen = build_classifier(gs1, texts, enough)
     assert isinstance(chosen, SupervisedClassifier)
