@@ -125,7 +125,7 @@ def seed_catalog(
         rows = session.execute(
             select(Record.external_id, Record.id).where(Record.catalog_id == stored.id)
         )
-        record_ids = {external_id: rid for external_id, rid in rows}
+        record_ids = dict(rows.tuples().all())
         batch = load_records(session, record_ids=list(record_ids.values()))
         for operation in ("classify", "enrich"):
             proposals = [
