@@ -46,7 +46,7 @@ PROPOSALS = [
     (0, "category", "Tools > Power Tools > Drills", 0.86, "classify"),
     (1, "pack_size", 50, 0.84, "enrich"),
     (1, "category", "Fasteners > Bolts", 0.62, "classify"),
-    (2, "power", 20.0, 0.81, "enrich"),
+    (2, "power", 20.0, 0.92, "enrich"),
     (2, "category", "Lighting > Work Lights", 0.93, "classify"),
     (3, "capacity_mah", 2500.0, 0.88, "enrich"),
     (3, "pack_size", 4, 0.55, "enrich"),

@@ -123,9 +123,14 @@ class DecisionOutcome:
         parts = []
         if self.decided:
             parts.append(f"{self.status.capitalize()} {len(self.decided)} change(s).")
-        if self.unchanged:
+        if len(self.unchanged) == 1:
+            c = self.unchanged[0]
+            who = f" by {c.reviewer}" if c.reviewer else ""
+            parts.append(f"Change {c.id} was already {self.status}{who}; nothing changed.")
+        elif self.unchanged:
             ids = ", ".join(str(c.id) for c in self.unchanged[:20])
-            parts.append(f"Already {self.status}, nothing changed: {ids}.")
+            more = "…" if len(self.unchanged) > 20 else ""
+            parts.append(f"Changes {ids}{more} were already {self.status}; left as they were.")
         return " ".join(parts) or f"No queued change matched; nothing was {self.status}."
 
     def announce(self) -> None:
