@@ -95,8 +95,15 @@ class QualityReport(BaseModel):
     validation: ValidationSummary | None
 
 
-def quality_report(session: Session, *, catalog: Catalog) -> QualityReport:
-    """Compute the report for ``catalog`` as the store holds it now (reads only)."""
+def quality_report(
+    session: Session, *, catalog: Catalog, validation: tuple[int, str] | None = None
+) -> QualityReport:
+    """Compute the report for ``catalog`` as the store holds it now (reads only).
+
+    Args:
+        validation: (run id, report path) of a validation to show instead of the latest
+            stored one — the quality-report flow passes its own, not yet recorded on its run.
+    """
     schema = CatalogSchema.model_validate(catalog.schema)
     dialect = session.get_bind().dialect.name
     records = session.scalar(select(func.count()).where(Record.catalog_id == catalog.id)) or 0
@@ -124,7 +131,11 @@ def quality_report(session: Session, *, catalog: Catalog) -> QualityReport:
         reliability=reliability_curve(session, catalog_id=catalog.id, dialect=dialect),
         queue=queue,
         queue_interval=interval,
-        validation=latest_validation(session, catalog_id=catalog.id),
+        validation=(
+            summarise_validation(*validation, finished_at=datetime.now(UTC))
+            if validation is not None
+            else latest_validation(session, catalog_id=catalog.id)
+        ),
     )
 
 
@@ -282,27 +293,36 @@ def latest_validation(session: Session, *, catalog_id: int) -> ValidationSummary
         .limit(5)
     ).all()
     for run_id, finished_at, path in runs:
-        report = read_validation_report(path)
-        if report is None:
-            continue
-        return ValidationSummary(
-            run_id=run_id,
-            finished_at=finished_at,
-            success=bool(report.get("success")),
-            records=int(report.get("records") or 0),
-            expectations=[
-                ExpectationOutcome(
-                    name=str(r.get("name")),
-                    attribute=r.get("attribute"),
-                    rule=str(r.get("rule") or ""),
-                    blocking=bool(r.get("blocking")),
-                    success=bool(r.get("success")),
-                    failing_rows=int(r.get("unexpected_count") or 0),
-                )
-                for r in report.get("results") or []
-            ],
-        )
+        summary = summarise_validation(run_id, path, finished_at=finished_at)
+        if summary is not None:
+            return summary
     return None
+
+
+def summarise_validation(
+    run_id: int, path: str | None, *, finished_at: datetime | None
+) -> ValidationSummary | None:
+    """A saved validation report, per expectation (None when the file cannot be read)."""
+    report = read_validation_report(path)
+    if report is None:
+        return None
+    return ValidationSummary(
+        run_id=run_id,
+        finished_at=finished_at,
+        success=bool(report.get("success")),
+        records=int(report.get("records") or 0),
+        expectations=[
+            ExpectationOutcome(
+                name=str(r.get("name")),
+                attribute=r.get("attribute"),
+                rule=str(r.get("rule") or ""),
+                blocking=bool(r.get("blocking")),
+                success=bool(r.get("success")),
+                failing_rows=int(r.get("unexpected_count") or 0),
+            )
+            for r in report.get("results") or []
+        ],
+    )
 
 
 def read_validation_report(path: str | None) -> dict[str, Any] | None:
