@@ -10,7 +10,8 @@ file works offline, with no request of its own.
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,25 @@ def environment(*extra_dirs: Path) -> Environment:
     return env
 
 
+_charts: OrderedDict[tuple[str, str], dict[str, Chart]] = OrderedDict()
+_charts_lock = threading.Lock()
+
+
 def analyse_context(report: QualityReport) -> dict[str, Any]:
-    """What the Analyse sections need: the report, its charts, and per-field tallies."""
+    """What the Analyse sections need: the report, its charts, and per-field tallies. Charts
+    are built once per report (a cached report is shown again without rebuilding them)."""
+    key = (report.catalog, report.generated_at.isoformat())
+    with _charts_lock:
+        charts = _charts.get(key)
+    if charts is None:
+        charts = {c.key: c for c in charts_for(report)}
+        with _charts_lock:
+            _charts[key] = charts
+            while len(_charts) > 16:
+                _charts.popitem(last=False)
     return {
         "report": report,
-        "charts": {c.key: c for c in charts_for(report)},
+        "charts": charts,
         "proposals": proposals_by_field(report),
         "queue_now": report.queue[-1].queued if report.queue else 0,
         "queue_peak": max((p.queued for p in report.queue), default=0),

@@ -15,6 +15,9 @@ from catalog.filters import LIKE_ESCAPE, RecordFilter, glob_to_like
 from catalog.models import Catalog, Change, ChangeStatus, Record
 from catalog.schema import CatalogSchema
 
+SEARCH_COUNT_LIMIT = 10_000
+"""A text search counts its matches up to this many (the page says "10,000+")."""
+
 
 def list_records(
     session: Session,
@@ -26,7 +29,8 @@ def list_records(
     offset: int = 0,
 ) -> tuple[list[RecordSummary], int]:
     """A page of the catalogue's records (id order) that match the filter and contain ``q`` in
-    their external id or title (any case), with how many match in all."""
+    their external id or title (any case), with how many match in all (for a text search, at
+    most `SEARCH_COUNT_LIMIT`)."""
     dialect = session.get_bind().dialect.name
     title = title_attribute(catalog)
     conditions = [Record.catalog_id == catalog.id]
@@ -46,7 +50,10 @@ def list_records(
             select(Record).where(*conditions).order_by(Record.id).limit(limit).offset(offset)
         )
     )
-    count = session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
+    counted = select(Record.id).where(*conditions)
+    if q:  # a text search reads every record's title: count the first matches only
+        counted = counted.limit(SEARCH_COUNT_LIMIT)
+    count = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     queued = _queued_counts(session, record_ids=[r.id for r in records])
     return [
         RecordSummary(

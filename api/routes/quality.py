@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, ErrorBody
 from api.review.deps import CurrentCatalog
-from reports.quality import QualityReport, quality_report
+from reports.quality import QualityReport, cached_quality_report
 
 router = APIRouter(
     prefix="/api/catalogs/{catalog}",
@@ -20,4 +20,4 @@ router = APIRouter(
 def get_quality(session: SessionDep, catalog: CurrentCatalog) -> QualityReport:
     """Completeness per attribute, confidence per field, reliability from review decisions,
     the review queue over time, and the latest validation's failures."""
-    return quality_report(session, catalog=catalog)
+    return cached_quality_report(session, catalog=catalog)

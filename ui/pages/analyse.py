@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep
 from reports.page import analyse_context, render_quality_page
-from reports.quality import quality_report
+from reports.quality import cached_quality_report
 from ui.web import CurrentViewer, catalog_for, nav_counts, render
 
 router = APIRouter(prefix="/catalogs/{catalog}")
@@ -21,7 +21,7 @@ def analyse(
     request: Request, session: SessionDep, viewer: CurrentViewer, catalog: CatalogName
 ) -> Response:
     stored = catalog_for(session, viewer, catalog)
-    report = quality_report(session, catalog=stored)
+    report = cached_quality_report(session, catalog=stored)
     return render(
         request,
         "analyse.html",
@@ -38,7 +38,7 @@ def analyse_file(
 ) -> Response:
     """The page as one self-contained file (what the weekly report writes), to download."""
     stored = catalog_for(session, viewer, catalog)
-    html = render_quality_page(quality_report(session, catalog=stored))
+    html = render_quality_page(cached_quality_report(session, catalog=stored))
     return HTMLResponse(
         html,
         headers={

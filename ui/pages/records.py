@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep
-from api.review.records import list_records, record_detail
+from api.review.records import SEARCH_COUNT_LIMIT, list_records, record_detail
 from api.review.rollback import roll_back
 from api.review.schemas import MAX_ID
 from catalog.errors import InputError
