@@ -66,6 +66,7 @@ def records(
         next_url=page_url(request, page=page + 1) if page * size < count else None,
         page=page,
         pages=max(1, -(-count // size)),
+        search_limit=SEARCH_COUNT_LIMIT,
     )
 
 
