@@ -315,6 +315,15 @@ def run_store(label: str, store_url: str, args: argparse.Namespace) -> list[tupl
         home = Path(tmp)
         started = time.perf_counter()
         token, run_id = seed(store_url, home / "reports", records=args.records, queued=args.queued)
+        if store_url.startswith("postgresql"):
+            # what autovacuum does within a minute of a bulk load: statistics for the planner
+            # and a visibility map, so counts can be answered from indexes
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(store_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                connection.execute(sa.text("VACUUM ANALYZE"))
+            engine.dispose()
         print(
             f"[{label}] seeded {args.records:,} records, {args.queued:,} queued in "
             f"{time.perf_counter() - started:.1f} s",
@@ -388,6 +397,12 @@ def run_store(label: str, store_url: str, args: argparse.Namespace) -> list[tupl
                 f"[{label}] bulk approve of 1,000 changes: {elapsed * 1000:.0f} ms ({message})",
                 flush=True,
             )
+            # the store changed: the next Analyse view recomputes the whole report
+            start_time = time.perf_counter()
+            browser.get(f"{ui}/analyse").raise_for_status()
+            cold = (time.perf_counter() - start_time) * 1000
+            rows.append((label, "page: Analyse, first view after a change", cold, None))
+            print(f"[{label}] Analyse, first view after a change: {cold:.0f} ms", flush=True)
             return rows
         finally:
             process.terminate()

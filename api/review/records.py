@@ -27,10 +27,12 @@ def list_records(
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    exact_count: bool = True,
 ) -> tuple[list[RecordSummary], int]:
     """A page of the catalogue's records (id order) that match the filter and contain ``q`` in
     their external id or title (any case), with how many match in all (for a text search, at
-    most `SEARCH_COUNT_LIMIT`)."""
+    most `SEARCH_COUNT_LIMIT`). Without ``exact_count`` the count is only "this far, and one
+    more if a next page exists" — a text search then reads no further than the page needs."""
     dialect = session.get_bind().dialect.name
     title = title_attribute(catalog)
     conditions = [Record.catalog_id == catalog.id]
@@ -47,13 +49,21 @@ def list_records(
         conditions.append(or_(*matches))
     records = list(
         session.scalars(
-            select(Record).where(*conditions).order_by(Record.id).limit(limit).offset(offset)
+            select(Record)
+            .where(*conditions)
+            .order_by(Record.id)
+            .limit(limit + (0 if exact_count else 1))
+            .offset(offset)
         )
     )
-    counted = select(Record.id).where(*conditions)
-    if q:  # a text search reads every record's title: count the first matches only
-        counted = counted.limit(SEARCH_COUNT_LIMIT)
-    count = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if exact_count:
+        counted = select(Record.id).where(*conditions)
+        if q:  # a text search reads every record's title: count the first matches only
+            counted = counted.limit(SEARCH_COUNT_LIMIT)
+        count = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    else:
+        count = offset + len(records)
+        records = records[:limit]
     queued = _queued_counts(session, record_ids=[r.id for r in records])
     return [
         RecordSummary(

@@ -47,6 +47,7 @@ def records(
         q=q or None,
         limit=size,
         offset=(page - 1) * size,
+        exact_count=not q,  # a text search shows "50+" instead of reading every record
     )
     schema = CatalogSchema.model_validate(stored.schema)
     category_attr = schema.category_attribute
@@ -67,6 +68,7 @@ def records(
         page=page,
         pages=max(1, -(-count // size)),
         search_limit=SEARCH_COUNT_LIMIT,
+        exact=not q,
     )
 
 
