@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.review.catalogs import title_attribute
 from api.review.changes import public_changes
 from api.review.schemas import FieldHistory, RecordDetail, RecordSummary
-from catalog.errors import NotFound
+from catalog.errors import InputError, NotFound
 from catalog.filters import LIKE_ESCAPE, RecordFilter, glob_to_like
 from catalog.models import Catalog, Change, ChangeStatus, Record
 from catalog.schema import CatalogSchema
@@ -38,6 +38,16 @@ def list_records(
     conditions = [Record.catalog_id == catalog.id]
     if record_filter is not None:
         schema = CatalogSchema.model_validate(catalog.schema)
+        names = {a.name for a in schema.attributes}
+        for part in ("equals", "one_of"):
+            unknown = sorted(set(getattr(record_filter, part) or {}) - names)
+            if unknown:
+                raise InputError.single(
+                    "filter",
+                    f"{part}: no attribute {', '.join(map(repr, unknown[:5]))} in "
+                    f"catalogue '{catalog.name}'",
+                    column=part,
+                )
         category = schema.category_attribute
         bound = record_filter.bound_to(category.name if category else None)
         conditions += bound.conditions(dialect=dialect)

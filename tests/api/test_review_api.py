@@ -129,6 +129,7 @@ def test_bulk_approve_above_a_confidence_and_by_ids_all_or_nothing(api: Api, see
     assert_error(client.post(f"{base}/approve", json={"ids": [low[2].id, 2**62]}), 404)
     assert _change(api, low[2].id).status == "queued_for_review"
     assert_error(client.post(f"{base}/approve", json={}), 422)
+    assert_error(client.post(f"{base}/{low[2].id}/approve", json={"reviewer": "a\nb"}), 422)
 
 
 def test_rollback_a_field_a_change_and_a_run(api: Api, seeded) -> None:
@@ -194,6 +195,10 @@ def test_records_runs_and_quality(api: Api, seeded) -> None:
         f"{base}/records/search", json={"filter": {"external_ids": ["AC-10002", "AC-XSS"]}}
     ).json()
     assert sorted(r["id"] for r in searched["data"]) == ["AC-10002", "AC-XSS"]
+    unknown = client.post(f"{base}/records/search", json={"filter": {"equals": {'a"b': 1}}})
+    assert "no attribute" in assert_error(unknown, 422)["detail"]
+    typed = client.post(f"{base}/records/search", json={"filter": {"equals": {"price": 11.0}}})
+    assert [r["id"] for r in typed.json()["data"]] == ["AC-10001"]
 
     runs = client.get(f"{base}/runs").json()
     assert runs["count"] == 1 and runs["data"][0]["status"] == "failed"
