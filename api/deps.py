@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import not_found, unauthorized
 from api.jobs import JobWork
-from api.keys import authenticate
+from api.keys import authenticate_key
 from api.settings import ApiSettings
 from catalog.db import transaction
 from catalog.models import Organization, Run
@@ -45,15 +45,20 @@ SettingsDep = Annotated[ApiSettings, Depends(get_api_settings_dep)]
 
 
 def current_organization(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Organization:
-    """The organization of the bearer key; 401 when the key is missing, unknown or revoked."""
+    """The organization of the bearer key; 401 when the key is missing, unknown or revoked.
+    The key's lookup id is kept on the request (``request.state.api_key``) so decisions made
+    with it name it as their reviewer when the caller names none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("missing bearer API key (Authorization: Bearer <key>)")
-    org = authenticate(session, token=credentials.credentials)
-    if org is None:
+    key = authenticate_key(session, token=credentials.credentials)
+    org = None if key is None else session.get(Organization, key.organization_id)
+    if key is None or org is None:
         raise unauthorized("invalid or revoked API key")
+    request.state.api_key = key.lookup_id
     return org
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.errors import InputError, NotFound, SkuflowError
+from catalog.errors import InputError, NotFound, SkuflowError, StateConflict
 
 _DEFAULT_CODES = {
     400: "BAD_REQUEST",
@@ -154,6 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(error_body(404, str(exc)), status_code=404)
+
+    @app.exception_handler(StateConflict)
+    async def _state_conflict(_request: Request, exc: StateConflict) -> JSONResponse:
+        return JSONResponse(error_body(409, str(exc)), status_code=409)
 
     @app.exception_handler(SkuflowError)
     async def _skuflow(_request: Request, exc: SkuflowError) -> JSONResponse:

@@ -46,6 +46,12 @@ def create_api_key(session: Session, *, organization: str, name: str = "") -> Is
 
 def authenticate(session: Session, *, token: str) -> Organization | None:
     """The organization a live key belongs to, or None for a malformed, unknown or revoked key."""
+    key = authenticate_key(session, token=token)
+    return None if key is None else session.get(Organization, key.organization_id)
+
+
+def authenticate_key(session: Session, *, token: str) -> ApiKey | None:
+    """The live key ``token`` is, or None for a malformed, unknown or revoked one."""
     prefix, _, rest = token.partition("_")
     lookup_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not lookup_id or not secret:
@@ -55,7 +61,7 @@ def authenticate(session: Session, *, token: str) -> Organization | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
-    return session.get(Organization, key.organization_id)
+    return key
 
 
 def list_api_keys(session: Session, *, organization: str) -> list[ApiKey]:

@@ -19,9 +19,16 @@ from api.jobs import JobRunner
 from api.limits import BodySizeLimit, JsonNestingLimit
 from api.routes import (
     auto_enrichment,
+    catalog_conflicts,
+    catalogs,
+    changes,
     datasets,
     enrich_jobs,
     pipeline,
+    quality,
+    records,
+    rollback,
+    runs,
     supplier_portal,
     webhooks,
 )
@@ -36,6 +43,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     datasets.router,
     enrich_jobs.router,
     supplier_portal.router,
+    catalogs.router,
+    records.router,
+    changes.router,
+    rollback.router,
+    catalog_conflicts.router,
+    runs.router,
+    quality.router,
 )
 """The contract families' routers, included in this order."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.errors import NotFound, SkuflowError
+from catalog.errors import NotFound, StateConflict
 from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
 from catalog.schema import CatalogSchema, Thresholds
 
@@ -296,7 +296,7 @@ def review_queue(
     return list_changes(session, where=queued, limit=limit)
 
 
-class StaleChange(SkuflowError):
+class StaleChange(StateConflict):
     """The record was re-imported with new content after the change was proposed."""
 
 

@@ -63,3 +63,8 @@ class ValidationFailed(SkuflowError):
 
 class NotFound(SkuflowError):
     """A catalogue, record, change or run that was asked for does not exist."""
+
+
+class StateConflict(SkuflowError):
+    """The thing acted on is no longer in the state the action needs (a change already decided
+    by someone else, a conflict already resolved); nothing was changed."""

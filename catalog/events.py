@@ -34,7 +34,8 @@ CHANGE_EVENT_PREFIX = "skuflow.change."
 CHANGE_STATUSES = ("applied", "queued_for_review", "approved", "rejected")
 MAX_IDS_PER_EVENT = 1000
 
-Decision = Literal["approved", "rejected"]
+Decision = Literal["approved", "rejected", "rolled_back"]
+"""What a person did to changes: approved or rejected queued ones, or rolled applied ones back."""
 
 
 def run_resource(*, run_id: int | None, operation: str, catalog: str | None) -> dict[str, str]:
@@ -101,8 +102,9 @@ def emit_decision_events(
     reviewer: str,
     catalog: str | None = None,
 ) -> list[Event]:
-    """``skuflow.change.approved|rejected`` for reviewed changes, one event per run and stage
-    (the resource is the run that proposed them; ``operation`` is ``review``)."""
+    """``skuflow.change.approved|rejected|rolled_back`` for changes a person decided on, one
+    event per run and stage (the resource is the run that proposed them; ``operation`` is
+    ``review``). Call it after the decision is committed, so a subscriber reads what it says."""
     grouped: dict[tuple[int | None, str], list[Change]] = {}
     for change in changes:
         grouped.setdefault((change.run_id, change.operation), []).append(change)

@@ -126,7 +126,10 @@ class Catalog(Base):
 
 class Record(Base):
     __tablename__ = "records"
-    __table_args__ = (UniqueConstraint("catalog_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("catalog_id", "external_id"),
+        Index("ix_records_catalog_updated", "catalog_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
@@ -173,6 +176,11 @@ class Change(Base):
         UniqueConstraint("record_id", "field", "operation", "basis", name="uq_changes_proposal"),
         Index("ix_changes_catalog_status", "catalog_id", "status"),
         Index("ix_changes_record_field", "record_id", "field"),
+        Index("ix_changes_catalog_status_confidence", "catalog_id", "status", "confidence"),
+        Index("ix_changes_catalog_status_operation", "catalog_id", "status", "operation"),
+        Index("ix_changes_run_status", "run_id", "status"),
+        Index("ix_changes_catalog_id", "catalog_id", "id"),
+        Index("ix_changes_catalog_decided", "catalog_id", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -12,7 +12,8 @@ from cli.console import console
 app = typer.Typer(
     no_args_is_help=False,
     invoke_without_command=True,
-    help="Serve the HTTP API (`skuflow api --port 8000`) and manage API keys.",
+    help="Serve the HTTP API and the review workbench (`skuflow api --port 8000`, then "
+    "open /ui) and manage API keys.",
 )
 keys = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
 app.add_typer(keys, name="keys")
@@ -28,16 +29,18 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
-    """Serve the API with uvicorn (unless a subcommand such as `keys` is given)."""
+    """Serve the API and the workbench with uvicorn (unless a subcommand such as `keys` is
+    given)."""
     if ctx.invoked_subcommand is not None:
         return
     import uvicorn
 
-    from api.main import create_app
     from api.settings import get_api_settings
+    from ui.app import create_app
 
     settings = get_api_settings()
-    console.print(f"skuflow API on http://{host or settings.host}:{port or settings.port}")
+    address = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"skuflow API on {address} (OpenAPI at /docs), workbench at {address}/ui")
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect.artifacts import (
+    create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -107,6 +108,19 @@ def publish_validation_report(*, catalog: str | None, markdown: str, success: bo
         markdown,
         key=artifact_key(catalog, "validation-report"),
         description=f"Validation {verdict}",
+    )
+
+
+def publish_quality_page(*, catalog: str | None, path: str) -> UUID:
+    """A link to the Analyse page written as a file (charts and tables, opens offline)."""
+    from pathlib import Path
+
+    return create_link_artifact(
+        Path(path).resolve().as_uri(),
+        link_text=f"Data-quality page of {catalog or 'the catalogue'} (HTML)",
+        key=artifact_key(catalog, "quality-page"),
+        description="The Analyse page as a file: completeness, confidence per field, "
+        "reliability from review decisions, the review queue over time, validation failures.",
     )
 
 

@@ -69,6 +69,28 @@ def test_the_quality_report_validates_the_stored_catalogue_without_halting(
     assert summary["quality"]["passed"] == 1
     assert summary["records"] == ROWS
 
+    # the Analyse page, written as one file and linked from the run's artifacts
+    page = Path(summary["quality_page"])
+    html = page.read_text(encoding="utf-8")
+    for section in (
+        "Completeness per attribute",
+        "Confidence per field",
+        "Review queue over time",
+        "Validation failures per expectation",
+    ):
+        assert section in html
+    assert "data:image/svg+xml;base64," in html and "<script" not in html
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        links = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["acme-supplier-catalog-quality-page"])
+            )
+        )
+    assert any(page.resolve().as_uri() in str(a.data) for a in links)
+
 
 def test_one_stage_reruns_alone_and_a_failing_validate_fails_the_run(
     onboarded: Path, tmp_path: Path
