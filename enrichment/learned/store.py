@@ -128,7 +128,9 @@ class PreparedExtractor:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> LearnedExtractor:
+def load_extractor(path: str) -> LearnedExtractor:
+    """A saved extractor, loaded once per process (its file name is its data hash, so a path
+    never changes content)."""
     return LearnedExtractor.load(path)
 
 
@@ -175,7 +177,7 @@ def prepare_learned_extractor(
     digest = training_hash(records, fields, params)
     path = models_dir / schema.name / f"extractor-{digest}.skx"
     if path.exists():
-        return PreparedExtractor(_load(str(path)), path, f"reused model {digest}")
+        return PreparedExtractor(load_extractor(str(path)), path, f"reused model {digest}")
     try:
         model, summary = train_extractor(
             records, text_fields=fields, group_field=group_field, params=params

@@ -14,7 +14,7 @@ from catalog.schema import CatalogSchema
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.learned.store import prepare_learned_extractor, store_examples
 from enrichment.output_schema import OutputSchema
-from enrichment.store import enrich_stored_records
+from enrichment.stage import enrich_stored_records, plan_enrichment
 from tests.enrichment.learned_data import FAST, records
 
 SCHEMA = CatalogSchema.from_dict(
@@ -89,14 +89,12 @@ def test_partly_filled_catalogue_gets_the_rest_with_spans(store_url: str, tmp_pa
         )
         counts = enrich_stored_records(
             session,
-            organization_id=org_id,
-            catalog_id=catalog_id,
-            schema=SCHEMA,
-            output_schema=OUTPUT,
+            prepared=plan_enrichment(
+                session, catalog_id=catalog_id, output_schema=[{"name": "Brand"}, {"name": "Color"}]
+            ),
             record_ids=[r.id for r in stored.values()],
             options=options,
-            version="v1",
-        )
+        ).counts
         assert counts["applied"] + counts["queued_for_review"] >= 3, counts
         changes = {
             (c.record_id, c.field): c
