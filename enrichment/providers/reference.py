@@ -55,6 +55,7 @@ _COMPANY_FIELDS = {
     "employees": "employee_range",
     "revenue": "revenue",
     "revenue range": "revenue_range",
+    "annual revenue": "revenue_range",
     "industry": "industry",
     "country": "country",
     "website": "website",
