@@ -43,6 +43,10 @@ class EnrichConfig(BaseModel):
     search_url: str | None = None
     """Base URL of a self-hosted SearxNG instance; `SKUFLOW_SEARCH_URL` when unset. Without
     one, nothing is searched."""
+    search_engines: list[str] = Field(default_factory=list)
+    """SearxNG engines to ask (`SKUFLOW_SEARCH_ENGINES`, else the instance's defaults)."""
+    search_language: str | None = None
+    """Search language (`SKUFLOW_SEARCH_LANGUAGE`, else the instance's default)."""
     search_pages: int = Field(3, ge=0, le=10)
     """Search results (within `allowed_domains`) fetched per item."""
     prompt: str = ""
@@ -63,6 +67,20 @@ class EnrichConfig(BaseModel):
     """Set by `prepare_enrichment`: the catalogue's learned model file for this run."""
     demonstrations_path: str | None = None
     """Set by `prepare_enrichment`: the catalogue's labelled records for LLM demonstrations."""
+
+    def with_search_block(self, name: str) -> EnrichConfig:
+        """This config searching with the saved `skuflow-searxng` block `name` (loads it: needs
+        the Prefect API)."""
+        from connectors.searxng import SearxngSearch
+
+        block = SearxngSearch.load(name)
+        return self.model_copy(
+            update={
+                "search_url": block.base_url,
+                "search_engines": list(block.engines),
+                "search_language": block.language,
+            }
+        )
 
     def build(self, catalog: CatalogSchema | None = None) -> EnrichOptions:
         """Live options: tables and models loaded (once per process per file), fetcher, search
@@ -101,7 +119,9 @@ class EnrichConfig(BaseModel):
         if self.web_search:
             from enrichment.search import search_client
 
-            search = search_client(self.search_url)
+            search = search_client(
+                self.search_url, engines=self.search_engines, language=self.search_language
+            )
         providers = [p for p in self.providers if self.learned or p != "learned"]
         thresholds = self.thresholds or (catalog.thresholds if catalog else Thresholds())
         return EnrichOptions(

@@ -17,6 +17,7 @@ cached per query for the client's lifetime; an unreachable or failing instance r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,11 +179,16 @@ class SearchClient:
         return self._client
 
 
-def search_client(url: str | None = None) -> SearchClient | None:
-    """The configured search backend: `url`, else `SKUFLOW_SEARCH_URL`; None when neither."""
+def search_client(
+    url: str | None = None, *, engines: Sequence[str] = (), language: str | None = None
+) -> SearchClient | None:
+    """The configured search backend: `url`, else `SKUFLOW_SEARCH_URL`; None when neither.
+    Engines and language as given, else from `SKUFLOW_SEARCH_ENGINES` / `_LANGUAGE`."""
     settings = SearchSettings()
     base = url or settings.url
     if not base:
         return None
-    engines = tuple(e.strip() for e in settings.engines.split(",") if e.strip())
-    return SearchClient(base, timeout=settings.timeout, engines=engines, language=settings.language)
+    chosen = tuple(engines) or tuple(e.strip() for e in settings.engines.split(",") if e.strip())
+    return SearchClient(
+        base, timeout=settings.timeout, engines=chosen, language=language or settings.language
+    )

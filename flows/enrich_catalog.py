@@ -51,10 +51,7 @@ def enrich_catalog(
     batch_size = batch_size or settings.batch_size
     config = config or EnrichConfig()
     if search_block:
-        from connectors.searxng import SearxngSearch
-
-        block = SearxngSearch.load(search_block)
-        config = config.model_copy(update={"search_url": block.base_url})
+        config = config.with_search_block(search_block)
     with session_scope(store_url) as session:
         stored = get_catalog(
             session, organization=organization or settings.organization, name=catalog

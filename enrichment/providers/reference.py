@@ -313,13 +313,16 @@ def _company_evidence(
 
 
 def _company_fields(schema: OutputSchema, catalog: CatalogSchema | None) -> dict[str, str]:
-    """Field → the company fact that fills it."""
+    """Field → the company fact that fills it: a catalogue attribute's `derive:
+    firmographics.<fact>`, else (an attribute no model derives, or no catalogue) the fact its
+    name names."""
     fields: dict[str, str] = {}
     attributes = catalog.by_name if catalog is not None else {}
     for spec in schema.fields:
         attribute = attributes.get(spec.name)
-        if attribute is not None:
-            kind, _, fact = (attribute.derive or "").partition(".")
+        derive = attribute.derive if attribute is not None else None
+        if derive is not None:  # the catalogue says how it is filled
+            kind, _, fact = derive.partition(".")
             if kind == "firmographics":
                 fields[spec.name] = fact
             continue
