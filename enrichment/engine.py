@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from enrichment.demonstrations import DemonstrationPool
     from enrichment.fetch import SafeFetcher
     from enrichment.firmographics import CompanyTable
+    from enrichment.learned.extractor_set import ExtractorSet
     from enrichment.learned.model import LearnedExtractor
     from enrichment.providers.reference import ReferenceTable
     from enrichment.search import SearchClient
@@ -60,7 +61,7 @@ class EnrichOptions:
     allowed_domains: list[str] = field(default_factory=list)
     fetcher: SafeFetcher | None = None
     llm: LLMSettings | None = None
-    learned: LearnedExtractor | None = None
+    learned: ExtractorSet | LearnedExtractor | None = None
     """The catalogue's learned extractor (`enrichment.learned.store.prepare_learned_extractor`);
     the `learned` provider proposes nothing without one."""
     catalog: CatalogSchema | None = None
