@@ -164,7 +164,7 @@ def test_onboard_the_enrich_api_and_auto_enrichment_give_the_same_values(
         for i, f in found
         if f == "brand"
     )
-    for (external_id, name), (value, status, confidence, provider, sources) in onboarded.items():
+    for (external_id, _), (value, status, confidence, provider, sources) in onboarded.items():
         assert "learned" in provider
         span = next(s for s in sources if s.startswith("record:name["))
         start, end = map(int, span.removeprefix("record:name[").rstrip("]").split(":"))
