@@ -26,6 +26,8 @@ FIELDS = [
     {"name": "color", "type": "string", "description": "Colour"},
 ]
 BRANDS = ["Ansell", "Brightline", "Corvo", "Dexter", "Elkhorn", "Fenwick"]
+RARE = ["Galeno", "Harlow", "Ironbark", "Juniper", "Kestrel", "Lumen", "Marlin", "Nordvik"]
+"""Brands a record or two have: a long tail, as real catalogues have."""
 COLORS = ["Black", "Blue", "Grey", "Orange", "Yellow", "Green"]
 UNSEEN = "Zorvex"
 """A brand only records without a brand carry: found because the model generalises."""
@@ -45,12 +47,13 @@ attributes:
 
 def catalogue(n: int = 72) -> list[dict[str, str]]:
     """Work gloves and safety glasses (categories of the API's example taxonomy, so its
-    classifier leaves them alone); a third have no brand, another third no colour."""
+    classifier leaves them alone); a third have no brand, another third no colour, and a few
+    are worded unlike the rest."""
     rng = random.Random(12)
     rows = []
     for i in range(n):
         gloves = i % 2 == 0
-        brand = UNSEEN if i % 12 == 3 else rng.choice(BRANDS)
+        brand = UNSEEN if i % 12 == 3 else rng.choice(BRANDS if i % 4 else RARE)
         color = rng.choice(COLORS)
         if gloves:
             name = rng.choice(
@@ -67,6 +70,8 @@ def catalogue(n: int = 72) -> list[dict[str, str]]:
                     "{b} Wraparound Safety Glasses - {c} - Clear Lens",
                 ]
             ).format(b=brand, c=color)
+        if i % 12 == 7:  # worded unlike anything labelled: whatever is found waits for a person
+            name = f"pack of 12 pairs, {color.lower()} gloves by {brand.lower()}"
         row = {
             "id": f"G-{i:03d}",
             "name": name,
@@ -171,7 +176,11 @@ def test_onboard_the_enrich_api_and_auto_enrichment_give_the_same_values(
         assert by_id[external_id]["name"][start:end] == value
         expected = "applied" if confidence >= 0.9 else "queued_for_review"
         assert status == (expected if confidence >= 0.5 else "dropped")
-    assert any(status == "applied" for _, status, *_ in onboarded.values())
+    statuses = {status for _, status, *_ in onboarded.values()}
+    assert "applied" in statuses
+    # a brand learned from names that start with it is not trusted blindly elsewhere
+    odd = [k for k in onboarded if by_id[k[0]]["name"].startswith("pack of")]
+    assert odd and all(onboarded[k][1] != "applied" for k in odd if k[1] == "brand")
     assert all(key in missing for key in onboarded)  # given values are never overwritten
 
     # 2. the auto-enrichment API: records arrive, the organization's config enriches them
