@@ -46,7 +46,9 @@ class ApiSettings(BaseSettings):
         None, description="Taxonomy file /api/classify uses when the organization has none."
     )
     companies: Path | None = Field(
-        None, description="Reference companies CSV that /api/enrich matches against."
+        None,
+        description="Reference companies CSV: /api/enrich matches against it, and auto-enrichment "
+        "and enrich jobs on a catalogue fill firmographics from it.",
     )
     sync_dir: Path | None = Field(
         None, description="Where /api/sync writes files; `<SKUFLOW_HOME>/sync` when unset."

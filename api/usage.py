@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,25 +34,27 @@ def charge(
     organization_id: int,
     run_id: int | None,
     operation: str,
-    items: Sequence[str],
+    items: Sequence[str] | Mapping[str, float],
     credits_each: float = 1.0,
 ) -> None:
-    """Charge ``credits_each`` for every item; items this run was already charged for are
-    skipped, so a retried chunk or a resumed job costs nothing twice. The run's ``credits``
-    total is refreshed from the ledger."""
+    """Charge ``credits_each`` for every item (or, given a mapping, each item its own amount:
+    an item's LLM tokens); items this run was already charged for are skipped, so a retried
+    chunk or a resumed job costs nothing twice. The run's ``credits`` total is refreshed from
+    the ledger."""
     if not items:
         return
     now = utcnow()
+    amounts = items if isinstance(items, Mapping) else dict.fromkeys(items, credits_each)
     rows = [
         {
             "organization_id": organization_id,
             "run_id": run_id,
             "operation": operation,
             "item": str(item)[:500],
-            "credits": credits_each,
+            "credits": float(credits),
             "created_at": now,
         }
-        for item in dict.fromkeys(items)
+        for item, credits in amounts.items()
     ]
     for start in range(0, len(rows), 5000):
         _insert_ignoring_duplicates(session, rows[start : start + 5000])

@@ -15,6 +15,13 @@ the normalised gold.
     .venv/bin/python benchmarks/extract.py --sets oa_mine  # one
     .venv/bin/python benchmarks/extract.py --keep DIR      # keep the CSVs and models in DIR
 
+With `--llm-base-url URL --llm-model M` the same sets are scored through the LLM provider
+instead, against any OpenAI-compatible endpoint (a llama.cpp or vLLM server, a hosted API):
+about ten demonstrations per request chosen by similarity from the train split, the attributes
+as a JSON schema with example values, `--llm-batch-size` offers per request, only verbatim-
+quoted values kept. `--llm-limit` caps the validation offers asked about (default 200); the
+answers are cached under SKUFLOW_HOME, so a rerun costs nothing.
+
 The official test splits are not here and never used. Any machine can rerun the same steps by
 hand: the wide CSVs this writes (`--keep`) are plain `skuflow extract train` input.
 """
@@ -186,15 +193,134 @@ def run_set(name: str, work: Path) -> dict[str, object]:
     return result
 
 
+def labelled_train(folder: Path, texts: list[str]):  # noqa: ANN201 - list[LabelledRecord]
+    """The train split as labelled records (each value: the first gold string in the text)."""
+    from enrichment.learned.examples import LabelledRecord
+
+    offers = {o["offer_id"]: o for o in read_csv(folder / "train_offers.csv")}
+    values: dict[str, dict[str, list[str]]] = {oid: {} for oid in offers}
+    for row in read_csv(folder / "train_gold.csv"):
+        gold = [g.strip() for g in json.loads(row["gold_values"]) if g.strip()]
+        if gold:
+            values[row["offer_id"]][row["attribute"]] = gold
+    return [
+        LabelledRecord(oid, {t: o[t] for t in texts}, o["category"], values[oid])
+        for oid, o in offers.items()
+    ]
+
+
+def run_llm_set(name: str, args: argparse.Namespace) -> dict[str, object]:
+    """The validation offers (the first `--llm-limit`) through the LLM provider."""
+    from enrichment.demonstrations import pool_from_labelled
+    from enrichment.engine import EnrichOptions, enrich_items
+    from enrichment.output_schema import OutputSchema
+    from llm.client import LLMSettings
+
+    folder = DATA / name
+    texts = SETS[name]
+    started = time.perf_counter()
+    pool = pool_from_labelled(labelled_train(folder, texts))
+    pool_s = time.perf_counter() - started
+    offers = read_csv(folder / "validation_offers.csv")[: args.llm_limit]
+    asked = {o["offer_id"] for o in offers}
+    gold = [g for g in read_csv(folder / "validation_gold.csv") if g["offer_id"] in asked]
+    attributes = list(dict.fromkeys(g["attribute"] for g in gold))
+    schema = OutputSchema.parse([{"name": a, "description": a} for a in attributes])
+    settings = LLMSettings(
+        base_url=args.llm_base_url,
+        model=args.llm_model,
+        timeout=args.llm_timeout,
+        response_format=args.llm_response_format,
+    )
+    options = EnrichOptions(
+        providers=("llm",),
+        llm=settings,
+        web_search=False,
+        check_existing=False,
+        demonstrations=pool,
+        llm_batch_size=args.llm_batch_size,
+        llm_demonstrations=args.llm_demonstrations,
+    )
+    items = [{**{t: o[t] for t in texts}, "category": o["category"]} for o in offers]
+    started = time.perf_counter()
+    results = enrich_items(items, schema, options)
+    seconds = time.perf_counter() - started
+    predictions = {
+        o["offer_id"]: {a: (str(v), r.confidence[a]) for a, v in r.values.items()}
+        for o, r in zip(offers, results, strict=True)
+    }
+    rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
+    counts = evaluate(rows, predictions)
+    failed = sum(1 for r in results if any(f.startswith("llm_failed") for f in r.flags))
+    unquoted = sum(sum(f.startswith("llm_unquoted") for f in r.flags) for r in results)
+    return {
+        "set": name,
+        "texts": "+".join(texts),
+        "offers": len(offers),
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "f1": counts.f1,
+        "counts": vars(counts),
+        "tokens": sum(r.tokens for r in results),
+        "seconds": seconds,
+        "pool_records": len(pool),
+        "pool_seconds": pool_s,
+        "offers_failed": failed,
+        "values_unquoted": unquoted,
+    }
+
+
+def print_llm(results: list[dict[str, object]], args: argparse.Namespace) -> None:
+    print(f"\nload average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+    print(
+        f"LLM {args.llm_model} at {args.llm_base_url}, {args.llm_batch_size} offers per "
+        f"request, {args.llm_demonstrations} demonstrations"
+    )
+    print(
+        f"{'set':<9} {'offers':>6} {'P':>6} {'R':>6} {'F1':>6} {'tokens':>9} {'s':>7} "
+        f"{'failed':>6} {'unquoted':>8}"
+    )
+    for r in results:
+        print(
+            f"{r['set']:<9} {r['offers']:>6} {r['precision']:6.3f} {r['recall']:6.3f} "
+            f"{r['f1']:6.3f} {r['tokens']:>9} {r['seconds']:7.1f} {r['offers_failed']:>6} "
+            f"{r['values_unquoted']:>8}"
+        )
+    print(
+        "P/R/F1: the first --llm-limit validation offers, micro, NN/NV/VN/VC/VW rule; "
+        "failed: offers whose request failed; unquoted: values dropped by the quote check."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
     parser.add_argument("--keep", type=Path, help="keep CSVs and models in this folder")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--llm-base-url", help="score the LLM provider at this endpoint instead")
+    parser.add_argument("--llm-model", help="model name sent to --llm-base-url")
+    parser.add_argument("--llm-limit", type=int, default=200, help="validation offers to ask")
+    parser.add_argument("--llm-batch-size", type=int, default=5, help="offers per request")
+    parser.add_argument("--llm-demonstrations", type=int, default=10, help="per request")
+    parser.add_argument("--llm-timeout", type=float, default=120.0, help="seconds per answer")
+    parser.add_argument(
+        "--llm-response-format",
+        choices=["json_schema", "json_object"],
+        default="json_schema",
+        help="json_object for llama.cpp's server",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"needs {DATA} (the shared attribute-extraction data)")
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    if args.llm_base_url:
+        if not args.llm_model:
+            sys.exit("--llm-base-url needs --llm-model")
+        results = [run_llm_set(name, args) for name in names]
+        print_llm(results, args)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+        return
     with tempfile.TemporaryDirectory(prefix="skuflow-extract-bench-") as scratch:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)

@@ -35,11 +35,11 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from catalog.schema import CatalogSchema
     from catalog.settings import get_settings
     from connectors.files import FileSource
-    from enrichment.apply import enrich_version
+    from flows.support.stages import catalog_enrich_config
     from flows.support.targets import build_targets
     from tasks.classify import classify_batch, prepare
     from tasks.distribute import distribute
-    from tasks.enrich import enrich_batch
+    from tasks.enrich import enrich_batch, prepare_enrich
     from tasks.ingest import ingest
     from tasks.plan import plan_batches
     from tasks.validate import validate
@@ -67,11 +67,15 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
             version=version,
         )
     companies = str(EXAMPLES / "suppliers.csv")
-    version = enrich_version(schema, companies)
-    for id_range in plan_batches.fn(**plan, stage="enrich", version=version):
-        enrich_batch.fn(
-            **common, run_id=run_id, companies_path=companies, id_range=id_range, version=version
-        )
+    prepared, ranges = prepare_enrich.fn(
+        store_url=store_url,
+        catalog_id=catalog.id,
+        config=catalog_enrich_config(companies),
+        models_dir=str(settings.models_dir),
+        batch_size=batch_size,
+    )
+    for id_range in ranges:
+        enrich_batch.fn(store_url=store_url, run_id=run_id, prepared=prepared, id_range=id_range)
     result = validate.fn(
         **common, run_id=run_id, batch_size=batch_size, reports_dir=str(settings.reports_dir)
     )

@@ -24,15 +24,19 @@ from typing import TYPE_CHECKING, Any
 from catalog.schema import Thresholds
 from enrichment.evidence import INPUT, Evidence
 from enrichment.output_schema import FieldIssue, OutputField, OutputSchema
-from enrichment.providers.flags import ItemFlag
+from enrichment.providers.flags import ItemFlag, ItemUsage
 from enrichment.results import FieldConflict, ItemEnrichment
 from enrichment.trust import Verdict, combine, value_key
 
 if TYPE_CHECKING:
+    from catalog.schema import CatalogSchema
+    from enrichment.demonstrations import DemonstrationPool
     from enrichment.fetch import SafeFetcher
     from enrichment.firmographics import CompanyTable
+    from enrichment.learned.extractor_set import ExtractorSet
     from enrichment.learned.model import LearnedExtractor
     from enrichment.providers.reference import ReferenceTable
+    from enrichment.search import SearchClient
     from llm.client import LLMSettings
 
 DEFAULT_ORDER = ("record", "learned", "reference", "web", "llm")
@@ -57,9 +61,26 @@ class EnrichOptions:
     allowed_domains: list[str] = field(default_factory=list)
     fetcher: SafeFetcher | None = None
     llm: LLMSettings | None = None
-    learned: LearnedExtractor | None = None
+    learned: ExtractorSet | LearnedExtractor | None = None
     """The catalogue's learned extractor (`enrichment.learned.store.prepare_learned_extractor`);
     the `learned` provider proposes nothing without one."""
+    catalog: CatalogSchema | None = None
+    """The catalogue the items are records of, when they are: the record provider reads its
+    `text` attributes with its attributes' units, enums and synonyms, and the reference
+    provider fills its `derive: firmographics.<field>` attributes, matching companies by its
+    `supplier_name` / `supplier_website`."""
+    search: SearchClient | None = None
+    """A search backend (self-hosted SearxNG); with `web_search`, the web provider also reads
+    the top results of a search for each item (`enrichment.search`)."""
+    search_pages: int = 3
+    """How many search results (within `allowed_domains`) are fetched per item."""
+    demonstrations: DemonstrationPool | None = None
+    """The catalogue's labelled records the LLM is shown, the most similar first
+    (`enrichment.demonstrations`)."""
+    llm_batch_size: int = 5
+    """Items asked about in one LLM request."""
+    llm_demonstrations: int = 10
+    """Labelled records shown to the LLM per request, chosen by similarity."""
     check_existing: bool = True
     """Also look for fields the item already has: agreement confirms them, disagreement opens a
     conflict. Off, providers only look for missing fields (cheaper, no conflicts)."""
@@ -67,10 +88,18 @@ class EnrichOptions:
     quality_prompt: str | None = None
     validate_semantics: bool = False
 
+    def close(self) -> None:
+        """Release what the options hold open (the fetcher's and the search client's
+        connections)."""
+        if self.fetcher is not None:
+            self.fetcher.close()
+        if self.search is not None:
+            self.search.close()
+
 
 Provider = Callable[
     [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, frozenset[str]]],
-    list[Evidence | ItemFlag],
+    list[Evidence | ItemFlag | ItemUsage],
 ]
 """(items, schema, options, fields each item still wants) → evidence and item flags."""
 
@@ -138,6 +167,9 @@ def enrich_items(
             if isinstance(found, ItemFlag):
                 if found.flag not in results[found.item].flags:
                     results[found.item].flags.append(found.flag)
+                continue
+            if isinstance(found, ItemUsage):
+                results[found.item].tokens += found.tokens
                 continue
             _take(found, fields, coerced, results, cache)
         if position + 1 < len(providers):
@@ -308,6 +340,8 @@ def _write(
     result.explanations[spec.name] = explanation
     result.confidence[spec.name] = verdict.confidence
     result.decisions[spec.name] = decision
+    result.providers[spec.name] = list(verdict.providers)
+    result.methods[spec.name] = list(verdict.methods)
 
 
 def _against_existing(
@@ -327,6 +361,8 @@ def _against_existing(
             result.explanations[spec.name] = f"merged {added!r} from {explanation}"
             result.confidence[spec.name] = verdict.confidence
             result.decisions[spec.name] = "merged"
+            result.providers[spec.name] = list(verdict.providers)
+            result.methods[spec.name] = list(verdict.methods)
         return
     if value_key(current) == value_key(verdict.value):
         result.sources[spec.name] = list(dict.fromkeys([INPUT, *verdict.sources]))

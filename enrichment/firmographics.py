@@ -2,8 +2,9 @@
 
 A catalogue names its suppliers messily ("WALMART INC.", "sales@walmart.com"); a reference table
 (a CSV such as a Fortune 500 list, or a database table) knows facts about companies. This module
-finds each supplier's row and proposes the schema's `derive: firmographics.<field>` attributes
-from it, saying how the row was found.
+reads such tables and finds each supplier's row; the reference provider
+(`enrichment.providers.reference`) turns the row into evidence for the fields asked for (a
+catalogue's `derive: firmographics.<field>` attributes), saying how the row was found.
 
 Matching, first hit wins:
 
@@ -45,16 +46,15 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from catalog.changes import Proposal
 from catalog.errors import InputError, InputProblem
-from catalog.schema import Attribute, AttributeType, CatalogSchema
-from enrichment.extract import empty_mask
+from catalog.schema import Attribute, AttributeType
 
 PROVIDER = "firmographics"
 DOMAIN_CONFIDENCE = 0.98
@@ -265,6 +265,26 @@ class CompanyTable:
         """`companies.csv row 17 "Acme Corp"`: a row as a reviewer reads it."""
         name = self.frame.at[row_index, "name"]
         return f'{self.source} row {self.row_labels[row_index]} "{name}"'
+
+
+@lru_cache(maxsize=4)
+def _companies_at(path: str, mtime_ns: int) -> CompanyTable:
+    return CompanyTable.from_csv(path)
+
+
+def load_companies(path: str | Path) -> CompanyTable:
+    """The companies CSV at `path`, read once per process (and again only when the file
+    changes): the one loader every door (onboard, flows, the API) uses.
+
+    Raises:
+        InputError: the file is missing or unreadable (see `CompanyTable.from_csv`).
+    """
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise InputError.single(str(path), "file not found") from None
+    return _companies_at(str(path.resolve()), mtime)
 
 
 # -- reading a table -----------------------------------------------------------------------
@@ -623,99 +643,6 @@ def fuzzy_confidence(score: float) -> float:
     return min(0.87, 0.75 + (score - 90) * 0.012)
 
 
-# -- proposals -----------------------------------------------------------------------------
-
-
-def firmographic_proposals(
-    frame: pd.DataFrame, schema: CatalogSchema, table: CompanyTable
-) -> list[Proposal]:
-    """Propose the schema's `derive: firmographics.<field>` attributes for each record.
-
-    Records are matched to the table by the schema's `supplier_website` and `supplier_name`
-    attributes; only attributes empty in `frame` get proposals, and only where the matched row
-    has a value. Every proposal carries the match's confidence.
-
-    Raises:
-        ValueError: the schema derives firmographics but names neither supplier attribute, or
-            a revenue attribute's unit is not a USD scale.
-    """
-    attributes = schema.derived("firmographics")
-    if not attributes or frame.empty:
-        return []
-    if not schema.supplier_name and not schema.supplier_website:
-        raise ValueError(
-            f"schema '{schema.name}' derives firmographics but sets neither supplier_name nor "
-            "supplier_website, so records cannot be matched to companies"
-        )
-    revenue_scale = {
-        a.name: _revenue_scale(a) for a in attributes if a.derive == "firmographics.revenue"
-    }
-    empty = {a.name: empty_mask(frame, a.name) for a in attributes}
-    wanted = np.flatnonzero(np.logical_or.reduce(list(empty.values())))
-    if wanted.size == 0:
-        return []
-    names = _column_values(frame, schema.supplier_name, wanted)
-    websites = _column_values(frame, schema.supplier_website, wanted)
-    matches = match_suppliers(names, websites, table)
-
-    record_ids = frame.index.to_numpy()[wanted]
-    proposals: list[Proposal] = []
-    values_of = _field_values(table)
-    described: dict[int, tuple[str, str]] = {}
-    for k, match in enumerate(matches):
-        if match is None:
-            continue
-        if match.row_index not in described:
-            described[match.row_index] = (
-                table.reference(match.row_index),
-                table.describe(match.row_index),
-            )
-        reference, row_text = described[match.row_index]
-        how = _how(match, names[k], websites[k], row_text)
-        for attribute in attributes:
-            if not empty[attribute.name][wanted[k]]:
-                continue
-            field = attribute.derive.split(".", 1)[1]
-            value = values_of[field][match.row_index]
-            if field == "revenue" and value is not None:
-                value = value / revenue_scale[attribute.name]
-            value = _fit(value, attribute)
-            if value is None:
-                continue
-            proposals.append(
-                Proposal(
-                    record_id=record_ids[k].item()
-                    if isinstance(record_ids[k], np.generic)
-                    else record_ids[k],
-                    field=attribute.name,
-                    value=value,
-                    confidence=match.confidence,
-                    provider=PROVIDER,
-                    method=match.method,
-                    sources=(reference,),
-                    explanation=f"{how}; {field} {_show(value, attribute, field)}",
-                )
-            )
-    return proposals
-
-
-def _how(match: CompanyMatch, name: str | None, website: str | None, row_text: str) -> str:
-    if match.method == "domain-match":
-        return f"domain {match.evidence} (from {website!r}) matched {row_text}"
-    if match.method == "exact-name":
-        return f"name {name!r} (normalised '{match.evidence}') matched {row_text}"
-    return (
-        f"name {name!r} fuzzy-matched {row_text} (token_sort_ratio {match.score:.0f}; "
-        "check it is the same company)"
-    )
-
-
-def _show(value: Any, attribute: Attribute, field: str) -> str:
-    if field == "revenue":
-        return f"{value:,.2f} {attribute.unit or 'USD'}"
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
-
-
 def _field_values(table: CompanyTable) -> dict[str, list[Any]]:
     """Each firmographic as a list aligned with the table's rows (None where unknown)."""
     frame = table.frame
@@ -755,16 +682,26 @@ def _bucket(employees: pd.Series) -> pd.Series:
     return buckets.astype(object).where(buckets.notna(), None)
 
 
-REVENUE_BUCKETS = ("<1M", "1M-10M", "10M-50M", "50M-100M", "100M-500M", "500M-1B", "1B-10B", "10B+")
+REVENUE_BANDS = (
+    "<$1M",
+    "$1M-$10M",
+    "$10M-$50M",
+    "$50M-$100M",
+    "$100M-$500M",
+    "$500M-$1B",
+    "$1B-$10B",
+    "$10B+",
+)
+"""The one set of annual-revenue bands (seed 000's `annual_revenue`: `"$10M-$50M"`)."""
 _REVENUE_EDGES = (1e6, 1e7, 5e7, 1e8, 5e8, 1e9, 1e10)
-"""Upper bounds (USD, exclusive) of every revenue range but the last."""
+"""Upper bounds (USD, exclusive) of every revenue band but the last."""
 
 
-def revenue_bucket(usd: float) -> str | None:
-    """The revenue range (USD) an annual revenue falls in (`2.5e8` → `100M-500M`)."""
+def revenue_band(usd: float | None) -> str | None:
+    """The revenue band (USD) an annual revenue falls in (`2.5e8` → `$100M-$500M`)."""
     if usd is None or usd != usd or usd < 0:
         return None
-    return REVENUE_BUCKETS[int(np.searchsorted(np.asarray(_REVENUE_EDGES), usd, side="right"))]
+    return REVENUE_BANDS[int(np.searchsorted(np.asarray(_REVENUE_EDGES), usd, side="right"))]
 
 
 def employee_bucket(count: int) -> str | None:
@@ -795,7 +732,12 @@ def _country_from_location(value: str) -> str | None:
     return None
 
 
-def _revenue_scale(attribute: Attribute) -> float:
+def revenue_scale(attribute: Attribute) -> float:
+    """How many US dollars one unit of the attribute is (`MUSD` → 1e6).
+
+    Raises:
+        ValueError: the unit is not a USD scale.
+    """
     unit = (attribute.unit or "usd").strip().casefold()
     if unit not in _REVENUE_UNITS:
         raise ValueError(
@@ -805,7 +747,7 @@ def _revenue_scale(attribute: Attribute) -> float:
     return _REVENUE_UNITS[unit]
 
 
-def _fit(value: Any, attribute: Attribute) -> Any:
+def fit_value(value: Any, attribute: Attribute) -> Any:
     """The value in the attribute's type, or None when it does not fit (never guessed)."""
     if value is None:
         return None
@@ -816,10 +758,3 @@ def _fit(value: Any, attribute: Attribute) -> Any:
     if attribute.type is AttributeType.NUMBER:
         return float(value) if isinstance(value, int | float) else None
     return value if isinstance(value, str) else str(value)
-
-
-def _column_values(frame: pd.DataFrame, column: str | None, rows: np.ndarray) -> list[str | None]:
-    if not column or column not in frame.columns:
-        return [None] * len(rows)
-    values = frame[column].to_numpy(dtype=object)[rows]
-    return [v.strip() if isinstance(v, str) and v.strip() else None for v in values]

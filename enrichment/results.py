@@ -53,6 +53,13 @@ class ItemEnrichment:
     confidence: dict[str, float] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)
     """Per field: `applied`, `review`, `confirmed`, `merged`, `conflict`, `rejected`."""
+    providers: dict[str, list[str]] = field(default_factory=dict)
+    """Per field written: the providers whose evidence carries the value (`record`,
+    `learned`, …)."""
+    methods: dict[str, list[str]] = field(default_factory=dict)
+    """Per field written: how the evidence was found (`title-unit-match`, `learned-crf`)."""
+    tokens: int = 0
+    """LLM tokens spent on the item (0 without the LLM or from its cache)."""
     field_issues: list[FieldIssue] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     reasoning: str = ""

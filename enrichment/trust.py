@@ -26,6 +26,7 @@ class Verdict:
     confidence: float
     sources: tuple[str, ...]
     methods: tuple[str, ...]
+    providers: tuple[str, ...]
     quotes: tuple[str, ...]
     alternatives: tuple[tuple[Any, float, tuple[str, ...]], ...]
     """Other values found, with their combined confidence and sources (disagreement)."""
@@ -57,6 +58,7 @@ def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
             confidence=round(min(MAX_CONFIDENCE, max(evidence.reliability, 0.0)), 3),
             sources=(evidence.source,),
             methods=(evidence.method,),
+            providers=(evidence.provider,),
             quotes=(evidence.quote,) if evidence.quote else (),
             alternatives=(),
         )
@@ -86,6 +88,7 @@ def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
         confidence=round(confidence, 3),
         sources=_unique(e.source for e, _ in members),
         methods=_unique(e.method for e, _ in members),
+        providers=_unique(e.provider for e, _ in members),
         quotes=_unique(e.quote for e, _ in members if e.quote),
         alternatives=alternatives,
     )

@@ -26,6 +26,7 @@ def enrich(
     max_rows: int | None = None,
     include_source_explanations: bool = False,
     chunk_size: int = DEFAULT_CHUNK,
+    search_block: str | None = None,
 ) -> dict[str, Any]:
     """Enrich `items` against `output_schema`.
 
@@ -36,10 +37,13 @@ def enrich(
             `EnrichConfig`); web search on, LLM off by default.
         max_rows: enrich only the first N items (a dry run).
         include_source_explanations: add `source_explanations` to each `after_data`.
+        search_block: a saved `skuflow-searxng` block naming the search backend to use.
     """
     logger = get_run_logger()
     OutputSchema.parse(output_schema)  # a malformed schema fails the run before any work
     config = config or EnrichConfig()
+    if search_block:
+        config = config.with_search_block(search_block)
     chosen = items[:max_rows] if max_rows is not None else items
     results: list[dict[str, Any]] = []
     for start in range(0, len(chosen), max(1, chunk_size)):

@@ -1,12 +1,13 @@
 """Flow `enrich-catalog`: enrich a stored catalogue's records into scored changes and conflicts.
 
-Records are read in id-range tasks with stage marks, so a re-run does nothing new; values that
-disagree with a non-empty existing one open conflicts instead of overwriting.
+Goes through the one enrich stage (`enrichment.stage`): the catalogue's learned extractor is
+trained or reused once per run, records are read in id-range tasks with stage marks, so a
+re-run does nothing new; values that disagree with a non-empty existing one open conflicts
+instead of overwriting.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -14,24 +15,21 @@ from prefect.runtime import flow_run
 
 from catalog.db import session_scope
 from catalog.models import Organization, RunStatus
-from catalog.repository import catalog_schema, finish_run, get_catalog, start_run
+from catalog.repository import finish_run, get_catalog, start_run
 from catalog.settings import get_settings, normalize_database_url
 from enrichment.config import EnrichConfig
-from enrichment.output_schema import OutputSchema
-from enrichment.store import STAGE as EVIDENCE_STAGE
-from enrichment.store import evidence_version
-from tasks.enrich import enrich_stored_batch
-from tasks.plan import plan_batches
+from flows.support.stages import enrich_stored
 
 
 @flow(name="enrich-catalog")
 def enrich_catalog(
     catalog: str,
-    output_schema: list[dict[str, Any]],
+    output_schema: list[dict[str, Any]] | None = None,
     config: EnrichConfig | None = None,
     organization: str | None = None,
     database_url: str | None = None,
     batch_size: int | None = None,
+    search_block: str | None = None,
 ) -> dict[str, Any]:
     """Enrich a stored catalogue's records against `output_schema`, every value cited.
 
@@ -42,16 +40,18 @@ def enrich_catalog(
 
     Args:
         catalog: the catalogue's name in `organization`.
-        output_schema: seed 003 field list.
-        config: providers, pages, tables, LLM switch (`EnrichConfig`).
+        output_schema: seed 003 field list; the catalogue's model-filled attributes when
+            omitted.
+        config: providers, pages, tables, LLM switch, search (`EnrichConfig`).
+        search_block: a saved `skuflow-searxng` block naming the search backend to use.
     """
     logger = get_run_logger()
     settings = get_settings()
     store_url = normalize_database_url(database_url) if database_url else settings.store_url
     batch_size = batch_size or settings.batch_size
-    fields = OutputSchema.parse(output_schema)
     config = config or EnrichConfig()
-    version = evidence_version(fields, config.model_dump_json())
+    if search_block:
+        config = config.with_search_block(search_block)
     with session_scope(store_url) as session:
         stored = get_catalog(
             session, organization=organization or settings.organization, name=catalog
@@ -62,35 +62,20 @@ def enrich_catalog(
             organization=org,
             catalog=stored,
             operation="enrich",
-            params={"catalog": catalog, "fields": fields.names},
+            params={"catalog": catalog, "fields": [f.get("name") for f in output_schema or []]},
             flow_run_id=str(flow_run.id) if flow_run.id else None,
         ).id
-        common = {
-            "store_url": store_url,
-            "run_id": run_id,
-            "organization_id": stored.organization_id,
-            "catalog_id": stored.id,
-            "schema": catalog_schema(stored),
-        }
-    totals: Counter[str] = Counter()
+        catalog_id = stored.id
     try:
-        ranges = plan_batches(
+        totals = enrich_stored(
             store_url=store_url,
-            catalog_id=common["catalog_id"],
-            stage=EVIDENCE_STAGE,
-            version=version,
+            run_id=run_id,
+            catalog_id=catalog_id,
             batch_size=batch_size,
+            config=config,
+            progress=None,
+            output_schema=output_schema,
         )
-        for id_range in ranges:
-            totals.update(
-                enrich_stored_batch(
-                    **common,
-                    output_schema=output_schema,
-                    config=config,
-                    id_range=id_range,
-                    version=version,
-                )
-            )
     except BaseException as exc:
         with session_scope(store_url) as session:
             finish_run(session, run_id=run_id, status=RunStatus.FAILED, error=str(exc)[:2000])

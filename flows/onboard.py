@@ -30,15 +30,14 @@ from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
 from connectors.by_name import load_destination, load_source
 from connectors.files import FileSource
-from enrichment.apply import enrich_version
 from flows.support.announce import announce_end, announce_start
 from flows.support.artifacts import publish_validation_report
 from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
 from flows.support.runs import bind_filter, filter_params
+from flows.support.stages import catalog_enrich_config, enrich_stored
 from flows.support.targets import build_targets
 from tasks.classify import classify_batch, prepare
 from tasks.distribute import distribute
-from tasks.enrich import enrich_batch
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
 from tasks.validate import validate
@@ -145,19 +144,15 @@ def onboard(
                     record_filter=record_filter,
                 )
                 progress.advance()
-        version = enrich_version(schema, companies)
-        enrich_ranges = plan_batches(**plan, stage="enrich", version=version)
-        progress.plan(len(enrich_ranges))
-        for id_range in enrich_ranges:
-            enrich_batch(
-                **common,
-                run_id=run_id,
-                companies_path=companies,
-                id_range=id_range,
-                version=version,
-                record_filter=record_filter,
-            )
-            progress.advance()
+        enrich_stored(
+            store_url=store_url,
+            run_id=run_id,
+            catalog_id=catalog_id,
+            batch_size=batch_size,
+            config=catalog_enrich_config(companies),
+            progress=progress,
+            record_filter=record_filter,
+        )
         if review:
             review_checkpoint(
                 store_url=store_url,

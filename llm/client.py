@@ -27,6 +27,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.errors import SkuflowError
 
+TOKENS_PER_CREDIT = 1000
+"""What an LLM costs in the credits a run records: one credit per thousand tokens."""
+
 Message = dict[str, str]
 """A chat message: {"role": "system" | "user" | "assistant", "content": "..."}."""
 

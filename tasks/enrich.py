@@ -1,7 +1,12 @@
-"""Enrich tasks: a catalogue batch's derived attributes, request items, stored records."""
+"""Enrich tasks: prepare a run over stored records once, enrich their batches; request items.
+
+All stored-record enrichment — onboard's stage, `enrich-catalog`, `rerun-stage`, `monitor` —
+goes through `enrichment.stage` (prepare once, then batch by batch).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -10,15 +15,49 @@ from prefect.cache_policies import NO_CACHE
 from catalog.db import session_scope
 from catalog.filters import RecordFilter
 from catalog.progress import add_progress
-from catalog.records import pending_record_ids
-from catalog.schema import CatalogSchema
-from enrichment.apply import STAGE, companies_from_file, enrich_records
+from catalog.records import id_ranges, pending_record_ids
 from enrichment.config import EnrichConfig
 from enrichment.engine import enrich_items
 from enrichment.output_schema import OutputSchema
-from enrichment.store import STAGE as EVIDENCE_STAGE
-from enrichment.store import enrich_stored_records
+from enrichment.stage import (
+    STAGE,
+    PreparedEnrichment,
+    enrich_stored_records,
+    plan_enrichment,
+    prepare_models,
+    record_llm_credits,
+)
 from tasks.policy import TASK_OPTIONS, is_transient_failure
+
+
+@task(name="prepare-enrichment", cache_policy=NO_CACHE)
+def prepare_enrich(
+    *,
+    store_url: str,
+    catalog_id: int,
+    config: EnrichConfig,
+    models_dir: str,
+    batch_size: int,
+    output_schema: list[dict[str, Any]] | None = None,
+    record_filter: RecordFilter | None = None,
+) -> tuple[PreparedEnrichment, list[tuple[int, int]]]:
+    """The run's plan and the id ranges still to enrich; the catalogue's models are trained
+    (or reused) only when something is left to enrich."""
+    with session_scope(store_url) as session:
+        plan = plan_enrichment(
+            session, catalog_id=catalog_id, config=config, output_schema=output_schema
+        )
+        ids = pending_record_ids(
+            session,
+            catalog_id=catalog_id,
+            stage=STAGE,
+            version=plan.version,
+            record_filter=record_filter,
+        )
+        ranges = id_ranges(ids, batch_size)
+        if ranges:
+            plan = prepare_models(session, plan, models_dir=Path(models_dir))
+    return plan, ranges
 
 
 @task(
@@ -31,33 +70,26 @@ def enrich_batch(
     *,
     store_url: str,
     run_id: int,
-    catalog_id: int,
-    schema: CatalogSchema,
-    companies_path: str | None,
+    prepared: PreparedEnrichment,
     id_range: tuple[int, int],
-    version: str,
     record_filter: RecordFilter | None = None,
 ) -> dict[str, int]:
-    with session_scope(store_url) as session:
+    """Enrich the stored records of one id range not yet enriched at this version."""
+    with prepared.options() as options, session_scope(store_url) as session:
         ids = pending_record_ids(
             session,
-            catalog_id=catalog_id,
+            catalog_id=prepared.catalog_id,
             stage=STAGE,
-            version=version,
+            version=prepared.version,
             id_range=id_range,
             record_filter=record_filter,
         )
-        counts = enrich_records(
-            session,
-            catalog_id=catalog_id,
-            schema=schema,
-            record_ids=ids,
-            companies=companies_from_file(companies_path) if companies_path else None,
-            run_id=run_id,
-            version=version,
+        outcome = enrich_stored_records(
+            session, prepared=prepared, options=options, record_ids=ids, run_id=run_id
         )
-        add_progress(session, run_id=run_id, stage=STAGE, counts=counts)
-    return dict(counts)
+        record_llm_credits(session, run_id=run_id, tokens=outcome.counts["llm_tokens"])
+        add_progress(session, run_id=run_id, stage=STAGE, counts=outcome.counts)
+    return dict(outcome.counts)
 
 
 @task(
@@ -79,53 +111,5 @@ def enrich_item_batch(
     try:
         results = enrich_items(items, schema, options)
     finally:
-        if options.fetcher is not None:
-            options.fetcher.close()
+        options.close()
     return [r.as_result(include_explanations=include_explanations) for r in results]
-
-
-@task(
-    name="enrich-stored-batch",
-    cache_policy=NO_CACHE,
-    retry_condition_fn=is_transient_failure,
-    **TASK_OPTIONS,
-)
-def enrich_stored_batch(
-    *,
-    store_url: str,
-    run_id: int,
-    organization_id: int,
-    catalog_id: int,
-    schema: CatalogSchema,
-    output_schema: list[dict[str, Any]],
-    config: EnrichConfig,
-    id_range: tuple[int, int],
-    version: str,
-) -> dict[str, int]:
-    """Enrich the stored records of one id range not yet enriched at this version."""
-    options = config.build()
-    try:
-        with session_scope(store_url) as session:
-            ids = pending_record_ids(
-                session,
-                catalog_id=catalog_id,
-                stage=EVIDENCE_STAGE,
-                version=version,
-                id_range=id_range,
-            )
-            counts = enrich_stored_records(
-                session,
-                organization_id=organization_id,
-                catalog_id=catalog_id,
-                schema=schema,
-                output_schema=OutputSchema.parse(output_schema),
-                record_ids=ids,
-                options=options,
-                version=version,
-                run_id=run_id,
-            )
-            add_progress(session, run_id=run_id, stage=EVIDENCE_STAGE, counts=counts)
-    finally:
-        if options.fetcher is not None:
-            options.fetcher.close()
-    return dict(counts)

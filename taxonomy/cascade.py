@@ -20,15 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm.client import LLMClient, LLMError, Usage
+from llm.client import TOKENS_PER_CREDIT, LLMClient, LLMError, Usage
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import Candidates, Classifier, Prediction
 from taxonomy.text import Text, join_text
 
 LLM_MAX_CONFIDENCE = 0.85
 NONE = "none of these"
-TOKENS_PER_CREDIT = 1000
-"""Credits are counted per thousand tokens, prompt and answer together."""
 
 _log = logging.getLogger(__name__)
 _SYSTEM = (

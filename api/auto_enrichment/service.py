@@ -1,11 +1,12 @@
 """Auto-enrichment: settings per organization, jobs started when records arrive, conflicts.
 
-A job enriches a batch of stored records with `enrichment.engine.enrich_items` (record text,
-reference companies, web pages when enabled). Found values become scored changes (applied,
-queued for review or dropped by the thresholds); a value that disagrees with a non-empty
-existing one becomes a `Conflict` (policy ``review``), is skipped (``keep_existing``) or is
-proposed as a change like any other (``overwrite``). One credit per record enriched, at most
-once per job, and never past the monthly limit.
+A job enriches the arrived records through the one enrich stage (`enrichment.stage`), as
+onboard and enrich jobs do: record text, the catalogue's learned extractor, reference
+companies, web pages when enabled. Found values become scored changes (applied, queued for
+review or dropped by the thresholds); a value that disagrees with a non-empty existing one
+becomes a `Conflict` (policy ``review``), is skipped (``keep_existing``) or is proposed as a
+change like any other (``overwrite``). One credit per record enriched, at most once per job,
+and never past the monthly limit.
 
 While paused, triggered jobs wait as ``queued``; resuming starts them. With a Prefect API
 configured, pause/resume also switch the skuflow deployments' schedules.
@@ -13,8 +14,6 @@ configured, pause/resume also switch the skuflow deployments' schedules.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,18 +26,25 @@ from api.errors import ApiError, not_found
 from api.jobs import FINISHED, JobContext, JobRunner, create_job
 from api.models import AutoEnrichmentSettings, UsageEntry
 from api.settings import ApiSettings
-from catalog.changes import Proposal, record_changes, stage_basis
-from catalog.models import Catalog, Change, Organization, Record, Run, RunStatus, utcnow
-from catalog.records import load_records
-from catalog.repository import catalog_schema
+from catalog.models import (
+    Catalog,
+    Change,
+    ChangeStatus,
+    Organization,
+    Record,
+    Run,
+    RunStatus,
+    utcnow,
+)
 from catalog.schema import Thresholds
-from enrichment.conflicts import open_conflicts
-from enrichment.engine import EnrichOptions, enrich_items
+from enrichment.config import EnrichConfig
 from enrichment.models import Conflict
+from enrichment.stage import enrich_stored_records, prepare_enrichment
 
 OPERATION = "auto_enrich"
+"""The jobs' operation (runs and credits); their changes are the enrich stage's (`enrich`)."""
 CHUNK = 500
-WRITTEN = ("applied", "review", "merged")
+_STATUSES = {s.value for s in ChangeStatus}
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -206,22 +212,27 @@ def credits_this_month(session: Session, *, organization_id: int) -> float:
     )
 
 
-def _version(config: ConfigFields, entity: str) -> str:
-    key = json.dumps(
-        [
-            config.model_dump(mode="json")["fields"].get(entity),
-            config.conflict_policy,
-            config.web_search,
-        ],
-        sort_keys=True,
+def enrich_config(config: ConfigFields, settings: ApiSettings) -> EnrichConfig:
+    """The organization's auto-enrichment settings as the enrich stage's config."""
+    from api.enrich_jobs.engine import FetchSettings
+
+    fetch = FetchSettings()
+    providers = ["record", "learned", "reference"] + (["web"] if config.web_search else [])
+    return EnrichConfig(
+        providers=providers,
+        web_search=config.web_search,
+        companies_path=str(settings.companies) if settings.companies else None,
+        thresholds=Thresholds(auto_apply=config.auto_apply, reject=config.reject),
+        conflicts=config.conflict_policy,
+        per_host_interval=fetch.fetch_interval,
+        allow_addresses=list(fetch.allow),
     )
-    return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def auto_enrich_work(settings: ApiSettings):  # noqa: ANN201
-    """The job: enrich the records in chunks; a chunk that fails is retried record by record,
-    so one bad record fails alone."""
-    from api.pipeline.service import company_table
+    """The job: prepare the enrich stage once (the catalogue's learned extractor trained or
+    reused), then enrich the records in chunks; a chunk that fails is retried record by
+    record, so one bad record fails alone."""
 
     def work(ctx: JobContext) -> dict[str, Any]:
         params = ctx.params
@@ -230,32 +241,26 @@ def auto_enrich_work(settings: ApiSettings):  # noqa: ANN201
             run = session.get(Run, ctx.run_id)
             org = session.get(Organization, run.organization_id)
             config = read_config(settings_row(session, org=org))
-            catalog = session.get(Catalog, run.catalog_id)
-            thresholds = Thresholds(auto_apply=config.auto_apply, reject=config.reject)
-            schema = catalog_schema(catalog).model_copy(update={"thresholds": thresholds})
+            output = config.output_schema(entity)
+            if output is None:
+                raise ValueError(f"the config has no fields for entity type '{entity}'")
             ids = list(
                 session.scalars(
                     select(Record.id)
                     .where(
-                        Record.catalog_id == catalog.id,
+                        Record.catalog_id == run.catalog_id,
                         Record.external_id.in_(params["external_ids"]),
                     )
                     .order_by(Record.id)
                 )
             )
-            catalog_id = catalog.id
-        output = config.output_schema(entity)
-        if output is None:
-            raise ValueError(f"the config has no fields for entity type '{entity}'")
-        options = EnrichOptions(
-            thresholds=thresholds,
-            companies=company_table(settings),
-            web_search=config.web_search,
-            providers=("record", "reference", "web")
-            if config.web_search
-            else ("record", "reference"),
-        )
-        version = _version(config, entity)
+            prepared = prepare_enrichment(
+                session,
+                catalog_id=run.catalog_id,
+                config=enrich_config(config, settings),
+                output_schema=[f.model_dump(mode="json", exclude_none=True) for f in output],
+                models_dir=settings.resolved_home / "models",
+            )
         tally = {"conflicts": 0, "changes": 0}
 
         def handle(chunk: list[int]) -> None:
@@ -264,56 +269,19 @@ def auto_enrich_work(settings: ApiSettings):  # noqa: ANN201
                     used = credits_this_month(session, organization_id=ctx.organization_id)
                     if used + len(chunk) > config.monthly_credit_limit:
                         raise CreditLimitReached(config.monthly_credit_limit)
-                batch = load_records(session, record_ids=chunk)
-                record_ids = list(batch.values)
-                results = enrich_items([batch.values[r] for r in record_ids], output, options)
-                proposals: list[Proposal] = []
-                found: list[tuple[int, str, Any]] = []
-                for rid, result in zip(record_ids, results, strict=True):
-                    for field, value in result.values.items():
-                        if result.decisions.get(field) in WRITTEN:
-                            proposals.append(_proposal(rid, field, value, result))
-                    for conflict in result.conflicts:
-                        if config.conflict_policy == "review":
-                            found.append((rid, batch.external_ids[rid], conflict))
-                        elif config.conflict_policy == "overwrite":
-                            proposals.append(
-                                Proposal(
-                                    record_id=rid,
-                                    field=conflict.field,
-                                    value=conflict.proposed,
-                                    confidence=conflict.confidence,
-                                    provider=OPERATION,
-                                    method="overwrite",
-                                    sources=tuple(conflict.sources),
-                                    explanation=conflict.explanation,
-                                )
-                            )
-                counts = record_changes(
-                    session,
-                    catalog_id=catalog_id,
-                    schema=schema,
-                    proposals=proposals,
-                    current=batch.values,
-                    bases={r: stage_basis(batch.hashes[r], version) for r in record_ids},
-                    operation=OPERATION,
-                    run_id=ctx.run_id,
-                )
-                opened = open_conflicts(
-                    session,
-                    organization_id=ctx.organization_id,
-                    found=found,
-                    catalog_id=catalog_id,
-                    run_id=ctx.run_id,
-                )
-                tally["conflicts"] += len(opened)
-                tally["changes"] += sum(counts.values())
+                counts = enrich_stored_records(
+                    session, prepared=prepared, options=options, record_ids=chunk, run_id=ctx.run_id
+                ).counts
+                tally["conflicts"] += counts["conflicts"]
+                tally["changes"] += sum(n for k, n in counts.items() if k in _STATUSES)
             ctx.charge([str(r) for r in chunk], operation=OPERATION)
 
-        failures = ctx.for_each_chunk(ids, handle, size=CHUNK)
+        with prepared.options() as options:
+            failures = ctx.for_each_chunk(ids, handle, size=CHUNK)
         limit = [f for f in failures if f.error.startswith("CreditLimitReached")]
         result = {
             **tally,
+            "notes": list(prepared.notes),
             "failures": [{"record": str(f.item), "error": f.error} for f in failures[:100]],
         }
         if limit:
@@ -327,19 +295,6 @@ class CreditLimitReached(Exception):
     def __init__(self, limit: int | None, result: dict[str, Any] | None = None) -> None:
         super().__init__(f"monthly credit limit of {limit} reached; raise it and retry the job")
         self.result = result
-
-
-def _proposal(record_id: int, field: str, value: Any, result: Any) -> Proposal:
-    return Proposal(
-        record_id=record_id,
-        field=field,
-        value=value,
-        confidence=float(result.confidence.get(field, 0.0)),
-        provider=OPERATION,
-        method=result.decisions.get(field, ""),
-        sources=tuple(result.sources.get(field, [])),
-        explanation=result.explanations.get(field, ""),
-    )
 
 
 # -- stats -------------------------------------------------------------------------------------
@@ -359,7 +314,7 @@ def stats(session: Session, *, org: Organization) -> dict[str, Any]:
         session.execute(
             select(Change.status, func.count())
             .join(Run, Run.id == Change.run_id)
-            .where(Run.organization_id == org.id, Change.operation == OPERATION)
+            .where(Run.organization_id == org.id, Run.operation == OPERATION)
             .group_by(Change.status)
         )
         .tuples()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.datasets.ids import as_key, has_nul
 from api.datasets.service import lock_organization
-from api.enrich_jobs.engine import JobOptions, Plan, plan, run_engine
+from api.enrich_jobs.engine import JobOptions, Plan, plan, plan_for_catalog, run_engine
 from api.enrich_jobs.models import JOB_OPERATION, EnrichItem, ItemState
 from api.enrich_jobs.results import result_of
 from api.errors import ApiError, not_found
@@ -25,6 +25,7 @@ from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
 from api.usage import charge
 from catalog.models import Catalog, Organization, Run, RunStatus, utcnow
 from enrichment.output_schema import OutputSchema
+from llm.client import TOKENS_PER_CREDIT
 
 MAX_RUNNING_JOBS = 10
 ITEMS_PER_BATCH = 500
@@ -145,7 +146,15 @@ def run_job(context: JobContext) -> dict[str, Any]:
     catalogue its values proposed as changes — in one transaction."""
     params = context.params
     schema = OutputSchema.parse(params["output_schema"])
-    planned = plan(JobOptions(**params["options"]))
+    job = JobOptions(**params["options"])
+    with context.session() as session:
+        catalog_id = session.get(Run, context.run_id).catalog_id
+        if catalog_id is not None:
+            planned = plan_for_catalog(
+                session, job, catalog_id=catalog_id, output_schema=params["output_schema"]
+            )
+        else:
+            planned = plan(job)
     job_taxonomy = None
     if params.get("predict_taxonomy") and params.get("taxonomy"):
         from api.enrich_jobs.taxonomy import read_taxonomy
@@ -188,12 +197,41 @@ def _run_batch(
     if not batch:
         return False
     originals = [original for _, original in batch]
-    outcomes = run_engine(originals, schema, planned)
     categories = None
     if job_taxonomy is not None:
         from api.enrich_jobs.taxonomy import predict
 
         categories = predict(job_taxonomy, originals)
+    if planned.prepared is None:
+        outcomes = run_engine(originals, schema, planned)  # pages and LLM outside a transaction
+        with context.session() as session:
+            _record_batch(session, context, batch, outcomes, categories, None, include_explanations)
+    else:
+        from api.enrich_jobs.catalog import enrich_catalog_items
+
+        with context.session() as session:
+            outcomes, changes = enrich_catalog_items(
+                session, planned=planned, items=originals, run_id=context.run_id
+            )
+            _record_batch(
+                session, context, batch, outcomes, categories, changes, include_explanations
+            )
+    done = sum(1 for o in outcomes if not o.error)
+    context.progress(completed=done, failed=len(outcomes) - done)
+    return True
+
+
+def _record_batch(
+    session: Session,
+    context: JobContext,
+    batch: list[Any],
+    outcomes: list[Any],
+    categories: list[dict[str, Any]] | None,
+    changes: dict[str, int] | None,
+    include_explanations: bool,
+) -> None:
+    """The batch's results, credits (one per item, plus its LLM tokens) and catalogue change
+    counts, written with the run locked; a job cancelled meanwhile keeps none of it."""
     rows = [
         {
             "b_id": item_id,
@@ -207,36 +245,39 @@ def _run_batch(
         for i, ((item_id, _), outcome) in enumerate(zip(batch, outcomes, strict=True))
     ]
     done_ids = [r["b_id"] for r in rows if r["b_state"] == ItemState.DONE.value]
-    with context.session() as session:
-        run = session.get(Run, context.run_id, with_for_update=True)
-        if run is None or run.status not in ACTIVE:
-            raise JobCancelled
-        _write_results(session, rows)
+    run = session.get(Run, context.run_id, with_for_update=True)
+    if run is None or run.status not in ACTIVE:
+        raise JobCancelled
+    _write_results(session, rows)
+    charge(
+        session,
+        organization_id=run.organization_id,
+        run_id=run.id,
+        operation=JOB_OPERATION,
+        items=[str(i) for i in done_ids],
+    )
+    tokens = {
+        f"{item_id}:llm-tokens": outcome.tokens / TOKENS_PER_CREDIT
+        for (item_id, _), outcome in zip(batch, outcomes, strict=True)
+        if outcome.tokens
+    }
+    if tokens:
         charge(
             session,
             organization_id=run.organization_id,
             run_id=run.id,
             operation=JOB_OPERATION,
-            items=[str(i) for i in done_ids],
+            items=tokens,
         )
-        if run.catalog_id is not None:
-            from api.enrich_jobs.catalog import propose
-
-            catalog = session.get(Catalog, run.catalog_id)
-            changes = propose(
-                session,
-                catalog=catalog,
-                run_id=run.id,
-                output_schema=context.params["output_schema"],
-                outcomes=outcomes,
-            )
-            counts = dict(run.counts or {})
-            recorded = dict(counts.get("changes", {}))
-            for key, value in changes.items():
-                recorded[key] = recorded.get(key, 0) + value
-            run.counts = {**counts, "changes": recorded}
-    context.progress(completed=len(done_ids), failed=len(rows) - len(done_ids))
-    return True
+    counts = dict(run.counts or {})
+    if tokens:
+        counts["llm_tokens"] = counts.get("llm_tokens", 0) + sum(o.tokens for o in outcomes)
+    if changes is not None:
+        recorded = dict(counts.get("changes", {}))
+        for key, value in changes.items():
+            recorded[key] = recorded.get(key, 0) + value
+        counts["changes"] = recorded
+    run.counts = counts
 
 
 def _write_results(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,9 @@ from catalog.errors import InputError
 from catalog.ingest import ingest_source
 from catalog.models import Catalog, Organization, Record, Run
 from catalog.repository import catalog_schema, upsert_catalog
-from enrichment.firmographics import CompanyTable, employee_bucket, match_suppliers
+from enrichment.config import EnrichConfig
+from enrichment.engine import enrich_items
+from enrichment.output_schema import OutputSchema
 from taxonomy.assign import (
     cached_classifier,
     classify_records,
@@ -293,73 +294,49 @@ def classify(
 # -- enrich ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _company_table(path: str, mtime_ns: int) -> CompanyTable:
-    return CompanyTable.from_csv(path)
-
-
-def company_table(settings: ApiSettings) -> CompanyTable | None:
-    if settings.companies is None:
-        return None
-    path = Path(settings.companies)
-    return _company_table(str(path.resolve()), path.stat().st_mtime_ns)
-
-
-_REVENUE_BANDS = (
-    (1e6, "<$1M"),
-    (1e7, "$1M-$10M"),
-    (5e7, "$10M-$50M"),
-    (1e8, "$50M-$100M"),
-    (5e8, "$100M-$500M"),
-    (1e9, "$500M-$1B"),
-    (1e10, "$1B-$10B"),
-)
-
-
-def revenue_band(usd: float | None) -> str | None:
-    if usd is None or usd != usd:
-        return None
-    for limit, label in _REVENUE_BANDS:
-        if usd < limit:
-            return label
-    return "$10B+"
+FIRMOGRAPHICS = [
+    {"name": "employee_range", "type": "string", "description": "Employee head-count band."},
+    {"name": "annual_revenue", "type": "string", "description": "Annual revenue band (USD)."},
+    {"name": "industry", "type": "string", "description": "Industry."},
+]
+"""The contract's `enriched` fields, as the output schema the enrichment engine fills."""
 
 
 def enrich(
     session: Session, *, org: Organization, settings: ApiSettings, companies: list[CompanyIn]
 ) -> list[Enrichment]:
-    """Firmographics from the configured reference table (domain first, then name). Without
-    a table, or without a match, fields are null with confidence 0: nothing is invented.
-    ``tech_stack`` stays empty: no configured source knows it. One credit per matched company."""
-    table = company_table(settings)
+    """Firmographics from the configured reference table (domain first, then name), through
+    the enrichment engine's reference provider. Without a table, or without a match, fields
+    are null with confidence 0: nothing is invented. ``tech_stack`` stays empty: no configured
+    source knows it. One credit per matched company."""
     inputs = [c.model_dump(exclude_none=True) for c in companies]
-    if table is None:
-        matches = [None] * len(companies)
-    else:
-        matches = match_suppliers(
-            [c.company_name for c in companies], [c.domain for c in companies], table
-        )
+    config = EnrichConfig(
+        providers=["reference"],
+        web_search=False,
+        learned=False,
+        companies_path=str(settings.companies) if settings.companies else None,
+    )
+    options = config.build()
+    try:
+        results = enrich_items(inputs, OutputSchema.parse(FIRMOGRAPHICS), options)
+    finally:
+        options.close()
     out = []
-    for given, match in zip(inputs, matches, strict=True):
-        if match is None:
+    for given, result in zip(inputs, results, strict=True):
+        if not result.values:
             out.append(
                 Enrichment(input=given, enriched=Firmographics(), confidence=0.0, matched=False)
             )
             continue
-        row = table.frame.iloc[match.row_index]
+        fields = list(result.values)
         out.append(
             Enrichment(
                 input=given,
-                enriched=Firmographics(
-                    employee_range=_text(row.get("employee_range")) or _employees(row),
-                    annual_revenue=revenue_band(_number(row.get("revenue"))),
-                    industry=_text(row.get("industry")),
-                    tech_stack=[],
-                ),
-                confidence=round(float(match.confidence), 4),
+                enriched=Firmographics(**result.values, tech_stack=[]),
+                confidence=round(max(result.confidence[f] for f in fields), 4),
                 matched=True,
-                source=table.reference(match.row_index),
-                method=match.method,
+                source=result.sources[fields[0]][0],
+                method=result.methods[fields[0]][0],
             )
         )
     charge(
@@ -370,23 +347,6 @@ def enrich(
         items=[str(e.source) for e in out if e.matched],
     )
     return out
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _employees(row: Any) -> str | None:
-    count = _number(row.get("employees"))
-    return employee_bucket(int(count)) if count is not None else None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
 
 
 # -- sync --------------------------------------------------------------------------------------

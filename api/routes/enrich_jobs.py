@@ -26,6 +26,7 @@ from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
 from api.models import WebhookDelivery
+from api.settings import ApiSettings
 from catalog.models import Catalog, Run, RunStatus, utcnow
 from enrichment.output_schema import OutputSchema
 
@@ -149,7 +150,10 @@ class CancelResponse(BaseModel):
 
 
 def _job_params(
-    request: EnrichRequest, output_schema: list[dict[str, Any]], catalog: Catalog | None
+    request: EnrichRequest,
+    output_schema: list[dict[str, Any]],
+    catalog: Catalog | None,
+    settings: ApiSettings,
 ) -> dict[str, Any]:
     options: dict[str, Any] = {
         "speed": request.speed,
@@ -160,7 +164,12 @@ def _job_params(
         "validate_semantics": request.validate_semantics,
     }
     if catalog is not None:
-        options |= {"auto_apply": catalog.auto_apply, "reject": catalog.reject}
+        options |= {
+            "auto_apply": catalog.auto_apply,
+            "reject": catalog.reject,
+            "companies_path": str(settings.companies) if settings.companies else None,
+            "models_dir": str(settings.resolved_home / "models"),
+        }
     return {
         "output_schema": output_schema,
         "options": options,
@@ -228,10 +237,12 @@ def submit(
     output_schema = body.output_schema
     taxonomy = body.taxonomy
     if body.catalog_id is not None:
-        from api.enrich_jobs.catalog import output_schema_of, taxonomy_of
+        from api.enrich_jobs.catalog import taxonomy_of
+        from catalog.repository import catalog_schema
+        from enrichment.catalog_fields import catalog_output_fields
 
         catalog = service.find_catalog(session, organization_id=org.id, catalog_id=body.catalog_id)
-        output_schema = output_schema or output_schema_of(catalog)
+        output_schema = output_schema or catalog_output_fields(catalog_schema(catalog))
         taxonomy = taxonomy or taxonomy_of(session, catalog)
         if not output_schema:
             raise ApiError(422, f"catalog {body.catalog_id} has no model-filled attributes")
@@ -245,7 +256,7 @@ def submit(
         from api.enrich_jobs.taxonomy import read_taxonomy
 
         read_taxonomy(taxonomy)
-    params = _job_params(body, output_schema, catalog)
+    params = _job_params(body, output_schema, catalog, request.app.state.settings)
     params["taxonomy"] = taxonomy
     run = service.submit_job(
         session,

@@ -4,16 +4,19 @@ hash of that data.
 Positives are the records' current values: what the supplier gave, what people approved or
 edited, and what was applied. Rejected changes are negatives: their spans are trained as not
 being the attribute, and they are part of the cache key, so a rejection retrains the model. An
-attribute a record has no value for is treated as not present in it (a CRF labels every
-token); records with no value for any of the attributes are left out.
+empty value in a catalogue is unknown, not absent, so each attribute learns only from the
+records that have it filled.
 
-`prepare_learned_extractor` is the one place the enrichment path gets a model from: it returns
-None (with the reason) when the catalogue has nothing to learn from, and the learned provider
-then proposes nothing.
+`prepare_learned_extractor` is the one place the enrichment path gets a model from: one model
+per attribute, each trained on the records that have that attribute (`ExtractorSet`). It
+returns None (with the reason) when the catalogue has nothing to learn from, and the learned
+provider then proposes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 from catalog.models import Catalog, Change, ChangeStatus, Record
 from catalog.repository import catalog_schema
 from enrichment.learned.examples import LabelledRecord
+from enrichment.learned.extractor_set import ExtractorSet
 from enrichment.learned.model import (
     ExtractorParams,
     LearnedExtractor,
@@ -120,15 +124,20 @@ def store_examples(
 
 @dataclass(frozen=True)
 class PreparedExtractor:
-    """The catalogue's extractor, or why there is none."""
+    """The catalogue's extractor (one model per attribute, `ExtractorSet`), or why there is
+    none."""
 
-    extractor: LearnedExtractor | None
+    extractor: ExtractorSet | None
     path: Path | None
     message: str
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> LearnedExtractor:
+def load_extractor(path: str) -> ExtractorSet | LearnedExtractor:
+    """A saved extractor — an attribute set's manifest (`.json`) or one model file —, loaded
+    once per process (file names are data hashes, so a path never changes content)."""
+    if path.endswith(".json"):
+        return ExtractorSet.load(path)
     return LearnedExtractor.load(path)
 
 
@@ -142,10 +151,13 @@ def prepare_learned_extractor(
     group_field: str | None = None,
     params: ExtractorParams | None = None,
 ) -> PreparedExtractor:
-    """Train (or reuse) the extractor for these attributes from the catalogue's values.
+    """Train (or reuse) the extractor for these attributes from the catalogue's values: one
+    model per attribute, trained on the records that have that attribute filled (an empty
+    value in a catalogue is unknown, not absent).
 
-    The model file is named by the hash of its training data, so an unchanged catalogue reuses
-    it and a changed label (a new value, an approval, a rejection) trains a new one.
+    Each model file is named by the hash of its training data, so an unchanged catalogue
+    reuses them and a changed label (a new value, an approval, a rejection) retrains the
+    attribute it belongs to.
     """
     catalog = session.get(Catalog, catalog_id)
     if catalog is None:
@@ -163,24 +175,57 @@ def prepare_learned_extractor(
         text_fields=fields,
         group_field=group_field,
     )
-    labelled = [r for r in records if r.values]
-    if len(labelled) < MIN_RECORDS:
+    params = params or ExtractorParams()
+    folder = models_dir / schema.name
+    models: dict[str, LearnedExtractor] = {}
+    files: dict[str, Path] = {}
+    notes: list[str] = []
+    trained = False
+    for attribute in attributes:
+        subset = [_only(r, attribute) for r in records if r.values.get(attribute)]
+        if len(subset) < MIN_RECORDS:
+            notes.append(f"{attribute}: no record has a value")
+            continue
+        digest = training_hash(subset, fields, params)
+        path = folder / f"extractor-{digest}.skx"
+        if path.exists():
+            models[attribute], files[attribute] = load_extractor(str(path)), path
+            notes.append(f"{attribute}: reused model {digest} ({len(subset)} records)")
+            continue
+        try:
+            model, summary = train_extractor(
+                subset, text_fields=fields, group_field=group_field, params=params
+            )
+        except NoTrainingData as exc:
+            notes.append(f"{attribute}: {exc}")
+            continue
+        models[attribute], files[attribute] = model, model.save(path)
+        trained = True
+        notes.append(
+            f"{attribute}: trained model {digest} on {len(subset)} records, {summary.describe()}"
+        )
+    if not models:
         return PreparedExtractor(
             None,
             None,
             f"no record of catalogue {schema.name!r} has a value for "
-            f"{', '.join(attributes) or 'the attributes'}: nothing to learn from",
+            f"{', '.join(attributes) or 'the attributes'} that occurs in its text: nothing "
+            "to learn from, so the learned extractor proposes nothing",
         )
-    params = params or ExtractorParams()
-    digest = training_hash(records, fields, params)
-    path = models_dir / schema.name / f"extractor-{digest}.skx"
-    if path.exists():
-        return PreparedExtractor(_load(str(path)), path, f"reused model {digest}")
-    try:
-        model, summary = train_extractor(
-            records, text_fields=fields, group_field=group_field, params=params
-        )
-    except NoTrainingData as exc:
-        return PreparedExtractor(None, None, str(exc))
-    model.save(path)
-    return PreparedExtractor(model, path, f"trained model {digest}: {summary.describe()}")
+    extractor = ExtractorSet(models)
+    key = hashlib.sha256(json.dumps({a: f.name for a, f in files.items()}).encode())
+    manifest = extractor.save(folder / f"extractors-{key.hexdigest()[:20]}.json", files)
+    verb = "trained" if trained else "reused"
+    return PreparedExtractor(extractor, manifest, f"{verb}: " + "; ".join(notes))
+
+
+def _only(record: LabelledRecord, attribute: str) -> LabelledRecord:
+    """The record labelled for one attribute only."""
+    rejected = record.rejected.get(attribute)
+    return LabelledRecord(
+        id=record.id,
+        texts=record.texts,
+        group=record.group,
+        values={attribute: record.values[attribute]},
+        rejected={attribute: rejected} if rejected else {},
+    )

@@ -10,3 +10,12 @@ from dataclasses import dataclass
 class ItemFlag:
     item: int
     flag: str
+
+
+@dataclass(frozen=True)
+class ItemUsage:
+    """Tokens a paid provider (the LLM) spent on an item: the caller records them as
+    credits."""
+
+    item: int
+    tokens: int

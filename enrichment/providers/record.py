@@ -73,19 +73,34 @@ def _attribute(alias: str, field: OutputField) -> Attribute | None:
 
 
 def record_evidence(
-    items: Sequence[dict[str, Any]], schema: OutputSchema, wanted: set[str] | None = None
+    items: Sequence[dict[str, Any]],
+    schema: OutputSchema,
+    wanted: set[str] | None = None,
+    catalog: CatalogSchema | None = None,
 ) -> list[Evidence]:
-    """Evidence for the schema's fields from each item's text (only fields the item lacks)."""
-    keys = text_keys(items, schema)
+    """Evidence for the schema's fields from each item's text (only fields the item lacks).
+
+    With the items' catalogue, its `text` attributes are read and its own attribute
+    definitions used (units, enum values and their synonyms, ranges); each value then cites
+    the record's field it was read from (`record:title`) instead of `input`."""
+    if catalog is not None:
+        keys = [t for t in catalog.text if any(t in item for item in items[:200])]
+    else:
+        keys = text_keys(items, schema)
     if not keys or not items:
         return []
+    known = catalog.by_name if catalog is not None else {}
     aliases: dict[str, str] = {}
     attributes: list[Attribute] = []
     for i, field in enumerate(schema.fields):
         if wanted is not None and field.name not in wanted:
             continue
         alias = field.name if _IDENTIFIER.match(field.name) else f"_field_{i}"
-        attribute = _attribute(alias, field)
+        own = known.get(field.name)
+        if own is not None and own.derive == "extract":
+            attribute: Attribute | None = own.model_copy(update={"name": alias})
+        else:
+            attribute = _attribute(alias, field)
         if attribute is not None:
             aliases[attribute.name] = field.name
             attributes.append(attribute)
@@ -114,12 +129,15 @@ def record_evidence(
         return renamed[text]
 
     for proposal in extract_attributes(frame, catalog_schema):
+        source = INPUT
+        if catalog is not None and proposal.sources:
+            source = rename(proposal.sources[0])
         out.append(
             Evidence(
                 item=int(proposal.record_id),
                 field=aliases[proposal.field],
                 value=proposal.value,
-                source=INPUT,
+                source=source,
                 provider=PROVIDER,
                 method=rename(proposal.method),
                 reliability=proposal.confidence,
@@ -187,5 +205,8 @@ def record_provider(
     names = set().union(*set(wanted.values())) if wanted else set()
     if not names:
         return []
-    found = [e for e in record_evidence(items, schema, names) if e.field in wanted[e.item]]
+    catalog = getattr(options, "catalog", None)
+    found = [e for e in record_evidence(items, schema, names, catalog) if e.field in wanted[e.item]]
+    if catalog is not None:
+        return found  # a catalogue's columns are its attributes, already named
     return found + column_evidence(items, schema, wanted)

@@ -23,14 +23,17 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from catalog.errors import InputError
+from catalog.schema import Attribute, CatalogSchema
 from enrichment.evidence import Evidence, reference_source
 from enrichment.firmographics import (
     CompanyTable,
     _field_values,
+    fit_value,
     fuzzy_confidence,
     match_suppliers,
     normalise_name,
-    revenue_bucket,
+    revenue_band,
+    revenue_scale,
 )
 from enrichment.matching import field_key, label_quality, normalise_label
 from enrichment.output_schema import OutputField, OutputSchema
@@ -39,6 +42,7 @@ PROVIDER = "reference"
 GTIN_RELIABILITY = 0.95
 MPN_BRAND_RELIABILITY = 0.93
 NAME_RELIABILITY = 0.9
+DOMAIN_RELIABILITY = 0.95
 FUZZY_THRESHOLD = 90
 _GTIN_KEYS = ("gtin", "gtin13", "gtin12", "gtin14", "ean", "upc", "barcode")
 _MPN_KEYS = ("mpn", "part_number", "manufacturer_part_number", "mfr_part_number", "model_number")
@@ -51,6 +55,7 @@ _COMPANY_FIELDS = {
     "employees": "employee_range",
     "revenue": "revenue",
     "revenue range": "revenue_range",
+    "annual revenue": "revenue_range",
     "industry": "industry",
     "country": "country",
     "website": "website",
@@ -206,7 +211,8 @@ def reference_provider(
     for table in options.references:
         out.extend(_table_evidence(items, schema, table, wanted))
     if options.companies is not None:
-        out.extend(_company_evidence(items, schema, options.companies, wanted))
+        catalog = getattr(options, "catalog", None)
+        out.extend(_company_evidence(items, schema, options.companies, wanted, catalog))
     return out
 
 
@@ -258,43 +264,44 @@ def _company_evidence(
     schema: OutputSchema,
     table: CompanyTable,
     wanted: dict[int, frozenset[str]],
+    catalog: CatalogSchema | None = None,
 ) -> list[Evidence]:
-    fields: dict[str, str] = {}
-    for spec in schema.fields:
-        source = _COMPANY_FIELDS.get(field_key(spec.name))
-        if source is not None:
-            fields[spec.name] = source
+    """Firmographic evidence. With the items' catalogue, its `derive: firmographics.<field>`
+    attributes are the fields and its `supplier_name` / `supplier_website` the keys matched;
+    otherwise fields and keys are recognised by their names."""
+    fields = _company_fields(schema, catalog)
     rows = [i for i, names in wanted.items() if any(n in fields for n in names)]
     if not rows:
         return []
-    names = [_str(_first(items[i], _COMPANY_NAME_KEYS)) for i in rows]
-    sites = [_str(_first(items[i], _COMPANY_SITE_KEYS)) for i in rows]
+    if catalog is not None and (catalog.supplier_name or catalog.supplier_website):
+        names = [_str(items[i].get(catalog.supplier_name or "")) for i in rows]
+        sites = [_str(items[i].get(catalog.supplier_website or "")) for i in rows]
+    else:
+        names = [_str(_first(items[i], _COMPANY_NAME_KEYS)) for i in rows]
+        sites = [_str(_first(items[i], _COMPANY_SITE_KEYS)) for i in rows]
     matches = match_suppliers(names, sites, table)
     values = _field_values(table)
+    attributes = catalog.by_name if catalog is not None else {}
     out: list[Evidence] = []
     for i, match in zip(rows, matches, strict=True):
         if match is None:
             continue
-        reliability = (
-            min(match.confidence, 0.95) if match.method == "domain-match" else (match.confidence)
-        )
+        reliability = min(match.confidence, DOMAIN_RELIABILITY)
         for name in wanted[i]:
             source = fields.get(name)
             if source is None:
                 continue
-            if source == "revenue_range":
-                revenue = values["revenue"][match.row_index]
-                value = revenue_bucket(revenue) if revenue is not None else None
-            else:
-                value = values[source][match.row_index]
+            attribute = attributes.get(name)
+            value = _company_value(values, source, match.row_index, schema.field(name), attribute)
+            if attribute is not None:
+                value = fit_value(value, attribute)
             if value is None:
                 continue
-            spec = schema.field(name)
             out.append(
                 Evidence(
                     item=i,
                     field=name,
-                    value=_revenue(value, spec) if source == "revenue" else value,
+                    value=value,
                     source=reference_source(table.source, int(table.row_labels[match.row_index])),
                     provider=PROVIDER,
                     method=match.method,
@@ -305,12 +312,51 @@ def _company_evidence(
     return out
 
 
+def _company_fields(schema: OutputSchema, catalog: CatalogSchema | None) -> dict[str, str]:
+    """Field → the company fact that fills it: a catalogue attribute's `derive:
+    firmographics.<fact>`, else (an attribute no model derives, or no catalogue) the fact its
+    name names."""
+    fields: dict[str, str] = {}
+    attributes = catalog.by_name if catalog is not None else {}
+    for spec in schema.fields:
+        attribute = attributes.get(spec.name)
+        derive = attribute.derive if attribute is not None else None
+        if derive is not None:  # the catalogue says how it is filled
+            kind, _, fact = derive.partition(".")
+            if kind == "firmographics":
+                fields[spec.name] = fact
+            continue
+        fact = _COMPANY_FIELDS.get(field_key(spec.name))
+        if fact is not None:
+            fields[spec.name] = fact
+    return fields
+
+
+def _company_value(
+    values: dict[str, list[Any]],
+    fact: str,
+    row: int,
+    spec: OutputField,
+    attribute: Attribute | None,
+) -> Any:
+    if fact == "revenue_range":
+        revenue = values["revenue"][row]
+        return revenue_band(revenue) if revenue is not None else None
+    value = values[fact][row] if fact in values else None
+    if fact == "revenue" and value is not None:
+        if attribute is not None:
+            return value / revenue_scale(attribute)
+        return _revenue(value, spec)
+    return value
+
+
 def _str(value: Any) -> str | None:
     return str(value).strip() if value is not None and str(value).strip() else None
 
 
 def _revenue(value: float, spec: OutputField) -> Any:
-    """Revenue is held in USD; a field asking in millions (`revenue_musd`, unit MUSD) gets it so."""
+    """Revenue is held in USD; a field asking in millions (`revenue_musd`, unit MUSD) gets it so
+    (a catalogue attribute says it with its unit: `revenue_scale`)."""
     unit = (spec.unit or normalise_label(spec.name).split()[-1]).casefold()
     scale = {"kusd": 1e3, "musd": 1e6, "busd": 1e9}.get(unit, 1.0)
     return value / scale

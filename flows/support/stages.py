@@ -5,14 +5,18 @@ call these, so a stage runs the same way whichever flow asks for it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from prefect import get_run_logger
+
+from catalog.filters import RecordFilter
 from catalog.settings import get_settings
-from enrichment.apply import enrich_version
+from enrichment.config import EnrichConfig
 from flows.support.artifacts import publish_validation_report
 from flows.support.runs import OpenRun
 from tasks.classify import classify_batch, prepare
-from tasks.enrich import enrich_batch
+from tasks.enrich import enrich_batch, prepare_enrich
 from tasks.plan import plan_batches
 from tasks.validate import validate
 from taxonomy.assign import classify_version, taxonomy_from_file
@@ -42,21 +46,66 @@ def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
         progress.advance()
 
 
+def catalog_enrich_config(companies: str | None) -> EnrichConfig:
+    """How the chain enriches a catalogue (onboard, monitor, rerun-stage): offline — the
+    records' own text, the learned extractor, the companies table; no pages, no LLM."""
+    return EnrichConfig(companies_path=companies, web_search=False)
+
+
 def enrich_pending(opened: OpenRun, companies: str | None, progress: Any) -> None:
     """Enrich, batch by batch, the records enrich has not seen at their content."""
-    version = enrich_version(opened.schema, companies)
-    for id_range in _planned(opened, "enrich", version, progress):
-        enrich_batch(
-            store_url=opened.store_url,
-            run_id=opened.run_id,
-            catalog_id=opened.catalog_id,
-            schema=opened.schema,
-            companies_path=companies,
-            id_range=id_range,
-            version=version,
-            record_filter=opened.record_filter,
+    enrich_stored(
+        store_url=opened.store_url,
+        run_id=opened.run_id,
+        catalog_id=opened.catalog_id,
+        batch_size=opened.batch_size,
+        config=catalog_enrich_config(companies),
+        progress=progress,
+        record_filter=opened.record_filter,
+    )
+
+
+def enrich_stored(
+    *,
+    store_url: str,
+    run_id: int,
+    catalog_id: int,
+    batch_size: int,
+    config: EnrichConfig,
+    progress: Any | None,
+    output_schema: list[dict[str, Any]] | None = None,
+    record_filter: RecordFilter | None = None,
+) -> Counter[str]:
+    """The enrich stage over a stored catalogue: prepare once (models trained or reused only
+    when records are pending), then each pending batch. Returns the summed counts."""
+    prepared, ranges = prepare_enrich(
+        store_url=store_url,
+        catalog_id=catalog_id,
+        config=config,
+        models_dir=str(get_settings().models_dir),
+        batch_size=batch_size,
+        output_schema=output_schema,
+        record_filter=record_filter,
+    )
+    logger = get_run_logger()
+    for note in prepared.notes:
+        logger.info("enrich: %s", note)
+    if progress is not None:
+        progress.plan(len(ranges))
+    totals: Counter[str] = Counter()
+    for id_range in ranges:
+        totals.update(
+            enrich_batch(
+                store_url=store_url,
+                run_id=run_id,
+                prepared=prepared,
+                id_range=id_range,
+                record_filter=record_filter,
+            )
         )
-        progress.advance()
+        if progress is not None:
+            progress.advance()
+    return totals
 
 
 def validate_and_report(opened: OpenRun) -> dict[str, Any]:

@@ -443,7 +443,8 @@ def test_catalog_id_applies_its_schema_and_writes_through_changes(
     with session_scope(api.store_url) as session:
         change = session.scalar(select(Change).where(Change.run_id == int(body["job_id"])))
         assert (change.field, change.new_value, change.status) == ("bore_diameter", 25.0, "applied")
-        assert change.sources == [pages.url("6205-2RS")] and change.operation == "enrich_job"
+        # one operation for enrichment changes, whichever door asked (onboard, jobs, auto)
+        assert change.sources == [pages.url("6205-2RS")] and change.operation == "enrich"
         record = session.scalar(select(Record).where(Record.catalog_id == catalog_id))
         assert record.values["bore_diameter"] == 25.0
     # another organization cannot name this catalogue
@@ -491,12 +492,14 @@ def test_speed_and_prompt_reach_the_llm_when_one_is_configured(
     not settle; its quoted answer is kept with the item as source; `cheap` never asks it."""
 
     def answer(body: dict[str, Any]) -> dict[str, Any]:
-        # the provider's structured answer: per field its value, evidence id and quote
+        # the provider's structured answer: per item, per field its value, evidence id, quote
         return {
-            "material": {
-                "value": "chrome steel",
-                "evidence": "input",
-                "quote": "rings of chrome steel",
+            "item1": {
+                "material": {
+                    "value": "chrome steel",
+                    "evidence": "item1",
+                    "quote": "rings of chrome steel",
+                }
             }
         }
 

@@ -185,7 +185,9 @@ def test_enrich_firmographics_from_the_reference_table(api: Api) -> None:
         "industry": "General Merchandisers",
         "tech_stack": [],
     }
-    assert walmart["source"] == "fortune500_2019.csv#row=2" and walmart["confidence"] >= 0.9
+    # cited as every enrichment value from a reference table is
+    assert walmart["source"] == "reference:fortune500_2019.csv#row=2"
+    assert walmart["confidence"] >= 0.9
     assert apple["method"] == "domain-match" and apple["enriched"]["industry"].startswith("Comp")
     assert harker["matched"] is False and harker["confidence"] == 0
     assert harker["enriched"] == {

@@ -1,4 +1,4 @@
-"""Prefect's block standards over the Shopify, Google, Slack and email blocks."""
+"""Prefect's block standards over the Shopify, Google, Slack, email and SearxNG blocks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from connectors.email import EmailSource, ImapCredentials
 from connectors.google_credentials import GoogleCredentials
 from connectors.google_drive import GoogleDriveFolder
 from connectors.google_sheets import GoogleSheet
+from connectors.searxng import SearxngSearch
 from connectors.shopify import ShopifyCredentials, ShopifyProducts
 from connectors.slack import SlackNotifier
 
@@ -21,6 +22,7 @@ BLOCKS = [
     GoogleSheet,
     ImapCredentials,
     ShopifyCredentials,
+    SearxngSearch,
     ShopifyProducts,
     SlackNotifier,
 ]

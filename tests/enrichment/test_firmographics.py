@@ -1,7 +1,9 @@
-"""Supplier firmographics from reference tables: loading, matching, proposals."""
+"""Supplier firmographics from reference tables: loading, matching, and the values the
+reference provider finds for a catalogue's `derive: firmographics.<field>` attributes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -9,9 +11,10 @@ import pytest
 
 from catalog.errors import InputError
 from catalog.schema import CatalogSchema
+from enrichment.catalog_fields import catalog_output_schema, check_enrichable
+from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.firmographics import (
     CompanyTable,
-    firmographic_proposals,
     fuzzy_confidence,
     match_suppliers,
     normalise_name,
@@ -62,6 +65,42 @@ def supplier_schema(**units: str) -> CatalogSchema:
 
 def suppliers(rows: dict[str, dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+@dataclass(frozen=True)
+class Found:
+    value: object
+    sources: tuple[str, ...]
+    method: str
+    confidence: float
+    explanation: str
+    decision: str
+
+
+def firmographic_values(
+    frame: pd.DataFrame, schema: CatalogSchema, table: CompanyTable
+) -> dict[tuple[str, str], Found]:
+    """What enrichment finds for the suppliers in `frame` (records of `schema`), by
+    (record id, field): values written and conflicts with the record's own values."""
+    items = [
+        {schema.id: key, **{c: v for c, v in row.items() if v is not None and v == v}}
+        for key, row in frame.iterrows()
+    ]
+    options = EnrichOptions(providers=("reference",), companies=table, catalog=schema)
+    out: dict[tuple[str, str], Found] = {}
+    for item, result in zip(
+        items, enrich_items(items, catalog_output_schema(schema), options), strict=True
+    ):
+        for name, decision in result.decisions.items():
+            out[(item[schema.id], name)] = Found(
+                result.values.get(name),
+                tuple(result.sources.get(name, ())),
+                "; ".join(result.methods.get(name, [])),
+                result.confidence.get(name, 0.0),
+                result.explanations.get(name, ""),
+                decision,
+            )
+    return out
 
 
 @pytest.mark.parametrize(
@@ -162,8 +201,7 @@ def test_proposals_from_fortune_500(fortune: CompanyTable) -> None:
             "S4": {"name": "Tiny Family Firm", "contact": "tiny@gmail.com"},
         }
     )
-    proposals = firmographic_proposals(frame, supplier_schema(revenue="MUSD"), fortune)
-    by = {(p.record_id, p.field): p for p in proposals}
+    by = firmographic_values(frame, supplier_schema(revenue="MUSD"), fortune)
 
     s1 = {
         field: by[("S1", field)].value
@@ -176,16 +214,16 @@ def test_proposals_from_fortune_500(fortune: CompanyTable) -> None:
         "country": "United States",
         "website": "https://walmart.com",
     }
-    assert by[("S1", "size")].sources == ("fortune500_2019.csv#row=2",)
-    assert by[("S1", "size")].provider == "firmographics"
-    assert 'matched fortune500_2019.csv row 2 "Walmart"' in by[("S1", "size")].explanation
+    assert by[("S1", "size")].sources == ("reference:fortune500_2019.csv#row=2",)
+    assert by[("S1", "size")].decision == "applied"
+    assert 'fortune500_2019.csv row 2 "Walmart"' in by[("S1", "size")].explanation
     s2 = by[("S2", "revenue")]
-    assert (s2.method, s2.confidence) == ("domain-match", 0.98)
-    assert s2.explanation.startswith("domain walmart.com")
-    # Values the source already has are not proposed again.
-    assert ("S3", "country") not in by and ("S3", "industry") not in by
+    assert (s2.method, s2.confidence) == ("domain-match", 0.95)
+    # Values the source already has are never overwritten: a disagreement is a conflict.
+    assert by[("S3", "country")].decision == "conflict" and by[("S3", "country")].value is None
+    assert by[("S3", "industry")].decision == "conflict"
     assert by[("S3", "revenue")].value == 290_212.0
-    assert not [p for p in proposals if p.record_id == "S4"]
+    assert not [key for key in by if key[0] == "S4"]
 
 
 def test_country_from_locations_and_industry_from_sectors(sp500: CompanyTable) -> None:
@@ -197,8 +235,8 @@ def test_country_from_locations_and_industry_from_sectors(sp500: CompanyTable) -
         }
     )
     by = {
-        (p.record_id, p.field): p.value
-        for p in firmographic_proposals(frame, supplier_schema(), sp500)
+        key: found.value
+        for key, found in firmographic_values(frame, supplier_schema(), sp500).items()
     }
 
     assert by[("A", "country")] == "United States"
@@ -225,14 +263,12 @@ def test_hand_written_csv_with_other_spellings(tmp_path: Path) -> None:
             "3": {"name": "Gadget Corporation", "contact": None},
         }
     )
-    by = {
-        (p.record_id, p.field): p for p in firmographic_proposals(frame, supplier_schema(), table)
-    }
+    by = firmographic_values(frame, supplier_schema(), table)
 
     assert by[("1", "country")].value == "Germany"  # a country column is used as is
     assert by[("1", "revenue")].value == 1.2e9
     assert by[("1", "size")].value == "1001-5000"
-    assert by[("1", "size")].sources == ("companies.csv#row=2",)
+    assert by[("1", "size")].sources == ("reference:companies.csv#row=2",)
     assert by[("2", "country")].value == "United States"  # "Springfield, Ill."
     assert by[("2", "revenue")].value == 950_000.0
     assert by[("2", "size")].value == "1-10"
@@ -247,8 +283,10 @@ def test_employee_ranges_in_the_table_are_kept(tmp_path: Path) -> None:
     path.write_text('name,employee_range\nAcme,51 – 200\nBeta,"10,001+"\n', encoding="utf-8")
     table = CompanyTable.from_csv(path)
     frame = suppliers({"a": {"name": "Acme"}, "b": {"name": "Beta"}})
-    values = {p.record_id: p.value for p in firmographic_proposals(frame, supplier_schema(), table)}
-    assert values == {"a": "51-200", "b": "10001+"}
+    values = {
+        key: f.value for key, f in firmographic_values(frame, supplier_schema(), table).items()
+    }
+    assert values == {("a", "size"): "51-200", ("b", "size"): "10001+"}
 
 
 def test_bad_cells_are_reported_by_row_and_column(tmp_path: Path) -> None:
@@ -282,19 +320,16 @@ def test_from_sql_reads_a_sqlite_table(tmp_path: Path) -> None:
     [match] = match_suppliers(["Exxon Mobil Corporation"], [None], table)
     assert match is not None and table.frame.at[match.row_index, "name"] == "Exxon Mobil"
     assert table.reference(match.row_index) == "companies#row=2"
-    proposals = firmographic_proposals(
-        suppliers({"x": {"name": "APPLE INC"}}), supplier_schema(), table
-    )
-    assert {p.field: p.value for p in proposals}["revenue"] == pytest.approx(265_595e6)
+    found = firmographic_values(suppliers({"x": {"name": "APPLE INC"}}), supplier_schema(), table)
+    assert found[("x", "revenue")].value == pytest.approx(265_595e6)
 
     with pytest.raises(InputError, match="no such table"):
         CompanyTable.from_sql(url, "nope")
 
 
-def test_schema_mistakes_are_explained(fortune: CompanyTable) -> None:
-    frame = suppliers({"x": {"name": "Walmart"}})
-    with pytest.raises(ValueError, match="revenue unit 'EUR' is not a USD scale"):
-        firmographic_proposals(frame, supplier_schema(revenue="EUR"), fortune)
+def test_schema_mistakes_are_explained() -> None:
+    with pytest.raises(InputError, match="revenue unit 'EUR' is not a USD scale"):
+        check_enrichable(supplier_schema(revenue="EUR"), ["revenue"])
     schema = CatalogSchema.from_dict(
         {
             "name": "s",
@@ -305,8 +340,8 @@ def test_schema_mistakes_are_explained(fortune: CompanyTable) -> None:
             ],
         }
     )
-    with pytest.raises(ValueError, match="neither supplier_name nor supplier_website"):
-        firmographic_proposals(frame, schema, fortune)
+    with pytest.raises(InputError, match="neither supplier_name nor supplier_website"):
+        check_enrichable(schema, ["industry"])
 
 
 def test_a_domain_shared_by_several_companies_matches_only_on_full_host(tmp_path: Path) -> None:
@@ -330,7 +365,5 @@ def test_a_domain_shared_by_several_companies_matches_only_on_full_host(tmp_path
         None,
         "Alpha Parts",
     ]
-    proposals = firmographic_proposals(
-        suppliers({"b": {"name": "Beta Tools"}}), supplier_schema(), table
-    )
-    assert {p.field: p.value for p in proposals} == {"website": "https://beta.example.com"}
+    found = firmographic_values(suppliers({"b": {"name": "Beta Tools"}}), supplier_schema(), table)
+    assert {k[1]: f.value for k, f in found.items()} == {"website": "https://beta.example.com"}

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from catalog.db import session_scope
 from catalog.models import Catalog, Change, Organization, Record
 from catalog.schema import CatalogSchema
+from enrichment.config import EnrichConfig
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.learned.store import prepare_learned_extractor, store_examples
 from enrichment.output_schema import OutputSchema
-from enrichment.store import enrich_stored_records
+from enrichment.stage import enrich_stored_records, plan_enrichment, prepare_enrichment
 from tests.enrichment.learned_data import FAST, records
 
 SCHEMA = CatalogSchema.from_dict(
@@ -89,14 +90,12 @@ def test_partly_filled_catalogue_gets_the_rest_with_spans(store_url: str, tmp_pa
         )
         counts = enrich_stored_records(
             session,
-            organization_id=org_id,
-            catalog_id=catalog_id,
-            schema=SCHEMA,
-            output_schema=OUTPUT,
+            prepared=plan_enrichment(
+                session, catalog_id=catalog_id, output_schema=[{"name": "Brand"}, {"name": "Color"}]
+            ),
             record_ids=[r.id for r in stored.values()],
             options=options,
-            version="v1",
-        )
+        ).counts
         assert counts["applied"] + counts["queued_for_review"] >= 3, counts
         changes = {
             (c.record_id, c.field): c
@@ -153,12 +152,30 @@ def test_model_is_reused_until_a_label_changes(store_url: str, tmp_path: Path) -
 
 def test_no_labelled_values_means_no_model_and_no_proposals(store_url: str, tmp_path: Path) -> None:
     with session_scope(store_url) as session:
-        _, catalog_id, _ = _catalogue(session, with_values=False)
+        _, catalog_id, stored = _catalogue(session, with_values=False)
         prepared = prepare_learned_extractor(
             session, catalog_id=catalog_id, attributes=["Brand"], models_dir=tmp_path
         )
         assert prepared.extractor is None
         assert "nothing to learn from" in prepared.message
+        # through the stage: the run says so, and the provider simply proposes nothing
+        run = prepare_enrichment(
+            session,
+            catalog_id=catalog_id,
+            config=EnrichConfig(providers=["learned"]),
+            output_schema=[{"name": "Brand"}, {"name": "Color"}],
+            models_dir=tmp_path,
+        )
+        [note] = run.notes
+        assert note.startswith("learned extractor: no record of catalogue 'shoes' has a value")
+        assert note.endswith("so the learned extractor proposes nothing")
+        assert run.config.learned_model is None
+        with run.options() as options:
+            outcome = enrich_stored_records(
+                session, prepared=run, options=options, record_ids=[r.id for r in stored.values()]
+            )
+        assert outcome.counts["processed"] == len(stored)
+        assert all(not r.values for r in outcome.results.values())
     items = [{"title": "Acme Men's Running Shoe, Red"}]
     [result] = enrich_items(items, OUTPUT, EnrichOptions(providers=("learned",)))
     assert result.values == {}

@@ -26,14 +26,22 @@ def options(server: LLMServer, **settings: Any) -> EnrichOptions:
 
 
 def answer(*fields: dict[str, Any]) -> Any:
-    """A responder stating `fields` ({field, value, evidence, quote}); every other field the
-    request asks for is answered null, as a model finding nothing would."""
+    """A responder stating `fields` ({field, value, evidence, quote}, of `item1` unless an
+    `item` is given); every other field of every item the request asks about is answered
+    null, as a model finding nothing would."""
 
     def respond(body: dict[str, Any]) -> Any:
         asked = body["response_format"]["json_schema"]["schema"]["properties"]
-        out = {name: {"value": None, "evidence": "input", "quote": ""} for name in asked}
+        out = {
+            key: {
+                name: {"value": None, "evidence": key, "quote": ""} for name in spec["properties"]
+            }
+            for key, spec in asked.items()
+        }
         for f in fields:
-            out[f["field"]] = {k: f[k] for k in ("value", "evidence", "quote")}
+            out[f.get("item", "item1")][f["field"]] = {
+                k: f[k] for k in ("value", "evidence", "quote")
+            }
         return out
 
     return respond
@@ -41,8 +49,8 @@ def answer(*fields: dict[str, Any]) -> Any:
 
 def test_quoted_values_are_kept_with_the_quote_as_explanation(llm_server: LLMServer) -> None:
     llm_server.responder = answer(
-        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
-        {"field": "max_temperature", "value": "80 °C", "evidence": "input", "quote": "up to 80 °C"},
+        {"field": "material", "value": "Nitrile", "evidence": "item1", "quote": "Nitrile coated"},
+        {"field": "max_temperature", "value": "80 °C", "evidence": "item1", "quote": "up to 80 °C"},
     )
     [result] = enrich_items([ITEM], SCHEMA, options(llm_server))
     assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
@@ -57,24 +65,26 @@ def test_the_prompt_carries_only_the_evidence_and_asks_for_structured_output(
     llm_server.responder = answer()
     enrich_items([ITEM], SCHEMA, options(llm_server))
     [request] = llm_server.chat_requests
-    asked = request.schema["properties"]
+    assert list(request.schema["properties"]) == ["item1"]
+    asked = request.schema["properties"]["item1"]["properties"]
     assert list(asked) == ["material", "max_temperature"]
     assert asked["material"]["required"] == ["value", "evidence", "quote"]
-    assert asked["material"]["properties"]["evidence"]["enum"] == ["input"]
+    assert asked["material"]["properties"]["evidence"]["enum"] == ["item1"]
+    assert asked["material"]["description"].startswith("Main material (string).")
     # a quantity is asked as written (the quote must hold it); the schema converts its unit
     assert asked["max_temperature"]["properties"]["value"]["type"] == ["string", "null"]
-    assert '<evidence id="input">' in request.user_text
+    assert '<evidence id="item1">' in request.user_text
     assert "Nitrile coated glove" in request.user_text
     assert '<evidence id="page' not in request.user_text
 
 
 def test_values_whose_quote_is_not_in_the_evidence_are_rejected(llm_server: LLMServer) -> None:
     llm_server.responder = answer(
-        {"field": "material", "value": "Kevlar", "evidence": "input", "quote": "Kevlar lined"},
+        {"field": "material", "value": "Kevlar", "evidence": "item1", "quote": "Kevlar lined"},
         {
             "field": "max_temperature",
             "value": "120 °C",
-            "evidence": "input",
+            "evidence": "item1",
             "quote": "up to 80 °C",
         },
     )
@@ -117,13 +127,13 @@ def test_fields_settled_by_an_earlier_provider_are_not_asked_of_the_llm(
     llm_server: LLMServer,
 ) -> None:
     llm_server.responder = answer(
-        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
+        {"field": "material", "value": "Nitrile", "evidence": "item1", "quote": "Nitrile coated"},
     )
     opts = options(llm_server)
     opts.providers = ("record", "llm")
     [result] = enrich_items([ITEM], SCHEMA, opts)
     [request] = llm_server.chat_requests
-    asked = list(request.schema["properties"])
+    asked = list(request.schema["properties"]["item1"]["properties"])
     assert asked == ["material"]  # "up to 80 °C" in the description settled max_temperature
     assert result.values == {"material": "Nitrile", "max_temperature": 80.0}
     assert result.sources["max_temperature"] == ["input"]
@@ -156,7 +166,14 @@ def test_a_failing_quality_llm_falls_back_to_the_heuristic(llm_server: LLMServer
 
 def test_values_below_reject_are_neither_written_nor_conflicts(llm_server: LLMServer) -> None:
     llm_server.responder = answer(
-        {"field": "material", "value": "Nitrile", "evidence": "input", "quote": "Nitrile coated"},
+        {"field": "material", "value": "Nitrile", "evidence": "item1", "quote": "Nitrile coated"},
+        {
+            "item": "item2",
+            "field": "material",
+            "value": "Nitrile",
+            "evidence": "item2",
+            "quote": "Nitrile coated",
+        },
     )
     opts = options(llm_server)
     opts.thresholds = Thresholds(auto_apply=0.95, reject=0.7)  # an LLM alone is worth 0.6

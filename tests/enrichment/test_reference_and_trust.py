@@ -90,7 +90,7 @@ def test_firmographics_from_the_companies_tables() -> None:
     )
     assert walmart.values["employee_range"] == "10001+"
     assert walmart.values["country"] == "United States"
-    assert walmart.values["revenue_range"] == "10B+"  # $514,405M
+    assert walmart.values["revenue_range"] == "$10B+"  # $514,405M: the one set of bands
     assert walmart.sources["industry"] == ["reference:fortune500_2019.csv#row=2"]
     [three_m] = enrich_items(
         [items[1]], schema, EnrichOptions(providers=("reference",), companies=sp500)

@@ -7,11 +7,11 @@ from sqlalchemy import select
 from catalog.db import session_scope
 from catalog.models import Catalog, Change, Organization, Record
 from catalog.schema import CatalogSchema
+from enrichment.config import EnrichConfig
 from enrichment.engine import EnrichOptions
 from enrichment.fetch import SafeFetcher
 from enrichment.models import Conflict
-from enrichment.output_schema import OutputSchema
-from enrichment.store import enrich_stored_records
+from enrichment.stage import enrich_stored_records, plan_enrichment
 from tests.enrichment.web_server import WebServer
 
 PAGE_A = """<html><head><script type="application/ld+json">
@@ -35,12 +35,10 @@ SCHEMA = CatalogSchema.from_dict(
         ],
     }
 )
-OUTPUT = OutputSchema.parse(
-    [
-        {"name": "weight_kg", "type": "number", "unit": "kg", "description": "Weight"},
-        {"name": "color", "type": "string", "description": "Colour"},
-    ]
-)
+OUTPUT = [
+    {"name": "weight_kg", "type": "number", "unit": "kg", "description": "Weight"},
+    {"name": "color", "type": "string", "description": "Colour"},
+]
 
 
 def test_stored_records_get_changes_and_conflicts(
@@ -56,7 +54,11 @@ def test_stored_records_get_changes_and_conflicts(
         session.add(org)
         session.flush()
         catalog = Catalog(
-            organization_id=org.id, name="anvils", schema={}, auto_apply=0.9, reject=0.5
+            organization_id=org.id,
+            name="anvils",
+            schema=SCHEMA.model_dump(mode="json"),
+            auto_apply=0.9,
+            reject=0.5,
         )
         session.add(catalog)
         session.flush()
@@ -73,16 +75,18 @@ def test_stored_records_get_changes_and_conflicts(
         session.add_all(records.values())
         session.flush()
         ids = sorted(r.id for r in records.values())
+        prepared = plan_enrichment(
+            session,
+            catalog_id=catalog.id,
+            config=EnrichConfig(providers=["web"]),
+            output_schema=OUTPUT,
+        )
         run = {
-            "organization_id": org.id,
-            "catalog_id": catalog.id,
-            "schema": SCHEMA,
-            "output_schema": OUTPUT,
+            "prepared": prepared,
             "record_ids": ids,
-            "options": EnrichOptions(providers=("web",), fetcher=fetcher),
-            "version": "v1",
+            "options": EnrichOptions(providers=("web",), fetcher=fetcher, catalog=SCHEMA),
         }
-        counts = enrich_stored_records(session, **run)
+        counts = enrich_stored_records(session, **run).counts
         assert counts["applied"] == 2  # A-1: weight and colour from two agreeing pages
         assert counts["queued_for_review"] == 1  # A-2: weight from one page only
         assert counts["conflicts"] == 1  # A-2: Red found, Blue kept
@@ -97,5 +101,5 @@ def test_stored_records_get_changes_and_conflicts(
         conflict = session.scalar(select(Conflict))
         assert (conflict.existing_value, conflict.proposed_value) == ("Blue", "Red")
         assert conflict.record_key == "A-2"
-        again = enrich_stored_records(session, **run)
+        again = enrich_stored_records(session, **run).counts
         assert again["applied"] == again["queued_for_review"] == again["conflicts"] == 0
