@@ -1,4 +1,5 @@
-"""Prefect's block standards over the Shopify, Google, Slack and email blocks."""
+"""Prefect's block standards over the Shopify, Google, Merchant Center, Amazon, Slack and
+email blocks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import connectors
 from connectors.email import EmailSource, ImapCredentials
 from connectors.google_credentials import GoogleCredentials
 from connectors.google_drive import GoogleDriveFolder
+from connectors.google_merchant import GoogleMerchantFeed
 from connectors.google_sheets import GoogleSheet
 from connectors.shopify import ShopifyCredentials, ShopifyProducts
 from connectors.slack import SlackNotifier
@@ -18,6 +20,7 @@ BLOCKS = [
     EmailSource,
     GoogleCredentials,
     GoogleDriveFolder,
+    GoogleMerchantFeed,
     GoogleSheet,
     ImapCredentials,
     ShopifyCredentials,
