@@ -8,6 +8,7 @@ from prefect.blocks.core import Block
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
 import connectors
+from connectors.amazon_sp import AmazonListings, AmazonSPCredentials
 from connectors.email import EmailSource, ImapCredentials
 from connectors.google_credentials import GoogleCredentials
 from connectors.google_drive import GoogleDriveFolder
@@ -17,6 +18,8 @@ from connectors.shopify import ShopifyCredentials, ShopifyProducts
 from connectors.slack import SlackNotifier
 
 BLOCKS = [
+    AmazonListings,
+    AmazonSPCredentials,
     EmailSource,
     GoogleCredentials,
     GoogleDriveFolder,

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from connectors.base import TerminalConnectorError
 from connectors.google_merchant import FEED_ATTRIBUTES, REQUIRED, GoogleMerchantFeed
-from tests.conftest import EXAMPLES
 
 G = "{http://base.google.com/ns/1.0}"
 COLUMNS = ["external_id", "title", "description", "price", "brand", "mpn", "upc", "stock",
@@ -162,32 +161,6 @@ def test_mapping_mistakes_are_refused_when_the_feed_is_opened(tmp_path: Path) ->
         GoogleMerchantFeed(
             path=str(tmp_path / "f.tsv"), templates={"link": "https://x.example/{slug}"}
         ).open(columns=COLUMNS, key="external_id", mode="replace")
-
-
-@pytest.fixture
-def example_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The bundled example catalogue read into a fresh store (no models: its own values)."""
-    from catalog.db import session_scope
-    from catalog.ingest import ingest_source
-    from catalog.repository import get_or_create_organization, upsert_catalog
-    from catalog.schema import CatalogSchema
-    from catalog.settings import get_settings
-    from connectors.files import FileSource
-
-    monkeypatch.setenv("SKUFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    get_settings.cache_clear()
-    schema = CatalogSchema.from_yaml(EXAMPLES / "catalog.yaml")
-    with session_scope() as session:
-        org = get_or_create_organization(session, name=get_settings().organization)
-        stored = upsert_catalog(session, organization=org, schema=schema)
-        result = ingest_source(
-            session,
-            catalog_id=stored.id,
-            schema=schema,
-            source=FileSource(path=str(EXAMPLES / "acme_supplier_catalog.csv")),
-            batch_size=1000,
-        )
-    return result.rows_read
 
 
 @pytest.mark.parametrize("name", ["feed.xml", "feed.tsv"])
