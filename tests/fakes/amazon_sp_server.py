@@ -123,7 +123,7 @@ class FakeAmazon:
             if not attributes.get(name)
         ]
         if not body.get("productType"):
-            issues.append({"code": "4000001", "message": "productType missing", "severity": "ERROR"})
+            issues.append({"code": "4000001", "message": "no productType", "severity": "ERROR"})
         if not attributes.get("product_description"):
             issues.append(
                 {
