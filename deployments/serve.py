@@ -84,9 +84,11 @@ def runner_deployments(
     return [runner_deployment(spec) for spec in specs]
 
 
-def serve_all(names: Iterable[str] | None = None, limit: int | None = None) -> None:
+def serve_all(
+    names: Iterable[str] | None = None, limit: int | None = None, path: Path = PREFECT_YAML
+) -> None:
     """Serve the deployments until interrupted; runs execute in subprocesses of this one."""
-    serve(*runner_deployments(names), limit=limit)
+    serve(*runner_deployments(names, path=path), limit=limit)
 
 
 if __name__ == "__main__":
