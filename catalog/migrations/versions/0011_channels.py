@@ -1,7 +1,7 @@
 """channels: webhook subscriptions per change, batched or scheduled; the change-event outbox
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0012
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -46,13 +46,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("subscription_id", "change_id", "event", name="uq_webhook_change_events_event"),
     )
     op.create_index("ix_webhook_change_events_pending", "webhook_change_events", ["subscription_id", "delivery_id"])
-    # the change log is read by time for webhook subscriptions (catalog/webhooks/outbox.py)
+    # the change log is read by time for webhook subscriptions (catalog/webhooks/outbox.py);
+    # decisions by time use ix_changes_catalog_decided (0012)
     op.create_index("ix_changes_catalog_created", "changes", ["catalog_id", "created_at"])
-    op.create_index("ix_changes_catalog_decided", "changes", ["catalog_id", "decided_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_changes_catalog_decided", table_name="changes")
     op.drop_index("ix_changes_catalog_created", table_name="changes")
     op.drop_index("ix_webhook_change_events_pending", table_name="webhook_change_events")
     op.drop_table("webhook_change_events")
