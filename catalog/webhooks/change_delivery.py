@@ -72,17 +72,21 @@ def deliver_change_events(
         again = undelivered_change_deliveries(session, organization_id=organization_id)
     # new deliveries get their retries now; ones that failed before get one more try per run,
     # so a receiver that is down does not hold the run in back-off pauses
-    for delivery_id, tries in [(d, attempts) for d in unsent] + [(d, 1) for d in again]:
-        status = deliver(
-            sessions,
-            delivery_id,
-            timeout=timeout,
-            attempts=tries,
-            backoff=backoff,
-            check_url=check_url,
-        )
-        if status == "delivered":
-            report.delivered += 1
-        else:
-            report.failed += 1
+    import httpx
+
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:  # one pool per pass
+        for delivery_id, tries in [(d, attempts) for d in unsent] + [(d, 1) for d in again]:
+            status = deliver(
+                sessions,
+                delivery_id,
+                timeout=timeout,
+                attempts=tries,
+                backoff=backoff,
+                check_url=check_url,
+                client=client,
+            )
+            if status == "delivered":
+                report.delivered += 1
+            else:
+                report.failed += 1
     return report

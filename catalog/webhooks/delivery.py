@@ -43,6 +43,7 @@ def deliver(
     attempts: int,
     backoff: float,
     check_url: UrlCheck | None = None,
+    client: Any = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Send one delivery until it succeeds, is refused, or runs out of attempts.
@@ -54,6 +55,8 @@ def deliver(
         attempts: Tries in all (the first included).
         backoff: The first pause between tries, doubling after each.
         check_url: The outbound address policy; a refused URL fails the delivery unsent.
+        client: An ``httpx.Client`` to reuse across deliveries (its connections and TLS set-up);
+            one is made for this delivery when None.
 
     Returns:
         The final status: ``delivered`` or ``failed``.
@@ -76,27 +79,50 @@ def deliver(
         except Exception as exc:  # the policy's own error type: its message says why
             _log(sessions, delivery_id, done + 1, "failed", None, f"refused: {exc}")
             return "failed"
+    if client is None:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as own:
+            return _attempts(
+                sessions, delivery_id, own, url, body, secret, done, attempts, backoff, sleep
+            )
+    return _attempts(
+        sessions, delivery_id, client, url, body, secret, done, attempts, backoff, sleep
+    )
+
+
+def _attempts(
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    client: Any,
+    url: str,
+    body: bytes,
+    secret: str | None,
+    done: int,
+    attempts: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+) -> str:
+    import httpx
+
     wait = backoff
     status = "failed"
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for attempt in range(done + 1, done + attempts + 1):
-            headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-            if secret:
-                headers.update(signature_headers(secret, body))
-            code, error = None, None
-            try:
-                code = client.post(url, content=body, headers=headers).status_code
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            delivered = code is not None and 200 <= code < 300
-            refused = code is not None and 400 <= code < 500 and code not in RETRYABLE_4XX
-            final = delivered or refused or attempt == done + attempts
-            status = "delivered" if delivered else ("failed" if final else "retrying")
-            _log(sessions, delivery_id, attempt, status, code, error)
-            if final:
-                break
-            sleep(wait)
-            wait *= 2
+    for attempt in range(done + 1, done + attempts + 1):
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if secret:
+            headers.update(signature_headers(secret, body))
+        code, error = None, None
+        try:
+            code = client.post(url, content=body, headers=headers).status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        delivered = code is not None and 200 <= code < 300
+        refused = code is not None and 400 <= code < 500 and code not in RETRYABLE_4XX
+        final = delivered or refused or attempt == done + attempts
+        status = "delivered" if delivered else ("failed" if final else "retrying")
+        _log(sessions, delivery_id, attempt, status, code, error)
+        if final:
+            break
+        sleep(wait)
+        wait *= 2
     return status
 
 

@@ -25,11 +25,12 @@ changes made after it was created, in its organization's catalogues (or the ones
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Catalog, Change, ChangeStatus, Record, utcnow
@@ -50,6 +51,8 @@ ALL_CHANGES = "change.*"
 BATCH_EVENT = "change.batch"
 SWEEP_MARGIN = timedelta(minutes=10)
 UNSENT = ("pending", "retrying")
+PLAN_CHUNK = 1000
+"""Deliveries inserted per statement while planning."""
 MAX_ATTEMPTS = 30
 """Tries a change delivery gets in all, over successive runs, before it stays failed."""
 
@@ -174,8 +177,13 @@ def plan_deliveries(
         mode = subscription.mode
         if mode == DeliveryMode.SCHEDULED.value and not flush_scheduled:
             continue
-        pending = session.scalars(
-            select(WebhookChangeEvent)
+        pending = session.execute(
+            select(
+                WebhookChangeEvent.id,
+                WebhookChangeEvent.change_id,
+                WebhookChangeEvent.event,
+                WebhookChangeEvent.created_at,
+            )
             .where(
                 WebhookChangeEvent.subscription_id == subscription.id,
                 WebhookChangeEvent.delivery_id.is_(None),
@@ -191,23 +199,35 @@ def plan_deliveries(
             waited = now - _aware(groups[-1][0].created_at, now)
             if waited < timedelta(seconds=subscription.batch_seconds):
                 groups.pop()
-        payloads = change_payloads(session, [e.change_id for g in groups for e in g])
-        for group in groups:
-            delivery = WebhookDelivery(
-                organization_id=subscription.organization_id,
-                subscription_id=subscription.id,
-                url=subscription.url,
-                event=group[0].event if size == 1 else BATCH_EVENT,
-                payload=_payload(group, payloads, batched=size > 1),
-                status="pending",
-                attempts=0,
+        for start in range(0, len(groups), PLAN_CHUNK):
+            chunk = groups[start : start + PLAN_CHUNK]
+            payloads = change_payloads(session, [e.change_id for g in chunk for e in g])
+            made = session.scalars(
+                insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "organization_id": subscription.organization_id,
+                        "subscription_id": subscription.id,
+                        "url": subscription.url,
+                        "event": group[0].event if size == 1 else BATCH_EVENT,
+                        "payload": _payload(group, payloads, batched=size > 1),
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for group in chunk
+                ],
+            ).all()
+            session.execute(
+                update(WebhookChangeEvent),
+                [
+                    {"id": event.id, "delivery_id": delivery_id}
+                    for group, delivery_id in zip(chunk, made, strict=True)
+                    for event in group
+                ],
             )
-            session.add(delivery)
-            session.flush()
-            for event in group:
-                event.delivery_id = delivery.id
-            ids.append(delivery.id)
-            carried += len(group)
+            ids += made
+            carried += sum(len(group) for group in chunk)
     session.flush()
     return Planned(ids, carried)
 
@@ -294,7 +314,7 @@ def change_payloads(session: Session, change_ids: list[int]) -> dict[int, dict[s
 
 
 def _payload(
-    group: list[WebhookChangeEvent], payloads: dict[int, dict[str, Any]], *, batched: bool
+    group: Sequence[Any], payloads: dict[int, dict[str, Any]], *, batched: bool
 ) -> dict[str, Any]:
     if not batched:
         return _jsonable(payloads[group[0].change_id])
