@@ -1,7 +1,7 @@
 """channels: webhook subscriptions per change, batched or scheduled; the change-event outbox
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0008
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0012"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_change_events_pending", "webhook_change_events", ["subscription_id", "delivery_id"])
     # the change log is read by time for webhook subscriptions (catalog/webhooks/outbox.py);
-    # decisions by time use ix_changes_catalog_decided (0012)
+    # decisions by time use ix_changes_catalog_decided (0008)
     op.create_index("ix_changes_catalog_created", "changes", ["catalog_id", "created_at"])
 
 
