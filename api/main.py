@@ -29,6 +29,7 @@ from api.routes import (
     records,
     rollback,
     runs,
+    slack,
     supplier_portal,
     webhooks,
 )
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog_conflicts.router,
     runs.router,
     quality.router,
+    slack.router,
 )
 """The contract families' routers, included in this order."""
 

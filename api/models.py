@@ -1,6 +1,6 @@
-"""Tables the HTTP API adds to the store: API keys, webhook subscriptions and their delivery
-log, the credits ledger, each organization's auto-enrichment settings, and supplier-portal
-upload tokens.
+"""Tables the HTTP API adds to the store: API keys, the credits ledger, each organization's
+auto-enrichment settings, and supplier-portal upload tokens. (Webhook subscriptions and their
+delivery log are the domain's, `catalog.webhooks.models`: flows deliver change events too.)
 
 Jobs are the store's `catalog.models.Run` rows: a job is a run started over HTTP, so the CLI,
 the flows and the API see one history. Progress lives in ``Run.counts`` (``total``,
@@ -18,9 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
-    Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,44 +40,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class WebhookSubscription(Base):
-    """An endpoint that receives signed event notifications. The secret is kept as given: it
-    is a shared signing key, needed in the clear to sign each delivery."""
-
-    __tablename__ = "webhook_subscriptions"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(200))
-    events: Mapped[list[str]] = mapped_column(JsonType, default=list)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class WebhookDelivery(Base):
-    """One notification and every attempt to deliver it (the delivery log users can read)."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_org_created", "organization_id", "id"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("webhook_subscriptions.id", ondelete="SET NULL"), index=True
-    )
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
-    url: Mapped[str] = mapped_column(Text)
-    event: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UsageEntry(Base):

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.settings import get_settings as get_store_settings
@@ -59,6 +59,21 @@ class ApiSettings(BaseSettings):
             "Per sync destination (erp, procurement, warehouse, crm, custom): a directory for "
             "files, or `SQLALCHEMY_URL#table` to upsert into a table."
         ),
+    )
+
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="The Slack app's signing secret, for slash commands."
+    )
+    slack_signing_secret_block: str | None = Field(
+        None, description="A Prefect Secret block holding the Slack signing secret instead."
+    )
+    slack_teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="Slack workspace (team id) to the organization its slash commands act for.",
+    )
+    slack_response_hosts: list[str] = Field(
+        default_factory=lambda: ["hooks.slack.com"],
+        description="Hosts a slash command's response_url may point at.",
     )
 
     @property

@@ -180,6 +180,7 @@ class Change(Base):
         Index("ix_changes_catalog_status_operation", "catalog_id", "status", "operation"),
         Index("ix_changes_run_status", "run_id", "status"),
         Index("ix_changes_catalog_id", "catalog_id", "id"),
+        Index("ix_changes_catalog_created", "catalog_id", "created_at"),
         Index("ix_changes_catalog_decided", "catalog_id", "decided_at"),
     )
 

@@ -61,7 +61,7 @@ def _mapping(values: list[str] | None) -> dict[str, str] | None:
     for value in values:
         column, sep, attribute = value.partition("=")
         if not sep:
-            raise typer.BadParameter(f"--map takes COLUMN=ATTRIBUTE, not '{value}'")
+            raise typer.BadParameter(f"--map takes NAME=NAME, not '{value}'")
         pairs[column.strip()] = attribute.strip()
     return pairs
 
@@ -191,10 +191,63 @@ def rollback(
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Argument(help="Output file: .csv, .jsonl or .parquet.")],
+    out: Annotated[
+        Path, typer.Argument(help="Output file: .csv, .jsonl, .parquet; a feed: .xml or .tsv.")
+    ],
     catalog: CatalogOption = None,
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto (from the extension), or google-merchant for a Merchant feed."
+        ),
+    ] = "auto",
+    link_template: Annotated[
+        str | None,
+        typer.Option(help="Feed: product page URL, e.g. 'https://shop.example/p/{external_id}'."),
+    ] = None,
+    image_template: Annotated[
+        str | None, typer.Option(help="Feed: image URL template for items without an image.")
+    ] = None,
+    feed_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Feed: fill a feed attribute from a column: ATTRIBUTE=COLUMN."),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Feed: price currency (default: the price unit, or USD).")
+    ] = None,
+    availability: Annotated[
+        str, typer.Option(help="Feed: availability of items without stock data.")
+    ] = "in_stock",
+    google_categories: Annotated[
+        Path | None,
+        typer.Option(help="Feed: Shopify's shopify_to_google_mapping.csv, to fill categories."),
+    ] = None,
+    category_is_google: Annotated[
+        bool, typer.Option(help="Feed: the catalogue is classified into Google's taxonomy.")
+    ] = False,
 ) -> None:
-    """Write the catalogue's current values to a file (atomically)."""
+    """Write the catalogue's current values to a file (atomically), or a Google Merchant
+    Center feed (`--format google-merchant`: items Google would refuse are listed, not
+    written)."""
+    if file_format not in ("auto", "google-merchant"):
+        raise typer.BadParameter("--format takes auto or google-merchant")
+    if file_format == "google-merchant":
+        from cli.feeds import FeedOptions, export_google_merchant
+
+        export_google_merchant(
+            out,
+            catalog,
+            FeedOptions(
+                link_template=link_template,
+                image_template=image_template,
+                fields=_mapping(feed_map) or {},
+                currency=currency,
+                availability=availability,
+                google_categories=google_categories,
+                category_is_google=category_is_google,
+            ),
+        )
+        return
     from catalog.distribute import distribute
     from catalog.repository import catalog_schema
     from catalog.settings import get_settings

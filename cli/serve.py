@@ -34,6 +34,10 @@ def serve(
         Path, typer.Option(help="Catalogue schema for files landing in --watch.")
     ] = Path("examples/catalog.yaml"),
     limit: Annotated[int | None, typer.Option(help="Most flow runs at once.")] = None,
+    deployments_file: Annotated[
+        Path | None,
+        typer.Option(help="A prefect.yaml of your own (default: the project's prefect.yaml)."),
+    ] = None,
 ) -> None:
     """Serve skuflow's deployments (prefect.yaml) from this machine, with a Prefect server."""
     from catalog.settings import get_settings
@@ -56,7 +60,14 @@ def serve(
         api_url = server.api_url
     os.environ["PREFECT_API_URL"] = api_url
     try:
-        _serve(api_url, only=only, watch=watch, watch_catalog=watch_catalog, limit=limit)
+        _serve(
+            api_url,
+            only=only,
+            watch=watch,
+            watch_catalog=watch_catalog,
+            limit=limit,
+            deployments_file=deployments_file,
+        )
     finally:
         if server is not None:
             server.stop()
@@ -69,11 +80,12 @@ def _serve(
     watch: Path | None,
     watch_catalog: Path,
     limit: int | None,
+    deployments_file: Path | None = None,
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from deployments.blocks import register_blocks
-    from deployments.serve import serve_all
+    from deployments.serve import PREFECT_YAML, serve_all
     from deployments.watch import start_folder_watcher
 
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
@@ -87,7 +99,7 @@ def _serve(
             console.print(f"Watching {watch} for supplier files.")
         console.print(f"UI: {api_url.removesuffix('/api')}  (Ctrl-C stops serving)")
         try:
-            serve_all(names=only, limit=limit)
+            serve_all(names=only, limit=limit, path=deployments_file or PREFECT_YAML)
         finally:
             if stop is not None:
                 stop.set()

@@ -14,7 +14,12 @@ from catalog.rows import Destination, Source, WriteMode
 from connectors import block_types
 from connectors.base import TerminalConnectorError
 
-WHOLE_SNAPSHOT_SLUGS = {"skuflow-file-export", "skuflow-s3-dump", "skuflow-marketplace-export"}
+WHOLE_SNAPSHOT_SLUGS = {
+    "skuflow-file-export",
+    "skuflow-s3-dump",
+    "skuflow-marketplace-export",
+    "skuflow-google-merchant-feed",
+}
 """Destinations rewritten whole on every run: `replace` is their only mode."""
 
 

@@ -4,6 +4,11 @@ A team wants to hear about its own catalogue: each route matches events by catal
 and kind and posts to its own webhook, as a one-line summary or with the records behind it.
 Every route is tried even if another fails (one revoked webhook must not silence the rest); the
 failures are raised together afterwards. Webhook URLs are secrets: they carry the credential.
+
+The kinds: a run completed, failed, or halted (validation failed, nothing distributed); a
+monitor run found drift (told instead of its completion); the review queue grew. Nothing in a
+flow calls this block: the ``notify-slack`` deployment (flows/notify_slack.py) is triggered by
+the runs' ``skuflow.run.*`` events, so every operation is announced the same way.
 """
 
 from __future__ import annotations
@@ -19,13 +24,25 @@ from catalog.models import Run, RunStatus
 from connectors.base import TerminalConnectorError, TransientConnectorError, block_label
 from connectors.retry import call_with_retries, http_status_error
 
-EventKind = Literal["run_completed", "run_failed", "review_queue_grew"]
-EVENT_KINDS: tuple[EventKind, ...] = ("run_completed", "run_failed", "review_queue_grew")
+EventKind = Literal[
+    "run_completed", "run_failed", "run_halted", "monitor_drift", "review_queue_grew"
+]
+EVENT_KINDS: tuple[EventKind, ...] = (
+    "run_completed",
+    "run_failed",
+    "run_halted",
+    "monitor_drift",
+    "review_queue_grew",
+)
 SECTION_CHARS = 2900
 """Slack refuses a section block over 3,000 characters."""
 HEADLINES = {
     "run_completed": ":white_check_mark: {operation} completed for *{catalog}*",
     "run_failed": ":x: {operation} failed for *{catalog}*",
+    "run_halted": ":octagonal_sign: {operation} halted for *{catalog}*: validation failed, "
+    "nothing was distributed",
+    "monitor_drift": ":chart_with_upwards_trend: Monitor found {moved:,} moved value(s) in "
+    "*{catalog}*",
     "review_queue_grew": ":inbox_tray: Review queue for *{catalog}* grew to {queue} ({growth:+d})",
 }
 # Slack's webhook answers that mean the URL itself is dead (revoked, deleted, archived channel).
@@ -44,6 +61,8 @@ class Event:
     error: str | None = None
     queue_before: int = 0
     queue_after: int = 0
+    moved: int = 0
+    """Values a monitor run found changed (its drift)."""
     records: list[str] = field(default_factory=list)
 
 
@@ -64,20 +83,30 @@ def review_queue_event(
 
 
 def run_event(run: Run, *, catalog: str, records: Sequence[str] = ()) -> Event:
-    """The event for a finished run row: failed runs carry their error, the others their counts
-    (whole numbers only, as a summary line shows them)."""
+    """The event for a finished run row: failed runs carry their error (a failed run with a
+    validation report was halted), a monitor run that found drift reports the drift, the
+    others their counts (whole numbers only, as a summary line shows them)."""
     counts = {
         name: value
         for name, value in (run.counts or {}).items()
         if isinstance(value, int) and not isinstance(value, bool)
     }
+    drift = (run.counts or {}).get("drift") or {}
+    moved = sum(v for v in drift.values() if isinstance(v, int)) if isinstance(drift, dict) else 0
+    kind: EventKind = "run_completed"
+    if run.status == RunStatus.FAILED.value:
+        kind = "run_halted" if run.report_path else "run_failed"
+    elif moved:
+        kind = "monitor_drift"
+        counts = {**counts, **{f"{name} moved": n for name, n in drift.items()}}
     return Event(
-        kind="run_failed" if run.status == RunStatus.FAILED.value else "run_completed",
+        kind=kind,
         catalog=catalog,
         operation=run.operation,
         run_id=str(run.id),
         counts=counts,
-        error=run.error,
+        error=None if kind == "run_halted" else run.error,
+        moved=moved,
         records=list(records),
     )
 
@@ -211,6 +240,7 @@ def render(event: Event, *, verbosity: str, max_records: int) -> dict[str, Any]:
         catalog=event.catalog,
         queue=event.queue_after,
         growth=event.queue_after - event.queue_before,
+        moved=event.moved,
     )
     facts = [f"{name}: {count:,}" for name, count in event.counts.items()]
     if event.run_id:

@@ -2,7 +2,8 @@
 
 `prefect.yaml` is the one list of deployments: `prefect deploy --all` registers them for
 workers on many machines, and this module turns the same entries (entrypoint, parameters,
-cron schedules, event triggers, concurrency limit, tags) into `RunnerDeployment`s for
+cron and interval schedules with their own parameters, event triggers, concurrency limit,
+tags) into `RunnerDeployment`s for
 `prefect.serve` — the single-machine path behind `skuflow serve`, no work pool needed.
 """
 
@@ -17,7 +18,7 @@ import yaml
 from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events.schemas.deployment_triggers import DeploymentTriggerTypes
-from prefect.schedules import Cron
+from prefect.schedules import Cron, Interval, Schedule
 from pydantic import TypeAdapter
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -42,10 +43,7 @@ def load_flow(entrypoint: str) -> Flow:
 def runner_deployment(spec: dict[str, Any]) -> RunnerDeployment:
     """One prefect.yaml deployment entry as a `RunnerDeployment`."""
     name = spec["name"]
-    schedules = [
-        Cron(s["cron"], timezone=s.get("timezone"), active=s.get("active", True))
-        for s in spec.get("schedules") or []
-    ]
+    schedules = [_schedule(s) for s in spec.get("schedules") or []]
     triggers = [
         _triggers.validate_python({"name": f"{name}__automation_{i}", **trigger})
         for i, trigger in enumerate(spec.get("triggers") or [], start=1)
@@ -61,6 +59,18 @@ def runner_deployment(spec: dict[str, Any]) -> RunnerDeployment:
     )
 
 
+def _schedule(entry: dict[str, Any]) -> Schedule:
+    """A prefect.yaml schedule entry (cron or interval seconds, with its own parameters)."""
+    options = {
+        "timezone": entry.get("timezone"),
+        "active": entry.get("active", True),
+        "parameters": entry.get("parameters") or None,
+    }
+    if "interval" in entry:
+        return Interval(float(entry["interval"]), **options)
+    return Cron(entry["cron"], **options)
+
+
 def runner_deployments(
     names: Iterable[str] | None = None, path: Path = PREFECT_YAML
 ) -> list[RunnerDeployment]:
@@ -74,9 +84,11 @@ def runner_deployments(
     return [runner_deployment(spec) for spec in specs]
 
 
-def serve_all(names: Iterable[str] | None = None, limit: int | None = None) -> None:
+def serve_all(
+    names: Iterable[str] | None = None, limit: int | None = None, path: Path = PREFECT_YAML
+) -> None:
     """Serve the deployments until interrupted; runs execute in subprocesses of this one."""
-    serve(*runner_deployments(names), limit=limit)
+    serve(*runner_deployments(names, path=path), limit=limit)
 
 
 if __name__ == "__main__":

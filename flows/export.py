@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
-from prefect.blocks.core import Block
 
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
 from catalog.rows import Destination, WriteMode
+from connectors.by_name import load_destination
 from flows.support.announce import announce_end, announce_start
 from flows.support.runs import close_run, open_run
 from flows.support.targets import build_targets
@@ -39,7 +39,8 @@ def export(
         catalog: name of a stored catalogue (or its schema YAML).
         out: directory for file exports, one file per format in `formats` (default csv).
         table: `SQLALCHEMY_URL#table` to upsert into.
-        destination: a saved destination block, `block-type-slug/name`, written with upsert.
+        destination: a saved destination block, `block-type-slug/name[:mode]`: whole-file
+            blocks (file exports, dumps, feeds) are replaced, the others upserted by default.
         record_filter: only the records it selects (external ids, values, category, …).
     """
     opened = open_run(
@@ -56,7 +57,7 @@ def export(
             catalog_name=opened.schema.name, out=out, formats=formats or ["csv"], table=table
         )
         if destination:
-            targets.append((Block.load(destination), "upsert"))
+            targets.append(load_destination(destination))
         if not targets:
             raise ValueError("export needs out, table or destination")
         written = distribute(

@@ -12,15 +12,14 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
-from sqlalchemy import select
 
 from catalog.db import session_scope
 from catalog.filters import RecordFilter
-from catalog.models import Change, Record, RunStatus
-from catalog.records import filtered
+from catalog.models import RunStatus
 from connectors.files import FileSource
 from flows.support.announce import announce_end, announce_start
 from flows.support.artifacts import artifact_key
+from flows.support.drift import drift_rows
 from flows.support.runs import OpenRun, close_run, open_run
 from flows.support.stages import enrich_pending
 from tasks.ingest import ingest
@@ -81,16 +80,10 @@ def monitor(
 
 def _publish_drift(opened: OpenRun, fields: list[str] | None) -> dict[str, int]:
     """Changed values per field, and a table of them (first 500) in the UI."""
-    query = (
-        select(Record.external_id, Change.field, Change.old_value, Change.new_value)
-        .join(Record, Record.id == Change.record_id)
-        .where(Change.run_id == opened.run_id, Change.operation == "ingest")
-        .order_by(Change.field, Record.external_id)
-    )
-    if fields:
-        query = query.where(Change.field.in_(fields))
     with session_scope(opened.store_url) as session:
-        rows = session.execute(filtered(session, query, opened.record_filter)).all()
+        rows = drift_rows(
+            session, run_id=opened.run_id, fields=fields, record_filter=opened.record_filter
+        )
     per_field: dict[str, int] = {}
     for _, field, _, _ in rows:
         per_field[field] = per_field.get(field, 0) + 1

@@ -10,7 +10,7 @@ attributes into enrichment output fields and the mapping into a cross-walk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +58,22 @@ class Crosswalk:
     source: str
     target: str
     mapping: dict[str, str]
+    paths: dict[str, str] = field(default_factory=dict)
+    """Source node paths ("Hardware > Tools > Drills") mapped to target node ids, for
+    catalogues whose category values are paths."""
 
     def translate(self, node_id: str) -> str | None:
-        return self.mapping.get(node_id)
+        return self.mapping.get(node_id) or self.paths.get(node_id)
+
+    def google_category_map(self) -> dict[str, str]:
+        """Every source id and path to its Google category id: the Merchant Center feed's
+        ``category_map`` (`connectors.google_merchant.GoogleMerchantFeed`)."""
+        return {**self.paths, **self.mapping}
 
 
 def load_shopify_google_crosswalk(path: str | Path, *, google: Taxonomy | None = None) -> Crosswalk:
-    """Read `shopify_to_google_mapping.csv` (shopify_id → google_category_id). With `google`
+    """Read `shopify_to_google_mapping.csv` (shopify_id → google_category_id, and
+    shopify_full_path → google_category_id when the file has that column). With `google`
     given, targets missing from that Google version are left out rather than kept dangling.
 
     Raises:
@@ -82,4 +91,13 @@ def load_shopify_google_crosswalk(path: str | Path, *, google: Taxonomy | None =
         for s, g in zip(frame["shopify_id"], frame["google_category_id"], strict=True)
         if s and g and (google is None or g in google)
     }
-    return Crosswalk(source="shopify", target=google.name if google else "google", mapping=pairs)
+    paths = {}
+    if "shopify_full_path" in frame.columns:
+        paths = {
+            p: g
+            for p, g in zip(frame["shopify_full_path"], frame["google_category_id"], strict=True)
+            if p and g and (google is None or g in google)
+        }
+    return Crosswalk(
+        source="shopify", target=google.name if google else "google", mapping=pairs, paths=paths
+    )

@@ -29,9 +29,9 @@ from api.datasets.service import (
     release_lock,
 )
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
-from api.models import WebhookSubscription
 from api.usage import charge
 from catalog.models import Organization, Run, RunStatus, utcnow
+from catalog.webhooks.models import WebhookSubscription
 
 BULK = "dataset_bulk"
 NEW_ROWS = "dataset_new_rows"

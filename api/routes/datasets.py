@@ -43,9 +43,9 @@ from api.datasets.schemas import (
 )
 from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
-from api.models import WebhookDelivery, WebhookSubscription
 from api.webhooks import enqueue
 from catalog.models import Organization, Run
+from catalog.webhooks.models import WebhookDelivery, WebhookSubscription
 
 router = APIRouter(prefix="/api/v2", tags=["datasets"])
 

@@ -25,9 +25,9 @@ from api.deps import CurrentOrganization, SessionDep
 from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
-from api.models import WebhookDelivery
 from api.settings import ApiSettings
 from catalog.models import Catalog, Run, RunStatus, utcnow
+from catalog.webhooks.models import WebhookDelivery
 from enrichment.output_schema import OutputSchema
 
 router = APIRouter(prefix="/api/public/enrich", tags=["enrichment jobs"])

@@ -2,7 +2,11 @@
 
 A subscription receives ``job.completed`` / ``job.failed`` / ``job.cancelled`` (and whatever
 events other families emit), signed with its secret; every delivery and its attempts are
-listed here.
+listed here. A subscription that names change events (``change.approved``, …, or
+``change.*``) also receives the catalogue's changes, with their provenance, in its ``mode``:
+``per_change`` (one delivery per change event), ``batched`` (``batch_size`` events per
+delivery, or whatever waited ``batch_seconds``) or ``scheduled`` (grouped when the scheduled
+delivery deployment runs). Those are sent by the ``deliver-webhooks`` flow (prefect.yaml).
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
-from api.models import WebhookDelivery, WebhookSubscription
+from catalog.webhooks.models import DeliveryMode, WebhookDelivery, WebhookSubscription
+from catalog.webhooks.outbox import pending_counts, wanted_change_events
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -29,6 +34,27 @@ class WebhookCreate(BaseModel):
     secret: str | None = Field(
         None, min_length=16, max_length=200, description="Signing secret; generated if omitted."
     )
+    mode: DeliveryMode = Field(
+        DeliveryMode.PER_CHANGE,
+        description="How change events are delivered: per_change, batched or scheduled.",
+    )
+    batch_size: int = Field(100, ge=1, le=1000, description="Change events per batched delivery.")
+    batch_seconds: int = Field(
+        60, ge=1, le=86_400, description="Longest a batched change event waits for its batch."
+    )
+    catalogs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="Catalogues it hears about; empty: all."
+    )
+
+    @model_validator(mode="after")
+    def _modes_need_change_events(self) -> WebhookCreate:
+        if self.mode is not DeliveryMode.PER_CHANGE and not wanted_change_events(self.events):
+            raise ValueError(
+                f"mode '{self.mode.value}' batches change events: name some in events "
+                "(change.applied, change.queued_for_review, change.approved, change.rejected "
+                "or change.*)"
+            )
+        return self
 
 
 class WebhookPublic(BaseModel):
@@ -37,6 +63,11 @@ class WebhookPublic(BaseModel):
     events: list[str]
     active: bool
     created_at: datetime
+    mode: str
+    batch_size: int
+    batch_seconds: int
+    catalogs: list[str]
+    pending_changes: int = Field(0, description="Change events queued, not yet delivered.")
 
 
 class WebhookCreated(WebhookPublic):
@@ -68,13 +99,18 @@ class DeliveriesPublic(BaseModel):
     count: int
 
 
-def _public(sub: WebhookSubscription) -> dict[str, Any]:
+def _public(sub: WebhookSubscription, pending: dict[int, int] | None = None) -> dict[str, Any]:
     return {
         "id": str(sub.id),
         "url": sub.url,
         "events": sub.events or [],
         "active": sub.active,
         "created_at": sub.created_at,
+        "mode": sub.mode,
+        "batch_size": sub.batch_size,
+        "batch_seconds": sub.batch_seconds,
+        "catalogs": sub.catalogs or [],
+        "pending_changes": (pending or {}).get(sub.id, 0),
     }
 
 
@@ -106,6 +142,10 @@ def create_webhook(
         secret=body.secret or secrets.token_urlsafe(32),
         events=body.events,
         active=True,
+        mode=body.mode.value,
+        batch_size=body.batch_size,
+        batch_seconds=body.batch_seconds,
+        catalogs=body.catalogs,
     )
     session.add(sub)
     session.flush()
@@ -119,7 +159,10 @@ def list_webhooks(session: SessionDep, org: CurrentOrganization) -> WebhooksPubl
         .where(WebhookSubscription.organization_id == org.id)
         .order_by(WebhookSubscription.id)
     ).all()
-    return WebhooksPublic(data=[WebhookPublic(**_public(s)) for s in subs], count=len(subs))
+    pending = pending_counts(session, organization_id=org.id)
+    return WebhooksPublic(
+        data=[WebhookPublic(**_public(s, pending)) for s in subs], count=len(subs)
+    )
 
 
 @router.get("/deliveries")
@@ -151,7 +194,7 @@ def list_deliveries(
 @router.get("/{webhook_id}")
 def get_webhook(webhook_id: str, session: SessionDep, org: CurrentOrganization) -> WebhookPublic:
     sub = owned_or_404(session, WebhookSubscription, webhook_id, org, what="webhook")
-    return WebhookPublic(**_public(sub))
+    return WebhookPublic(**_public(sub, pending_counts(session, organization_id=org.id)))
 
 
 @router.delete("/{webhook_id}", status_code=204)

@@ -18,9 +18,16 @@ from tests.conftest import SHARED_DATA
 
 
 class LiveServer:
-    """uvicorn serving ``app`` on 127.0.0.1 in a daemon thread, on a port the OS picked."""
+    """uvicorn serving ``app`` on 127.0.0.1 in a daemon thread, on a port the OS picked.
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    With ``inherit_context`` the server runs in a copy of the caller's context, so Prefect
+    settings a test set with ``temporary_settings`` (the API URL of a test server) apply to
+    the app's threads as they would to a process started with them in its environment.
+    """
+
+    def __init__(self, app, *, inherit_context: bool = False) -> None:  # noqa: ANN001
+        import contextvars
+
         import uvicorn
 
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -30,9 +37,14 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
+        run = self.server.run
+        if inherit_context:
+            context = contextvars.copy_context()
+
+            def run(**kwargs: object) -> None:
+                context.run(self.server.run, **kwargs)
+
+        self._thread = threading.Thread(target=run, kwargs={"sockets": [self._socket]}, daemon=True)
 
     def start(self, timeout: float = 30) -> LiveServer:
         self._thread.start()

@@ -149,7 +149,7 @@ def _deliver(api: Api, client: httpx.Client, url: str, secret: str) -> dict:
     assert created.json()["secret"] == secret
     org_id = None
     with session_scope(api.store_url) as session:
-        from api.models import WebhookSubscription
+        from catalog.webhooks.models import WebhookSubscription
 
         org_id = session.get(WebhookSubscription, int(created.json()["id"])).organization_id
         run = create_job(session, organization=session.get(Organization, org_id), operation="t")

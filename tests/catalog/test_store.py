@@ -64,6 +64,7 @@ MODEL_MODULES = [
     "api.enrich_jobs.models",
     "enrichment.models",
     "catalog.source_cursors",
+    "catalog.webhooks.models",
 ]
 
 

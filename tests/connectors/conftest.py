@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLES
+from tests.fakes.amazon_sp_server import FakeAmazon, start_amazon
 from tests.fakes.google_server import FakeGoogle, start_google
 from tests.fakes.shopify_server import FakeShopify, start_shopify
 from tests.fakes.slack_server import FakeSlack, start_slack
@@ -86,3 +89,49 @@ def google_credentials(google: tuple[FakeGoogle, str]):  # -> GoogleCredentials
 
     state, url = google
     return GoogleCredentials(access_token=state.token, api_base=url)
+
+
+@pytest.fixture(scope="module")
+def amazon_server() -> Iterator[FakeAmazon]:
+    with start_amazon() as amazon:
+        yield amazon
+
+
+@pytest.fixture
+def amazon(amazon_server: FakeAmazon) -> FakeAmazon:
+    """The module's fake SP-API with no listings, tokens or throttles, at a fast rate limit."""
+    with amazon_server.lock:
+        amazon_server.listings.clear()
+        amazon_server.tokens.clear()
+        amazon_server.requests.clear()
+        amazon_server.token_requests = 0
+        amazon_server.throttles = 0
+        amazon_server.rate_limit = 50.0
+        amazon_server.expires_in = 3600
+    return amazon_server
+
+
+@pytest.fixture
+def example_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The bundled example catalogue read into a fresh store (no models: its own values)."""
+    from catalog.db import session_scope
+    from catalog.ingest import ingest_source
+    from catalog.repository import get_or_create_organization, upsert_catalog
+    from catalog.schema import CatalogSchema
+    from catalog.settings import get_settings
+    from connectors.files import FileSource
+
+    monkeypatch.setenv("SKUFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    get_settings.cache_clear()
+    schema = CatalogSchema.from_yaml(EXAMPLES / "catalog.yaml")
+    with session_scope() as session:
+        org = get_or_create_organization(session, name=get_settings().organization)
+        stored = upsert_catalog(session, organization=org, schema=schema)
+        result = ingest_source(
+            session,
+            catalog_id=stored.id,
+            schema=schema,
+            source=FileSource(path=str(EXAMPLES / "acme_supplier_catalog.csv")),
+            batch_size=1000,
+        )
+    return result.rows_read

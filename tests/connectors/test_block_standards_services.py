@@ -1,4 +1,5 @@
-"""Prefect's block standards over the Shopify, Google, Slack, email and SearxNG blocks."""
+"""Prefect's block standards over the Shopify, Google, Merchant Center, Amazon, Slack, email
+and SearxNG blocks."""
 
 from __future__ import annotations
 
@@ -7,18 +8,23 @@ from prefect.blocks.core import Block
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
 import connectors
+from connectors.amazon_sp import AmazonListings, AmazonSPCredentials
 from connectors.email import EmailSource, ImapCredentials
 from connectors.google_credentials import GoogleCredentials
 from connectors.google_drive import GoogleDriveFolder
+from connectors.google_merchant import GoogleMerchantFeed
 from connectors.google_sheets import GoogleSheet
 from connectors.searxng import SearxngSearch
 from connectors.shopify import ShopifyCredentials, ShopifyProducts
 from connectors.slack import SlackNotifier
 
 BLOCKS = [
+    AmazonListings,
+    AmazonSPCredentials,
     EmailSource,
     GoogleCredentials,
     GoogleDriveFolder,
+    GoogleMerchantFeed,
     GoogleSheet,
     ImapCredentials,
     ShopifyCredentials,

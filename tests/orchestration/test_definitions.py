@@ -19,7 +19,10 @@ from flows.support.review_checkpoint import ReviewDecision, review_checkpoint
 def test_every_deployment_in_prefect_yaml_builds() -> None:
     built = {d.name: d for d in runner_deployments()}
     assert set(built) == {spec["name"] for spec in deployment_specs()}
-    crons = {d.name: [s.schedule.cron for s in d.schedules] for d in built.values()}
+    crons = {
+        d.name: [s.schedule.cron for s in d.schedules if hasattr(s.schedule, "cron")]
+        for d in built.values()
+    }
     assert crons["monitor-daily"] == ["0 6 * * *"]
     assert crons["quality-report-weekly"] == ["0 7 * * 1"]
     assert crons["portal-pickup-hourly"] == ["0 * * * *"]
@@ -27,6 +30,19 @@ def test_every_deployment_in_prefect_yaml_builds() -> None:
     assert [set(t.expect) for t in built["export-after-onboard"].triggers] == [
         {"skuflow.run.completed"}
     ]
+    assert [set(t.expect) for t in built["notify-slack"].triggers] == [
+        {"skuflow.run.completed", "skuflow.run.failed"}
+    ]
+    hooks = built["deliver-webhooks"]
+    assert [set(t.expect) for t in hooks.triggers] == [
+        {f"skuflow.change.{s}" for s in ("applied", "queued_for_review", "approved", "rejected")}
+    ]
+    every_minute, hourly = hooks.schedules
+    assert every_minute.schedule.interval.total_seconds() == 60
+    assert hourly.schedule.cron == "0 * * * *" and hourly.parameters["flush_scheduled"] is True
+    # channels are opt-in: nothing is posted or delivered until a team turns them on
+    assert not any(t.enabled for t in hooks.triggers + built["notify-slack"].triggers)
+    assert not any(s.active for s in hooks.schedules)
     # a paused review run loses a concurrency lease (Prefect 3.8) and crashes, so it has none
     assert all(d.concurrency_limit for name, d in built.items() if name != "review-enrichment")
     assert built["review-enrichment"].concurrency_limit is None
