@@ -12,6 +12,7 @@ from rich.table import Table
 from cli import api, review
 from cli import classify as classify_cli
 from cli import extract as extract_cli
+from cli import match as match_cli
 from cli import serve as serve_cli
 from cli import taxonomy as taxonomy_cli
 from cli.console import console, errors, quiet_prefect
@@ -27,6 +28,8 @@ app.add_typer(api.keys, name="api-key", help="API keys (same as `skuflow api key
 app.command(name="serve")(serve_cli.serve)
 app.add_typer(classify_cli.app, name="classify")
 app.add_typer(extract_cli.app, name="extract")
+app.add_typer(match_cli.app, name="match")
+app.command(name="dedupe")(match_cli.dedupe)
 app.add_typer(taxonomy_cli.app, name="taxonomy")
 
 

@@ -1,0 +1,162 @@
+"""From scored pairs to clusters, without letting one wrong link chain clusters together.
+
+Connected components over "probability ≥ threshold" edges are what most tools do, and one
+false link between two products' clusters turns them into one giant cluster. Here clusters grow
+by average linkage instead (a greedy form of correlation clustering): pairs are taken from the
+most to the least likely, and two clusters are merged only when the *mean* probability over all
+their cross pairs reaches the threshold. Cross pairs that blocking never proposed count as 0
+(they were not even similar enough to compare), unless `score_missing` is given, which scores
+them for real — so a single strong link between two groups of five is one of 25 cross pairs and
+does not merge them.
+
+Each record's confidence is the mean probability of its links to the rest of its cluster (a
+singleton's: 1 − the best probability it had with anyone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+ScoreMissing = Callable[[np.ndarray, np.ndarray], np.ndarray]
+MAX_CROSS_SCORED = 2_500
+"""Cross pairs scored on demand for one merge decision, at most (two clusters of 50)."""
+
+
+@dataclass
+class Clusters:
+    """A cluster label per record (the smallest member row), and each record's confidence."""
+
+    labels: np.ndarray
+    confidence: np.ndarray
+
+    def groups(self) -> list[np.ndarray]:
+        """Rows of each cluster with more than one member, in label order."""
+        order = np.argsort(self.labels, kind="stable")
+        labels = self.labels[order]
+        cuts = np.flatnonzero(np.diff(labels)) + 1
+        return [g for g in np.split(order, cuts) if g.size > 1]
+
+
+def cluster_pairs(
+    n: int,
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    score_missing: ScoreMissing | None = None,
+    floor: float = 0.05,
+) -> Clusters:
+    """Average-linkage clustering of `n` records over scored candidate pairs.
+
+    Args:
+        n: Number of records (rows 0..n-1).
+        left, right: Candidate pairs.
+        probability: P(match) per pair.
+        threshold: Mean cross-pair probability two clusters need to merge.
+        score_missing: Scores pairs blocking did not propose, when a merge decision needs them.
+        floor: Pairs below this probability are treated as 0 and not kept (memory: most
+            candidate pairs are clear non-matches).
+
+    Returns:
+        Labels (each cluster named by its smallest row, so labels do not depend on the order
+        pairs arrive in) and confidences.
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    probability = np.asarray(probability, dtype=np.float64)
+    known: dict[tuple[int, int], float] = {}
+    keep = probability >= floor
+    left, right, probability = left[keep], right[keep], probability[keep]
+    for a, b, p in zip(left.tolist(), right.tolist(), probability.tolist(), strict=True):
+        key = (a, b) if a < b else (b, a)
+        known[key] = max(p, known.get(key, 0.0))
+
+    members: dict[int, list[int]] = {}
+    root = np.arange(n, dtype=np.int64)
+    # cross[c][d] = (sum of known probabilities between clusters c and d, how many known)
+    cross: dict[int, dict[int, list[float]]] = {}
+    for (a, b), p in known.items():
+        cross.setdefault(a, {})[b] = [p, 1.0]
+        cross.setdefault(b, {})[a] = [p, 1.0]
+
+    order = sorted(
+        ((p, a, b) for (a, b), p in known.items() if p >= threshold),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    for _, a, b in order:
+        ca, cb = int(root[a]), int(root[b])
+        if ca == cb:
+            continue
+        group_a = members.get(ca, [ca])
+        group_b = members.get(cb, [cb])
+        total, count = cross[ca][cb]
+        pairs = len(group_a) * len(group_b)
+        if score_missing is not None and count < pairs and pairs <= MAX_CROSS_SCORED:
+            total = _score_all(group_a, group_b, known, score_missing)
+        if total / pairs < threshold:
+            continue
+        # merge the smaller cluster into the larger; keep cross sums per cluster pair
+        if len(group_a) < len(group_b):
+            ca, cb, group_a, group_b = cb, ca, group_b, group_a
+        members[ca] = group_a + group_b
+        members.pop(cb, None)
+        root[group_b] = ca
+        for other, (s, c) in cross.pop(cb).items():
+            if other == ca:
+                continue
+            into = cross[ca].setdefault(other, [0.0, 0.0])
+            into[0] += s
+            into[1] += c
+            back = cross[other]
+            back.pop(cb, None)
+            back[ca] = into
+        cross[ca].pop(cb, None)
+
+    labels = np.empty(n, dtype=np.int64)
+    for row in range(n):
+        labels[row] = row
+    for group in members.values():
+        labels[group] = min(group)
+    return Clusters(labels=labels, confidence=_confidence(n, labels, known))
+
+
+def _score_all(
+    group_a: list[int],
+    group_b: list[int],
+    known: dict[tuple[int, int], float],
+    score_missing: ScoreMissing,
+) -> float:
+    """Sum of P(match) over every cross pair, scoring the ones not yet known."""
+    a = np.repeat(np.asarray(group_a), len(group_b))
+    b = np.tile(np.asarray(group_b), len(group_a))
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    missing = [
+        i for i, key in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)) if key not in known
+    ]
+    if missing:
+        index = np.asarray(missing)
+        scored = score_missing(lo[index], hi[index])
+        for i, p in zip(missing, scored.tolist(), strict=True):
+            known[(int(lo[i]), int(hi[i]))] = float(p)
+    return float(sum(known[(int(x), int(y))] for x, y in zip(lo, hi, strict=True)))
+
+
+def _confidence(n: int, labels: np.ndarray, known: dict[tuple[int, int], float]) -> np.ndarray:
+    sizes = np.bincount(labels, minlength=n)
+    inside = np.zeros(n)
+    best_outside = np.zeros(n)
+    for (a, b), p in known.items():
+        if labels[a] == labels[b]:
+            inside[a] += p
+            inside[b] += p
+        else:
+            best_outside[a] = max(best_outside[a], p)
+            best_outside[b] = max(best_outside[b], p)
+    size = sizes[labels]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        linked = inside / (size - 1)
+    return np.where(size > 1, linked, 1.0 - best_outside)

@@ -1,0 +1,131 @@
+"""Matching with no labels: the Fellegi–Sunter model fitted by expectation–maximisation.
+
+Each comparison (title similarity, shared model code, GTIN, brand, quantities, price) is cut
+into a few agreement levels; among true matches (m) and non-matches (u) each level has its own
+frequency, learned by EM from the candidate pairs alone, assuming the comparisons independent
+given the match status. That is Splink's model; it is written out here (≈100 lines over the
+feature matrix we already compute) rather than pulled in with DuckDB, Splink and their
+dependencies. A missing comparison (no brand on one side) contributes nothing, as in Splink.
+
+The independence assumption makes the probabilities overconfident where comparisons are
+correlated, and there was no label to calibrate them with, so they are capped at
+`UNSUPERVISED_CAP`: below the default auto-merge threshold, every unsupervised match waits for
+a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.features import FEATURES
+
+UNSUPERVISED_CAP = 0.85
+ITERATIONS = 200
+TOLERANCE = 1e-6
+
+# (feature, cut points from the most to the least agreeing level)
+LEVELS: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("title_cosine_chars", (0.9, 0.75, 0.6, 0.45)),
+    ("title_jaccard", (0.8, 0.6, 0.4, 0.2)),
+    ("code_best_similarity", (1.0, 0.8)),
+    ("code_value_equal", (1.0,)),
+    ("gtin_equal", (1.0,)),
+    ("brand_equal", (1.0,)),
+    ("quantity_unit_conflict", (-0.5,)),
+    ("number_jaccard", (0.99, 0.5)),
+    ("price_ratio", (0.9, 0.7)),
+)
+
+
+def _levels(features: np.ndarray) -> list[np.ndarray]:
+    """Level per pair and comparison: 0 = most agreeing, -1 = missing."""
+    out = []
+    for name, cuts in LEVELS:
+        column = features[:, FEATURES.index(name)].astype(np.float64)
+        if name == "quantity_unit_conflict":
+            column = -column  # 0 conflicts is agreement
+        level = np.full(column.size, len(cuts), dtype=np.int64)
+        for index in range(len(cuts) - 1, -1, -1):
+            level[column >= cuts[index]] = index
+        level[np.isnan(column)] = -1
+        out.append(level)
+    return out
+
+
+@dataclass
+class FellegiSunter:
+    """m and u probabilities per comparison level, and the prior share of matches."""
+
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+    iterations: int
+
+    def weights(self, features: np.ndarray) -> np.ndarray:
+        """log2 Bayes factors per pair and comparison (0 where missing): the evidence."""
+        levels = _levels(features)
+        out = np.zeros((features.shape[0], len(LEVELS)))
+        for c, level in enumerate(levels):
+            present = level >= 0
+            ratio = np.log2(self.m[c] / self.u[c])
+            out[present, c] = ratio[level[present]]
+        return out
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """P(match), capped at `UNSUPERVISED_CAP`."""
+        log_odds = np.log2(self.prior / (1 - self.prior)) + self.weights(features).sum(axis=1)
+        p = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60, 60)))
+        return np.minimum(p, UNSUPERVISED_CAP)
+
+
+def fit_fellegi_sunter(features: np.ndarray, *, seed: int = 0) -> FellegiSunter:
+    """Fit m, u and the prior by EM on candidate pairs' features.
+
+    Starts from the usual prior beliefs (matches agree, non-matches mostly do not) and iterates
+    to convergence; deterministic (`seed` is accepted for a uniform signature, EM uses none).
+    """
+    del seed
+    levels = _levels(features)
+    n = features.shape[0]
+    sizes = [len(cuts) + 1 for _, cuts in LEVELS]
+    m = [_start(size, agree=True) for size in sizes]
+    u = [_start(size, agree=False) for size in sizes]
+    prior = 0.1
+    iterations = 0
+    if n == 0:
+        return FellegiSunter(m=m, u=u, prior=prior, iterations=0)
+    for iterations in range(1, ITERATIONS + 1):  # noqa: B007 - reported below
+        log_m = np.full(n, np.log(prior))
+        log_u = np.full(n, np.log(1 - prior))
+        for c, level in enumerate(levels):
+            present = level >= 0
+            log_m[present] += np.log(m[c][level[present]])
+            log_u[present] += np.log(u[c][level[present]])
+        posterior = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -60, 60)))
+        new_prior = float(np.clip(posterior.mean(), 1e-6, 0.5))
+        new_m, new_u = [], []
+        for c, level in enumerate(levels):
+            present = level >= 0
+            w_m = np.bincount(level[present], weights=posterior[present], minlength=sizes[c])
+            w_u = np.bincount(level[present], weights=1 - posterior[present], minlength=sizes[c])
+            new_m.append(_normalise(w_m))
+            new_u.append(_normalise(w_u))
+        change = abs(new_prior - prior) + max(
+            float(np.abs(a - b).max()) for a, b in zip(new_m + new_u, m + u, strict=True)
+        )
+        m, u, prior = new_m, new_u, new_prior
+        if change < TOLERANCE:
+            break
+    return FellegiSunter(m=m, u=u, prior=prior, iterations=iterations)
+
+
+def _start(size: int, *, agree: bool) -> np.ndarray:
+    ramp = np.linspace(1.0, 0.1, size) if agree else np.linspace(0.1, 1.0, size)
+    return ramp / ramp.sum()
+
+
+def _normalise(weights: np.ndarray) -> np.ndarray:
+    smoothed = weights + 1e-3  # no level is impossible: keeps log-ratios finite
+    return smoothed / smoothed.sum()
