@@ -16,7 +16,7 @@ import numpy as np
 from matching.blocking import BlockingParams, candidate_pairs
 from matching.clustering import Clusters, cluster_pairs
 from matching.features import FeatureSpace
-from matching.model import PairModel, unsupervised_from_features
+from matching.model import PairModel, unsupervised_from_space
 from matching.records import RecordTable
 
 
@@ -67,10 +67,9 @@ def find_duplicates(
     started = time.perf_counter()
     space = FeatureSpace.build(table)
     if model is None:
-        features = space.features(left, right)
-        model = unsupervised_from_features(features)
-        probability = model.fellegi_sunter.probability(features) if left.size else np.zeros(0)
+        model, features = unsupervised_from_space(space, left, right)
         assert model.fellegi_sunter is not None
+        probability = model.fellegi_sunter.probability(features)
     else:
         probability, features = model.score_features(space, left, right)
     timings["scoring"] = time.perf_counter() - started

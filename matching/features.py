@@ -121,7 +121,7 @@ class FeatureSpace:
                 token_pattern=r"(?u)\b\w[\w.]*\b",
                 binary=True,
                 dtype=np.float32,
-                vocabulary=binary.vocabulary_ if binary.vocabulary_ else None,
+                vocabulary=getattr(binary, "vocabulary_", None) or None,
             ),
             table.brand,
             n,
@@ -193,7 +193,11 @@ class FeatureSpace:
         has_a = np.diff(codes_a.indptr) > 0
         has_b = np.diff(codes_b.indptr) > 0
         shared_codes = codes_a.multiply(codes_b)
-        shared_weight = np.asarray(shared_codes.max(axis=1).todense()).ravel()
+        shared_weight = (
+            np.asarray(shared_codes.max(axis=1).todense()).ravel()
+            if shared_codes.shape[1]
+            else np.zeros(a.size, dtype=np.float32)
+        )
         both = has_a & has_b
         cols["code_shared_weight"] = shared_weight
         cols["code_both_present"] = both.astype(np.float32)

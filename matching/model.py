@@ -20,17 +20,28 @@ import joblib
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
 from catalog.errors import InputError
 from matching.features import FEATURES, FeatureSpace
 from matching.interactions import InteractionModel, fit_interactions, fit_vocabulary
 from matching.records import RecordTable
-from matching.unsupervised import UNSUPERVISED_CAP, FellegiSunter, fit_fellegi_sunter
+from matching.unsupervised import (
+    UNSUPERVISED_CAP,
+    FellegiSunter,
+    fit_fellegi_sunter,
+    random_pairs,
+)
 
 FORMAT_VERSION = 1
 FOLDS = 5
 INNER_FOLDS = 3
+RANDOM_PAIRS = 200_000
+"""Random record pairs the unsupervised model counts non-match agreement (u) on, at most."""
+PARALLEL_FROM = 200_000
+"""Pairs from which tree prediction uses every core. Below it one thread: OpenMP's spinning
+threads on a shared 2-core machine made a 6,000-pair training 25× slower than one thread."""
 MIN_PAIRS_PER_CLASS = 5
 """Fewer labelled matches (or non-matches) than this and there is nothing to learn from."""
 
@@ -84,7 +95,8 @@ class PairModel:
         assert self.booster is not None and self.interactions is not None
         assert self.calibrator is not None
         stacked = self._stack(features, self.interactions.score(space.table, left, right))
-        raw = self.booster.predict_proba(stacked)[:, 1]
+        with threadpool_limits(limits=None if left.size >= PARALLEL_FROM else 1):
+            raw = self.booster.predict_proba(stacked)[:, 1]
         return np.minimum(self.calibrator(raw), self.cap), features
 
     def _stack(self, features: np.ndarray, interaction: np.ndarray) -> np.ndarray:
@@ -112,7 +124,18 @@ def train_supervised(
     Raises:
         InputError: fewer than `MIN_PAIRS_PER_CLASS` matches or non-matches.
     """
-    params = params or TrainParams()
+    with threadpool_limits(limits=1):
+        return _train_supervised(records, left, right, labels, params or TrainParams(), source)
+
+
+def _train_supervised(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    params: TrainParams,
+    source: str,
+) -> PairModel:
     labels = np.asarray(labels, dtype=np.int8)
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
@@ -183,24 +206,29 @@ def train_supervised(
 def train_unsupervised(
     records: RecordTable, left: np.ndarray, right: np.ndarray, *, seed: int = 0
 ) -> PairModel:
-    """Fit Fellegi–Sunter by EM on unlabelled candidate pairs; probabilities capped below
-    auto-merge (`UNSUPERVISED_CAP`)."""
+    """Fit Fellegi–Sunter on unlabelled candidate pairs (u from random pairs, m and the prior
+    by EM); probabilities capped below auto-merge (`UNSUPERVISED_CAP`)."""
     space = FeatureSpace.build(records)
-    return unsupervised_from_features(space.features(np.asarray(left), np.asarray(right)), seed)
+    return unsupervised_from_space(space, np.asarray(left), np.asarray(right), seed=seed)[0]
 
 
-def unsupervised_from_features(features: np.ndarray, seed: int = 0) -> PairModel:
-    """`train_unsupervised` on an already computed feature matrix of candidate pairs."""
-    fs = fit_fellegi_sunter(features, seed=seed)
+def unsupervised_from_space(
+    space: FeatureSpace, left: np.ndarray, right: np.ndarray, *, seed: int = 0
+) -> tuple[PairModel, np.ndarray]:
+    """`train_unsupervised` on a built feature space; also returns the candidates' features."""
+    features = space.features(left, right)
+    count = min(RANDOM_PAIRS, max(10 * len(space.table), 1_000))
+    rand_left, rand_right = random_pairs(len(space.table), count, seed=seed)
+    fs = fit_fellegi_sunter(features, space.features(rand_left, rand_right), seed=seed)
     model = PairModel(
         kind="unsupervised",
         threshold=0.5,
         fellegi_sunter=fs,
         cap=UNSUPERVISED_CAP,
-        stats={"pairs": int(features.shape[0]), "prior": fs.prior},
+        stats={"pairs": int(features.shape[0]), "prior": fs.prior, "iterations": fs.iterations},
     )
     model.version = _version(model, features, np.zeros(0))
-    return model
+    return model, features
 
 
 def best_threshold(

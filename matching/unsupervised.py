@@ -39,6 +39,24 @@ LEVELS: tuple[tuple[str, tuple[float, ...]], ...] = (
 )
 
 
+BLOCKED_ON = frozenset({"title_cosine_chars", "title_jaccard", "code_best_similarity"})
+"""Comparisons the candidates were selected by (title neighbours): every candidate agrees on
+them, so they cannot tell matches apart *among candidates* during EM (Splink leaves a blocking
+rule's own columns out of the EM session for the same reason). Their m and u are still
+estimated — u among the candidates' non-matches, not among random pairs, so the similarity that
+made a pair a candidate is not counted twice."""
+
+
+FIXED_M: dict[str, tuple[float, ...]] = {
+    "code_value_equal": (0.9, 0.1),
+    "gtin_equal": (0.95, 0.05),
+}
+"""m-probabilities set, not learned, for identifiers (as Splink lets one fix them): where both
+records have a GTIN / MPN, a true duplicate carries the same one nearly always (typos aside).
+Learned, EM lets "same spec, same price, same brand" — lookalike products — outvote the one
+comparison that tells them apart."""
+
+
 def _levels(features: np.ndarray) -> list[np.ndarray]:
     """Level per pair and comparison: 0 = most agreeing, -1 = missing."""
     out = []
@@ -80,38 +98,82 @@ class FellegiSunter:
         return np.minimum(p, UNSUPERVISED_CAP)
 
 
-def fit_fellegi_sunter(features: np.ndarray, *, seed: int = 0) -> FellegiSunter:
-    """Fit m, u and the prior by EM on candidate pairs' features.
+def fit_fellegi_sunter(
+    features: np.ndarray, random_features: np.ndarray | None = None, *, seed: int = 0
+) -> FellegiSunter:
+    """Fit m, u and the prior.
 
-    Starts from the usual prior beliefs (matches agree, non-matches mostly do not) and iterates
-    to convergence; deterministic (`seed` is accepted for a uniform signature, EM uses none).
+    u (how often non-matches agree) is counted on random record pairs, which are nearly all
+    non-matches — Splink's `estimate_u_using_random_sampling` — and then held fixed while EM
+    fits m and the prior on the candidate pairs. Left free, EM on candidates alone happily
+    decides that "same product family" is the match class. Without random pairs, u is fitted
+    by EM too. Deterministic.
+
+    Args:
+        features: Candidate pairs' feature matrix.
+        random_features: Random pairs' feature matrix (for u).
+        seed: Unused (EM draws nothing); kept for a uniform signature.
     """
     del seed
     levels = _levels(features)
     n = features.shape[0]
     sizes = [len(cuts) + 1 for _, cuts in LEVELS]
     m = [_start(size, agree=True) for size in sizes]
-    u = [_start(size, agree=False) for size in sizes]
-    prior = 0.1
+    seeds = _rule_matches(features)
+    if seeds.sum() >= 5:
+        # start m where the identifier rule points, so EM climbs toward "same product", not
+        # toward "same product family"
+        m = [
+            _normalise(np.bincount(level[seeds & (level >= 0)], minlength=size).astype(float))
+            for level, size in zip(levels, sizes, strict=True)
+        ]
+    m = [
+        np.asarray(FIXED_M[name]) if name in FIXED_M else x
+        for (name, _), x in zip(LEVELS, m, strict=True)
+    ]
+    fixed_u = False
+    if fixed_u:
+        assert random_features is not None
+        u = [
+            _normalise(np.bincount(level[level >= 0], minlength=size).astype(np.float64))
+            for level, size in zip(_levels(random_features), sizes, strict=True)
+        ]
+    else:
+        u = [_start(size, agree=False) for size in sizes]
+    prior = deterministic_prior(features)
     iterations = 0
     if n == 0:
         return FellegiSunter(m=m, u=u, prior=prior, iterations=0)
+    blocked = [name in BLOCKED_ON for name, _ in LEVELS]
+    if fixed_u:
+        u = [
+            _start(size, agree=False) if b else x
+            for x, b, size in zip(u, blocked, sizes, strict=True)
+        ]
     for iterations in range(1, ITERATIONS + 1):  # noqa: B007 - reported below
         log_m = np.full(n, np.log(prior))
         log_u = np.full(n, np.log(1 - prior))
         for c, level in enumerate(levels):
+            if blocked[c]:
+                continue
             present = level >= 0
             log_m[present] += np.log(m[c][level[present]])
             log_u[present] += np.log(u[c][level[present]])
         posterior = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -60, 60)))
-        new_prior = float(np.clip(posterior.mean(), 1e-6, 0.5))
+        new_prior = prior  # fixed: EM's own prior drifts to "every candidate matches"
         new_m, new_u = [], []
         for c, level in enumerate(levels):
             present = level >= 0
             w_m = np.bincount(level[present], weights=posterior[present], minlength=sizes[c])
-            w_u = np.bincount(level[present], weights=1 - posterior[present], minlength=sizes[c])
-            new_m.append(_normalise(w_m))
-            new_u.append(_normalise(w_u))
+            name = LEVELS[c][0]
+            new_m.append(np.asarray(FIXED_M[name]) if name in FIXED_M else _normalise(w_m))
+            if fixed_u and not blocked[c]:
+                new_u.append(u[c])
+            else:
+                w_u = np.bincount(
+                    level[present], weights=1 - posterior[present], minlength=sizes[c]
+                )
+                new_u.append(_normalise(w_u))
         change = abs(new_prior - prior) + max(
             float(np.abs(a - b).max()) for a, b in zip(new_m + new_u, m + u, strict=True)
         )
@@ -119,6 +181,46 @@ def fit_fellegi_sunter(features: np.ndarray, *, seed: int = 0) -> FellegiSunter:
         if change < TOLERANCE:
             break
     return FellegiSunter(m=m, u=u, prior=prior, iterations=iterations)
+
+
+def deterministic_prior(features: np.ndarray) -> float:
+    """Share of candidates that are matches, estimated as Splink does from a deterministic
+    rule (`_rule_matches`), plus one in a thousand candidates for matches it cannot see (never
+    0, never above one in two)."""
+    if features.shape[0] == 0:
+        return 0.01
+    share = float(_rule_matches(features).mean()) + 1e-3
+    return float(np.clip(share, 1e-4, 0.5))
+
+
+def _rule_matches(features: np.ndarray) -> np.ndarray:
+    """Pairs a person would call the same without a model: one GTIN, one MPN value, or the
+    same title where no identifier can be compared and no brand or code says otherwise."""
+
+    def column(name: str) -> np.ndarray:
+        return features[:, FEATURES.index(name)]
+
+    gtin = column("gtin_equal") == 1
+    code = column("code_value_equal") == 1
+    no_objection = (
+        np.isnan(column("gtin_equal"))
+        & np.isnan(column("code_value_equal"))
+        & (column("brand_equal") != 0)
+        & (column("code_conflict") != 1)
+    )
+    same_title = (column("title_ratio") >= 0.999) & no_objection
+    return np.asarray(gtin | code | same_title)
+
+
+def random_pairs(n: int, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random distinct-record pairs among n records (for u), reproducibly."""
+    if n < 2 or count <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, size=count)
+    b = rng.integers(0, n - 1, size=count)
+    b = np.where(b >= a, b + 1, b)
+    return a.astype(np.int64), b.astype(np.int64)
 
 
 def _start(size: int, *, agree: bool) -> np.ndarray:
