@@ -62,7 +62,10 @@ def pair_sets(names: list[str], folder: Path) -> None:
 def pairwise_scores(clusters: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float, float]:
     """Pairwise precision / recall / F1 of predicted clusters against true groups: a pair of
     records counts once, as in both, predicted only or true only."""
+    truth = truth.assign(sku=truth["sku"].str.strip())  # `skuflow dedupe` strips ids too
     merged = clusters.merge(truth, left_on="id", right_on="sku", how="inner")
+    if len(merged) != len(clusters):
+        raise SystemExit(f"{len(clusters) - len(merged)} clustered ids are not in the truth file")
 
     def pairs(sizes: pd.Series) -> int:
         return int((sizes * (sizes - 1) // 2).sum())

@@ -31,14 +31,11 @@ from matching.unsupervised import (
     UNSUPERVISED_CAP,
     FellegiSunter,
     fit_fellegi_sunter,
-    random_pairs,
 )
 
 FORMAT_VERSION = 1
 FOLDS = 5
 INNER_FOLDS = 3
-RANDOM_PAIRS = 200_000
-"""Random record pairs the unsupervised model counts non-match agreement (u) on, at most."""
 PARALLEL_FROM = 200_000
 """Pairs from which tree prediction uses every core. Below it one thread: OpenMP's spinning
 threads on a shared 2-core machine made a 6,000-pair training 25× slower than one thread."""
@@ -206,8 +203,8 @@ def _train_supervised(
 def train_unsupervised(
     records: RecordTable, left: np.ndarray, right: np.ndarray, *, seed: int = 0
 ) -> PairModel:
-    """Fit Fellegi–Sunter on unlabelled candidate pairs (u from random pairs, m and the prior
-    by EM); probabilities capped below auto-merge (`UNSUPERVISED_CAP`)."""
+    """Fit Fellegi–Sunter on unlabelled candidate pairs (m and u by EM, the prior from a
+    deterministic rule); probabilities capped below auto-merge (`UNSUPERVISED_CAP`)."""
     space = FeatureSpace.build(records)
     return unsupervised_from_space(space, np.asarray(left), np.asarray(right), seed=seed)[0]
 
@@ -216,10 +213,9 @@ def unsupervised_from_space(
     space: FeatureSpace, left: np.ndarray, right: np.ndarray, *, seed: int = 0
 ) -> tuple[PairModel, np.ndarray]:
     """`train_unsupervised` on a built feature space; also returns the candidates' features."""
+    del seed  # EM draws nothing
     features = space.features(left, right)
-    count = min(RANDOM_PAIRS, max(10 * len(space.table), 1_000))
-    rand_left, rand_right = random_pairs(len(space.table), count, seed=seed)
-    fs = fit_fellegi_sunter(features, space.features(rand_left, rand_right), seed=seed)
+    fs = fit_fellegi_sunter(features)
     model = PairModel(
         kind="unsupervised",
         threshold=0.5,

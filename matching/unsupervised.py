@@ -3,7 +3,7 @@
 Each comparison (title similarity, shared model code, GTIN, brand, quantities, price) is cut
 into a few agreement levels; among true matches (m) and non-matches (u) each level has its own
 frequency, learned by EM from the candidate pairs alone, assuming the comparisons independent
-given the match status. That is Splink's model; it is written out here (≈100 lines over the
+given the match status. That is Splink's model; it is written out here (≈150 lines over the
 feature matrix we already compute) rather than pulled in with DuckDB, Splink and their
 dependencies. A missing comparison (no brand on one side) contributes nothing, as in Splink.
 
@@ -37,14 +37,6 @@ LEVELS: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("number_jaccard", (0.99, 0.5)),
     ("price_ratio", (0.9, 0.7)),
 )
-
-
-BLOCKED_ON = frozenset({"title_cosine_chars", "title_jaccard", "code_best_similarity"})
-"""Comparisons the candidates were selected by (title neighbours): every candidate agrees on
-them, so they cannot tell matches apart *among candidates* during EM (Splink leaves a blocking
-rule's own columns out of the EM session for the same reason). Their m and u are still
-estimated — u among the candidates' non-matches, not among random pairs, so the similarity that
-made a pair a candidate is not counted twice."""
 
 
 FIXED_M: dict[str, tuple[float, ...]] = {
@@ -98,89 +90,54 @@ class FellegiSunter:
         return np.minimum(p, UNSUPERVISED_CAP)
 
 
-def fit_fellegi_sunter(
-    features: np.ndarray, random_features: np.ndarray | None = None, *, seed: int = 0
-) -> FellegiSunter:
-    """Fit m, u and the prior.
+def fit_fellegi_sunter(features: np.ndarray) -> FellegiSunter:
+    """Fit m and u by EM on candidate pairs, the prior held at the deterministic rule's share.
 
-    u (how often non-matches agree) is counted on random record pairs, which are nearly all
-    non-matches — Splink's `estimate_u_using_random_sampling` — and then held fixed while EM
-    fits m and the prior on the candidate pairs. Left free, EM on candidates alone happily
-    decides that "same product family" is the match class. Without random pairs, u is fitted
-    by EM too. Deterministic.
-
-    Args:
-        features: Candidate pairs' feature matrix.
-        random_features: Random pairs' feature matrix (for u).
-        seed: Unused (EM draws nothing); kept for a uniform signature.
+    Candidates are what blocking found similar, so u (how often non-matches agree) is
+    estimated among them, not among random pairs: the similarity that made a pair a candidate
+    is not counted twice. Three things keep EM from deciding that "same product family" is
+    the match class, which it otherwise does on catalogues of lookalike products: the prior is
+    fixed (`deterministic_prior`), m starts where the identifier rule points, and m for GTIN
+    and MPN agreement is set, not learned (`FIXED_M`). Deterministic: EM draws nothing.
     """
-    del seed
     levels = _levels(features)
     n = features.shape[0]
     sizes = [len(cuts) + 1 for _, cuts in LEVELS]
     m = [_start(size, agree=True) for size in sizes]
     seeds = _rule_matches(features)
     if seeds.sum() >= 5:
-        # start m where the identifier rule points, so EM climbs toward "same product", not
-        # toward "same product family"
         m = [
             _normalise(np.bincount(level[seeds & (level >= 0)], minlength=size).astype(float))
             for level, size in zip(levels, sizes, strict=True)
         ]
-    m = [
-        np.asarray(FIXED_M[name]) if name in FIXED_M else x
-        for (name, _), x in zip(LEVELS, m, strict=True)
-    ]
-    fixed_u = False
-    if fixed_u:
-        assert random_features is not None
-        u = [
-            _normalise(np.bincount(level[level >= 0], minlength=size).astype(np.float64))
-            for level, size in zip(_levels(random_features), sizes, strict=True)
-        ]
-    else:
-        u = [_start(size, agree=False) for size in sizes]
+    m = [_fixed_or(name, x) for (name, _), x in zip(LEVELS, m, strict=True)]
+    u = [_start(size, agree=False) for size in sizes]
     prior = deterministic_prior(features)
     iterations = 0
-    if n == 0:
-        return FellegiSunter(m=m, u=u, prior=prior, iterations=0)
-    blocked = [name in BLOCKED_ON for name, _ in LEVELS]
-    if fixed_u:
-        u = [
-            _start(size, agree=False) if b else x
-            for x, b, size in zip(u, blocked, sizes, strict=True)
-        ]
-    for iterations in range(1, ITERATIONS + 1):  # noqa: B007 - reported below
+    for iterations in range(1, ITERATIONS + 1 if n else 1):  # noqa: B007 - reported below
         log_m = np.full(n, np.log(prior))
         log_u = np.full(n, np.log(1 - prior))
         for c, level in enumerate(levels):
-            if blocked[c]:
-                continue
             present = level >= 0
             log_m[present] += np.log(m[c][level[present]])
             log_u[present] += np.log(u[c][level[present]])
         posterior = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -60, 60)))
-        new_prior = prior  # fixed: EM's own prior drifts to "every candidate matches"
         new_m, new_u = [], []
         for c, level in enumerate(levels):
             present = level >= 0
             w_m = np.bincount(level[present], weights=posterior[present], minlength=sizes[c])
-            name = LEVELS[c][0]
-            new_m.append(np.asarray(FIXED_M[name]) if name in FIXED_M else _normalise(w_m))
-            if fixed_u and not blocked[c]:
-                new_u.append(u[c])
-            else:
-                w_u = np.bincount(
-                    level[present], weights=1 - posterior[present], minlength=sizes[c]
-                )
-                new_u.append(_normalise(w_u))
-        change = abs(new_prior - prior) + max(
-            float(np.abs(a - b).max()) for a, b in zip(new_m + new_u, m + u, strict=True)
-        )
-        m, u, prior = new_m, new_u, new_prior
+            w_u = np.bincount(level[present], weights=1 - posterior[present], minlength=sizes[c])
+            new_m.append(_fixed_or(LEVELS[c][0], _normalise(w_m)))
+            new_u.append(_normalise(w_u))
+        change = max(float(np.abs(a - b).max()) for a, b in zip(new_m + new_u, m + u, strict=True))
+        m, u = new_m, new_u
         if change < TOLERANCE:
             break
     return FellegiSunter(m=m, u=u, prior=prior, iterations=iterations)
+
+
+def _fixed_or(name: str, learned: np.ndarray) -> np.ndarray:
+    return np.asarray(FIXED_M[name], dtype=np.float64) if name in FIXED_M else learned
 
 
 def deterministic_prior(features: np.ndarray) -> float:
@@ -194,14 +151,16 @@ def deterministic_prior(features: np.ndarray) -> float:
 
 
 def _rule_matches(features: np.ndarray) -> np.ndarray:
-    """Pairs a person would call the same without a model: one GTIN, one MPN value, or the
-    same title where no identifier can be compared and no brand or code says otherwise."""
+    """Pairs a person would call the same without a model: one GTIN or one MPN value on two
+    similar titles (one code on two different things is a clash, not a match), or the same
+    title where no identifier can be compared and no brand or code says otherwise."""
 
     def column(name: str) -> np.ndarray:
         return features[:, FEATURES.index(name)]
 
-    gtin = column("gtin_equal") == 1
-    code = column("code_value_equal") == 1
+    similar = column("title_cosine_chars") >= 0.6
+    gtin = (column("gtin_equal") == 1) & similar
+    code = (column("code_value_equal") == 1) & similar
     no_objection = (
         np.isnan(column("gtin_equal"))
         & np.isnan(column("code_value_equal"))
@@ -210,17 +169,6 @@ def _rule_matches(features: np.ndarray) -> np.ndarray:
     )
     same_title = (column("title_ratio") >= 0.999) & no_objection
     return np.asarray(gtin | code | same_title)
-
-
-def random_pairs(n: int, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`count` random distinct-record pairs among n records (for u), reproducibly."""
-    if n < 2 or count <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, n, size=count)
-    b = rng.integers(0, n - 1, size=count)
-    b = np.where(b >= a, b + 1, b)
-    return a.astype(np.int64), b.astype(np.int64)
 
 
 def _start(size: int, *, agree: bool) -> np.ndarray:
