@@ -49,6 +49,8 @@ def cluster_pairs(
     threshold: float = 0.5,
     score_missing: ScoreMissing | None = None,
     floor: float = 0.05,
+    initial: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
 ) -> Clusters:
     """Average-linkage clustering of `n` records over scored candidate pairs.
 
@@ -60,6 +62,11 @@ def cluster_pairs(
         score_missing: Scores pairs blocking did not propose, when a merge decision needs them.
         floor: Pairs below this probability are treated as 0 and not kept (memory: most
             candidate pairs are clear non-matches).
+        initial: Clusters to start from (a label per row; equal labels, one cluster): the
+            catalogue's existing clusters in an incremental run.
+        fixed: Rows already clustered in an earlier run. Their clusters are never merged with
+            each other (two existing products are not joined behind anyone's back) and the
+            refinement does not move them; new rows join them or form clusters of their own.
 
     Returns:
         Labels (each cluster named by its smallest row, so labels do not depend on the order
@@ -75,13 +82,28 @@ def cluster_pairs(
         key = (a, b) if a < b else (b, a)
         known[key] = max(p, known.get(key, 0.0))
 
+    root = (
+        np.arange(n, dtype=np.int64) if initial is None else _name_by_smallest(np.asarray(initial))
+    )
     members: dict[int, list[int]] = {}
-    root = np.arange(n, dtype=np.int64)
-    # cross[c][d] = (sum of known probabilities between clusters c and d, how many known)
+    if initial is not None:
+        order = np.argsort(root, kind="stable")
+        cuts = np.flatnonzero(np.diff(root[order])) + 1
+        for group in np.split(order, cuts):
+            if group.size > 1:
+                members[int(root[group[0]])] = group.tolist()
+    fixed_rows = np.zeros(n, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    anchored = {int(c) for c in root[fixed_rows].tolist()}
+    # cross[c][d] = [sum of known probabilities between clusters c and d, how many known]
     cross: dict[int, dict[int, list[float]]] = {}
     for (a, b), p in known.items():
-        cross.setdefault(a, {})[b] = [p, 1.0]
-        cross.setdefault(b, {})[a] = [p, 1.0]
+        ra, rb = int(root[a]), int(root[b])
+        if ra == rb:
+            continue
+        entry = cross.setdefault(ra, {}).setdefault(rb, [0.0, 0.0])
+        entry[0] += p
+        entry[1] += 1.0
+        cross.setdefault(rb, {})[ra] = entry
 
     order = sorted(
         ((p, a, b) for (a, b), p in known.items() if p >= threshold),
@@ -89,7 +111,7 @@ def cluster_pairs(
     )
     for _, a, b in order:
         ca, cb = int(root[a]), int(root[b])
-        if ca == cb:
+        if ca == cb or (ca in anchored and cb in anchored):
             continue
         group_a = members.get(ca, [ca])
         group_b = members.get(cb, [cb])
@@ -104,6 +126,9 @@ def cluster_pairs(
             ca, cb, group_a, group_b = cb, ca, group_b, group_a
         members[ca] = group_a + group_b
         members.pop(cb, None)
+        if cb in anchored:
+            anchored.discard(cb)
+            anchored.add(ca)
         root[group_b] = ca
         for other, (s, c) in cross.pop(cb).items():
             if other == ca:
@@ -116,13 +141,17 @@ def cluster_pairs(
             back[ca] = into
         cross[ca].pop(cb, None)
 
-    refine(root, known, threshold)
+    refine(root, known, threshold, movable=~fixed_rows)
     labels = _name_by_smallest(root)
     return Clusters(labels=labels, confidence=_confidence(n, labels, known))
 
 
 def refine(
-    root: np.ndarray, known: dict[tuple[int, int], float], threshold: float, rounds: int = 5
+    root: np.ndarray,
+    known: dict[tuple[int, int], float],
+    threshold: float,
+    rounds: int = 5,
+    movable: np.ndarray | None = None,
 ) -> int:
     """Correlation-clustering local search: move single records to the cluster where
     Σ (p − threshold) over their pairs with its members is largest (or out alone, gain 0).
@@ -146,6 +175,8 @@ def refine(
     for _ in range(rounds):
         moved = 0
         for node in sorted(adjacency):
+            if movable is not None and not movable[node]:
+                continue
             own = int(root[node])
             support: dict[int, float] = {}
             for other, p in adjacency[node]:

@@ -59,3 +59,16 @@ def test_singletons_and_empty_input() -> None:
     assert clusters.labels.tolist() == [0, 1, 2]
     assert np.isclose(clusters.confidence[0], 0.8) and clusters.confidence[2] == 1.0
     assert cluster_pairs(0, np.array([]), np.array([]), np.array([])).labels.size == 0
+
+
+def test_new_records_join_existing_clusters_which_never_merge_with_each_other() -> None:
+    # rows 0-2 one existing product, 3-4 another; 5 is new and links to both, 6 new alone
+    initial = np.array([0, 0, 0, 3, 3, 5, 6])
+    fixed = np.array([True] * 5 + [False] * 2)
+    left = np.array([5, 5, 5, 5, 5])
+    right = np.array([0, 1, 2, 3, 4])
+    p = np.array([0.95, 0.9, 0.92, 0.97, 0.96])
+    clusters = cluster_pairs(7, left, right, p, initial=initial, fixed=fixed)
+    labels = clusters.labels.tolist()
+    assert labels[:3] == [0, 0, 0] and labels[3:5] == [3, 3]  # the two products stay apart
+    assert labels[5] in (0, 3) and labels[6] == 6
