@@ -168,7 +168,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     session.connection().execute(statement, rows)
 
 
-def _write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
+def write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
+    """Set records' current values (one executemany), for changes just applied."""
     if not values_by_record:
         return
     table = Record.__table__
@@ -262,7 +263,7 @@ def record_changes(
         )
     if rows:
         _insert_ignoring_duplicates(session, rows)
-    _write_values(session, applied)
+    write_values(session, applied)
     return counts
 
 

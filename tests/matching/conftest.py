@@ -28,21 +28,28 @@ def listings(n: int, seed: int = 0) -> tuple[list[dict[str, str]], list[int]]:
     return rows, products
 
 
-def write_pairs(path: Path, n: int = 6000, seed: int = 0) -> Path:
-    """Pairs: every relisting with its original (1), and per match two non-matches: another
-    product of the same brand (a hard one) and a random one (0)."""
+def write_pairs(path: Path, n: int = 8000, seed: int = 0) -> Path:
+    """Pairs: every relisting with its original (1), and per match up to three non-matches: a
+    lookalike (another product under the same title, told apart only by its part number and
+    GTIN), another product of the same brand, and a random one (0)."""
     rows, products = listings(n, seed)
     r = random.Random(seed)
     by_product: dict[int, list[int]] = defaultdict(list)
     by_brand: dict[str, list[int]] = defaultdict(list)
+    by_title: dict[str, list[int]] = defaultdict(list)
     for i, (row, product) in enumerate(zip(rows, products, strict=True)):
         by_product[product].append(i)
         by_brand[row["Brand"]].append(i)
+        by_title[" ".join(row["Product Name"].lower().split())].append(i)
     pairs: list[tuple[int, int, int]] = []
     for members in by_product.values():
         for other in members[1:]:
             a = members[0]
             pairs.append((a, other, 1))
+            title = " ".join(rows[a]["Product Name"].lower().split())
+            lookalikes = [j for j in by_title[title] if products[j] != products[a]]
+            if lookalikes:
+                pairs.append((a, r.choice(lookalikes), 0))
             same_brand = [j for j in by_brand[rows[a]["Brand"]] if products[j] != products[a]]
             if same_brand:
                 pairs.append((a, r.choice(same_brand), 0))
