@@ -24,6 +24,7 @@ from api.routes import (
     changes,
     datasets,
     enrich_jobs,
+    matching,
     pipeline,
     quality,
     records,
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog_conflicts.router,
     runs.router,
     quality.router,
+    matching.router,
 )
 """The contract families' routers, included in this order."""
 
