@@ -193,6 +193,21 @@ def rollback(
 
 
 @app.command()
+def unmerge(
+    record: Annotated[str, typer.Option(help="External id of the record merged as a duplicate.")],
+    catalog: CatalogOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Undo a merge: the duplicate and the survivor's fields are restored exactly."""
+    from matching.review import unmerge_record
+
+    who = reviewer_name(reviewer)
+    with open_catalog(catalog) as (session, stored):
+        undone = unmerge_record(session, catalog_id=stored.id, external_id=record, reviewer=who)
+    console.print(f"Unmerged {record}: {len(undone)} change(s) rolled back.")
+
+
+@app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Output file: .csv, .jsonl or .parquet.")],
     catalog: CatalogOption = None,
