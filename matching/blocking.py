@@ -37,6 +37,10 @@ class BlockingParams:
     """Identifier blocks larger than this are skipped (series names, placeholder codes)."""
     max_df: float = 0.02
     """Title words on more than this share of the records are left out of the neighbour search."""
+    max_df_records: int = 2_000
+    """… and so are those on more than this many records, whatever the share: the neighbour
+    search costs Σ df per record, so an absolute cap keeps it linear in catalogue size (a
+    word on 20,000 listings identifies none of them)."""
 
 
 def candidate_pairs(
@@ -111,11 +115,15 @@ def _identifier_pairs(
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-def title_vectors(table: RecordTable, max_df: float) -> sp.csr_matrix:
+def title_vectors(
+    table: RecordTable, max_df: float, max_df_records: int = 2_000
+) -> sp.csr_matrix:
     """L2-normalised TF-IDF of title words and character 3-grams (within words), stacked."""
     n = len(table)
     blocks = []
-    cutoff: float | int = max_df if n * max_df >= 50 else 1.0
+    cutoff: float | int = 1.0
+    if n * max_df >= 50:
+        cutoff = max(50, min(int(n * max_df), max_df_records))
     for vectorizer in (
         TfidfVectorizer(
             token_pattern=r"(?u)\b\w[\w.]*\b",
@@ -148,7 +156,7 @@ def _neighbour_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     from sparse_dot_topn import sp_matmul_topn
 
-    vectors = title_vectors(table, params.max_df)
+    vectors = title_vectors(table, params.max_df, params.max_df_records)
     if vectors.shape[1] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     rows = np.arange(len(table)) if query_mask is None else np.flatnonzero(query_mask)
