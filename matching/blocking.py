@@ -115,9 +115,7 @@ def _identifier_pairs(
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-def title_vectors(
-    table: RecordTable, max_df: float, max_df_records: int = 2_000
-) -> sp.csr_matrix:
+def title_vectors(table: RecordTable, max_df: float, max_df_records: int = 2_000) -> sp.csr_matrix:
     """L2-normalised TF-IDF of title words and character 3-grams (within words), stacked."""
     n = len(table)
     blocks = []

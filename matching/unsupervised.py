@@ -113,20 +113,24 @@ def fit_fellegi_sunter(features: np.ndarray) -> FellegiSunter:
     m = [_fixed_or(name, x) for (name, _), x in zip(LEVELS, m, strict=True)]
     u = [_start(size, agree=False) for size in sizes]
     prior = deterministic_prior(features)
+    # EM sees each distinct comparison vector once, weighted by how many pairs share it (as
+    # Splink does): a few thousand patterns instead of millions of pairs per iteration.
+    patterns, weights = _patterns(levels, sizes)
     iterations = 0
     for iterations in range(1, ITERATIONS + 1 if n else 1):  # noqa: B007 - reported below
-        log_m = np.full(n, np.log(prior))
-        log_u = np.full(n, np.log(1 - prior))
-        for c, level in enumerate(levels):
+        log_m = np.full(len(weights), np.log(prior))
+        log_u = np.full(len(weights), np.log(1 - prior))
+        for c, level in enumerate(patterns):
             present = level >= 0
             log_m[present] += np.log(m[c][level[present]])
             log_u[present] += np.log(u[c][level[present]])
         posterior = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -60, 60)))
+        on_m, on_u = posterior * weights, (1 - posterior) * weights
         new_m, new_u = [], []
-        for c, level in enumerate(levels):
+        for c, level in enumerate(patterns):
             present = level >= 0
-            w_m = np.bincount(level[present], weights=posterior[present], minlength=sizes[c])
-            w_u = np.bincount(level[present], weights=1 - posterior[present], minlength=sizes[c])
+            w_m = np.bincount(level[present], weights=on_m[present], minlength=sizes[c])
+            w_u = np.bincount(level[present], weights=on_u[present], minlength=sizes[c])
             new_m.append(_fixed_or(LEVELS[c][0], _normalise(w_m)))
             new_u.append(_normalise(w_u))
         change = max(float(np.abs(a - b).max()) for a, b in zip(new_m + new_u, m + u, strict=True))
@@ -134,6 +138,22 @@ def fit_fellegi_sunter(features: np.ndarray) -> FellegiSunter:
         if change < TOLERANCE:
             break
     return FellegiSunter(m=m, u=u, prior=prior, iterations=iterations)
+
+
+def _patterns(levels: list[np.ndarray], sizes: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct comparison vectors (a level array per comparison) and their pair counts."""
+    if not levels or levels[0].size == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in levels], np.zeros(0)
+    key = np.zeros(levels[0].size, dtype=np.int64)
+    for level, size in zip(levels, sizes, strict=True):
+        key = key * (size + 1) + (level + 1)  # -1 (missing) becomes 0
+    unique, counts = np.unique(key, return_counts=True)
+    patterns: list[np.ndarray] = []
+    rest = unique.copy()
+    for size in reversed(sizes):
+        patterns.append(rest % (size + 1) - 1)
+        rest //= size + 1
+    return patterns[::-1], counts.astype(np.float64)
 
 
 def _fixed_or(name: str, learned: np.ndarray) -> np.ndarray:
