@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 ScoreMissing = Callable[[np.ndarray, np.ndarray], np.ndarray]
+CLOSE_COMPONENTS_UP_TO = 50
+"""Components of likely pairs up to this size have all their pairs scored up front."""
 MAX_CROSS_SCORED = 2_500
 """Cross pairs scored on demand for one merge decision, at most (two clusters of 50)."""
 
@@ -81,6 +83,8 @@ def cluster_pairs(
     for a, b, p in zip(left.tolist(), right.tolist(), probability.tolist(), strict=True):
         key = (a, b) if a < b else (b, a)
         known[key] = max(p, known.get(key, 0.0))
+    if score_missing is not None and initial is None:
+        _close_components(n, known, threshold, score_missing)
 
     root = (
         np.arange(n, dtype=np.int64) if initial is None else _name_by_smallest(np.asarray(initial))
@@ -214,6 +218,49 @@ def _name_by_smallest(root: np.ndarray) -> np.ndarray:
         if group.size:
             labels[group] = group.min()
     return labels
+
+
+def _close_components(
+    n: int,
+    known: dict[tuple[int, int], float],
+    threshold: float,
+    score_missing: ScoreMissing,
+) -> None:
+    """Score, in one batch, every unproposed pair inside each small component of the
+    "probability ≥ threshold" graph: the merge decisions would ask for them one by one, and
+    one model call per decision costs more than the scoring itself on a large catalogue."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    strong = [(a, b) for (a, b), p in known.items() if p >= threshold]
+    if not strong:
+        return
+    rows = np.array([a for a, _ in strong], dtype=np.int64)
+    cols = np.array([b for _, b in strong], dtype=np.int64)
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    sizes = np.bincount(component)
+    small = np.flatnonzero((sizes >= 3) & (sizes <= CLOSE_COMPONENTS_UP_TO))
+    if small.size == 0:
+        return
+    members = np.flatnonzero(np.isin(component, small))
+    order = members[np.argsort(component[members], kind="stable")]
+    cuts = np.flatnonzero(np.diff(component[order])) + 1
+    lo_parts, hi_parts = [], []
+    for group in np.split(order, cuts):
+        i, j = np.triu_indices(group.size, k=1)
+        lo_parts.append(np.minimum(group[i], group[j]))
+        hi_parts.append(np.maximum(group[i], group[j]))
+    lo, hi = np.concatenate(lo_parts), np.concatenate(hi_parts)
+    missing = np.array(
+        [(a, b) not in known for a, b in zip(lo.tolist(), hi.tolist(), strict=True)], dtype=bool
+    )
+    if missing.any():
+        scored = score_missing(lo[missing], hi[missing])
+        for a, b, p in zip(
+            lo[missing].tolist(), hi[missing].tolist(), scored.tolist(), strict=True
+        ):
+            known[(a, b)] = float(p)
 
 
 def _score_all(
