@@ -1,4 +1,4 @@
-"""Duplicates and merges (``/api/catalogs/{catalog}/…``): clusters, match proposals, decisions.
+"""Duplicates and merges: ``/api/catalogs/{catalog}/clusters`` and ``…/match-proposals``.
 
 Every path is scoped to the caller's organization: a catalogue or proposal of another one
 answers 404 like a missing one. Decisions are committed first and announced after
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentOrganization, SessionDep
+from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, ErrorBody
+from api.review.deps import CurrentCatalog, reviewer_or_key
+from api.review.schemas import BoundedId, Limit, Offset
 from catalog.events import emit_change_event, emit_decision_events
-from catalog.repository import get_catalog
 from matching.review import (
     Proposal,
     decide,
@@ -25,8 +26,12 @@ from matching.review import (
     list_proposals,
 )
 
-router = APIRouter(tags=["matching"])
-NOT_FOUND = COMMON_ERRORS | {404: {"model": ErrorBody}}
+router = APIRouter(
+    prefix="/api/catalogs/{catalog}",
+    tags=["matching"],
+    responses=COMMON_ERRORS | {404: {"model": ErrorBody, "description": "Unknown catalogue."}},
+)
+NOT_FOUND = {404: {"model": ErrorBody}}
 
 
 class ClusterPublic(BaseModel):
@@ -65,7 +70,9 @@ class DecisionCreate(BaseModel):
     decision: Literal["approve", "reject", "unmerge"] = Field(
         description="approve: merge; reject: not a match; unmerge: undo a merge in effect."
     )
-    reviewer: str = Field("api", min_length=1, max_length=200)
+    reviewer: str | None = Field(
+        None, min_length=1, max_length=200, description="Who decides; default: the API key."
+    )
 
 
 class DecisionPublic(BaseModel):
@@ -87,25 +94,14 @@ def _public(p: Proposal) -> ProposalPublic:
     )
 
 
-def _change_id(proposal_id: str) -> int:
-    from catalog.errors import NotFound
-
-    try:
-        return int(proposal_id)
-    except ValueError:
-        raise NotFound(f"no match proposal {proposal_id} in this catalogue") from None
-
-
-@router.get("/api/catalogs/{catalog_name}/clusters", responses=NOT_FOUND)
+@router.get("/clusters")
 def clusters(
-    catalog_name: str,
     session: SessionDep,
-    org: CurrentOrganization,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    catalog: CurrentCatalog,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> ClusterList:
     """Clusters of duplicates in effect: each survivor with the records merged into it."""
-    catalog = get_catalog(session, organization=org.name, name=catalog_name)
     found, total = list_clusters(session, catalog_id=catalog.id, limit=limit, offset=offset)
     return ClusterList(
         data=[
@@ -116,11 +112,10 @@ def clusters(
     )
 
 
-@router.get("/api/catalogs/{catalog_name}/match-proposals", responses=NOT_FOUND)
+@router.get("/match-proposals")
 def proposals(
-    catalog_name: str,
     session: SessionDep,
-    org: CurrentOrganization,
+    catalog: CurrentCatalog,
     status: Literal[
         "queued_for_review",
         "applied",
@@ -131,11 +126,10 @@ def proposals(
         "superseded",
         "all",
     ] = "queued_for_review",
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> ProposalList:
     """Proposed merges with their confidence and evidence (by default the ones waiting)."""
-    catalog = get_catalog(session, organization=org.name, name=catalog_name)
     found, total = list_proposals(
         session,
         catalog_id=catalog.id,
@@ -146,35 +140,34 @@ def proposals(
     return ProposalList(data=[_public(p) for p in found], count=total)
 
 
-@router.get("/api/catalogs/{catalog_name}/match-proposals/{proposal_id}", responses=NOT_FOUND)
+@router.get("/match-proposals/{proposal_id}", responses=NOT_FOUND)
 def proposal(
-    catalog_name: str, proposal_id: str, session: SessionDep, org: CurrentOrganization
+    proposal_id: BoundedId, session: SessionDep, catalog: CurrentCatalog
 ) -> ProposalPublic:
     """One proposed merge."""
-    catalog = get_catalog(session, organization=org.name, name=catalog_name)
-    return _public(get_proposal(session, catalog_id=catalog.id, change_id=_change_id(proposal_id)))
+    return _public(get_proposal(session, catalog_id=catalog.id, change_id=proposal_id))
 
 
 @router.post(
-    "/api/catalogs/{catalog_name}/match-proposals/{proposal_id}/decision",
+    "/match-proposals/{proposal_id}/decision",
     responses=NOT_FOUND | {400: {"model": ErrorBody}},
 )
 def decision(
-    catalog_name: str,
-    proposal_id: str,
+    request: Request,
+    proposal_id: BoundedId,
     body: DecisionCreate,
     session: SessionDep,
-    org: CurrentOrganization,
+    catalog: CurrentCatalog,
 ) -> DecisionPublic:
     """Merge, reject or unmerge a proposal (with the survivor fields it updates)."""
-    catalog = get_catalog(session, organization=org.name, name=catalog_name)
-    change_id = _change_id(proposal_id)
+    change_id = proposal_id
+    reviewer = reviewer_or_key(request, body.reviewer)
     done = decide(
         session,
         catalog_id=catalog.id,
         change_id=change_id,
         decision=body.decision,
-        reviewer=body.reviewer,
+        reviewer=reviewer,
     )
     public = _public(get_proposal(session, catalog_id=catalog.id, change_id=change_id))
     session.commit()  # announce only what is stored
@@ -186,13 +179,13 @@ def decision(
             count=len(done),
             change_ids=[c.id for c in done],
             confidence=(1.0, 1.0),
-            extra={"reviewer": body.reviewer, "catalog_id": catalog.id},
+            extra={"reviewer": reviewer, "catalog_id": catalog.id},
         )
     else:
         emit_decision_events(
             done,
             status="approved" if body.decision == "approve" else "rejected",
-            reviewer=body.reviewer,
+            reviewer=reviewer,
             catalog=catalog.name,
         )
     return DecisionPublic(proposal=public, changes=len(done))

@@ -102,7 +102,7 @@ def test_bad_ids_and_decisions(api: Api) -> None:
     key, name, _ = _catalogue_with_proposals(api)
     client = api.client(key=key)
     base = f"/api/catalogs/{name}/match-proposals"
-    assert client.get(f"{base}/abc").status_code == 404
+    assert client.get(f"{base}/abc").status_code == 422
     assert client.get(f"{base}/999999").status_code == 404
     proposal_id = client.get(base).json()["data"][0]["id"]
     bad = client.post(f"{base}/{proposal_id}/decision", json={"decision": "maybe"})
