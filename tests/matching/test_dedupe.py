@@ -171,8 +171,6 @@ def test_train_score_and_dedupe_with_a_model(pairs_csv: Path, tmp_path: Path) ->
 
 
 def test_a_bad_pairs_file_fails_the_cli_with_the_row(tmp_path: Path) -> None:
-    from cli.main import main
-
     bad = tmp_path / "pairs.csv"
     bad.write_text("pair_id,label,title_left,title_right\na#b,maybe,x,y\n")
     done = runner.invoke(
@@ -180,4 +178,3 @@ def test_a_bad_pairs_file_fails_the_cli_with_the_row(tmp_path: Path) -> None:
     )
     assert done.exit_code != 0
     assert "row 2, column 'label'" in str(done.exception)
-    del main
