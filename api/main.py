@@ -24,6 +24,7 @@ from api.routes import (
     changes,
     datasets,
     enrich_jobs,
+    matching,
     pipeline,
     quality,
     records,
@@ -52,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     quality.router,
     slack.router,
+    matching.router,
 )
 """The contract families' routers, included in this order."""
 

@@ -85,7 +85,7 @@ def predict_paths(model, taxonomy, texts) -> tuple[list[str | None], np.ndarray]
 
 
 def calibration_figures(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict:
-    from taxonomy.calibration import expected_calibration_error
+    from catalog.calibration import expected_calibration_error
 
     auto = confidence >= threshold
     return {

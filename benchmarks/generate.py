@@ -53,27 +53,38 @@ def columns() -> list[str]:
 
 def iter_records(n: int, *, seed: int = 0) -> Iterator[list[str]]:
     """Yield n catalogue rows in column order; SKUs increase, so they are unique for any n."""
+    for row, _ in iter_listings(n, seed=seed):
+        yield row
+
+
+def iter_listings(n: int, *, seed: int = 0) -> Iterator[tuple[list[str], int]]:
+    """Yield (row, product number): a relisted product repeats the number of its first
+    listing, so rows sharing a number are the known duplicates (the dedupe benchmark's truth).
+    Same draws as `iter_records`, so the rows are the same bytes."""
     example = example_module()
     r = random.Random(seed)
     families = example.FAMILIES
     cum_weights = list(accumulate(f.share for f in families))
-    recent: list[object] = []
+    recent: list[tuple[object, int]] = []
     for index in range(n):
         number = example.sku_number(r, index)
         labelled = r.random() < example.LABELLED_SHARE
         if recent and r.random() < RELIST_SHARE:
-            product = r.choice(recent)
-            yield example.render_row(r, product, number=number, labelled=labelled, relisted=True)
+            product, key = r.choice(recent)
+            row = example.render_row(r, product, number=number, labelled=labelled, relisted=True)
+            yield row, key
             continue
         product = example.make_product(r, r.choices(families, cum_weights=cum_weights)[0])
         if len(recent) < _RECENT:
-            recent.append(product)
+            recent.append((product, index))
         else:
-            recent[index % _RECENT] = product
-        yield example.render_row(r, product, number=number, labelled=labelled)
+            recent[index % _RECENT] = (product, index)
+        yield example.render_row(r, product, number=number, labelled=labelled), index
 
 
-def generate_catalog(path: Path, n: int, *, seed: int = 0, fmt: str = "csv") -> Path:
+def generate_catalog(
+    path: Path, n: int, *, seed: int = 0, fmt: str = "csv", truth: Path | None = None
+) -> Path:
     """Stream n synthetic supplier records to `path`.
 
     Args:
@@ -81,6 +92,8 @@ def generate_catalog(path: Path, n: int, *, seed: int = 0, fmt: str = "csv") -> 
         n: Number of records.
         seed: Same seed, same bytes.
         fmt: `csv` (the example's header) or `jsonl` (one object per line, same keys).
+        truth: Also write `sku,product` here: rows with the same product are one product
+            listed again (the duplicates dedupe should find).
 
     Returns:
         The path written.
@@ -95,7 +108,18 @@ def generate_catalog(path: Path, n: int, *, seed: int = 0, fmt: str = "csv") -> 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = columns()
-    rows = iter_records(n, seed=seed)
+    truth_handle = truth.open("w", encoding="utf-8", newline="") if truth else None
+    truth_writer = csv.writer(truth_handle, lineterminator="\n") if truth_handle else None
+    if truth_writer:
+        truth_writer.writerow(["sku", "product"])
+
+    def rows_with_truth() -> Iterator[list[str]]:
+        for row, key in iter_listings(n, seed=seed):
+            if truth_writer:
+                truth_writer.writerow([row[0], key])
+            yield row
+
+    rows = rows_with_truth()
     with path.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":
             writer = csv.writer(handle, lineterminator="\n")
@@ -105,6 +129,8 @@ def generate_catalog(path: Path, n: int, *, seed: int = 0, fmt: str = "csv") -> 
             for row in rows:
                 handle.write(json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False))
                 handle.write("\n")
+    if truth_handle:
+        truth_handle.close()
     return path
 
 
@@ -113,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, required=True, help="number of records")
     parser.add_argument("--out", type=Path, required=True, help="file to write")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truth", type=Path, default=None, help="also write sku,product here")
     parser.add_argument(
         "--format",
         dest="fmt",
@@ -123,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     fmt = args.fmt or ("jsonl" if args.out.suffix == ".jsonl" else "csv")
     started = time.perf_counter()
-    generate_catalog(args.out, args.n, seed=args.seed, fmt=fmt)
+    generate_catalog(args.out, args.n, seed=args.seed, fmt=fmt, truth=args.truth)
     elapsed = time.perf_counter() - started
     size_mb = args.out.stat().st_size / 1e6
     print(

@@ -13,12 +13,55 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.errors import NotFound, StateConflict
 from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
 from catalog.schema import CatalogSchema, Thresholds
+
+GROUPED_OPERATIONS = frozenset({"dedupe"})
+"""Operations whose changes come in groups that stand or fall together: a merge is one change
+on the duplicate (it is merged into the survivor) plus the survivor's fields it updates. The
+group is the part of the basis after the record's content hash (`<hash>:merge:<d>><s>`), so
+approving, rejecting or rolling back any change of a group acts on all of it."""
+
+
+def group_basis(content_hash: str, group: str) -> str:
+    """Basis of one change of a group: its own record's content (staleness is checked per
+    record) and the group key the changes share."""
+    return f"{content_hash}:{group}"
+
+
+def group_of(change: Change) -> str | None:
+    """The group key of a grouped change, None for a change that stands alone."""
+    if change.operation not in GROUPED_OPERATIONS or ":" not in change.basis:
+        return None
+    return change.basis.split(":", 1)[1]
+
+
+def with_groups(
+    session: Session, changes: Sequence[Change], *, statuses: Sequence[str]
+) -> list[Change]:
+    """`changes` plus the other changes of their groups that are in one of `statuses`."""
+    keys = sorted({(c.catalog_id, c.operation, g) for c in changes if (g := group_of(c))})
+    if not keys:
+        return list(changes)
+    found = {c.id: c for c in changes}
+    for start in range(0, len(keys), 200):
+        clauses = [
+            and_(
+                Change.catalog_id == catalog_id,
+                Change.operation == operation,
+                Change.basis.like(f"%:{group}"),
+            )
+            for catalog_id, operation, group in keys[start : start + 200]
+        ]
+        for change in session.scalars(
+            select(Change).where(or_(*clauses), Change.status.in_(list(statuses)))
+        ):
+            found.setdefault(change.id, change)
+    return [found[i] for i in sorted(found)]
 
 
 def stage_basis(content_hash: str, version: str) -> str:
@@ -125,7 +168,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     session.connection().execute(statement, rows)
 
 
-def _write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
+def write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
+    """Set records' current values (one executemany), for changes just applied."""
     if not values_by_record:
         return
     table = Record.__table__
@@ -219,7 +263,7 @@ def record_changes(
         )
     if rows:
         _insert_ignoring_duplicates(session, rows)
-    _write_values(session, applied)
+    write_values(session, applied)
     return counts
 
 
@@ -303,7 +347,11 @@ class StaleChange(StateConflict):
 def approve(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
     """Apply queued changes. A change proposed from content the record no longer has is
     refused: the value may not fit the new data, and the next run proposes afresh."""
-    changes = review_queue(session, where=where)
+    changes = with_groups(
+        session,
+        review_queue(session, where=where),
+        statuses=[ChangeStatus.QUEUED_FOR_REVIEW.value],
+    )
     if not changes:
         return []
     records = _records_for(session, changes)
@@ -325,7 +373,11 @@ def approve(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Cha
 
 
 def reject(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
-    changes = review_queue(session, where=where)
+    changes = with_groups(
+        session,
+        review_queue(session, where=where),
+        statuses=[ChangeStatus.QUEUED_FOR_REVIEW.value],
+    )
     now = utcnow()
     for change in changes:
         change.status = ChangeStatus.REJECTED.value
@@ -343,10 +395,12 @@ def _records_for(session: Session, changes: Sequence[Change]) -> dict[int, Recor
 def rollback(session: Session, *, where: ChangeFilter, reviewer: str) -> list[Change]:
     """Undo the changes in effect that match, newest first, restoring each field's old value.
 
-    Each undo is itself a change (operation ``rollback``), so the history stays complete and a
-    rollback can be rolled back.
+    A grouped change (a merge) is undone with its whole group: unmerging restores the
+    duplicate and the survivor's fields together. Each undo is itself a change (operation
+    ``rollback``), so the history stays complete and a rollback can be rolled back.
     """
     in_effect = [c for c in list_changes(session, where=where) if c.status in IN_EFFECT]
+    in_effect = with_groups(session, in_effect, statuses=list(IN_EFFECT))
     if not in_effect:
         return []
     records = _records_for(session, in_effect)

@@ -21,6 +21,15 @@ from catalog.changes import insert_changes, source_update_rows
 from catalog.filters import RecordFilter
 from catalog.models import Record, StageMark, utcnow
 
+MERGED_INTO = "_merged_into"
+"""Reserved value key: a record merged into another as a duplicate (set and undone by `dedupe`
+changes). Such a record stays in the store, with its history, but is not published."""
+
+
+def is_merged(values: dict[str, Any] | None) -> bool:
+    """Whether a record's current values say it was merged into another record."""
+    return bool(values) and MERGED_INTO in values
+
 
 @dataclass
 class UpsertCounts:
@@ -270,9 +279,11 @@ def iter_current_values(
     catalog_id: int,
     batch_size: int,
     record_filter: RecordFilter | None = None,
+    include_merged: bool = False,
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
     """Every (matching) record's current values, in id order, a batch at a time (keyset
-    pagination, so memory stays flat in catalogue size)."""
+    pagination, so memory stays flat in catalogue size). Records merged into another as
+    duplicates are left out unless `include_merged`: the survivor stands for them."""
     last_id = 0
     while True:
         query = (
@@ -285,6 +296,10 @@ def iter_current_values(
         if not rows:
             return
         last_id = rows[-1].id
+        if not include_merged:
+            rows = [row for row in rows if not is_merged(row.values)]
+            if not rows:
+                continue
         yield [row.external_id for row in rows], [row.values for row in rows]
 
 

@@ -142,6 +142,54 @@ class Attribute(BaseModel):
         return lookup
 
 
+Survivorship = Literal["most_recent", "most_complete", "trusted_source"]
+
+
+class MatchingSettings(BaseModel):
+    """The `matching:` section: turns dedupe on and says how merges happen.
+
+    Example::
+
+        matching:
+          enabled: true
+          compare: [title, brand, mpn, upc, price]   # default: text attributes + identifiers
+          auto_merge: 0.95      # at or above: merged without asking
+          reject: 0.5           # below: not a match (kept in the log); in between: review
+          survivorship: most_complete   # or most_recent, trusted_source
+          trusted_sources: [acme-master.csv]
+          attributes: {price: most_recent}    # per-attribute rule
+          model: models/match.joblib          # trained pair model; default: unsupervised
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    compare: list[str] = Field(default_factory=list)
+    """Attributes compared (their names give their roles: title, brand, mpn, gtin/upc, price,
+    category, description). Empty: the schema's text attributes plus brand/mpn/upc/price when
+    the catalogue has them."""
+    auto_merge: float = Field(0.95, ge=0.0, le=1.0)
+    reject: float = Field(0.5, ge=0.0, le=1.0)
+    survivorship: Survivorship = "most_complete"
+    trusted_sources: list[str] = Field(default_factory=list)
+    """Source names (files, blocks) in order of trust, for `trusted_source`."""
+    attributes: dict[str, Survivorship] = Field(default_factory=dict)
+    model: str | None = None
+    """Pair model from `skuflow match train`; none: Fellegi–Sunter, capped below auto-merge."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if self.reject > self.auto_merge:
+            raise ValueError(
+                f"reject ({self.reject}) must not be above auto_merge ({self.auto_merge})"
+            )
+        return self
+
+    def thresholds(self) -> Thresholds:
+        """As change thresholds: auto-merge applies, reject drops, in between waits."""
+        return Thresholds(auto_apply=self.auto_merge, reject=self.reject)
+
+
 class CatalogSchema(BaseModel):
     """A catalogue's attributes, identity, text fields and confidence thresholds."""
 
@@ -161,6 +209,8 @@ class CatalogSchema(BaseModel):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     unknown_columns: Literal["error", "ignore"] = "error"
     """What ingest does with a source column no attribute maps: stop with an error, or skip it."""
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    """Duplicate detection and merging (off unless `enabled`)."""
     attributes: list[Attribute]
 
     @model_validator(mode="after")
@@ -175,6 +225,8 @@ class CatalogSchema(BaseModel):
             ("text", self.text),
             ("supplier_name", [self.supplier_name] if self.supplier_name else []),
             ("supplier_website", [self.supplier_website] if self.supplier_website else []),
+            ("matching.compare", self.matching.compare),
+            ("matching.attributes", list(self.matching.attributes)),
         ):
             missing = [r for r in refs if r not in known]
             if missing:

@@ -12,6 +12,7 @@ from rich.table import Table
 from cli import api, review
 from cli import classify as classify_cli
 from cli import extract as extract_cli
+from cli import match as match_cli
 from cli import serve as serve_cli
 from cli import taxonomy as taxonomy_cli
 from cli.console import console, errors, quiet_prefect
@@ -27,6 +28,8 @@ app.add_typer(api.keys, name="api-key", help="API keys (same as `skuflow api key
 app.command(name="serve")(serve_cli.serve)
 app.add_typer(classify_cli.app, name="classify")
 app.add_typer(extract_cli.app, name="extract")
+app.add_typer(match_cli.app, name="match")
+app.command(name="dedupe")(match_cli.dedupe)
 app.add_typer(taxonomy_cli.app, name="taxonomy")
 
 
@@ -187,6 +190,21 @@ def rollback(
             errors.print("[red]Give --record and --field, or --change, or --run.[/red]")
             raise typer.Exit(1)
     console.print(f"Rolled back {len(undone)} change(s).")
+
+
+@app.command()
+def unmerge(
+    record: Annotated[str, typer.Option(help="External id of the record merged as a duplicate.")],
+    catalog: CatalogOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Undo a merge: the duplicate and the survivor's fields are restored exactly."""
+    from matching.review import unmerge_record
+
+    who = reviewer_name(reviewer)
+    with open_catalog(catalog) as (session, stored):
+        undone = unmerge_record(session, catalog_id=stored.id, external_id=record, reviewer=who)
+    console.print(f"Unmerged {record}: {len(undone)} change(s) rolled back.")
 
 
 @app.command()

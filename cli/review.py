@@ -14,7 +14,10 @@ app = typer.Typer(no_args_is_help=True, help="List, approve or reject changes wa
 
 FieldOption = Annotated[str | None, typer.Option("--field", help="Only changes to this field.")]
 OperationOption = Annotated[
-    str | None, typer.Option("--operation", help="Only changes by this stage (classify, enrich).")
+    str | None,
+    typer.Option(
+        "--operation", help="Only changes by this stage (classify, enrich, dedupe for merges)."
+    ),
 ]
 MinConfidence = Annotated[
     float | None, typer.Option("--min-confidence", help="Only changes at or above this score.")
@@ -83,14 +86,25 @@ def list_queue(
         for change in queue:
             record = session.get(Record, change.record_id)
             old = "" if change.old_value is None else f"{_short(change.old_value)} → "
+            merge = isinstance(change.new_value, dict) and "into" in change.new_value
+            proposed = (
+                f"merge into {change.new_value['into']}"
+                if merge
+                else old + _short(change.new_value, 60)
+            )
+            evidence = (
+                change.explanation or ""
+                if merge
+                else ", ".join([change.operation, *(change.sources or [])[:2]])
+                + (f" ({change.method})" if change.method else "")
+            )
             table.add_row(
                 str(change.id),
                 record.external_id if record else "?",
                 change.field,
-                old + _short(change.new_value, 60),
+                proposed,
                 f"{change.confidence:.2f}",
-                ", ".join([change.operation, *(change.sources or [])[:2]])
-                + (f" ({change.method})" if change.method else ""),
+                evidence,
             )
         console.print(table)
         if total > len(queue):

@@ -1,4 +1,6 @@
-"""Flow `onboard`: ingest → normalize → classify → enrich → validate → distribute.
+"""Flow `onboard`: ingest → normalize → classify → enrich → dedupe → validate → distribute.
+
+Dedupe runs when the schema's `matching:` section turns it on (`enabled: true`).
 
 Reads a supplier file (CSV, XLSX, JSON, JSONL) or any saved source block (S3, PostgreSQL,
 BigQuery, HTTPS, …) and a catalogue schema; writes records and changes to the store, then the
@@ -37,6 +39,7 @@ from flows.support.runs import bind_filter, filter_params
 from flows.support.stages import catalog_enrich_config, enrich_stored
 from flows.support.targets import build_targets
 from tasks.classify import classify_batch, prepare
+from tasks.dedupe import dedupe
 from tasks.distribute import distribute
 from tasks.ingest import ingest
 from tasks.plan import plan_batches
@@ -153,6 +156,12 @@ def onboard(
             progress=progress,
             record_filter=record_filter,
         )
+        if schema.matching.enabled:
+            # after enrichment (merges compare the filled-in values), before review and
+            # validation (merged duplicates are not validated or published)
+            progress.plan(1)
+            dedupe(**common, run_id=run_id, record_filter=record_filter)
+            progress.advance()
         if review:
             review_checkpoint(
                 store_url=store_url,

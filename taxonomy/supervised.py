@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
 from catalog.errors import InputError, InputProblem
-from taxonomy.calibration import Calibrator, expected_calibration_error, fit_calibrator
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import BATCH_SIZE, Candidates, Prediction, params_json
 from taxonomy.text import FeatureParams, FieldFeatures, Text

@@ -1,7 +1,7 @@
 """From raw span scores to confidences that mean what they say, and where to stop emitting.
 
 The tagger's marginal probabilities are sure of themselves on text like its training text and
-wrong about how often they are right elsewhere. As for the classifier (`taxonomy.calibration`,
+wrong about how often they are right elsewhere. As for the classifier (`catalog.calibration`,
 reused here), an isotonic map is fitted to out-of-fold outcomes: each value the fold models
 proposed for records they did not see, right or wrong against the label. The map is monotone,
 so a higher score never gives a lower confidence.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from taxonomy.calibration import Calibrator, expected_calibration_error, fit_calibrator
+from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
 
 __all__ = ["CrossValidation", "Calibrator", "fit_calibrator", "cross_validation", "AUTO_APPLY"]
 

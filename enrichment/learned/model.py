@@ -74,7 +74,7 @@ class ExtractorParams:
     """Held-out folds for calibration and the emission threshold."""
     max_chars: int = MAX_FIELD_CHARS
     prior_strength: float = 2.0
-    """Pseudo-observations at the base rate per isotonic step (see taxonomy.calibration)."""
+    """Pseudo-observations at the base rate per isotonic step (see catalog.calibration)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {

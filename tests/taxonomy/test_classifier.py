@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from catalog.calibration import expected_calibration_error, fit_calibrator
 from catalog.errors import InputError
-from taxonomy.calibration import expected_calibration_error, fit_calibrator
 from taxonomy.classifier import (
     LEXICAL_MAX_CONFIDENCE,
     ZERO_SHOT_MAX_CONFIDENCE,

@@ -1,0 +1,1 @@
+"""Duplicates and matching across suppliers: blocking, pair scoring, clustering, merges."""

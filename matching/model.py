@@ -1,0 +1,344 @@
+"""The pair model: P(two records are the same product), calibrated so a threshold means what it
+says.
+
+Supervised (labelled pairs from a CSV, or the catalogue's own merge / not-a-match decisions):
+gradient-boosted trees over the pairwise features plus a learned word-interaction score
+(`matching.interactions`), stacked; the probability is calibrated by isotonic regression on
+out-of-fold predictions (held-out folds, monotone), and the match threshold is the one that
+maximised F1 on those same held-out folds. Unsupervised (no labels): Fellegi–Sunter fitted by EM
+(`matching.unsupervised`), capped below auto-merge so its guesses always go to a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
+from catalog.errors import InputError
+from matching.features import FEATURES, FeatureSpace
+from matching.interactions import InteractionModel, fit_interactions, fit_vocabulary
+from matching.records import RecordTable
+from matching.unsupervised import (
+    UNSUPERVISED_CAP,
+    FellegiSunter,
+    fit_fellegi_sunter,
+)
+
+FORMAT_VERSION = 1
+FOLDS = 5
+INNER_FOLDS = 3
+PARALLEL_FROM = 200_000
+"""Pairs from which tree prediction uses every core. Below it one thread: OpenMP's spinning
+threads on a shared 2-core machine made a 6,000-pair training 25× slower than one thread."""
+MIN_PAIRS_PER_CLASS = 5
+"""Fewer labelled matches (or non-matches) than this and there is nothing to learn from."""
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """How the supervised model is fitted (the defaults are what the benchmarks report)."""
+
+    max_iter: int = 300
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 31
+    folds: int = FOLDS
+    seed: int = 0
+
+
+@dataclass
+class PairModel:
+    """A fitted pair scorer; `score` returns calibrated probabilities of a match."""
+
+    kind: str
+    """`supervised` or `unsupervised`."""
+    threshold: float
+    """A pair at or above this probability is called a match."""
+    feature_names: tuple[str, ...] = FEATURES
+    booster: HistGradientBoostingClassifier | None = None
+    interactions: InteractionModel | None = None
+    calibrator: Calibrator | None = None
+    fellegi_sunter: FellegiSunter | None = None
+    constant_columns: np.ndarray | None = None
+    cap: float = 1.0
+    """Highest probability the model may state (unsupervised: below auto-merge)."""
+    stats: dict[str, Any] = field(default_factory=dict)
+    """Training figures: pairs, matches, out-of-fold precision/recall/F1, ECE."""
+    version: str = ""
+
+    def score(self, records: RecordTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Calibrated P(match) for each pair (left[i], right[i]) of `records`."""
+        space = FeatureSpace.build(records)
+        return self.score_features(space, np.asarray(left), np.asarray(right))[0]
+
+    def score_features(
+        self, space: FeatureSpace, left: np.ndarray, right: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and the feature matrix they came from (for explanations)."""
+        features = space.features(left, right)
+        if left.size == 0:
+            return np.zeros(0), features
+        if self.kind == "unsupervised":
+            assert self.fellegi_sunter is not None
+            return self.fellegi_sunter.probability(features), features
+        assert self.booster is not None and self.interactions is not None
+        assert self.calibrator is not None
+        stacked = self._stack(features, self.interactions.score(space.table, left, right))
+        with threadpool_limits(limits=None if left.size >= PARALLEL_FROM else 1):
+            raw = self.booster.predict_proba(stacked)[:, 1]
+        return np.minimum(self.calibrator(raw), self.cap), features
+
+    def _stack(self, features: np.ndarray, interaction: np.ndarray) -> np.ndarray:
+        stacked = np.column_stack([features, interaction]).astype(np.float32)
+        if self.constant_columns is not None:
+            stacked[:, self.constant_columns] = -1.0
+        return stacked
+
+
+def train_supervised(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    *,
+    params: TrainParams | None = None,
+    source: str = "pairs",
+) -> PairModel:
+    """Fit and calibrate the supervised pair model.
+
+    Out-of-fold scores come from a nested scheme (the word-interaction score the trees see
+    is itself out-of-fold inside each outer fold), so the calibration and the threshold are
+    fitted on predictions for pairs the model never saw.
+
+    Raises:
+        InputError: fewer than `MIN_PAIRS_PER_CLASS` matches or non-matches.
+    """
+    with threadpool_limits(limits=1):
+        return _train_supervised(records, left, right, labels, params or TrainParams(), source)
+
+
+def _train_supervised(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    params: TrainParams,
+    source: str,
+) -> PairModel:
+    labels = np.asarray(labels, dtype=np.int8)
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    positives = int(labels.sum())
+    negatives = int(labels.size - positives)
+    if positives < MIN_PAIRS_PER_CLASS or negatives < MIN_PAIRS_PER_CLASS:
+        raise InputError.single(
+            source,
+            f"need at least {MIN_PAIRS_PER_CLASS} matches and {MIN_PAIRS_PER_CLASS} non-matches "
+            f"to train, got {positives} and {negatives}",
+        )
+    space = FeatureSpace.build(records)
+    features = space.features(left, right)
+    vocabulary = fit_vocabulary(records)
+    words = (
+        None if vocabulary is None else _interaction_model(vocabulary).matrix(records, left, right)
+    )
+    constant = np.r_[np.isnan(features).all(axis=0), False]
+
+    folds = min(params.folds, positives, negatives)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    out_of_fold = np.zeros(labels.size)
+    for train_rows, held_rows in splitter.split(features, labels):
+        inner = _oof_interactions(vocabulary, words, labels, train_rows, params.seed)
+        booster = _booster(params).fit(
+            _with(features[train_rows], inner, constant), labels[train_rows]
+        )
+        fold_words = fit_interactions(
+            vocabulary, None if words is None else words[train_rows], labels[train_rows]
+        )
+        held_inter = (
+            fold_words.score_matrix(words[held_rows])
+            if words is not None
+            else np.full(held_rows.size, fold_words.constant)
+        )
+        out_of_fold[held_rows] = booster.predict_proba(
+            _with(features[held_rows], held_inter, constant)
+        )[:, 1]
+    calibrator = fit_calibrator(out_of_fold, labels)
+    calibrated = calibrator(out_of_fold)
+    threshold, precision, recall, f1 = best_threshold(calibrated, labels)
+
+    all_rows = np.arange(labels.size)
+    inner = _oof_interactions(vocabulary, words, labels, all_rows, params.seed)
+    booster = _booster(params).fit(_with(features, inner, constant), labels)
+    interactions = fit_interactions(vocabulary, words, labels)
+    model = PairModel(
+        kind="supervised",
+        threshold=threshold,
+        booster=booster,
+        interactions=interactions,
+        calibrator=calibrator,
+        constant_columns=constant,
+        stats={
+            "pairs": int(labels.size),
+            "matches": positives,
+            "cv_precision": precision,
+            "cv_recall": recall,
+            "cv_f1": f1,
+            "cv_ece": expected_calibration_error(calibrated, labels),
+            "folds": folds,
+        },
+    )
+    model.version = _version(model, features, labels)
+    return model
+
+
+def train_unsupervised(
+    records: RecordTable, left: np.ndarray, right: np.ndarray, *, seed: int = 0
+) -> PairModel:
+    """Fit Fellegi–Sunter on unlabelled candidate pairs (m and u by EM, the prior from a
+    deterministic rule); probabilities capped below auto-merge (`UNSUPERVISED_CAP`)."""
+    space = FeatureSpace.build(records)
+    return unsupervised_from_space(space, np.asarray(left), np.asarray(right), seed=seed)[0]
+
+
+def unsupervised_from_space(
+    space: FeatureSpace, left: np.ndarray, right: np.ndarray, *, seed: int = 0
+) -> tuple[PairModel, np.ndarray]:
+    """`train_unsupervised` on a built feature space; also returns the candidates' features."""
+    del seed  # EM draws nothing
+    features = space.features(left, right)
+    fs = fit_fellegi_sunter(features)
+    model = PairModel(
+        kind="unsupervised",
+        threshold=0.5,
+        fellegi_sunter=fs,
+        cap=UNSUPERVISED_CAP,
+        stats={"pairs": int(features.shape[0]), "prior": fs.prior, "iterations": fs.iterations},
+    )
+    model.version = _version(model, features, np.zeros(0))
+    return model, features
+
+
+def best_threshold(
+    probabilities: np.ndarray, labels: np.ndarray
+) -> tuple[float, float, float, float]:
+    """The probability cut with the highest F1 of the match class (ties: the higher cut).
+
+    Returns:
+        (threshold, precision, recall, F1) at that cut.
+    """
+    order = np.argsort(-probabilities, kind="stable")
+    p = probabilities[order]
+    y = labels[order].astype(np.float64)
+    tp = np.cumsum(y)
+    predicted = np.arange(1, y.size + 1)
+    total = max(y.sum(), 1.0)
+    # only cut between distinct probabilities
+    last_of_value = np.r_[p[1:] != p[:-1], True]
+    precision = tp / predicted
+    recall = tp / total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)
+    f1 = np.where(last_of_value, f1, -1)
+    best = int(np.argmax(f1))
+    return float(p[best]), float(precision[best]), float(recall[best]), float(f1[best])
+
+
+def precision_recall_f1(predicted: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the match class (0 where undefined)."""
+    predicted = np.asarray(predicted, dtype=bool)
+    labels = np.asarray(labels, dtype=bool)
+    tp = float(np.sum(predicted & labels))
+    precision = tp / max(float(predicted.sum()), 1.0)
+    recall = tp / max(float(labels.sum()), 1.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def save_model(model: PairModel, path: str | Path) -> Path:
+    """Write the model atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    joblib.dump({"format": FORMAT_VERSION, "kind": "skuflow.matching", "model": model}, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_model(path: str | Path) -> PairModel:
+    """Read a model saved by `save_model`.
+
+    Raises:
+        InputError: the file is missing or is not a skuflow matching model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError.single(str(path), "no such model file")
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # a pickle of something else, truncated, ...
+        raise InputError.single(str(path), f"not a skuflow matching model ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != "skuflow.matching":
+        raise InputError.single(str(path), "not a skuflow matching model")
+    if payload.get("format") != FORMAT_VERSION:
+        raise InputError.single(
+            str(path), f"model format {payload.get('format')} is not {FORMAT_VERSION}; retrain"
+        )
+    model = payload["model"]
+    assert isinstance(model, PairModel)
+    return model
+
+
+def _interaction_model(vocabulary: Any) -> InteractionModel:
+    return InteractionModel(vocabulary=vocabulary, regression=None, constant=0.0)
+
+
+def _oof_interactions(
+    vocabulary: Any, words: Any, labels: np.ndarray, rows: np.ndarray, seed: int
+) -> np.ndarray:
+    """Out-of-fold word-interaction scores for `rows` (the trees' training rows)."""
+    sub_labels = labels[rows]
+    out = np.full(rows.size, float(sub_labels.mean()) if rows.size else 0.0)
+    if words is None:
+        return out
+    folds = min(INNER_FOLDS, int(sub_labels.sum()), int(sub_labels.size - sub_labels.sum()))
+    if folds < 2:
+        return out
+    sub_words = words[rows]
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, held in splitter.split(np.zeros(rows.size), sub_labels):
+        model = fit_interactions(vocabulary, sub_words[fit_rows], sub_labels[fit_rows])
+        out[held] = model.score_matrix(sub_words[held])
+    return out
+
+
+def _booster(params: TrainParams) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_leaf_nodes=params.max_leaf_nodes,
+        early_stopping=False,
+        random_state=params.seed,
+    )
+
+
+def _with(features: np.ndarray, interaction: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    stacked = np.column_stack([features, interaction]).astype(np.float32)
+    stacked[:, constant] = -1.0
+    return stacked
+
+
+def _version(model: PairModel, features: np.ndarray, labels: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(model.kind.encode())
+    digest.update(np.ascontiguousarray(features).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return f"{model.kind}-{digest.hexdigest()[:12]}"

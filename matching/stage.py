@@ -1,0 +1,426 @@
+"""The dedupe stage over the store: the one entry point onboard, the `dedupe` flow, the API
+and the CLI call.
+
+Each run matches the records dedupe has not seen at their content (new or edited since the
+last run) against the whole catalogue, without rescoring pairs of records it has seen: blocking
+is asked only for the new records' candidates. Existing clusters stay as they are (a survivor
+and the records merged into it); new records join one or form their own. Every proposed merge
+is a group of changes (`catalog.changes.GROUPED_OPERATIONS`): the duplicate's `_merged_into`
+(with the probability and the evidence) and the survivor's fields that survivorship updates,
+applied at or above `matching.auto_merge`, queued for review in between, dropped below
+`matching.reject`. Approving, rejecting and rolling back (unmerging) go through the usual
+review and rollback, which act on the whole group.
+
+Re-running is safe: stage marks skip records already processed at their content, a merge
+already proposed from the same content is not proposed again, and a rejected or unmerged pair
+is a not-a-match decision that is never proposed again from the same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from catalog.changes import decide, group_basis, insert_changes, stage_basis, write_values
+from catalog.filters import RecordFilter
+from catalog.models import Change, ChangeStatus, Record, utcnow
+from catalog.records import MERGED_INTO, mark_stage, pending_record_ids
+from catalog.schema import CatalogSchema
+from matching.blocking import BlockingParams, candidate_pairs
+from matching.clustering import cluster_pairs
+from matching.explain import evidence, sentence
+from matching.features import FeatureSpace
+from matching.model import (
+    MIN_PAIRS_PER_CLASS,
+    PairModel,
+    load_model,
+    train_supervised,
+    unsupervised_from_space,
+)
+from matching.records import RecordTable, assign_roles, prepare
+from matching.survivorship import Side, merged_values
+
+STAGE = "dedupe"
+FIELD = MERGED_INTO
+_IDENTIFIER_NAMES = ("brand", "manufacturer", "mpn", "model", "upc", "ean", "gtin", "price")
+
+
+def compare_columns(schema: CatalogSchema) -> list[str]:
+    """Attributes dedupe compares: `matching.compare`, else the text attributes plus those
+    named like a brand, part number, GTIN or price."""
+    if schema.matching.compare:
+        return list(schema.matching.compare)
+    names = list(schema.text)
+    for attribute in schema.attributes:
+        lowered = attribute.name.lower()
+        if attribute.name not in names and any(k in lowered for k in _IDENTIFIER_NAMES):
+            names.append(attribute.name)
+    return names or [schema.id]
+
+
+def dedupe_version(schema: CatalogSchema, model: PairModel | None) -> str:
+    """What dedupe results depend on: the matching settings, the compared attributes, the
+    model. Changing any means every record is matched again."""
+    payload = {
+        "matching": schema.matching.model_dump(),
+        "compare": compare_columns(schema),
+        "model": model.version if model else "unsupervised",
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return f"dedupe-{digest[:12]}"
+
+
+def configured_model(schema: CatalogSchema, base: Path | None = None) -> PairModel | None:
+    """The schema's pair model file, if it names one (relative paths from `base`)."""
+    if not schema.matching.model:
+        return None
+    path = Path(schema.matching.model)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return load_model(path)
+
+
+@dataclass
+class _Loaded:
+    survivors: set[int]
+    """Records others are merged into: they keep their place even when edited."""
+    ids: list[int]
+    external: list[str]
+    values: list[dict[str, Any]]
+    hashes: list[str]
+    sides: list[Side]
+
+
+def _load_unmerged(session: Session, catalog_id: int) -> _Loaded:
+    rows = session.execute(
+        select(
+            Record.id,
+            Record.external_id,
+            Record.values,
+            Record.content_hash,
+            Record.updated_at,
+            Record.source,
+        )
+        .where(Record.catalog_id == catalog_id)
+        .order_by(Record.id)
+    ).all()
+    kept = [r for r in rows if MERGED_INTO not in (r.values or {})]
+    survivors = {
+        r.values[MERGED_INTO].get("into")
+        for r in rows
+        if isinstance((r.values or {}).get(MERGED_INTO), dict)
+    }
+    return _Loaded(
+        survivors={r.id for r in kept if r.external_id in survivors},
+        ids=[r.id for r in kept],
+        external=[r.external_id for r in kept],
+        values=[r.values or {} for r in kept],
+        hashes=[r.content_hash for r in kept],
+        sides=[Side(values=r.values or {}, updated_at=r.updated_at, source=r.source) for r in kept],
+    )
+
+
+def _table(schema: CatalogSchema, values: list[dict[str, Any]]) -> RecordTable:
+    columns = compare_columns(schema)
+    data = {c: ["" if v.get(c) is None else str(v.get(c)) for v in values] for c in columns}
+    return prepare(data, assign_roles(columns))
+
+
+def dedupe_catalog(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    run_id: int | None,
+    model: PairModel | None = None,
+    record_filter: RecordFilter | None = None,
+    blocking: BlockingParams | None = None,
+) -> Counter[str]:
+    """Match the catalogue's new and edited records into its clusters, as merge changes.
+
+    Args:
+        model: A trained pair model; None uses one trained on the catalogue's own merge and
+            not-a-match decisions when there are enough, else Fellegi–Sunter (capped below
+            auto-merge, so its merges wait for a person).
+        record_filter: Only these records are matched (against the whole catalogue).
+
+    Returns:
+        Counts: `records` matched, `candidates` pairs scored, and merges by status.
+    """
+    counts: Counter[str] = Counter()
+    loaded = _load_unmerged(session, catalog_id)
+    chosen = model or model_from_decisions(session, catalog_id=catalog_id, schema=schema)
+    version = dedupe_version(schema, chosen)
+    pending_ids = set(
+        pending_record_ids(
+            session,
+            catalog_id=catalog_id,
+            stage=STAGE,
+            version=version,
+            record_filter=record_filter,
+        )
+    )
+    row_of = {rid: i for i, rid in enumerate(loaded.ids)}
+    pending_rows = np.array(sorted(row_of[r] for r in pending_ids if r in row_of), dtype=np.int64)
+    marks = {rid: stage_basis(h, version) for rid, h in _hashes(session, pending_ids).items()}
+    if pending_rows.size == 0:
+        mark_stage(session, stage=STAGE, bases=marks, run_id=run_id)
+        return counts
+    counts["records"] = int(pending_rows.size)
+    table = _table(schema, loaded.values)
+    left, right = candidate_pairs(table, blocking, queries=pending_rows)
+    counts["candidates"] = int(left.size)
+    space = FeatureSpace.build(table)
+    if chosen is None:
+        chosen, features = unsupervised_from_space(space, left, right)
+        assert chosen.fellegi_sunter is not None
+        probability = chosen.fellegi_sunter.probability(features) if left.size else np.zeros(0)
+    else:
+        probability, features = chosen.score_features(space, left, right)
+    fitted = chosen
+
+    def score_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return fitted.score_features(space, a, b)[0]
+
+    n = len(table)
+    fixed = np.ones(n, dtype=bool)
+    fixed[pending_rows] = False
+    fixed[[row_of[r] for r in loaded.survivors]] = True
+    clusters = cluster_pairs(
+        n,
+        left,
+        right,
+        probability,
+        threshold=chosen.threshold,
+        score_missing=score_missing,
+        fixed=fixed,
+    )
+    merges = _merges(clusters.labels, fixed)
+    if merges:
+        dup_rows = np.array([d for d, _ in merges], dtype=np.int64)
+        surv_rows = np.array([s for _, s in merges], dtype=np.int64)
+        pair_p, pair_features = chosen.score_features(space, dup_rows, surv_rows)
+        counts.update(
+            _record_merges(
+                session,
+                catalog_id=catalog_id,
+                schema=schema,
+                loaded=loaded,
+                table=table,
+                merges=merges,
+                probability=pair_p,
+                features=pair_features,
+                model=chosen,
+                run_id=run_id,
+            )
+        )
+    mark_stage(session, stage=STAGE, bases=marks, run_id=run_id)
+    return counts
+
+
+def _hashes(session: Session, ids: set[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 5000):
+        for rid, h in session.execute(
+            select(Record.id, Record.content_hash).where(
+                Record.id.in_(ordered[start : start + 5000])
+            )
+        ):
+            out[rid] = h
+    return out
+
+
+def _merges(labels: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int]]:
+    """(duplicate row, survivor row) for each new record clustered with others: the survivor is
+    the cluster's existing record if it has one, else its first row."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    out: list[tuple[int, int]] = []
+    for group in np.split(order, cuts):
+        if group.size < 2:
+            continue
+        existing = [int(r) for r in group if fixed[r]]
+        survivor = existing[0] if existing else int(group.min())
+        out.extend((int(r), survivor) for r in sorted(group.tolist()) if r != survivor)
+    return out
+
+
+def _record_merges(
+    session: Session,
+    *,
+    catalog_id: int,
+    schema: CatalogSchema,
+    loaded: _Loaded,
+    table: RecordTable,
+    merges: list[tuple[int, int]],
+    probability: np.ndarray,
+    features: np.ndarray,
+    model: PairModel,
+    run_id: int | None,
+) -> Counter[str]:
+    """Write each merge as a group of changes; apply the confident ones."""
+    counts: Counter[str] = Counter()
+    thresholds = schema.matching.thresholds()
+    dup_ids = [loaded.ids[d] for d, _ in merges]
+    history = _earlier(session, dup_ids)
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    superseded: list[int] = []
+    current: dict[int, dict[str, Any]] = {}
+    for (d, s), p, feature_row in zip(merges, probability.tolist(), features, strict=True):
+        dup_id, surv_id = loaded.ids[d], loaded.ids[s]
+        into = loaded.external[s]
+        earlier = history.get(dup_id, [])
+        if any(
+            h.new_value.get("into") == into and h.basis.split(":", 1)[0] == loaded.hashes[d]
+            for h in earlier
+            if isinstance(h.new_value, dict)
+        ):
+            continue  # proposed from this content already: queued, decided or unmerged
+        superseded += [h.id for h in earlier if h.status == ChangeStatus.QUEUED_FOR_REVIEW]
+        status = decide(p, thresholds)
+        counts[status.value] += 1
+        found = evidence(table, d, s, feature_row)
+        group = f"merge:{dup_id}>{surv_id}"
+        common = {
+            "catalog_id": catalog_id,
+            "confidence": round(float(p), 6),
+            "status": status.value,
+            "operation": STAGE,
+            "run_id": run_id,
+            "provider": STAGE,
+            "model": model.version,
+            "method": model.kind,
+            "created_at": now,
+            "decided_at": now if status is not ChangeStatus.QUEUED_FOR_REVIEW else None,
+        }
+        marker = {"into": into, "probability": round(float(p), 6), "evidence": found}
+        rows.append(
+            {
+                **common,
+                "record_id": dup_id,
+                "field": FIELD,
+                "old_value": None,
+                "new_value": marker,
+                "basis": group_basis(loaded.hashes[d], group),
+                "sources": [f"record:{into}"],
+                "explanation": f"duplicate of {into}: {sentence(found, p)}",
+            }
+        )
+        survivor_now = current.setdefault(surv_id, dict(loaded.values[s]))
+        survivor_side = Side(survivor_now, loaded.sides[s].updated_at, loaded.sides[s].source)
+        for field, value in merged_values(schema, survivor_side, loaded.sides[d]).items():
+            rows.append(
+                {
+                    **common,
+                    "record_id": surv_id,
+                    "field": field,
+                    "old_value": survivor_now.get(field),
+                    "new_value": value,
+                    "basis": group_basis(loaded.hashes[s], group),
+                    "sources": [f"record:{loaded.external[d]}"],
+                    "explanation": (
+                        f"merged {loaded.external[d]} into {into}: '{field}' by "
+                        f"{schema.matching.attributes.get(field, schema.matching.survivorship)}"
+                    ),
+                }
+            )
+            if status is ChangeStatus.APPLIED:
+                survivor_now[field] = value
+        if status is ChangeStatus.APPLIED:
+            current[dup_id] = {**loaded.values[d], FIELD: marker}
+    if superseded:
+        session.execute(
+            update(Change)
+            .where(Change.id.in_(superseded))
+            .values(status=ChangeStatus.SUPERSEDED.value, decided_at=now)
+        )
+    insert_changes(session, rows)
+    row_of = {rid: i for i, rid in enumerate(loaded.ids)}
+    write_values(
+        session,
+        {rid: v for rid, v in current.items() if v != loaded.values[row_of[rid]]},
+    )
+    return counts
+
+
+def _earlier(session: Session, dup_ids: list[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for start in range(0, len(dup_ids), 5000):
+        for row in session.execute(
+            select(
+                Change.id, Change.record_id, Change.new_value, Change.basis, Change.status
+            ).where(
+                Change.record_id.in_(dup_ids[start : start + 5000]),
+                Change.operation == STAGE,
+                Change.field == FIELD,
+            )
+        ):
+            out.setdefault(row.record_id, []).append(row)
+    return out
+
+
+def decision_pairs(session: Session, *, catalog_id: int) -> list[tuple[int, str, int]]:
+    """The catalogue's own merge decisions as labelled pairs: (duplicate record id, survivor
+    external id, 1 for a merge in effect / 0 for a rejected or unmerged one)."""
+    rows = session.execute(
+        select(Change.record_id, Change.new_value, Change.status).where(
+            Change.catalog_id == catalog_id,
+            Change.operation == STAGE,
+            Change.field == FIELD,
+            Change.status.in_(
+                [
+                    ChangeStatus.APPLIED.value,
+                    ChangeStatus.APPROVED.value,
+                    ChangeStatus.REJECTED.value,
+                    ChangeStatus.ROLLED_BACK.value,
+                ]
+            ),
+        )
+    ).all()
+    positive = {ChangeStatus.APPLIED.value, ChangeStatus.APPROVED.value}
+    return [
+        (r.record_id, r.new_value["into"], 1 if r.status in positive else 0)
+        for r in rows
+        if isinstance(r.new_value, dict) and "into" in r.new_value
+    ]
+
+
+def model_from_decisions(
+    session: Session, *, catalog_id: int, schema: CatalogSchema
+) -> PairModel | None:
+    """A supervised pair model trained on the catalogue's merge / not-a-match decisions, or
+    None while there are fewer than `MIN_PAIRS_PER_CLASS` of either."""
+    pairs = decision_pairs(session, catalog_id=catalog_id)
+    labels = np.array([label for *_, label in pairs], dtype=np.int8)
+    if labels.sum() < MIN_PAIRS_PER_CLASS or (labels.size - labels.sum()) < MIN_PAIRS_PER_CLASS:
+        return None
+    dup_ids = [d for d, _, _ in pairs]
+    survivors = [s for _, s, _ in pairs]
+    values_by_id = dict(
+        session.execute(select(Record.id, Record.values).where(Record.id.in_(dup_ids))).all()
+    )
+    values_by_ext = dict(
+        session.execute(
+            select(Record.external_id, Record.values).where(
+                Record.catalog_id == catalog_id, Record.external_id.in_(survivors)
+            )
+        ).all()
+    )
+    values = [{k: v for k, v in values_by_id.get(d, {}).items() if k != FIELD} for d in dup_ids] + [
+        values_by_ext.get(s, {}) for s in survivors
+    ]
+    table = _table(schema, values)
+    n = len(pairs)
+    return train_supervised(
+        table, np.arange(n), np.arange(n, 2 * n), labels, source="merge decisions"
+    )
