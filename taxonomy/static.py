@@ -34,7 +34,7 @@ from taxonomy.describe import node_documents
 from taxonomy.lexical import LEXICAL_MAX_CONFIDENCE
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import BATCH_SIZE, Candidates, Prediction, params_json, top_k_lists
-from taxonomy.text import Text, join_text
+from taxonomy.text import Text, as_fields
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -64,6 +64,9 @@ class StaticEncoder:
         self.vectors = vectors
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.unit = vectors / np.maximum(norms, 1e-9)
+        self.importance = (norms[:, 0] / max(float(norms.max()), 1e-9)).astype(np.float32)
+        """Each piece's vector norm relative to the largest: the distillation's frequency
+        weighting (rare, specific pieces long; "the", "-", "products" short)."""
         config = json.loads(files[2].read_text(encoding="utf-8"))
         self.digest = str(config.get("skuflow", {}).get("vectors_sha256", "unknown"))
 
@@ -95,14 +98,19 @@ class StaticEncoder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.mean(self.pieces(texts))
 
-    def soft_max_cosine(self, pieces: csr_matrix, targets: np.ndarray, beta: float) -> np.ndarray:
+    def soft_max_cosine(
+        self, pieces: csr_matrix, targets: np.ndarray, beta: float, importance: float = 0.0
+    ) -> np.ndarray:
         """Per text and target, log-sum-exp over the text's pieces of their cosine with the
-        target, sharpness `beta` (large → the single best piece)."""
+        target, sharpness `beta` (large → the single best piece), each piece's term weighted
+        by its importance (vector norm relative to the largest) to the power `importance`."""
         columns = np.unique(pieces.indices)
         present = pieces[:, columns]
         present.data[:] = 1.0
         # Shifted by the maximum possible cosine (1) so exp never overflows.
         weights = np.exp(beta * (self.unit[columns] @ targets.T - 1.0))
+        if importance:
+            weights *= (self.importance[columns] ** importance)[:, None]
         pooled = np.asarray(present @ weights)
         return np.log(np.maximum(pooled, 1e-30)) / beta + 1.0
 
@@ -125,6 +133,16 @@ class StaticParams:
     the two ten-category sets, among 5, 10, 20 and 50; 20 and 50 were within 0.2 points)."""
     piece_weight: float = 1.0
     """Weight of the best-piece score against the mean's cosine (0.5, 1 and 2 tried)."""
+    piece_importance: float = 2.0
+    """Power of a piece's importance (its relative vector norm) weighting its term in the soft
+    maximum, so a generic piece ("products" in "All Products") cannot win on its own the way
+    a specific one ("shirt") does; the mean already weighs pieces by norm. 0 treats all pieces
+    alike. On MWPD2020 (train split) 2 took level 1 from 0.480 to 0.490 (1: 0.486), the
+    ten-category sets unchanged."""
+    title_weight: float = 2.0
+    """How many times the title's pieces count in the mean against the other fields' (as the
+    supervised features keep the title apart): 0.480 → 0.496 with the importance above on
+    MWPD2020's train split; the title-only sets are unaffected."""
 
 
 class StaticEmbeddingClassifier:
@@ -185,16 +203,23 @@ class StaticEmbeddingClassifier:
     def _score_batches(self, texts: Sequence[Text]) -> Any:
         texts = list(texts)
         encoder = static_encoder()
+        chars = self.params.text_chars
         for start in range(0, len(texts), BATCH_SIZE):
-            clean = [
-                join_text(t)[: self.params.text_chars] for t in texts[start : start + BATCH_SIZE]
+            fields = [as_fields(t) for t in texts[start : start + BATCH_SIZE]]
+            titles = [title[:chars] for title, _ in fields]
+            # The rest fills what the title leaves of `text_chars`, as one joined string would.
+            rests = [
+                rest[: max(0, chars - len(title) - 1)]
+                for title, (_, rest) in zip(titles, fields, strict=True)
             ]
-            pieces = encoder.pieces(clean)
+            title_pieces = encoder.pieces(titles)
+            pieces = title_pieces + encoder.pieces(rests)
             empty = np.diff(pieces.indptr) == 0
-            scores = encoder.mean(pieces) @ self._nodes.T
+            weighted = pieces + (self.params.title_weight - 1.0) * title_pieces
+            scores = encoder.mean(weighted) @ self._nodes.T
             if self.params.piece_weight:
                 scores += self.params.piece_weight * encoder.soft_max_cosine(
-                    pieces, self._nodes, self.params.beta
+                    pieces, self._nodes, self.params.beta, self.params.piece_importance
                 )
             yield scores.astype(np.float32), empty
 
