@@ -134,6 +134,14 @@ def enrichment_version(
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+def catalog_enriches_anything(session: Session, *, catalog_id: int) -> bool:
+    """Whether the catalogue's schema derives any attribute enrichment fills (`derive:
+    extract` or `firmographics.<field>`): a catalogue that derives none skips the enrich stage
+    of onboard, rerun and monitor, rather than failing them."""
+    stored = session.get(Catalog, catalog_id)
+    return stored is not None and bool(catalog_output_fields(catalog_schema(stored)))
+
+
 def plan_enrichment(
     session: Session,
     *,

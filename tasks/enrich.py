@@ -22,6 +22,7 @@ from enrichment.output_schema import OutputSchema
 from enrichment.stage import (
     STAGE,
     PreparedEnrichment,
+    catalog_enriches_anything,
     enrich_stored_records,
     plan_enrichment,
     prepare_models,
@@ -40,10 +41,15 @@ def prepare_enrich(
     batch_size: int,
     output_schema: list[dict[str, Any]] | None = None,
     record_filter: RecordFilter | None = None,
-) -> tuple[PreparedEnrichment, list[tuple[int, int]]]:
+) -> tuple[PreparedEnrichment | None, list[tuple[int, int]]]:
     """The run's plan and the id ranges still to enrich; the catalogue's models are trained
-    (or reused) only when something is left to enrich."""
+    (or reused) only when something is left to enrich. Without an ``output_schema``, a
+    catalogue that derives nothing to enrich has no plan (None) and nothing to do."""
     with session_scope(store_url) as session:
+        if output_schema is None and not catalog_enriches_anything(
+            session, catalog_id=catalog_id
+        ):
+            return None, []
         plan = plan_enrichment(
             session, catalog_id=catalog_id, config=config, output_schema=output_schema
         )

@@ -88,6 +88,9 @@ def enrich_stored(
         record_filter=record_filter,
     )
     logger = get_run_logger()
+    if prepared is None:
+        logger.info("enrich: the catalogue derives no attribute to enrich; stage skipped")
+        return Counter()
     for note in prepared.notes:
         logger.info("enrich: %s", note)
     if progress is not None:
