@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from api.slack.commands import message
-from enrichment.outbound import OutboundRefused, check_outbound_url
+from catalog.outbound import OutboundRefused, check_outbound_url
 
 log = logging.getLogger("skuflow.api.slack")
 REQUIRED_TAG = "skuflow"

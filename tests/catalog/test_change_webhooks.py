@@ -23,6 +23,8 @@ from catalog.webhooks.outbox import plan_deliveries
 from tests.catalog.test_store import SCHEMA, _frame
 from tests.fakes.webhook_receiver import Receiver, start_receiver
 
+pytestmark = pytest.mark.usefixtures("allow_local_outbound")
+
 
 @pytest.fixture(scope="module")
 def receiver_server() -> Iterator[Receiver]:
@@ -197,16 +199,17 @@ def test_a_run_stopped_after_planning_and_a_receiver_that_was_down_lose_nothing(
 def test_a_refused_endpoint_address_is_logged_not_called(
     store_url: str, receiver: Receiver
 ) -> None:
-    from enrichment.outbound import check_outbound_url
+    from catalog.outbound import OutboundPolicy
 
     url = receiver.endpoint("inside", "i" * 20)
     with session_scope(store_url) as session:
         _subscribe(session, "acme", url, "i" * 20, events=["change.applied"])
         _queue_changes(session)
-    report = _deliver(store_url, check_url=lambda u: check_outbound_url(u, allow=()))
+    report = _deliver(store_url, policy=OutboundPolicy())  # nothing opted in
     assert report["failed"] == 1 and receiver.bodies(url) == []
     with session_scope(store_url) as session:
         (logged,) = session.scalars(sa.select(WebhookDelivery)).all()
         assert logged.status == "failed" and "non-public address" in logged.last_error
+        assert logged.last_error.startswith("refused by outbound policy")
         assert "/hooks/inside" not in logged.last_error
     assert _deliver(store_url)["failed"] == 0  # not tried again
