@@ -17,6 +17,12 @@ import pytest
 from tests.conftest import SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers(allow_local_outbound: None) -> None:
+    """The API tests' webhook and Slack receivers listen on 127.0.0.1: opted in to the
+    outbound URL policy (tests of the policy itself use other addresses)."""
+
+
 class LiveServer:
     """uvicorn serving ``app`` on 127.0.0.1 in a daemon thread, on a port the OS picked.
 
