@@ -102,8 +102,10 @@ class WebhookSender:
             self.deliver, workers=workers, per_key=per_organization, name="skuflow-hook"
         )
 
-    def dispatch(self, delivery_ids: list[int]) -> None:
-        """Queue stored deliveries, each behind its own organization's earlier ones."""
+    def dispatch(self, delivery_ids: list[int], **options: Any) -> None:
+        """Queue stored deliveries, each behind its own organization's earlier ones;
+        ``options`` override `deliver`'s (``attempts``, ``timeout``, ``secret``, ``envelope``)
+        for these deliveries."""
         if not delivery_ids:
             return
         with self.sessions() as session:
@@ -115,18 +117,14 @@ class WebhookSender:
                 ).all()
             )
         for delivery_id in delivery_ids:
-            self._dispatcher.submit(owners.get(delivery_id), delivery_id)
+            self._dispatcher.submit(owners.get(delivery_id), (delivery_id, options))
 
-    def deliver(self, delivery_id: int) -> str:
+    def deliver(self, item: tuple[int, dict[str, Any]]) -> str:
         """Send one delivery (`catalog.webhooks.delivery.deliver`); return its final status
         (``delivered`` or ``failed``)."""
-        return deliver(
-            self.sessions,
-            delivery_id,
-            timeout=self.timeout,
-            attempts=self.attempts,
-            backoff=self.backoff,
-        )
+        delivery_id, options = item
+        settings = {"timeout": self.timeout, "attempts": self.attempts, "backoff": self.backoff}
+        return deliver(self.sessions, delivery_id, **(settings | options))
 
     def shutdown(self, wait: bool = True) -> None:
         self._dispatcher.shutdown(wait=wait)

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Hashable
+from typing import Any
 
 log = logging.getLogger("skuflow.webhooks")
 
@@ -24,7 +25,7 @@ class FairDispatcher:
 
     def __init__(
         self,
-        send: Callable[[int], object],
+        send: Callable[[Any], object],
         *,
         workers: int = 8,
         per_key: int = 2,
@@ -41,7 +42,7 @@ class FairDispatcher:
         self._workers = max(1, workers)
         self._per_key = max(1, per_key)
         self._name = name
-        self._queues: dict[Hashable, deque[int]] = {}
+        self._queues: dict[Hashable, deque[Any]] = {}
         self._ring: deque[Hashable] = deque()
         """Keys with queued items, in the order they get their next turn."""
         self._busy: Counter[Hashable] = Counter()
@@ -50,7 +51,7 @@ class FairDispatcher:
         self._threads: list[threading.Thread] = []
         self._cond = threading.Condition()
 
-    def submit(self, key: Hashable, item: int) -> None:
+    def submit(self, key: Hashable, item: Any) -> None:  # noqa: ANN401 - whatever send takes
         """Queue ``item`` behind the other items of ``key``."""
         with self._cond:
             if self._closed:
@@ -89,7 +90,7 @@ class FairDispatcher:
             for thread in self._threads:
                 thread.join()
 
-    def _take(self) -> tuple[Hashable, int] | None:
+    def _take(self) -> tuple[Hashable, Any] | None:
         with self._cond:
             while True:
                 for _ in range(len(self._ring)):
