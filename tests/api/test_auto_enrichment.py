@@ -235,7 +235,7 @@ def test_resolve_by_put_accepts_the_new_value_or_a_custom_one(api: Api) -> None:
         f"{BASE}/conflicts/{second}/resolve", json={"resolution": "custom", "value": "5001-10000"}
     ).json()
     assert (custom["resolution"], custom["resolved_value"]) == ("custom", "5001-10000")
-    assert _synced_values(other)["D-2"]["employee_range"] == "5001-10000"
+    assert _synced_values(api, other)["D-2"]["employee_range"] == "5001-10000"
 
 
 def test_conflict_errors(api: Api) -> None:
