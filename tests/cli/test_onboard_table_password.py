@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import EXAMPLES
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "Zq8-not-for-the-ui"
 
@@ -39,10 +39,13 @@ def test_the_table_password_stays_out_of_the_flow_run(
     from tests.conftest import _reset_postgres
 
     _reset_postgres(postgres_database)
+    source = tmp_path / "few.csv"  # a few rows of the example: the door is under test
+    lines = (EXAMPLES / "acme_supplier_catalog.csv").read_text(encoding="utf-8").splitlines()
+    source.write_text("\n".join(lines[:9]) + "\n", encoding="utf-8")
     table = f"{_with_password(postgres_database)}#published_products"
     assert PASSWORD in table
     summary = run_onboard(
-        source=EXAMPLES / "acme_supplier_catalog.csv",
+        source=source,
         catalog=EXAMPLES / "catalog.yaml",
         taxonomy=EXAMPLES / "taxonomy.txt",
         companies=EXAMPLES / "suppliers.csv",
@@ -68,8 +71,7 @@ def test_the_table_password_stays_out_of_the_flow_run(
     shown = json.dumps(
         [r.model_dump(mode="json") for r in runs] + [log.message for log in logs], default=str
     )
-    at = shown.find(PASSWORD)
-    assert PASSWORD not in shown, shown[max(0, at - 700) : at + 100]
+    assert PASSWORD not in shown
     assert PASSWORD not in json.dumps(summary, default=str)
     assert run.parameters["table"].endswith("#published_products")
     block = run.parameters["table_password_block"]
