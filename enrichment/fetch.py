@@ -8,7 +8,8 @@ What it guards against, and how:
   service —, shared, reserved, multicast, unspecified and IPv6 forms embedding such an IPv4
   address are refused); the connection then goes to the checked address (Host header and TLS
   SNI keep the name), so a DNS answer that changes between check and connect cannot slip
-  through. Redirects are followed by hand, each hop checked the same way. Tests opt in to their own local servers with `allow=("127.0.0.1:<port>",)`.
+  through. Redirects are followed by hand, each hop checked the same way. Tests opt in to
+  their own local servers with `allow=("127.0.0.1:<port>",)`.
 * **Huge or endless bodies.** A declared `Content-Length` over `max_bytes` is refused before
   reading; otherwise the body is streamed and the transfer aborted at `max_bytes`, or when the
   whole fetch exceeds `total_timeout` (a server dripping bytes).
