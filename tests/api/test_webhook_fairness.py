@@ -18,31 +18,15 @@ from catalog.db import get_engine, session_scope
 from catalog.repository import get_or_create_organization
 from catalog.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.api.conftest import wait_for
-from tests.fakes.server import JsonHandler, LocalServer
-from tests.fakes.webhook_receiver import Receiver, start_receiver
+from tests.fakes.webhook_receiver import Receiver, start_hanging, start_receiver
 
 pytestmark = pytest.mark.usefixtures("allow_local_outbound")
 
 
-class _Hanging(JsonHandler):
-    """Reads the request, then answers only once the test lets go (a stalled receiver)."""
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        self.read_body()
-        release: threading.Event = self.server.state  # type: ignore[attr-defined]
-        release.wait(30)
-        self.reply(200, {"ok": True})
-
-
 @pytest.fixture
 def hanging() -> Iterator[str]:
-    release = threading.Event()
-    server = LocalServer(_Hanging, release).start()
-    try:
-        yield server.url + "/slow"
-    finally:
-        release.set()
-        server.stop()
+    with start_hanging() as url:
+        yield url
 
 
 @pytest.fixture
