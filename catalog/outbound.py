@@ -180,6 +180,26 @@ class OutboundPolicy:
             raise OutboundRefused(url, "invalid port") from None
         return scheme, host, port
 
+    def check_literal(self, url: str) -> None:
+        """The checks that need no DNS: scheme, host, port, and the address when the host is
+        one (``http://10.0.0.1/``, ``http://[::1]/``) or names this machine (``localhost``).
+        For where a lookup must not block (an event loop); `resolve` does the rest."""
+        _scheme, host, port = self.split(url)
+        if host.casefold().rstrip(".") == "localhost" or host.casefold().endswith(".localhost"):
+            addresses = ["127.0.0.1"]
+        else:
+            try:
+                addresses = [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+            except ValueError:
+                return
+        for address in addresses:
+            self._allowed(url, host, ipaddress.ip_address(address), port)
+
+    def _allowed(self, url: str, host: str, ip: IPAddress, port: int) -> None:
+        if address_allowed(ip) or str(ip) in self.allow or f"{ip}:{port}" in self.allow:
+            return
+        raise OutboundRefused(url, f"{host} resolves to {ip}, a non-public address")
+
     def resolve(self, url: str) -> Target:
         """Check ``url`` and resolve its host; every address must pass.
 
@@ -196,10 +216,7 @@ class OutboundPolicy:
         if not addresses:
             raise OutboundUnresolved(url, f"{host} has no address")
         for address in addresses:
-            ip = ipaddress.ip_address(address)
-            if address_allowed(ip) or str(ip) in self.allow or f"{ip}:{port}" in self.allow:
-                continue
-            raise OutboundRefused(url, f"{host} resolves to {ip}, a non-public address")
+            self._allowed(url, host, ipaddress.ip_address(address), port)
         return Target(url=url, scheme=scheme, host=host, port=port, address=addresses[0])
 
     def check(self, url: str) -> None:

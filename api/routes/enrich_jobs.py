@@ -31,7 +31,7 @@ from api.deps import CurrentOrganization, SessionDep
 from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
-from api.outbound import check_public_url
+from api.outbound import check_literal_url, require_public_url
 from api.settings import ApiSettings
 from catalog.models import Catalog, Run, RunStatus
 from catalog.webhooks.models import WebhookDelivery
@@ -92,7 +92,7 @@ class EnrichRequest(NulFreeModel):
         if not parts.hostname:
             raise ValueError("webhook_url must be an absolute https:// URL")
         if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)):
-            return check_public_url(value)
+            return check_literal_url(value)
         raise ValueError("webhook_url must use HTTPS")
 
     @model_validator(mode="after")
@@ -245,6 +245,7 @@ def submit(
 ) -> EnrichResponse:
     """Enrich items. Synchronous by default (the response holds every result); with
     ``async_mode`` it returns at once with the job id to poll."""
+    require_public_url(body.webhook_url, field="webhook_url")
     catalog = None
     output_schema = body.output_schema
     taxonomy = body.taxonomy

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
-from api.outbound import OutboundUrl
+from api.outbound import OutboundUrl, require_public_url
 from catalog.webhooks.models import DeliveryMode, WebhookDelivery, WebhookSubscription
 from catalog.webhooks.outbox import pending_counts, wanted_change_events
 
@@ -137,6 +137,7 @@ def create_webhook(
     body: WebhookCreate, session: SessionDep, org: CurrentOrganization
 ) -> WebhookCreated:
     """Subscribe an endpoint; the response carries the signing secret once."""
+    require_public_url(str(body.url), field="url")
     sub = WebhookSubscription(
         organization_id=org.id,
         url=str(body.url),

@@ -43,6 +43,23 @@ def test_every_family_refuses_an_internal_webhook_url(api: Api, url: str) -> Non
     assert client.get("/api/webhooks").json()["count"] == 0
 
 
+def test_a_name_resolving_to_an_internal_address_is_refused(api: Api) -> None:
+    import ipaddress
+    import socket
+
+    name = socket.gethostname()
+    try:
+        address = ipaddress.ip_address(socket.gethostbyname(name))
+    except OSError:
+        pytest.skip(f"this machine's name {name} does not resolve")
+    if address.is_global or str(address) == "127.0.0.1":
+        pytest.skip(f"{name} resolves to {address}: not an internal address here")
+    client = api.client()
+    for path in ("/api/webhooks", "/api/v2/webhooks"):
+        error = assert_error(client.post(path, json={"url": f"http://{name}:8080/h"}), 422)
+        assert error["detail"].startswith(f"url: {name} resolves to {address}"), error
+
+
 def _finish_a_job(client: httpx.Client) -> None:
     """A small synchronous enrich job: its end is a ``job.completed`` event."""
     response = client.post(

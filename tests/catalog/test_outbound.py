@@ -62,3 +62,12 @@ def test_a_refusal_does_not_show_the_path_or_credentials() -> None:
     with pytest.raises(OutboundRefused) as refused:
         check_outbound_url("http://user:pw@10.0.0.1/services/T0/B0/secret-token", allow=())
     assert "secret-token" not in str(refused.value) and "pw" not in str(refused.value)
+
+
+def test_the_lookup_free_check_refuses_literals_and_leaves_names_to_the_lookup() -> None:
+    policy = OutboundPolicy()
+    for url in ("http://[64:ff9b::a9fe:a9fe]/", "http://10.0.0.1/", "http://localhost:9/"):
+        with pytest.raises(OutboundRefused, match="non-public address"):
+            policy.check_literal(url)
+    policy.check_literal("https://hooks.example.invalid/x")  # resolved when it is called
+    policy.check_literal("https://8.8.8.8/x")
