@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.redaction import Redactor
 from api.usage import charge
 from catalog.db import transaction
 from catalog.models import Organization, Run, RunStatus, utcnow
@@ -174,10 +175,18 @@ class JobRunner:
     """Runs jobs in a thread pool; one per app."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, workers: int = 4, backend: str = "threads"
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        workers: int = 4,
+        backend: str = "threads",
+        redactor: Redactor | None = None,
     ) -> None:
+        """``redactor`` takes server paths and database URLs out of each job's result and
+        error before they are stored (clients read them, and webhooks carry them)."""
         self.sessions = sessions
         self.backend = backend
+        self.redactor = redactor or Redactor()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skuflow-job")
         self._lock = threading.Lock()
         self._futures: dict[int, Future[None]] = {}
@@ -241,6 +250,10 @@ class JobRunner:
         result: dict[str, Any] | None,
         error: str | None,
     ) -> None:
+        if result:
+            result = self.redactor.value(result)
+        if error is not None:
+            error = self.redactor.text(error)
         with context.session() as session:
             run = session.get(Run, context.run_id, with_for_update=True)
             if result:

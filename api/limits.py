@@ -1,4 +1,7 @@
-"""Request limits applied before any route runs: body size, and JSON nesting depth.
+"""Request limits applied before any route runs: body size, JSON nesting depth, and text that
+is not Unicode (a lone UTF-16 surrogate such as ``"\\udc00"``, valid JSON escape but no
+character: no store, file or log can encode it, so it is refused at the door with a 422 naming
+where it is, instead of failing a job later).
 
 Both are ASGI middlewares, so a hostile body is refused before FastAPI or pydantic parse it
 (a body nested 100,000 levels deep makes the standard parser raise `RecursionError`, and a
@@ -9,6 +12,7 @@ same one every file reader applies.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from api.errors import ApiError, error_response
@@ -92,14 +96,61 @@ class JsonNestingLimit:
                 break
         body = b"".join(chunks)
         try:
-            loads(body)
+            value = loads(body)
         except TooDeeplyNested as exc:
             response = error_response(ApiError(422, f"request body is {exc}"))
             await response(scope, receive, send)
             return
         except (json.JSONDecodeError, UnicodeDecodeError):
             pass
+        else:
+            where = lone_surrogate_at(value) if _SURROGATE_ESCAPE.search(body) else None
+            if where is not None:
+                message = (
+                    f"{where or 'body'}: holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape "
+                    "without its pair), which is not a Unicode character; send valid text"
+                )
+                details = [{"field": where or "body", "message": message, "type": "unicode"}]
+                response = error_response(ApiError(422, message, details=details))
+                await response(scope, receive, send)
+                return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate code unit: the only way a decoded body can hold a lone one."""
+
+
+def lone_surrogate_at(value: Any, path: str = "") -> str | None:  # noqa: ANN401 - any JSON
+    """The path (``records[1].title``) of the first string or key holding a lone surrogate."""
+    if isinstance(value, str):
+        return path if _is_broken(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{_printable(key)}" if path else _printable(key)
+            if _is_broken(key):
+                return here
+            found = lone_surrogate_at(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = lone_surrogate_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _is_broken(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(key: str) -> str:
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _declares_json(scope: Scope) -> bool:

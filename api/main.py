@@ -17,6 +17,7 @@ import api.models  # noqa: F401 - registers the API's tables with the store's me
 from api.errors import COMMON_ERRORS, install_error_handlers
 from api.jobs import JobRunner
 from api.limits import BodySizeLimit, JsonNestingLimit
+from api.redaction import Redactor
 from api.routes import (
     auto_enrichment,
     catalog_conflicts,
@@ -62,7 +63,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """An app over the store ``settings`` name (migrated on creation)."""
     settings = settings or get_api_settings()
     sessions = sessionmaker(engine_for(settings.resolved_store_url), expire_on_commit=False)
-    runner = JobRunner(sessions, workers=settings.job_workers, backend=settings.jobs)
+    runner = JobRunner(
+        sessions,
+        workers=settings.job_workers,
+        backend=settings.jobs,
+        redactor=Redactor.for_settings(settings),
+    )
     sender = WebhookSender(
         sessions,
         timeout=settings.webhook_timeout,

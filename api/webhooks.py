@@ -3,20 +3,23 @@
 `enqueue` stores a delivery row (the log users read through the API); `WebhookSender.dispatch`
 sends it in the background through `catalog.webhooks.delivery.deliver`, the one way skuflow
 sends a webhook (signed with the subscription's secret, retried ``webhook_attempts`` times,
-waiting ``webhook_backoff`` seconds and doubling, every attempt logged). Change events are not
-sent from here: the ``deliver-webhooks`` flow reads them from the change log.
+waiting ``webhook_backoff`` seconds and doubling, every attempt logged, every attempt through
+the outbound URL policy). Deliveries wait in one queue per organization and are sent in turn,
+at most two of an organization at once (`catalog.webhooks.dispatch.FairDispatcher`), so one
+organization's slow receivers do not delay the others'. Change events are not sent from here:
+the ``deliver-webhooks`` flow reads them from the change log.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.webhooks.delivery import deliver
+from catalog.webhooks.dispatch import FairDispatcher
 from catalog.webhooks.models import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger("skuflow.api.webhooks")
@@ -79,7 +82,7 @@ def notify_subscribers(
 
 
 class WebhookSender:
-    """Delivers queued webhooks from a small thread pool (one per app)."""
+    """Delivers queued webhooks in the background, fairly across organizations (one per app)."""
 
     def __init__(
         self,
@@ -88,31 +91,43 @@ class WebhookSender:
         timeout: float,
         attempts: int,
         backoff: float,
-        workers: int = 2,
+        workers: int = 8,
+        per_organization: int = 2,
     ) -> None:
         self.sessions = sessions
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skuflow-hook")
-
-    def dispatch(self, delivery_ids: list[int]) -> None:
-        for delivery_id in delivery_ids:
-            self._pool.submit(self.deliver, delivery_id)
-
-    def deliver(self, delivery_id: int) -> str:
-        """Send one delivery (`catalog.webhooks.delivery.deliver`); return its final status
-        (``delivered`` or ``failed``)."""
-        return deliver(
-            self.sessions,
-            delivery_id,
-            timeout=self.timeout,
-            attempts=self.attempts,
-            backoff=self.backoff,
+        self._dispatcher = FairDispatcher(
+            self.deliver, workers=workers, per_key=per_organization, name="skuflow-hook"
         )
 
+    def dispatch(self, delivery_ids: list[int], **options: Any) -> None:
+        """Queue stored deliveries, each behind its own organization's earlier ones;
+        ``options`` override `deliver`'s (``attempts``, ``timeout``, ``secret``, ``envelope``)
+        for these deliveries."""
+        if not delivery_ids:
+            return
+        with self.sessions() as session:
+            owners = dict(
+                session.execute(
+                    select(WebhookDelivery.id, WebhookDelivery.organization_id).where(
+                        WebhookDelivery.id.in_(delivery_ids)
+                    )
+                ).all()
+            )
+        for delivery_id in delivery_ids:
+            self._dispatcher.submit(owners.get(delivery_id), (delivery_id, options))
+
+    def deliver(self, item: tuple[int, dict[str, Any]]) -> str:
+        """Send one delivery (`catalog.webhooks.delivery.deliver`); return its final status
+        (``delivered`` or ``failed``)."""
+        delivery_id, options = item
+        settings = {"timeout": self.timeout, "attempts": self.attempts, "backoff": self.backoff}
+        return deliver(self.sessions, delivery_id, **(settings | options))
+
     def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        self._dispatcher.shutdown(wait=wait)
 
 
 def job_event(status: str) -> str:

@@ -65,6 +65,9 @@ def verify_signature(
     """
     if not timestamp or not signature:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
+    if not timestamp.isascii() or not signature.isascii():
+        # what a client sends is text; the digest comparison takes ASCII only (TypeError)
+        raise SignatureError(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} must be ASCII")
     try:
         sent = int(timestamp)
     except ValueError:

@@ -34,6 +34,7 @@ def run_onboard(
     from catalog.schema import CatalogSchema
     from catalog.settings import get_settings
     from flows.onboard import onboard
+    from flows.support.credentials import stash_password
 
     settings = get_settings()
     schema = CatalogSchema.from_yaml(catalog)
@@ -48,6 +49,8 @@ def run_onboard(
             params={"source": str(source), "catalog": str(catalog)},
         ).id
 
+    # the flow run's parameters are stored and shown by Prefect: the password goes to a block
+    table, table_password_block = stash_password(table)
     stop = threading.Event()
     with Progress(
         TextColumn("{task.description:<10}"),
@@ -69,6 +72,7 @@ def run_onboard(
                 out=str(out) if out else None,
                 formats=formats,
                 table=table,
+                table_password_block=table_password_block,
                 run_id=run_id,
                 column_overrides=column_overrides,
                 encoding=encoding,

@@ -2,12 +2,14 @@
 
 What it guards against, and how:
 
-* **Reaching inside the network (SSRF).** Only `http`/`https`. The host is resolved and every
-  address checked (private, loopback, link-local — which holds the 169.254.169.254 cloud metadata
-  service —, shared, reserved, multicast and unspecified are refused); the connection then goes
-  to the checked address (Host header and TLS SNI keep the name), so a DNS answer that changes
-  between check and connect cannot slip through. Redirects are followed by hand, each hop checked
-  the same way. Tests opt in to their own local servers with `allow=("127.0.0.1:<port>",)`.
+* **Reaching inside the network (SSRF).** The one outbound URL policy (`catalog.outbound`, shared
+  with every webhook sender): only `http`/`https`, and every address the host resolves to must
+  be public (private, loopback, link-local — which holds the 169.254.169.254 cloud metadata
+  service —, shared, reserved, multicast, unspecified and IPv6 forms embedding such an IPv4
+  address are refused); the connection then goes to the checked address (Host header and TLS
+  SNI keep the name), so a DNS answer that changes between check and connect cannot slip
+  through. Redirects are followed by hand, each hop checked the same way. Tests opt in to
+  their own local servers with `allow=("127.0.0.1:<port>",)`.
 * **Huge or endless bodies.** A declared `Content-Length` over `max_bytes` is refused before
   reading; otherwise the body is streamed and the transfer aborted at `max_bytes`, or when the
   whole fetch exceeds `total_timeout` (a server dripping bytes).
@@ -20,10 +22,8 @@ What it guards against, and how:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -36,6 +36,16 @@ from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 from catalog.errors import SkuflowError
+from catalog.outbound import (
+    OutboundPolicy,
+    OutboundRefused,
+    OutboundUnresolved,
+    Target,
+    domain_allowed,
+)
+
+__all__ = ["FetchError", "FetchFailed", "FetchPolicy", "FetchRefused", "Page", "SafeFetcher"]
+__all__ += ["domain_allowed"]  # re-exported: the web provider filters search results by it
 
 USER_AGENT = "skuflow-enrich/0.1 (+https://github.com/skuflow/skuflow)"
 _PAGE_TYPES = ("text/", "application/xhtml", "application/ld+json", "application/json", "/xml")
@@ -96,25 +106,6 @@ class FetchPolicy:
     `"10.1.2.3"` (any port). For tests and deliberate intranet use only."""
     allowed_domains: tuple[str, ...] = ()
     """When set, only these domains (and their subdomains) are fetched, redirects included."""
-
-
-def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def domain_allowed(host: str, domains: Iterable[str]) -> bool:
-    """Whether `host` is one of `domains` or under one. An entry may be a bare domain
-    (`example.com`) or an origin (`https://example.com`, `http://127.0.0.1:8080`)."""
-    host = host.casefold().rstrip(".")
-    for domain in domains:
-        if "://" in domain:
-            domain = urlsplit(domain.strip()).hostname or ""
-        domain = domain.casefold().strip().lstrip(".")
-        if domain and (host == domain or host.endswith("." + domain)):
-            return True
-    return False
 
 
 class _HostGate:
@@ -258,40 +249,23 @@ class SafeFetcher:
 
     # -- checks ------------------------------------------------------------------------------
 
-    def _check_url(self, url: str) -> tuple[str, str, int]:
-        parts = urlsplit(url)
-        scheme = parts.scheme.casefold()
-        if scheme not in ("http", "https"):
-            raise FetchRefused(url, f"scheme '{parts.scheme or '(none)'}' is not http(s)")
-        host = parts.hostname
-        if not host:
-            raise FetchRefused(url, "no host")
-        if self.policy.allowed_domains and not domain_allowed(host, self.policy.allowed_domains):
-            raise FetchRefused(url, f"host {host} is outside allowed_domains")
-        try:
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError:
-            raise FetchRefused(url, "invalid port") from None
-        return scheme, host, port
+    def _outbound(self) -> OutboundPolicy:
+        return OutboundPolicy(allow=self.policy.allow, hosts=self.policy.allowed_domains)
 
-    def _resolve(self, url: str, host: str, port: int) -> str:
-        """A checked address for host:port (refusing if any resolved address is not allowed)."""
+    def _check_url(self, url: str) -> None:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise FetchFailed(url, f"cannot resolve {host}: {exc}", transient=True) from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
-        if not addresses:
-            raise FetchFailed(url, f"{host} has no address", transient=True)
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if _address_allowed(ip) or self._opted_in(str(ip), port):
-                continue
-            raise FetchRefused(url, f"{host} resolves to {ip}, a non-public address")
-        return addresses[0]
+            self._outbound().split(url)
+        except OutboundRefused as exc:
+            raise FetchRefused(url, exc.reason) from None
 
-    def _opted_in(self, ip: str, port: int) -> bool:
-        return ip in self.policy.allow or f"{ip}:{port}" in self.policy.allow
+    def _resolve(self, url: str) -> Target:
+        """The checked address for ``url`` (refused if any resolved address is not allowed)."""
+        try:
+            return self._outbound().resolve(url)
+        except OutboundUnresolved as exc:
+            raise FetchFailed(url, exc.reason, transient=True) from None
+        except OutboundRefused as exc:
+            raise FetchRefused(url, exc.reason) from None
 
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -348,19 +322,16 @@ class SafeFetcher:
         deadline = time.monotonic() + self.policy.total_timeout
         current = url
         for _ in range(self.policy.max_redirects + 1):
-            scheme, host, port = self._check_url(current)
-            address = self._resolve(current, host, port)
-            parts = urlsplit(current)
-            literal = f"[{address}]" if ":" in address else address
-            target = parts._replace(netloc=f"{literal}:{port}").geturl()
-            headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
-            extensions = {"sni_hostname": host} if scheme == "https" else {}
-            with self._gate(host):
+            checked = self._resolve(current)
+            with self._gate(checked.host):
                 with self._lock:
                     self.requests_made += 1
                 try:
                     request = self._http().build_request(
-                        "GET", target, headers=headers, extensions=extensions
+                        "GET",
+                        checked.pinned_url,
+                        headers={"Host": checked.host_header},
+                        extensions=checked.extensions,
                     )
                     response = self._http().send(request, stream=True)
                 except httpx.TimeoutException:

@@ -28,6 +28,7 @@ def export(
     out: str | None = None,
     formats: list[str] | None = None,
     table: str | None = None,
+    table_password_block: str | None = None,
     destination: str | None = None,
     record_filter: RecordFilter | None = None,
     organization: str | None = None,
@@ -38,7 +39,8 @@ def export(
     Args:
         catalog: name of a stored catalogue (or its schema YAML).
         out: directory for file exports, one file per format in `formats` (default csv).
-        table: `SQLALCHEMY_URL#table` to upsert into.
+        table: `SQLALCHEMY_URL#table` to upsert into (without its password).
+        table_password_block: a Secret block holding that database's password.
         destination: a saved destination block, `block-type-slug/name[:mode]`: whole-file
             blocks (file exports, dumps, feeds) are replaced, the others upserted by default.
         record_filter: only the records it selects (external ids, values, category, …).
@@ -54,7 +56,11 @@ def export(
     announce_start(store_url=opened.store_url, run_id=opened.run_id)
     try:
         targets: list[tuple[Destination, WriteMode]] = build_targets(
-            catalog_name=opened.schema.name, out=out, formats=formats or ["csv"], table=table
+            catalog_name=opened.schema.name,
+            out=out,
+            formats=formats or ["csv"],
+            table=table,
+            table_password_block=table_password_block,
         )
         if destination:
             targets.append(load_destination(destination))

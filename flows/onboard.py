@@ -56,6 +56,7 @@ def onboard(
     out: str | None = None,
     formats: list[str] | None = None,
     table: str | None = None,
+    table_password_block: str | None = None,
     organization: str | None = None,
     database_url: str | None = None,
     batch_size: int | None = None,
@@ -77,7 +78,10 @@ def onboard(
         taxonomy: taxonomy file (Google `id - A > B` text or CSV `id,path`) for classification.
         companies: reference table of companies (CSV) for supplier firmographics.
         out: directory for file exports; `formats` picks csv, jsonl and/or parquet.
-        table: `SQLALCHEMY_URL#table` to upsert the catalogue into.
+        table: `SQLALCHEMY_URL#table` to upsert the catalogue into (without its password:
+            the flow run's parameters are shown in the Prefect UI).
+        table_password_block: a Secret block holding the table database's password
+            (`skuflow onboard --table` saves one when the URL carries a password).
         run_id: a run already created by the caller (the CLI does, to follow progress).
         column_overrides: explicit `{file column: attribute}` mapping on top of the schema's.
         encoding: text encoding of a CSV/JSON source.
@@ -186,7 +190,11 @@ def onboard(
         written = distribute(
             **common,
             targets=build_targets(
-                catalog_name=schema.name, out=out, formats=formats or ["csv"], table=table
+                catalog_name=schema.name,
+                out=out,
+                formats=formats or ["csv"],
+                table=table,
+                table_password_block=table_password_block,
             )
             + saved_targets,
             batch_size=batch_size,

@@ -7,7 +7,6 @@ from prefect.cache_policies import NO_CACHE
 
 from catalog.db import session_factory
 from catalog.webhooks.change_delivery import deliver_change_events
-from enrichment.outbound import check_outbound_url
 
 
 @task(name="deliver-change-webhooks", cache_policy=NO_CACHE)
@@ -31,7 +30,6 @@ def deliver_change_webhooks(
         timeout=timeout,
         attempts=attempts,
         backoff=backoff,
-        check_url=check_outbound_url,
     )
     get_run_logger().info("change webhooks: %s", report.as_dict())
     return report.as_dict()

@@ -46,6 +46,13 @@ def skuflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def allow_local_outbound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt this machine's loopback address in to the outbound URL policy
+    (`SKUFLOW_OUTBOUND_ALLOW`): the test's webhook receivers listen on 127.0.0.1."""
+    monkeypatch.setenv("SKUFLOW_OUTBOUND_ALLOW", "127.0.0.1")
+
+
 def _pg_available() -> bool:
     import sqlalchemy as sa
 

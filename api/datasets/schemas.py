@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.datasets.ids import NulFreeModel
 from api.datasets.tasks import MAX_NEW_ROWS
+from api.outbound import OutboundUrl
 
 
 class ColumnPublic(BaseModel):
@@ -128,7 +129,7 @@ class TaskCancelled(BaseModel):
 
 class WebhookCreate(NulFreeModel):
     name: str = Field("", max_length=200)
-    url: AnyHttpUrl
+    url: OutboundUrl
     events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=lambda: ["dataset.task.completed", "dataset.task.failed"], max_length=50
     )

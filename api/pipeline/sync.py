@@ -97,12 +97,15 @@ def sync_work(settings: ApiSettings):  # noqa: ANN201
             with ctx.session() as session:
                 rows = job_rows(session, job=session.get(Run, params["job_id"]))
         ctx.progress(total=len(rows))
-        target = target_for(settings, params["destination"])
+        destination = params["destination"]
+        target = target_for(settings, destination)
         if "://" in target and "#" in target:
-            location = write_table(target, rows)
-        else:
+            write_table(target, rows)
+            location = f"{destination}: table {target.rpartition('#')[2]}"
+        else:  # the file's name under the destination, not the server's path
             fmt = params["format"]
-            location = str(write_file(Path(target), f"sync-{ctx.run_id}.{fmt}", render(rows, fmt)))
+            name = write_file(Path(target), f"sync-{ctx.run_id}.{fmt}", render(rows, fmt)).name
+            location = f"{destination}/{name}"
         ctx.progress(completed=len(rows))
         ctx.charge([str(r.get("id", i)) for i, r in enumerate(rows)], operation="sync")
         return {"location": location, "rows": len(rows), "format": params["format"]}

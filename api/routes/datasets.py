@@ -43,6 +43,7 @@ from api.datasets.schemas import (
 )
 from api.deps import CurrentOrganization, SessionDep
 from api.errors import ApiError
+from api.outbound import require_public_url
 from api.webhooks import enqueue
 from catalog.models import Organization, Run
 from catalog.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -344,6 +345,7 @@ def create_webhook(
 ) -> WebhookCreated:
     """Register an endpoint for task notifications; pass its ``webhookId`` when creating a
     task. Deliveries are signed with the secret (HMAC-SHA256, see ``/api/webhooks``)."""
+    require_public_url(str(body.url), field="url")
     secret = body.secret or secrets.token_urlsafe(32)
     webhook = WebhookSubscription(
         organization_id=org.id, url=str(body.url), secret=secret, events=list(body.events)

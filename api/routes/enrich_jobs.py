@@ -1,6 +1,12 @@
 """Enrichment jobs (seed 003, ``/api/public/enrich``): submit items with an output schema, sync
 or async; poll with pagination and partial results; list jobs; cancel; a completion webhook.
 
+The completion webhook is the contract's flat JSON body, one attempt, 30 s timeout, sent like
+every skuflow webhook: through the outbound URL policy (checked when the job is submitted and
+again when it is sent) and signed (``X-Skuflow-Timestamp``, ``X-Skuflow-Signature``, see
+`catalog.signing`) with the request's ``webhook_secret``, or one generated and returned once
+in the submit response. It is sent by the app's webhook sender, in the organization's turn.
+
 At most `MAX_RUNNING_JOBS` jobs run per organization; the next one gets 429 with the
 contract's detail. Credits: one per successfully enriched item, charged as its batch completes
 (a cancelled job keeps, and is charged for, what it finished).
@@ -10,12 +16,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import secrets
 import threading
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,8 +31,9 @@ from api.deps import CurrentOrganization, SessionDep
 from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
+from api.outbound import check_literal_url, require_public_url
 from api.settings import ApiSettings
-from catalog.models import Catalog, Run, RunStatus, utcnow
+from catalog.models import Catalog, Run, RunStatus
 from catalog.webhooks.models import WebhookDelivery
 from enrichment.output_schema import OutputSchema
 
@@ -35,6 +42,9 @@ log = logging.getLogger("skuflow.api.enrich_jobs")
 
 MAX_ITEMS = 10_000
 WEBHOOK_TIMEOUT = 30.0
+WEBHOOK_SECRET = "webhook_secret"
+"""Where a job keeps its webhook's signing key: in its stored params, beside the URL (as a
+subscription keeps its secret in its row); never shown by the API."""
 
 
 class EnrichRequest(NulFreeModel):
@@ -62,21 +72,27 @@ class EnrichRequest(NulFreeModel):
     source_activity_id: str | None = Field(None, max_length=64)
     include_source_explanations: bool = False
     webhook_url: str | None = Field(None, max_length=2000)
+    webhook_secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=200,
+        description="Key the completion webhook is signed with; generated (and returned once "
+        "as webhook_secret) when a webhook_url comes without one.",
+    )
 
     @field_validator("webhook_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         """HTTPS only, as the contract says; plain http is accepted for a receiver on this
-        machine (loopback), where there is no network to protect."""
+        machine (loopback, which the outbound URL policy still has to let through), where
+        there is no network to protect. Then the outbound URL policy."""
         if value is None:
             return None
         parts = urlsplit(value)
         if not parts.hostname:
             raise ValueError("webhook_url must be an absolute https:// URL")
-        if parts.scheme == "https":
-            return value
-        if parts.scheme == "http" and _loopback(parts.hostname):
-            return value
+        if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)):
+            return check_literal_url(value)
         raise ValueError("webhook_url must use HTTPS")
 
     @model_validator(mode="after")
@@ -110,6 +126,9 @@ class EnrichResponse(BaseModel):
     successful: int
     credits_used: int
     status: str
+    webhook_secret: str | None = Field(
+        None, description="The completion webhook's signing key, when skuflow generated it."
+    )
 
 
 class PollResponse(BaseModel):
@@ -177,20 +196,21 @@ def _job_params(
         "predict_taxonomy": request.predict_taxonomy,
         "include_source_explanations": request.include_source_explanations,
         "webhook_url": request.webhook_url,
+        WEBHOOK_SECRET: request.webhook_secret,
         "max_rows": request.max_rows,
         "source_activity_id": request.source_activity_id,
         "catalog_id": request.catalog_id,
     }
 
 
-def _deliver_webhook(sessions: sessionmaker[Session], run_id: int) -> None:
-    """The contract's completion POST: a flat JSON body, one attempt, 30 s timeout, logged in
-    the delivery log; a failure never affects the job."""
+def _completion_webhook(sessions: sessionmaker[Session], run_id: int) -> int | None:
+    """The contract's completion POST as a stored delivery (the delivery log shows it), or
+    None when the job has no ``webhook_url`` or did not complete."""
     with sessions() as session, session.begin():
         run = session.get(Run, run_id)
         url = (run.params or {}).get("webhook_url")
         if not url or run.status != RunStatus.COMPLETED.value:
-            return
+            return None
         counts = service.job_counts(run)
         payload = {
             "job_id": str(run.id),
@@ -211,20 +231,12 @@ def _deliver_webhook(sessions: sessionmaker[Session], run_id: int) -> None:
         )
         session.add(delivery)
         session.flush()
-        delivery_id = delivery.id
-    code, error = None, None
-    try:
-        code = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT).status_code
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    delivered = code is not None and 200 <= code < 300
-    with sessions() as session, session.begin():
-        delivery = session.get(WebhookDelivery, delivery_id)
-        delivery.attempts = 1
-        delivery.status = "delivered" if delivered else "failed"
-        delivery.response_status = code
-        delivery.last_error = None if delivered else (error or f"HTTP {code}")
-        delivery.delivered_at = utcnow() if delivered else None
+        return delivery.id
+
+
+def _webhook_secret(sessions: sessionmaker[Session], run_id: int) -> str | None:
+    with sessions() as session:
+        return (session.get(Run, run_id).params or {}).get(WEBHOOK_SECRET)
 
 
 @router.post("")
@@ -233,6 +245,7 @@ def submit(
 ) -> EnrichResponse:
     """Enrich items. Synchronous by default (the response holds every result); with
     ``async_mode`` it returns at once with the job id to poll."""
+    require_public_url(body.webhook_url, field="webhook_url")
     catalog = None
     output_schema = body.output_schema
     taxonomy = body.taxonomy
@@ -258,6 +271,9 @@ def submit(
         read_taxonomy(taxonomy)
     params = _job_params(body, output_schema, catalog, request.app.state.settings)
     params["taxonomy"] = taxonomy
+    generated = None
+    if body.webhook_url and not body.webhook_secret:
+        generated = params[WEBHOOK_SECRET] = secrets.token_urlsafe(32)
     run = service.submit_job(
         session,
         organization=org,
@@ -271,10 +287,19 @@ def submit(
     done = threading.Event()
     sessions = request.app.state.sessions
     generic = request.app.state.on_job_finish
+    sender = request.app.state.webhooks
 
     def on_finish(run_id: int) -> None:
         try:
-            _deliver_webhook(sessions, run_id)
+            delivery_id = _completion_webhook(sessions, run_id)
+            if delivery_id is not None:
+                sender.dispatch(
+                    [delivery_id],
+                    attempts=1,
+                    timeout=WEBHOOK_TIMEOUT,
+                    secret=_webhook_secret(sessions, run_id),
+                    envelope=False,
+                )
             generic(run_id)
         finally:
             done.set()
@@ -295,6 +320,7 @@ def submit(
         successful=counts["successful_so_far"] if finished else 0,
         credits_used=int(run.credits) if finished else 0,
         status=service.public_status(run),
+        webhook_secret=generated,
     )
 
 

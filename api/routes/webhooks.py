@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
+from api.outbound import OutboundUrl, require_public_url
 from catalog.webhooks.models import DeliveryMode, WebhookDelivery, WebhookSubscription
 from catalog.webhooks.outbox import pending_counts, wanted_change_events
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 
 class WebhookCreate(BaseModel):
-    url: AnyHttpUrl = Field(description="Where to POST events.")
+    url: OutboundUrl = Field(description="Where to POST events (a public address).")
     events: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=50, description="Events wanted; empty means all."
     )
@@ -136,6 +137,7 @@ def create_webhook(
     body: WebhookCreate, session: SessionDep, org: CurrentOrganization
 ) -> WebhookCreated:
     """Subscribe an endpoint; the response carries the signing secret once."""
+    require_public_url(str(body.url), field="url")
     sub = WebhookSubscription(
         organization_id=org.id,
         url=str(body.url),

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from api.slack.commands import message
-from enrichment.outbound import OutboundRefused, check_outbound_url
+from catalog.outbound import OutboundPolicy, OutboundRefused
 
 log = logging.getLogger("skuflow.api.slack")
 REQUIRED_TAG = "skuflow"
@@ -90,13 +90,19 @@ def _find(client: Any, name: str, filter_type: Any, name_filter: Any) -> Any:
 
 def post_response(response_url: str, text: str, *, hosts: list[str]) -> bool:
     """Post ``text`` to Slack's ``response_url`` when the outbound check lets it through."""
-    try:
-        check_outbound_url(response_url, hosts=hosts)
+    try:  # checked, then sent to the address checked (a DNS answer may change in between)
+        target = OutboundPolicy.from_env(hosts=hosts).resolve(response_url)
     except OutboundRefused as exc:
         log.warning("slash command answer not posted: %s", exc)
         return False
     try:
-        reply = httpx.post(response_url, json=message(text), timeout=10, follow_redirects=False)
+        with httpx.Client(timeout=10, follow_redirects=False, trust_env=False) as client:
+            reply = client.post(
+                target.pinned_url,
+                json=message(text),
+                headers={"Host": target.host_header},
+                extensions=target.extensions,
+            )
     except httpx.HTTPError as exc:
         log.warning("slash command answer not posted: %s", type(exc).__name__)
         return False

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import transaction
-from catalog.webhooks.delivery import UrlCheck, deliver
+from catalog.outbound import OutboundPolicy
+from catalog.webhooks.delivery import deliver
+from catalog.webhooks.dispatch import FairDispatcher
+from catalog.webhooks.models import WebhookDelivery
 from catalog.webhooks.outbox import (
     collect_change_events,
     plan_deliveries,
@@ -47,7 +51,9 @@ def deliver_change_events(
     timeout: float = 10.0,
     attempts: int = 5,
     backoff: float = 1.0,
-    check_url: UrlCheck | None = None,
+    policy: OutboundPolicy | None = None,
+    workers: int = 8,
+    per_organization: int = 2,
 ) -> ChangeDeliveryReport:
     """Queue new change events, plan their deliveries, and send every unsent one.
 
@@ -57,7 +63,11 @@ def deliver_change_events(
         flush_scheduled: Also deliver what ``scheduled`` subscriptions have queued.
         limit: The most change events planned in one call.
         timeout, attempts, backoff: Per delivery: seconds per try, tries, first pause.
-        check_url: The outbound address policy each endpoint must pass.
+        policy: The outbound URL policy each endpoint must pass (`SKUFLOW_OUTBOUND_ALLOW`'s
+            when None).
+        workers, per_organization: Deliveries sent at once, in all and per organization, taken
+            from the organizations in turn (`FairDispatcher`): one organization's slow
+            receivers do not hold up the others'.
     """
     report = ChangeDeliveryReport()
     with transaction(sessions) as session:
@@ -72,21 +82,44 @@ def deliver_change_events(
         again = undelivered_change_deliveries(session, organization_id=organization_id)
     # new deliveries get their retries now; ones that failed before get one more try per run,
     # so a receiver that is down does not hold the run in back-off pauses
+    tries = dict.fromkeys(unsent, attempts) | dict.fromkeys(again, 1)
+    owners = _owners(sessions, list(tries))
+    policy = policy or OutboundPolicy.from_env()
+    statuses: dict[int, str] = {}
     import httpx
 
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:  # one pool per pass
-        for delivery_id, tries in [(d, attempts) for d in unsent] + [(d, 1) for d in again]:
-            status = deliver(
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+
+        def send(delivery_id: int) -> None:
+            statuses[delivery_id] = deliver(
                 sessions,
                 delivery_id,
                 timeout=timeout,
-                attempts=tries,
+                attempts=tries[delivery_id],
                 backoff=backoff,
-                check_url=check_url,
+                policy=policy,
                 client=client,
             )
-            if status == "delivered":
-                report.delivered += 1
-            else:
-                report.failed += 1
+
+        dispatcher = FairDispatcher(send, workers=workers, per_key=per_organization)
+        for delivery_id in tries:
+            dispatcher.submit(owners.get(delivery_id), delivery_id)
+        dispatcher.shutdown(wait=True)
+    report.delivered = sum(1 for s in statuses.values() if s == "delivered")
+    report.failed = len(tries) - report.delivered
     return report
+
+
+def _owners(sessions: sessionmaker[Session], delivery_ids: list[int]) -> dict[int, int]:
+    """The organization of each delivery (whose turn it is sent in)."""
+    owners: dict[int, int] = {}
+    with sessions() as session:
+        for start in range(0, len(delivery_ids), 1000):
+            chunk = delivery_ids[start : start + 1000]
+            rows = session.execute(
+                select(WebhookDelivery.id, WebhookDelivery.organization_id).where(
+                    WebhookDelivery.id.in_(chunk)
+                )
+            ).all()
+            owners.update({int(d): int(o) for d, o in rows})
+    return owners

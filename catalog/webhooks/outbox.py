@@ -34,6 +34,7 @@ from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Catalog, Change, ChangeStatus, Record, utcnow
+from catalog.outbound import REFUSED
 from catalog.webhooks.models import (
     DeliveryMode,
     WebhookChangeEvent,
@@ -257,7 +258,8 @@ def undelivered_change_deliveries(
             WebhookDelivery.response_status >= 500,
             WebhookDelivery.response_status.in_([408, 425, 429]),
         ),
-        ~WebhookDelivery.last_error.like("refused:%"),
+        ~WebhookDelivery.last_error.like("refused:%"),  # the policy's older wording
+        ~WebhookDelivery.last_error.like(f"{REFUSED}%"),
     )
     if organization_id is not None:
         query = query.where(WebhookDelivery.organization_id == organization_id)

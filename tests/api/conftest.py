@@ -17,6 +17,12 @@ import pytest
 from tests.conftest import SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers(allow_local_outbound: None) -> None:
+    """The API tests' webhook and Slack receivers listen on 127.0.0.1: opted in to the
+    outbound URL policy (tests of the policy itself use other addresses)."""
+
+
 class LiveServer:
     """uvicorn serving ``app`` on 127.0.0.1 in a daemon thread, on a port the OS picked.
 
@@ -157,6 +163,12 @@ def wait_for(
         time.sleep(interval)
 
 
+def synced_file(api: Api, result: dict) -> Path:
+    """The file a sync job wrote: its result names it under the sync folder (never the
+    server's path), so a test on the server's machine finds it there."""
+    return api.app.state.settings.resolved_sync_dir / result["location"]
+
+
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
     """The response is the API's one error shape with this status (and code)."""
     assert response.status_code == status, response.text
@@ -168,4 +180,4 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return body
 
 
-__all__ = ["SHARED_DATA", "Api", "LiveServer", "assert_error", "wait_for"]
+__all__ = ["SHARED_DATA", "Api", "LiveServer", "assert_error", "synced_file", "wait_for"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.conftest import Api, assert_error, wait_for
+from tests.api.conftest import Api, assert_error, synced_file, wait_for
 
 BASE = "/v1/auto-enrichment"
 FIELDS = {
@@ -172,9 +172,8 @@ def _open_conflict(client: httpx.Client) -> str:
     return client.get(f"{BASE}/conflicts").json()["data"][0]["id"]
 
 
-def _synced_values(client: httpx.Client) -> dict:
+def _synced_values(api: Api, client: httpx.Client) -> dict:
     import json
-    from pathlib import Path
 
     job_id = client.get("/api/jobs", params={"operation": "ingest"}).json()["data"][0]["job_id"]
     sync = client.post("/api/sync", json={"job_id": job_id, "destination": "erp"}).json()
@@ -183,7 +182,7 @@ def _synced_values(client: httpx.Client) -> dict:
             (s := client.get(f"/api/sync/{sync['sync_id']}").json())["status"] == "completed" and s
         )
     )
-    return {r["id"]: r for r in json.loads(Path(done["result"]["location"]).read_text())}
+    return {r["id"]: r for r in json.loads(synced_file(api, done["result"]).read_text())}
 
 
 def test_resolve_by_post_keeps_the_existing_value(api: Api) -> None:
@@ -197,7 +196,7 @@ def test_resolve_by_post_keeps_the_existing_value(api: Api) -> None:
         "kept_existing",
         "1-10",
     )
-    assert _synced_values(client)["D-2"]["employee_range"] == "1-10"
+    assert _synced_values(api, client)["D-2"]["employee_range"] == "1-10"
     assert client.get(f"{BASE}/conflicts").json()["count"] == 0
     assert client.get(f"{BASE}/conflicts", params={"status": "all"}).json()["count"] == 1
     assert_error(
@@ -224,7 +223,7 @@ def test_resolve_by_put_accepts_the_new_value_or_a_custom_one(api: Api) -> None:
         "10001+",
         "dana",
     )
-    assert _synced_values(client)["D-2"]["employee_range"] == "10001+"
+    assert _synced_values(api, client)["D-2"]["employee_range"] == "10001+"
     assert_error(
         client.put(f"{BASE}/conflicts/{conflict_id}/resolve", json={"resolution": "accept_new"}),
         409,
@@ -236,7 +235,7 @@ def test_resolve_by_put_accepts_the_new_value_or_a_custom_one(api: Api) -> None:
         f"{BASE}/conflicts/{second}/resolve", json={"resolution": "custom", "value": "5001-10000"}
     ).json()
     assert (custom["resolution"], custom["resolved_value"]) == ("custom", "5001-10000")
-    assert _synced_values(other)["D-2"]["employee_range"] == "5001-10000"
+    assert _synced_values(api, other)["D-2"]["employee_range"] == "5001-10000"
 
 
 def test_conflict_errors(api: Api) -> None:

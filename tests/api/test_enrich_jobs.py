@@ -287,6 +287,16 @@ def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> 
             },
         ).json()
         wait_for(lambda: receiver.bodies)
+        # signed like every skuflow webhook, with the key returned once at submission
+        from catalog.signing import verify_signature
+
+        ((headers, raw),) = receiver.received
+        verify_signature(
+            job["webhook_secret"],
+            raw,
+            timestamp=headers.get("x-skuflow-timestamp"),
+            signature=headers.get("x-skuflow-signature"),
+        )
         assert receiver.bodies == [
             {
                 "job_id": job["job_id"],
@@ -308,6 +318,36 @@ def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> 
         receiver.stop()
 
 
+def test_a_given_webhook_secret_signs_the_completion_post(client: httpx.Client) -> None:
+    from catalog.signing import verify_signature
+
+    receiver = Receiver("/hooks/mine")
+    try:
+        job = client.post(
+            "/api/public/enrich",
+            json={
+                "items": [{"name": "no page"}],
+                "output_schema": SCHEMA,
+                "web_search": False,
+                "async_mode": True,
+                "webhook_url": receiver.url,
+                "webhook_secret": "m" * 24,
+            },
+        ).json()
+        assert job["webhook_secret"] is None  # the client's own key is not echoed
+        wait_for(lambda: receiver.received)
+        ((headers, raw),) = receiver.received
+        verify_signature(
+            "m" * 24,
+            raw,
+            timestamp=headers["x-skuflow-timestamp"],
+            signature=headers["x-skuflow-signature"],
+        )
+        assert json.loads(raw)["job_id"] == job["job_id"]
+    finally:
+        receiver.stop()
+
+
 @pytest.mark.parametrize(
     ("body", "named"),
     [
@@ -317,6 +357,14 @@ def test_completion_webhook_payload(client: httpx.Client, pages: PageServer) -> 
         (
             {"items": [{"a": 1}], "output_schema": SCHEMA, "webhook_url": "http://example.com/h"},
             "HTTPS",
+        ),
+        (
+            {
+                "items": [{"a": 1}],
+                "output_schema": SCHEMA,
+                "webhook_url": "https://169.254.169.254/latest/meta-data/",
+            },
+            "non-public address",
         ),
         ({"items": [{"a": 1}], "output_schema": SCHEMA, "speed": "warp"}, "speed"),
         ({"items": [{"a": 1}], "output_schema": SCHEMA, "predict_taxonomy": True}, "taxonomy"),

@@ -7,13 +7,12 @@ import csv
 import io
 import json
 import threading
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
-from tests.api.conftest import Api, assert_error, wait_for
+from tests.api.conftest import Api, assert_error, synced_file, wait_for
 
 RECORDS = [
     {"id": "SKU-001", "name": "Industrial Air Compressor 5HP", "description": "Oil-free, 60 gal"},
@@ -69,7 +68,7 @@ def test_every_key_a_client_sends_is_kept(api: Api) -> None:
         "/api/sync", json={"job_id": job["job_id"], "destination": "custom", "format": "json"}
     ).json()
     done = finished(client, f"/api/sync/{sync['sync_id']}")
-    rows = json.loads(Path(done["result"]["location"]).read_text())
+    rows = json.loads(synced_file(api, done["result"]).read_text())
     assert rows == [{"id": "A-9", "name": "Hex key set", "item": "HK-9", "specs": '{"pieces": 9}'}]
 
 
@@ -86,7 +85,7 @@ def test_ids_come_from_the_first_id_key_or_the_content(api: Api) -> None:
     assert (done["completed"], done["failed"]) == (3, 1)  # the repeated id-less record
     sync = client.post("/api/sync", json={"job_id": job["job_id"], "destination": "erp"}).json()
     rows = json.loads(
-        Path(finished(client, f"/api/sync/{sync['sync_id']}")["result"]["location"]).read_text()
+        synced_file(api, finished(client, f"/api/sync/{sync['sync_id']}")["result"]).read_text()
     )
     assert rows[0] == {"id": "A-1", "id_2": "legacy-7", "name": "Hex nut"}
     assert rows[1]["id"].startswith("rec-") and rows[1]["name"] == "No id at all"
@@ -219,7 +218,7 @@ def test_sync_writes_the_jobs_records_in_each_format(api: Api, fmt: str) -> None
     assert body["status"] == "processing" and body["estimated_completion"].endswith("s")
     done = finished(client, f"/api/sync/{body['sync_id']}")
     assert done["status"] == "completed", done
-    path = Path(done["result"]["location"])
+    path = synced_file(api, done["result"])
     assert path.name == f"sync-{body['sync_id']}.{fmt}" and path.parent.name == "procurement"
     text = path.read_text(encoding="utf-8")
     if fmt == "json":
@@ -239,7 +238,7 @@ def test_sync_inline_data(api: Api) -> None:
         "/api/sync", json={"job_id": job_id, "destination": "crm", "format": "csv", "data": data}
     ).json()
     done = finished(client, f"/api/sync/{body['sync_id']}")
-    rows = list(csv.DictReader(io.StringIO(Path(done["result"]["location"]).read_text())))
+    rows = list(csv.DictReader(io.StringIO(synced_file(api, done["result"]).read_text())))
     assert rows == [
         {"id": "X-1", "price": "3.5", "tags": ""},
         {"id": "X-2", "price": "", "tags": '["a", "b"]'},

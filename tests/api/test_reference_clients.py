@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.api.conftest import Api, wait_for
+from tests.api.conftest import Api, synced_file, wait_for
 
 CLIENTS = Path(__file__).parent / "clients"
 RECORDS = [
@@ -58,7 +58,7 @@ def test_node_drop_in_connector_runs_its_full_pipeline(api: Api) -> None:
             and s
         )
     )
-    assert Path(sync["result"]["location"]).read_text().splitlines()[0].startswith("id,")
+    assert synced_file(api, sync["result"]).read_text().splitlines()[0].startswith("id,")
 
 
 def test_python_examples(api: Api) -> None:

@@ -21,7 +21,9 @@ from catalog.webhooks.change_delivery import deliver_change_events
 from catalog.webhooks.models import WebhookChangeEvent, WebhookDelivery, WebhookSubscription
 from catalog.webhooks.outbox import plan_deliveries
 from tests.catalog.test_store import SCHEMA, _frame
-from tests.fakes.webhook_receiver import Receiver, start_receiver
+from tests.fakes.webhook_receiver import Receiver, start_hanging, start_receiver
+
+pytestmark = pytest.mark.usefixtures("allow_local_outbound")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def _queue_changes(session, org_name: str = "acme") -> int:  # noqa: ANN001
 
 def _deliver(store_url: str, **options) -> dict[str, int]:  # noqa: ANN003
     sessions = sessionmaker(get_engine(store_url), expire_on_commit=False)
-    return deliver_change_events(sessions, backoff=0.01, attempts=2, **options).as_dict()
+    return deliver_change_events(sessions, **{"backoff": 0.01, "attempts": 2} | options).as_dict()
 
 
 def test_per_change_and_batched_subscriptions_each_get_every_approval_once(
@@ -197,16 +199,50 @@ def test_a_run_stopped_after_planning_and_a_receiver_that_was_down_lose_nothing(
 def test_a_refused_endpoint_address_is_logged_not_called(
     store_url: str, receiver: Receiver
 ) -> None:
-    from enrichment.outbound import check_outbound_url
+    from catalog.outbound import OutboundPolicy
 
     url = receiver.endpoint("inside", "i" * 20)
     with session_scope(store_url) as session:
         _subscribe(session, "acme", url, "i" * 20, events=["change.applied"])
         _queue_changes(session)
-    report = _deliver(store_url, check_url=lambda u: check_outbound_url(u, allow=()))
+    report = _deliver(store_url, policy=OutboundPolicy())  # nothing opted in
     assert report["failed"] == 1 and receiver.bodies(url) == []
     with session_scope(store_url) as session:
         (logged,) = session.scalars(sa.select(WebhookDelivery)).all()
         assert logged.status == "failed" and "non-public address" in logged.last_error
+        assert logged.last_error.startswith("refused by outbound policy")
         assert "/hooks/inside" not in logged.last_error
     assert _deliver(store_url)["failed"] == 0  # not tried again
+
+
+def test_a_stalled_organization_does_not_hold_up_another_in_one_run(
+    tmp_path,
+    receiver: Receiver,  # noqa: ANN001
+) -> None:
+    """The flow's pass sends organizations in turn: org B's change arrives while org A's
+    receiver hangs (sent one after another, B would wait for every A timeout)."""
+    import threading
+    import time
+
+    store_url = f"sqlite:///{tmp_path / 'fair.db'}"
+    fast = receiver.endpoint("fast", "b" * 20)
+    with start_hanging() as slow:
+        with session_scope(store_url) as session:
+            _subscribe(session, "a-org", slow, "a" * 20, events=["change.*"])
+            _queue_changes(session, "a-org")
+            _subscribe(session, "b-org", fast, "b" * 20, events=["change.applied"])
+            _queue_changes(session, "b-org")
+        arrived: list[float] = []
+        started = time.monotonic()
+
+        def watch() -> None:
+            while not receiver.bodies(fast) and time.monotonic() - started < 30:
+                time.sleep(0.02)
+            arrived.append(time.monotonic() - started)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        report = _deliver(store_url, timeout=2.0, attempts=1)
+        watcher.join()
+    assert report["delivered"] == 1 and report["failed"] == 4  # A: 3 queued + 1 applied
+    assert arrived[0] < 2.0, f"org B waited {arrived[0]:.2f}s behind org A"

@@ -77,3 +77,25 @@ def start_receiver() -> Iterator[Receiver]:
         yield receiver
     finally:
         server.stop()
+
+
+class _Hanging(JsonHandler):
+    """Reads the request, then answers only once released: a stalled receiver."""
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        self.read_body()
+        release: threading.Event = self.server.state  # type: ignore[attr-defined]
+        release.wait(30)
+        self.reply(200, {"ok": True})
+
+
+@contextmanager
+def start_hanging() -> Iterator[str]:
+    """A receiver that never answers while the block runs; yields its URL."""
+    release = threading.Event()
+    server = LocalServer(_Hanging, release).start()
+    try:
+        yield server.url + "/slow"
+    finally:
+        release.set()
+        server.stop()
