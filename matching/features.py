@@ -48,6 +48,8 @@ FEATURES: tuple[str, ...] = (
     "price_ratio",
     "title_unmatched_rarest",
     "title_shared_rarest",
+    "title_unmatched_rarest_min",
+    "digit_unmatched_rarest",
     "digit_jaccard",
     "digit_unmatched_min",
     "digit_unmatched_max",
@@ -89,6 +91,7 @@ class FeatureSpace:
     digit_tokens: sp.csr_matrix
     """Title tokens holding a digit (`2400g`, `1650`, `27.5`): the part of a name that says
     which model, size or generation it is."""
+    digit_rarity: np.ndarray
     compact_text: list[str]
     """Title and the start of the description, letters and digits only, to find a code one
     side states in the other's text however it is spaced."""
@@ -170,6 +173,9 @@ class FeatureSpace:
             category_words=category_words,
             title_rarity=rarity,
             digit_tokens=digit_tokens,
+            digit_rarity=(
+                1.0 / np.maximum(np.asarray(digit_tokens.sum(axis=0)).ravel(), 1.0)
+            ).astype(np.float32),
             compact_text=compact_text,
         )
 
@@ -266,9 +272,10 @@ class FeatureSpace:
         cols["price_ratio"] = np.where(np.isfinite(ratio), ratio, np.nan)
         only_a = bin_a - shared
         only_b = bin_b - shared
-        cols["title_unmatched_rarest"] = np.fmax(
-            _row_max(only_a, self.title_rarity), _row_max(only_b, self.title_rarity)
-        )
+        rarest_a = _row_max(only_a, self.title_rarity)
+        rarest_b = _row_max(only_b, self.title_rarity)
+        cols["title_unmatched_rarest"] = np.fmax(rarest_a, rarest_b)
+        cols["title_unmatched_rarest_min"] = np.fmin(rarest_a, rarest_b)
         cols["title_shared_rarest"] = _row_max(shared, self.title_rarity)
         d_a, d_b = self.digit_tokens[a], self.digit_tokens[b]
         d_size_a, d_size_b = np.diff(d_a.indptr), np.diff(d_b.indptr)
@@ -278,6 +285,10 @@ class FeatureSpace:
         d_left, d_right = d_size_a - d_inter, d_size_b - d_inter
         cols["digit_unmatched_min"] = np.where(present, np.fmin(d_left, d_right), np.nan)
         cols["digit_unmatched_max"] = np.where(present, np.fmax(d_left, d_right), np.nan)
+        d_shared = d_a.multiply(d_b)
+        cols["digit_unmatched_rarest"] = np.fmax(
+            _row_max(d_a - d_shared, self.digit_rarity), _row_max(d_b - d_shared, self.digit_rarity)
+        )
         cols["code_in_other_text"] = np.fmax(self._code_in_text(a, b), self._code_in_text(b, a))
         first_a = [_first_word(t.title[i]) for i in a]
         first_b = [_first_word(t.title[i]) for i in b]
