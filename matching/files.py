@@ -71,6 +71,7 @@ def train_from_pairs(
         pairs.labels,
         params=params,
         source=str(pairs_path),
+        groups=pairs.groups,
     )
     model.stats["attributes"] = pairs.attributes
     path = save_model(model, model_path)
