@@ -54,7 +54,7 @@ def find_duplicates(
         model: A trained pair model; None fits the unsupervised one on the candidates.
         blocking: Candidate generation settings.
         queries: Rows whose candidates to score (incremental: the new records); None for all.
-        threshold: Cluster-merge threshold; default the model's match threshold.
+        threshold: Cluster-merge threshold; default the model's (`merge_threshold`).
 
     Returns:
         Pairs, probabilities, features, clusters and per-step timings (seconds).
@@ -75,7 +75,7 @@ def find_duplicates(
     timings["scoring"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    cut = model.threshold if threshold is None else threshold
+    cut = model.merge_threshold if threshold is None else threshold
     fitted = model
 
     def score_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -72,11 +72,22 @@ class PairModel:
     calibrator: Calibrator | None = None
     fellegi_sunter: FellegiSunter | None = None
     constant_columns: np.ndarray | None = None
+    cluster_threshold: float | None = None
+    """Merge threshold for clustering, when training could measure one: the cut at which
+    clustering held-out products' records gave the best pairwise F1. Candidate sets from
+    blocking are mostly near-misses, so it is usually above `threshold` (chosen on labelled
+    pairs). None: use `threshold`."""
     cap: float = 1.0
     """Highest probability the model may state (unsupervised: below auto-merge)."""
     stats: dict[str, Any] = field(default_factory=dict)
     """Training figures: pairs, matches, out-of-fold precision/recall/F1, ECE."""
     version: str = ""
+
+    @property
+    def merge_threshold(self) -> float:
+        """The cut clustering merges at (`cluster_threshold`, else `threshold`)."""
+        cut = getattr(self, "cluster_threshold", None)  # models saved before it existed
+        return self.threshold if cut is None else cut
 
     def score(self, records: RecordTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Calibrated P(match) for each pair (left[i], right[i]) of `records`."""
@@ -172,14 +183,17 @@ def _train_supervised(
         groups = None
         splits = fold_splits(labels, folds, params.seed)
     out_of_fold = np.full(labels.size, np.nan)
+
+    def fit_part(rows: np.ndarray) -> tuple[HistGradientBoostingClassifier, InteractionModel]:
+        inner = _oof_interactions(vocabulary, words, labels, rows, params.seed, groups)
+        booster = _booster(params).fit(_with(features[rows], inner, constant), labels[rows])
+        part_words = fit_interactions(
+            vocabulary, None if words is None else words[rows], labels[rows]
+        )
+        return booster, part_words
+
     for train_rows, held_rows in splits:
-        inner = _oof_interactions(vocabulary, words, labels, train_rows, params.seed, groups)
-        booster = _booster(params).fit(
-            _with(features[train_rows], inner, constant), labels[train_rows]
-        )
-        fold_words = fit_interactions(
-            vocabulary, None if words is None else words[train_rows], labels[train_rows]
-        )
+        booster, fold_words = fit_part(train_rows)
         held_inter = (
             fold_words.score_matrix(words[held_rows])
             if words is not None
@@ -193,6 +207,30 @@ def _train_supervised(
     calibrated = calibrator(out_of_fold[scored])
     threshold, precision, recall, f1 = best_threshold(calibrated, labels[scored])
 
+    cluster_cut, cluster_f1 = None, None
+    if groups is not None:
+        halves = _product_folds(groups, CLUSTER_FOLDS, params.seed)
+        half_models = []
+        for half in range(CLUSTER_FOLDS):
+            rows = np.flatnonzero((halves[groups[0]] != half) & (halves[groups[1]] != half))
+            if np.unique(labels[rows]).size < 2:
+                break
+            b, w = fit_part(rows)
+            half_models.append(
+                PairModel(
+                    kind="supervised",
+                    threshold=threshold,
+                    booster=b,
+                    interactions=w,
+                    calibrator=calibrator,
+                    constant_columns=constant,
+                )
+            )
+        if len(half_models) == CLUSTER_FOLDS:
+            cluster_cut, cluster_f1 = _cluster_threshold(
+                records, left, right, groups, half_models, params.seed, threshold
+            )
+
     all_rows = np.arange(labels.size)
     inner = _oof_interactions(vocabulary, words, labels, all_rows, params.seed, groups)
     booster = _booster(params).fit(_with(features, inner, constant), labels)
@@ -204,7 +242,10 @@ def _train_supervised(
         interactions=interactions,
         calibrator=calibrator,
         constant_columns=constant,
+        cluster_threshold=cluster_cut,
         stats={
+            "cluster_threshold": cluster_cut,
+            "cv_cluster_f1": cluster_f1,
             "pairs": int(labels.size),
             "matches": positives,
             "cv_precision": precision,
@@ -341,8 +382,7 @@ def fold_splits(
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(labels.size), labels))
     left_group, right_group = (np.asarray(g, dtype=np.int64) for g in groups)
-    products = int(max(left_group.max(initial=-1), right_group.max(initial=-1))) + 1
-    fold_of = np.random.default_rng(seed).permutation(products) % folds
+    fold_of = _product_folds(groups, folds, seed)
     fold_left, fold_right = fold_of[left_group], fold_of[right_group]
     splits = []
     for fold in range(folds):
@@ -351,6 +391,89 @@ def fold_splits(
         if all(np.unique(labels[rows]).size == 2 for rows in (held, fit)):
             splits.append((fit, held))
     return splits
+
+
+def _product_folds(groups: tuple[np.ndarray, np.ndarray], folds: int, seed: int) -> np.ndarray:
+    """The fold of each product id (a seeded draw, so training is deterministic)."""
+    products = int(max(groups[0].max(initial=-1), groups[1].max(initial=-1))) + 1
+    return np.random.default_rng(seed).permutation(products) % folds
+
+
+CLUSTER_FOLDS = 2
+"""Product halves the merge threshold is measured on (see `_cluster_threshold`)."""
+CLUSTER_CUTS = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))
+"""Merge thresholds tried when clustering held-out products (0.30 … 0.90)."""
+
+
+def _cluster_threshold(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray],
+    fold_models: list[PairModel],
+    seed: int,
+    pair_threshold: float,
+) -> tuple[float | None, float | None]:
+    """The merge threshold with the best pairwise F1 when each half's model dedupes the
+    records of the other half's products, which it never saw (blocking, scoring and clustering
+    as `skuflow dedupe` does), summed over both halves; ties go to the higher cut.
+
+    Halves, not the five pair folds: a fifth of the products is a file with a fifth of the
+    look-alikes, where a low cut looks safe; half of them is closer to a real offer file.
+
+    Returns:
+        (threshold, its pairwise F1), or (None, None) with fewer than two usable folds.
+    """
+    from matching.blocking import candidate_pairs
+    from matching.clustering import cluster_pairs
+
+    product = np.full(len(records), -1, dtype=np.int64)
+    product[left] = groups[0]
+    product[right] = groups[1]
+    fold_of = _product_folds(groups, len(fold_models), seed)
+    cuts = sorted({*CLUSTER_CUTS, round(pair_threshold, 4)})
+    counts = np.zeros((len(cuts), 3))  # both, predicted, actual
+    used = 0
+    for fold, model in enumerate(fold_models):
+        rows = np.flatnonzero((product >= 0) & (fold_of[np.maximum(product, 0)] == fold))
+        if rows.size < 2:
+            continue
+        table = records.subset(rows)
+        truth = product[rows]
+        a, b = candidate_pairs(table)
+        space = FeatureSpace.build(table)
+        probability = model.score_features(space, a, b)[0]
+
+        def missing(x: np.ndarray, y: np.ndarray, m: PairModel = model, s: FeatureSpace = space):
+            return m.score_features(s, x, y)[0]
+
+        for i, cut in enumerate(cuts):
+            labels = cluster_pairs(
+                rows.size, a, b, probability, threshold=cut, score_missing=missing
+            ).labels
+            counts[i] += _pair_counts(labels, truth)
+        used += 1
+    if used < 2:
+        return None, None
+    both, predicted, actual = counts.T
+    precision = np.where(predicted > 0, both / np.maximum(predicted, 1), 1.0)
+    recall = np.where(actual > 0, both / np.maximum(actual, 1), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)
+    best = max(range(len(cuts)), key=lambda i: (round(float(f1[i]), 6), cuts[i]))
+    return float(cuts[best]), float(f1[best])
+
+
+def _pair_counts(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(pairs in the same cluster and product, pairs in one cluster, pairs of one product)."""
+
+    def pairs(keys: np.ndarray) -> float:
+        sizes = np.unique(keys, return_counts=True, axis=0)[1].astype(np.float64)
+        return float((sizes * (sizes - 1) / 2).sum())
+
+    return np.array(
+        [pairs(np.column_stack([labels, truth])), pairs(labels), pairs(truth)], dtype=np.float64
+    )
 
 
 def _oof_interactions(

@@ -104,6 +104,23 @@ class RecordTable:
     def __len__(self) -> int:
         return len(self.title)
 
+    def subset(self, rows: np.ndarray) -> RecordTable:
+        """The records at `rows`, in that order (a held-out part of a training table)."""
+        picked = [int(r) for r in rows]
+        return RecordTable(
+            title=[self.title[r] for r in picked],
+            brand=[self.brand[r] for r in picked],
+            description=[self.description[r] for r in picked],
+            category=[self.category[r] for r in picked],
+            other=[self.other[r] for r in picked],
+            price=self.price[np.asarray(picked, dtype=np.int64)],
+            codes=[self.codes[r] for r in picked],
+            code_value=[self.code_value[r] for r in picked],
+            gtin=[self.gtin[r] for r in picked],
+            quantities=[self.quantities[r] for r in picked],
+            roles=dict(self.roles),
+        )
+
     @property
     def fulltext(self) -> list[str]:
         """Every text role joined: what a person reads as the whole listing."""

@@ -199,7 +199,7 @@ def dedupe_catalog(
         left,
         right,
         probability,
-        threshold=chosen.threshold,
+        threshold=chosen.merge_threshold,
         score_missing=score_missing,
         fixed=fixed,
     )
