@@ -272,8 +272,9 @@ class FeatureSpace:
         cols["price_ratio"] = np.where(np.isfinite(ratio), ratio, np.nan)
         only_a = bin_a - shared
         only_b = bin_b - shared
-        rarest_a = _row_max(only_a, self.title_rarity)
-        rarest_b = _row_max(only_b, self.title_rarity)
+        # nothing one-sided is rarity 0 ("no unmatched word"), not unknown; NaN: empty title
+        rarest_a = np.where(size_a > 0, np.nan_to_num(_row_max(only_a, self.title_rarity)), np.nan)
+        rarest_b = np.where(size_b > 0, np.nan_to_num(_row_max(only_b, self.title_rarity)), np.nan)
         cols["title_unmatched_rarest"] = np.fmax(rarest_a, rarest_b)
         cols["title_unmatched_rarest_min"] = np.fmin(rarest_a, rarest_b)
         cols["title_shared_rarest"] = _row_max(shared, self.title_rarity)
@@ -286,8 +287,13 @@ class FeatureSpace:
         cols["digit_unmatched_min"] = np.where(present, np.fmin(d_left, d_right), np.nan)
         cols["digit_unmatched_max"] = np.where(present, np.fmax(d_left, d_right), np.nan)
         d_shared = d_a.multiply(d_b)
-        cols["digit_unmatched_rarest"] = np.fmax(
-            _row_max(d_a - d_shared, self.digit_rarity), _row_max(d_b - d_shared, self.digit_rarity)
+        cols["digit_unmatched_rarest"] = np.where(
+            present,
+            np.fmax(
+                np.nan_to_num(_row_max(d_a - d_shared, self.digit_rarity)),
+                np.nan_to_num(_row_max(d_b - d_shared, self.digit_rarity)),
+            ),
+            np.nan,
         )
         cols["code_in_other_text"] = np.fmax(self._code_in_text(a, b), self._code_in_text(b, a))
         first_a = [_first_word(t.title[i]) for i in a]

@@ -33,7 +33,9 @@ from matching.unsupervised import (
     fit_fellegi_sunter,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: more pair features (rarest one-sided words, digit tokens, codes in the other text)
+and a clustering merge threshold; a version-1 model is refused with "retrain"."""
 FOLDS = 5
 INNER_FOLDS = 3
 PARALLEL_FROM = 200_000
@@ -186,7 +188,9 @@ def _train_supervised(
 
     def fit_part(rows: np.ndarray) -> tuple[HistGradientBoostingClassifier, InteractionModel]:
         inner = _oof_interactions(vocabulary, words, labels, rows, params.seed, groups)
-        booster = _booster(params).fit(_with(features[rows], inner, constant), labels[rows])
+        booster = _booster(params, rows.size).fit(
+            _with(features[rows], inner, constant), labels[rows]
+        )
         part_words = fit_interactions(
             vocabulary, None if words is None else words[rows], labels[rows]
         )
@@ -233,7 +237,7 @@ def _train_supervised(
 
     all_rows = np.arange(labels.size)
     inner = _oof_interactions(vocabulary, words, labels, all_rows, params.seed, groups)
-    booster = _booster(params).fit(_with(features, inner, constant), labels)
+    booster = _booster(params, labels.size).fit(_with(features, inner, constant), labels)
     interactions = fit_interactions(vocabulary, words, labels)
     model = PairModel(
         kind="supervised",
@@ -501,12 +505,14 @@ def _oof_interactions(
     return out
 
 
-def _booster(params: TrainParams) -> HistGradientBoostingClassifier:
+def _booster(params: TrainParams, rows: int) -> HistGradientBoostingClassifier:
+    """Trees for `rows` training pairs: the leaf minimum shrinks with small training sets (a
+    catalogue's first few dozen decisions), so the trees can still split."""
     return HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
         max_leaf_nodes=params.max_leaf_nodes,
-        min_samples_leaf=params.min_samples_leaf,
+        min_samples_leaf=min(params.min_samples_leaf, max(5, rows // 75)),
         l2_regularization=params.l2_regularization,
         early_stopping=False,
         random_state=params.seed,
