@@ -65,7 +65,7 @@ def find_duplicates(
     timings["blocking"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    space = FeatureSpace.build(table)
+    space = FeatureSpace.build(table) if model is None else model.feature_space(table)
     if model is None:
         model, features = unsupervised_from_space(space, left, right)
         assert model.fellegi_sunter is not None

@@ -79,6 +79,9 @@ class PairModel:
     clustering held-out products' records gave the best pairwise F1. Candidate sets from
     blocking are mostly near-misses, so it is usually above `threshold` (chosen on labelled
     pairs). None: use `threshold`."""
+    roles: frozenset[str] | None = None
+    """Roles the training records had values for; others are emptied before scoring
+    (`RecordTable.limited_to`). None: all (the unsupervised model fits on what it scores)."""
     cap: float = 1.0
     """Highest probability the model may state (unsupervised: below auto-merge)."""
     stats: dict[str, Any] = field(default_factory=dict)
@@ -93,8 +96,14 @@ class PairModel:
 
     def score(self, records: RecordTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Calibrated P(match) for each pair (left[i], right[i]) of `records`."""
-        space = FeatureSpace.build(records)
+        space = self.feature_space(records)
         return self.score_features(space, np.asarray(left), np.asarray(right))[0]
+
+    def feature_space(self, records: RecordTable) -> FeatureSpace:
+        """The feature space this model scores `records` in (only the roles it was trained
+        on)."""
+        roles = getattr(self, "roles", None)
+        return FeatureSpace.build(records if roles is None else records.limited_to(roles))
 
     def score_features(
         self, space: FeatureSpace, left: np.ndarray, right: np.ndarray
@@ -247,6 +256,7 @@ def _train_supervised(
         calibrator=calibrator,
         constant_columns=constant,
         cluster_threshold=cluster_cut,
+        roles=records.present_roles(),
         stats={
             "cluster_threshold": cluster_cut,
             "cv_cluster_f1": cluster_f1,
@@ -445,7 +455,7 @@ def _cluster_threshold(
         table = records.subset(rows)
         truth = product[rows]
         a, b = candidate_pairs(table)
-        space = FeatureSpace.build(table)
+        space = model.feature_space(table)
         probability = model.score_features(space, a, b)[0]
 
         def missing(x: np.ndarray, y: np.ndarray, m: PairModel = model, s: FeatureSpace = space):

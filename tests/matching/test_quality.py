@@ -157,3 +157,24 @@ def test_a_model_saved_in_the_old_format_asks_for_retraining(tmp_path: Path) -> 
     joblib.dump({"format": 1, "kind": "skuflow.matching", "model": None}, old)
     with pytest.raises(InputError, match="retrain"):
         load_model(old)
+
+
+def test_a_model_reads_only_the_roles_it_was_trained_on(pairs_csv: Path) -> None:
+    from matching.model import train_supervised
+    from tests.matching.conftest import listings
+
+    pairs = read_pairs(pairs_csv)  # title, brand, part number, price: no description
+    model = train_supervised(pairs.records, pairs.left, pairs.right, pairs.labels)
+    assert "description" not in model.roles and "title" in model.roles
+    rows, _ = listings(300, seed=5)
+    columns = ["Product Name", "Brand", "MFR Part No", "Unit Price"]
+    plain = prepare({c: [r[c] for r in rows] for c in columns}, assign_roles(columns))
+    with_text = prepare(
+        {c: [r[c] for r in rows] for c in [*columns, "Description"]},
+        assign_roles([*columns, "Description"]),
+    )
+    left, right = np.arange(0, 299), np.arange(1, 300)
+    # the descriptions it never saw in training change nothing
+    np.testing.assert_array_equal(
+        model.score(plain, left, right), model.score(with_text, left, right)
+    )
