@@ -9,8 +9,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from catalog.errors import InputError
+from cli.main import app
 from matching.dedupe import find_duplicates
 from matching.features import FEATURES, FeatureSpace
 from matching.files import train_from_pairs
@@ -125,8 +127,12 @@ def test_pairs_with_products_train_on_product_folds_and_measure_a_merge_threshol
     left_product, right_product = pairs.groups
     assert np.all((left_product == right_product) == (pairs.labels == 1))
 
-    summary = train_from_pairs(pairs_path=pairs_path, model_path=tmp_path / "m.joblib")
-    model = load_model(summary.path)
+    trained = CliRunner().invoke(
+        app, ["match", "train", "--pairs", str(pairs_path), "--model", str(tmp_path / "m.joblib")]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "held-out products" in trained.output and "Clustering merges at" in trained.output
+    model = load_model(tmp_path / "m.joblib")
     assert model.stats["folds_by"] == "product"
     assert model.cluster_threshold in {*CLUSTER_CUTS, round(model.threshold, 4)}
     assert model.merge_threshold == model.cluster_threshold
