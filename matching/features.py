@@ -92,6 +92,7 @@ class FeatureSpace:
     """Title tokens holding a digit (`2400g`, `1650`, `27.5`): the part of a name that says
     which model, size or generation it is."""
     digit_rarity: np.ndarray
+    first_words: list[str]
     compact_text: list[str]
     """Title and the start of the description, letters and digits only, to find a code one
     side states in the other's text however it is spaced."""
@@ -176,6 +177,7 @@ class FeatureSpace:
             digit_rarity=(
                 1.0 / np.maximum(np.asarray(digit_tokens.sum(axis=0)).ravel(), 1.0)
             ).astype(np.float32),
+            first_words=[_first_word(t) for t in titles],
             compact_text=compact_text,
         )
 
@@ -296,9 +298,8 @@ class FeatureSpace:
             np.nan,
         )
         cols["code_in_other_text"] = np.fmax(self._code_in_text(a, b), self._code_in_text(b, a))
-        first_a = [_first_word(t.title[i]) for i in a]
-        first_b = [_first_word(t.title[i]) for i in b]
-        cols["title_first_word_equal"] = _equal(first_a, first_b)
+        first = self.first_words
+        cols["title_first_word_equal"] = _equal([first[i] for i in a], [first[i] for i in b])
         return np.column_stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES])
 
     def _code_in_text(self, code_side: np.ndarray, text_side: np.ndarray) -> np.ndarray:
