@@ -15,9 +15,9 @@
    through the `skuflow dedupe` command in a child process: pairwise precision / recall / F1
    against the truth, wall time, the child's peak memory, candidate pairs per record.
 
-    .venv/bin/python benchmarks/match.py                 # both parts, 100k records
-    .venv/bin/python benchmarks/match.py --sets none --records 1000000
-    .venv/bin/python benchmarks/match.py --sets none --records 0 --offers   # clustering only
+    .venv/bin/python benchmarks/match.py                 # all three parts, 100k records
+    .venv/bin/python benchmarks/match.py --sets none --records 1000000 --no-offers
+    .venv/bin/python benchmarks/match.py --sets none --records 0   # clustering only
 """
 
 from __future__ import annotations
@@ -228,7 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None, help="keep generated files here")
     parser.add_argument("--model", type=Path, default=None, help="pair model for the dedupe")
     parser.add_argument(
-        "--offers", action="store_true", help="cluster WDC offer files from titles (part 2)"
+        "--offers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="cluster WDC offer files from titles (part 2)",
     )
     args = parser.parse_args(argv)
     print(f"load average before: {open('/proc/loadavg').read().strip()}")
