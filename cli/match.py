@@ -39,12 +39,19 @@ def train(
     from matching.model import TrainParams
 
     summary = train_from_pairs(pairs_path=pairs, model_path=model, params=TrainParams(seed=seed))
+    folds = "held-out products" if summary.folds_by == "product" else "held-out pairs"
+    merging = (
+        f" Clustering merges at {summary.cluster_threshold:.2f} (pairwise F1 "
+        f"{summary.cv_cluster_f1:.3f} deduping held-out products)."
+        if summary.cluster_threshold is not None and summary.cv_cluster_f1 is not None
+        else ""
+    )
     console.print(
         f"Trained on {summary.pairs} pairs ({summary.matches} matches) in {summary.seconds:.1f} s. "
-        f"Out-of-fold at the chosen threshold {summary.threshold:.3f}: precision "
+        f"Out-of-fold ({folds}) at the chosen threshold {summary.threshold:.3f}: precision "
         f"{summary.cv_precision:.3f}, recall {summary.cv_recall:.3f}, F1 {summary.cv_f1:.3f}; "
         f"calibration error {summary.cv_ece:.3f} (on the folds it was fitted to, so a floor). "
-        f"Model {summary.version} saved to {summary.path}."
+        f"Model {summary.version} saved to {summary.path}.{merging}"
     )
 
 

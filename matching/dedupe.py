@@ -54,7 +54,7 @@ def find_duplicates(
         model: A trained pair model; None fits the unsupervised one on the candidates.
         blocking: Candidate generation settings.
         queries: Rows whose candidates to score (incremental: the new records); None for all.
-        threshold: Cluster-merge threshold; default the model's match threshold.
+        threshold: Cluster-merge threshold; default the model's (`merge_threshold`).
 
     Returns:
         Pairs, probabilities, features, clusters and per-step timings (seconds).
@@ -65,7 +65,7 @@ def find_duplicates(
     timings["blocking"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    space = FeatureSpace.build(table)
+    space = FeatureSpace.build(table) if model is None else model.feature_space(table)
     if model is None:
         model, features = unsupervised_from_space(space, left, right)
         assert model.fellegi_sunter is not None
@@ -75,7 +75,7 @@ def find_duplicates(
     timings["scoring"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    cut = model.threshold if threshold is None else threshold
+    cut = model.merge_threshold if threshold is None else threshold
     fitted = model
 
     def score_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "quantity_jaccard": (1.0, 0.0),
     "quantity_unit_conflict": (None, 1.0),
     "number_jaccard": (1.0, 0.0),
+    "digit_jaccard": (1.0, 0.0),
+    "code_in_other_text": (1.0, 0.0),
     "category_cosine": (0.7, 0.2),
     "price_ratio": (0.85, 0.5),
 }

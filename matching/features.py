@@ -20,7 +20,7 @@ from rapidfuzz.process import cpdist
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from matching.records import RecordTable
-from matching.text import words
+from matching.text import code_key, words
 
 FEATURES: tuple[str, ...] = (
     "title_cosine_words",
@@ -46,9 +46,20 @@ FEATURES: tuple[str, ...] = (
     "brand_in_other_title",
     "category_cosine",
     "price_ratio",
+    "title_unmatched_rarest",
+    "title_shared_rarest",
+    "title_unmatched_rarest_min",
+    "digit_unmatched_rarest",
+    "digit_jaccard",
+    "digit_unmatched_min",
+    "digit_unmatched_max",
+    "code_in_other_text",
+    "title_first_word_equal",
 )
 """Feature names, in column order (kept in saved models, shown in explanations)."""
 
+COMPACT_DESCRIPTION = 300
+"""Characters of the description searched for the other side's codes (bounded work per pair)."""
 CHUNK_PAIRS = 200_000
 """Pairs featurised per step: bounds the sparse intermediates' memory."""
 
@@ -75,6 +86,16 @@ class FeatureSpace:
     numbers: sp.csr_matrix
     brand_tokens: sp.csr_matrix
     category_words: sp.csr_matrix
+    title_rarity: np.ndarray
+    """1/df of each title word (scale-free: 1 for a word only one record has)."""
+    digit_tokens: sp.csr_matrix
+    """Title tokens holding a digit (`2400g`, `1650`, `27.5`): the part of a name that says
+    which model, size or generation it is."""
+    digit_rarity: np.ndarray
+    first_words: list[str]
+    compact_text: list[str]
+    """Title and the start of the description, letters and digits only, to find a code one
+    side states in the other's text however it is spaced."""
 
     @classmethod
     def build(cls, table: RecordTable) -> FeatureSpace:
@@ -129,6 +150,14 @@ class FeatureSpace:
         category_words = _fit(
             TfidfVectorizer(sublinear_tf=True, dtype=np.float32), table.category, n
         )
+        rarity = (1.0 / np.maximum(df, 1.0)).astype(np.float32)
+        digit_tokens = _sets(
+            [{w for w in words(t) if any(c.isdigit() for c in w)} for t in titles], n, idf=False
+        )
+        compact_text = [
+            code_key(f"{t} {d[:COMPACT_DESCRIPTION]}")
+            for t, d in zip(titles, table.description, strict=True)
+        ]
         return cls(
             table=table,
             title_words=title_words,
@@ -143,6 +172,13 @@ class FeatureSpace:
             numbers=numbers,
             brand_tokens=brand_tokens,
             category_words=category_words,
+            title_rarity=rarity,
+            digit_tokens=digit_tokens,
+            digit_rarity=(
+                1.0 / np.maximum(np.asarray(digit_tokens.sum(axis=0)).ravel(), 1.0)
+            ).astype(np.float32),
+            first_words=[_first_word(t) for t in titles],
+            compact_text=compact_text,
         )
 
     def features(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -236,7 +272,49 @@ class FeatureSpace:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.fmin(price_a, price_b) / np.fmax(price_a, price_b)
         cols["price_ratio"] = np.where(np.isfinite(ratio), ratio, np.nan)
+        only_a = bin_a - shared
+        only_b = bin_b - shared
+        # nothing one-sided is rarity 0 ("no unmatched word"), not unknown; NaN: empty title
+        rarest_a = np.where(size_a > 0, np.nan_to_num(_row_max(only_a, self.title_rarity)), np.nan)
+        rarest_b = np.where(size_b > 0, np.nan_to_num(_row_max(only_b, self.title_rarity)), np.nan)
+        cols["title_unmatched_rarest"] = np.fmax(rarest_a, rarest_b)
+        cols["title_unmatched_rarest_min"] = np.fmin(rarest_a, rarest_b)
+        cols["title_shared_rarest"] = _row_max(shared, self.title_rarity)
+        d_a, d_b = self.digit_tokens[a], self.digit_tokens[b]
+        d_size_a, d_size_b = np.diff(d_a.indptr), np.diff(d_b.indptr)
+        d_inter = np.asarray(d_a.multiply(d_b).sum(axis=1)).ravel()
+        cols["digit_jaccard"] = _div(d_inter, d_size_a + d_size_b - d_inter)
+        present = (d_size_a > 0) | (d_size_b > 0)
+        d_left, d_right = d_size_a - d_inter, d_size_b - d_inter
+        cols["digit_unmatched_min"] = np.where(present, np.fmin(d_left, d_right), np.nan)
+        cols["digit_unmatched_max"] = np.where(present, np.fmax(d_left, d_right), np.nan)
+        d_shared = d_a.multiply(d_b)
+        cols["digit_unmatched_rarest"] = np.where(
+            present,
+            np.fmax(
+                np.nan_to_num(_row_max(d_a - d_shared, self.digit_rarity)),
+                np.nan_to_num(_row_max(d_b - d_shared, self.digit_rarity)),
+            ),
+            np.nan,
+        )
+        cols["code_in_other_text"] = np.fmax(self._code_in_text(a, b), self._code_in_text(b, a))
+        first = self.first_words
+        cols["title_first_word_equal"] = _equal([first[i] for i in a], [first[i] for i in b])
         return np.column_stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES])
+
+    def _code_in_text(self, code_side: np.ndarray, text_side: np.ndarray) -> np.ndarray:
+        """Share of one record's title codes found, unspaced, in the other's title or
+        description ("MHXPRO-2W" in a listing that spells it "mhxpro2w" or names it only in
+        its description); NaN where the first has no code."""
+        codes = self.table.codes
+        text = self.compact_text
+        out = np.full(code_side.size, np.nan, dtype=np.float32)
+        for i, (x, y) in enumerate(zip(code_side.tolist(), text_side.tolist(), strict=True)):
+            mine = codes[x]
+            if mine:
+                other = text[y]
+                out[i] = sum(1 for c in mine if c in other) / len(mine)
+        return out
 
     def _near_codes(self, a: np.ndarray, b: np.ndarray, which: np.ndarray) -> np.ndarray:
         """Best normalised edit similarity between the two records' codes, where they share
@@ -331,6 +409,22 @@ def _fuzzy(scorer: Callable[..., float], left: list[str], right: list[str]) -> n
     if not left:
         return np.zeros(0, dtype=np.float32)
     return np.asarray(cpdist(left, right, scorer=scorer, workers=1), dtype=np.float32) / 100.0
+
+
+def _row_max(rows: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
+    """Per row, the largest weight among its non-zero columns (NaN for an empty row)."""
+    weighted = sp.csr_matrix(rows.multiply(weights[np.newaxis, :]))
+    weighted.eliminate_zeros()
+    empty = np.diff(weighted.indptr) == 0
+    if weighted.shape[1] == 0:
+        return np.full(rows.shape[0], np.nan, dtype=np.float32)
+    best = np.asarray(weighted.max(axis=1).todense()).ravel()
+    return np.where(empty, np.nan, best)
+
+
+def _first_word(title: str) -> str:
+    found = words(title)
+    return found[0] if found else ""
 
 
 def _is_number(token: str) -> bool:

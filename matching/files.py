@@ -40,6 +40,10 @@ class TrainSummary:
     cv_ece: float
     version: str
     seconds: float
+    folds_by: str = "pair"
+    """`product` when the pair file named each side's product (held-out products)."""
+    cluster_threshold: float | None = None
+    cv_cluster_f1: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def train_from_pairs(
         pairs.labels,
         params=params,
         source=str(pairs_path),
+        groups=pairs.groups,
     )
     model.stats["attributes"] = pairs.attributes
     path = save_model(model, model_path)
@@ -86,6 +91,9 @@ def train_from_pairs(
         cv_ece=s["cv_ece"],
         version=model.version,
         seconds=time.perf_counter() - started,
+        folds_by=s["folds_by"],
+        cluster_threshold=model.cluster_threshold,
+        cv_cluster_f1=s["cv_cluster_f1"],
     )
 
 

@@ -33,6 +33,10 @@ class PairSet:
     records: RecordTable
     attributes: list[str]
     """Attribute names (without `_left`/`_right`) used as evidence."""
+    groups: tuple[np.ndarray, np.ndarray] | None = None
+    """The product (an int per distinct `cluster_id`) of each pair's left and right record,
+    when the file has `cluster_id_left` / `cluster_id_right` (WDC Products does): training then
+    holds out whole products. Never evidence."""
 
 
 def read_pairs(path: str | Path, *, labelled: bool = True) -> PairSet:
@@ -115,7 +119,21 @@ def read_pairs(path: str | Path, *, labelled: bool = True) -> PairSet:
         labels=labels,
         records=records,
         attributes=evidence,
+        groups=_groups(frame) if "cluster_id" in attributes else None,
     )
+
+
+def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Product ids of both sides from `cluster_id_*`; a blank id is a product of its own."""
+    n = len(frame)
+    values = pd.concat(
+        [frame["cluster_id_left"].str.strip(), frame["cluster_id_right"].str.strip()],
+        ignore_index=True,
+    )
+    blank = values == ""
+    values = values.where(~blank, pd.Series([f"\x1frow{i}" for i in range(2 * n)]))
+    codes, _ = pd.factorize(values, sort=True)
+    return codes[:n].astype(np.int64), codes[n:].astype(np.int64)
 
 
 def _in_order(columns: pd.Index) -> list[str]:

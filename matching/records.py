@@ -104,6 +104,65 @@ class RecordTable:
     def __len__(self) -> int:
         return len(self.title)
 
+    def subset(self, rows: np.ndarray) -> RecordTable:
+        """The records at `rows`, in that order (a held-out part of a training table)."""
+        picked = [int(r) for r in rows]
+        return RecordTable(
+            title=[self.title[r] for r in picked],
+            brand=[self.brand[r] for r in picked],
+            description=[self.description[r] for r in picked],
+            category=[self.category[r] for r in picked],
+            other=[self.other[r] for r in picked],
+            price=self.price[np.asarray(picked, dtype=np.int64)],
+            codes=[self.codes[r] for r in picked],
+            code_value=[self.code_value[r] for r in picked],
+            gtin=[self.gtin[r] for r in picked],
+            quantities=[self.quantities[r] for r in picked],
+            roles=dict(self.roles),
+        )
+
+    def present_roles(self) -> frozenset[str]:
+        """The roles some record has a value for (what a model trained on this table saw)."""
+        found = {"title"}
+        for role in ("brand", "description", "category", "other", "code_value"):
+            if any(getattr(self, role)):
+                found.add(role)
+        if bool(np.isfinite(self.price).any()):
+            found.add("price")
+        if any(self.gtin):
+            found.add("gtin")
+        return frozenset(found)
+
+    def limited_to(self, roles: frozenset[str]) -> RecordTable:
+        """This table with every role outside `roles` emptied: a model trained on titles and
+        brands reads a catalogue that also has descriptions as if it had none, instead of
+        meeting similarities (whole-text cosine) it never saw in training."""
+        n = len(self)
+        blank = [""] * n
+
+        def keep(role: str) -> list[str]:
+            return list(getattr(self, role)) if role in roles else blank
+
+        code_value = keep("code_value")
+        codes = (
+            list(self.codes)
+            if "code_value" in roles
+            else [model_codes(t) for t in self.title]  # codes from the title alone
+        )
+        return RecordTable(
+            title=list(self.title),
+            brand=keep("brand"),
+            description=keep("description"),
+            category=keep("category"),
+            other=keep("other"),
+            price=self.price.copy() if "price" in roles else np.full(n, math.nan),
+            codes=codes,
+            code_value=code_value,
+            gtin=list(self.gtin) if "gtin" in roles else [None] * n,
+            quantities=list(self.quantities),
+            roles=dict(self.roles),
+        )
+
     @property
     def fulltext(self) -> list[str]:
         """Every text role joined: what a person reads as the whole listing."""

@@ -178,7 +178,7 @@ def dedupe_catalog(
     table = _table(schema, loaded.values)
     left, right = candidate_pairs(table, blocking, queries=pending_rows)
     counts["candidates"] = int(left.size)
-    space = FeatureSpace.build(table)
+    space = FeatureSpace.build(table) if chosen is None else chosen.feature_space(table)
     if chosen is None:
         chosen, features = unsupervised_from_space(space, left, right)
         assert chosen.fellegi_sunter is not None
@@ -199,7 +199,7 @@ def dedupe_catalog(
         left,
         right,
         probability,
-        threshold=chosen.threshold,
+        threshold=chosen.merge_threshold,
         score_missing=score_missing,
         fixed=fixed,
     )
