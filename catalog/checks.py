@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from catalog.filters import RecordFilter
+from catalog.held import held_of_run
 from catalog.records import iter_current_values
 from catalog.schema import CatalogSchema
 from catalog.validation import SuiteRunner, ValidationReport
@@ -46,6 +47,12 @@ def validate_catalog(
         frame[ID_COLUMN] = external_ids
         runner.validate(frame)
     report = runner.report()
+    report.held_count, report.held = held_of_run(session, run_id=run_id)
+    return save_report(report, reports_dir=reports_dir, run_id=run_id)
+
+
+def save_report(report: ValidationReport, *, reports_dir: Path, run_id: int) -> SavedReport:
+    """Write a run's validation report where a person looks for it (JSON and Markdown)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     stem = reports_dir / f"run-{run_id}-validation"
     json_path = stem.with_suffix(".json")

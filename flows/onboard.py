@@ -122,6 +122,7 @@ def onboard(
             source=reader,
             batch_size=batch_size,
             column_overrides=column_overrides,
+            reports_dir=str(settings.reports_dir),
         )
         plan = {
             "store_url": store_url,
