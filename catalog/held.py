@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import HeldRow, HeldRowStatus, utcnow
+from catalog.models import HeldRow, HeldRowStatus, Record, utcnow
 from catalog.validation import RuleBreak
 
 
@@ -43,13 +43,14 @@ def hold_rows(
     catalog_id: int,
     run_id: int | None,
     rows: Sequence[Held],
-    record_ids: dict[str, int],
-    halted: bool,
+    halted: bool = False,
+    stage: str = "ingest",
 ) -> None:
-    """Store held rows (one executemany). `record_ids` maps the ids already in the catalogue
-    to their records, so a reviewer sees which stored record a held edit was for."""
+    """Store held rows (one executemany), each linked to the stored record it is about, if
+    any, so a reviewer sees which record a held edit was for."""
     if not rows:
         return
+    record_ids = _record_ids(session, catalog_id, [row.external_id for row in rows])
     now = utcnow()
     session.connection().execute(
         insert(HeldRow.__table__),
@@ -65,6 +66,7 @@ def hold_rows(
                 "reasons": [r.to_dict() for r in row.reasons],
                 "status": HeldRowStatus.HELD.value,
                 "halted": halted,
+                "stage": stage,
                 "created_at": now,
             }
             for row in rows
@@ -85,8 +87,11 @@ def any_held(session: Session, *, catalog_id: int) -> bool:
     )
 
 
-def resolve_holds(session: Session, *, catalog_id: int, external_ids: Sequence[str]) -> int:
-    """Close the open holds of records a later run has just applied; returns how many."""
+def resolve_holds(
+    session: Session, *, catalog_id: int, external_ids: Sequence[str], stage: str = "ingest"
+) -> int:
+    """Close the open holds of one stage for these records: at `ingest`, records a later run
+    has just applied; at `validate`, records that now pass. Returns how many were closed."""
     closed = 0
     ids = list(external_ids)
     for start in range(0, len(ids), 5000):
@@ -95,6 +100,7 @@ def resolve_holds(session: Session, *, catalog_id: int, external_ids: Sequence[s
             .where(
                 HeldRow.catalog_id == catalog_id,
                 HeldRow.status == HeldRowStatus.HELD.value,
+                HeldRow.stage == stage,
                 HeldRow.external_id.in_(ids[start : start + 5000]),
             )
             .values(status=HeldRowStatus.RESOLVED.value, resolved_at=utcnow())
@@ -102,6 +108,39 @@ def resolve_holds(session: Session, *, catalog_id: int, external_ids: Sequence[s
         )
         closed += result.rowcount or 0
     return closed
+
+
+def open_validate_holds(
+    session: Session, *, catalog_id: int, external_ids: Sequence[str]
+) -> set[str]:
+    """Which of these records already have an open `validate` hold (so none is added twice)."""
+    found: set[str] = set()
+    ids = list(external_ids)
+    for start in range(0, len(ids), 5000):
+        found.update(
+            session.scalars(
+                select(HeldRow.external_id).where(
+                    HeldRow.catalog_id == catalog_id,
+                    HeldRow.status == HeldRowStatus.HELD.value,
+                    HeldRow.stage == "validate",
+                    HeldRow.external_id.in_(ids[start : start + 5000]),
+                )
+            )
+        )
+    return found
+
+
+def _record_ids(session: Session, catalog_id: int, external_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), 5000):
+        rows = session.execute(
+            select(Record.external_id, Record.id).where(
+                Record.catalog_id == catalog_id,
+                Record.external_id.in_(external_ids[start : start + 5000]),
+            )
+        )
+        found.update({row.external_id: row.id for row in rows})
+    return found
 
 
 def list_held(
@@ -134,6 +173,5 @@ def held_of_run(
         select(HeldRow).where(HeldRow.run_id == run_id).order_by(HeldRow.id).limit(limit)
     )
     return count, [
-        {"id": r.external_id, "source": r.source, "row": r.row, "reasons": r.reasons}
-        for r in rows
+        {"id": r.external_id, "source": r.source, "row": r.row, "reasons": r.reasons} for r in rows
     ]

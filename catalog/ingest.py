@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.errors import InputError, InputProblem
@@ -29,7 +28,6 @@ from catalog.mapping import (
     map_batch,
     resolve_columns,
 )
-from catalog.models import Record
 from catalog.records import UpsertCounts, frame_to_dicts, upsert_records
 from catalog.rows import Source
 from catalog.schema import CatalogSchema
@@ -136,7 +134,6 @@ def ingest_source(
             catalog_id=catalog_id,
             run_id=run_id,
             rows=result.held,
-            record_ids=_record_ids(session, catalog_id, [h.external_id for h in result.held]),
             halted=result.halted,
         )
     return result
@@ -165,16 +162,3 @@ def _hold_invalid(
     ]
     keep = [p for p in range(len(frame)) if p not in breaks]
     return frame.iloc[keep], held
-
-
-def _record_ids(session: Session, catalog_id: int, external_ids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(external_ids), 5000):
-        rows = session.execute(
-            select(Record.external_id, Record.id).where(
-                Record.catalog_id == catalog_id,
-                Record.external_id.in_(external_ids[start : start + 5000]),
-            )
-        )
-        found.update({row.external_id: row.id for row in rows})
-    return found

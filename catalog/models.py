@@ -233,7 +233,9 @@ class HeldRow(Base):
 
     The catalogue's current values stay as they were; the row is kept with its values and its
     reasons so a person sees in review what the supplier sent and why it was held. A later run
-    that applies the same record closes the hold (`resolved`).
+    that applies the same record closes the hold (`resolved`). In `quarantine`, a stored record
+    whose current values break a blocking rule at validation (a required value no model has
+    filled yet) is held the same way, at stage `validate`, and not published until it passes.
     """
 
     __tablename__ = "held_rows"
@@ -255,5 +257,8 @@ class HeldRow(Base):
     status: Mapped[str] = mapped_column(String(20), default=HeldRowStatus.HELD.value)
     halted: Mapped[bool] = mapped_column(Boolean, default=False)
     """Whether the run halted on it (`halt`) rather than quarantining it (`quarantine`)."""
+    stage: Mapped[str] = mapped_column(String(20), default="ingest")
+    """`ingest`: a source row not applied (the record keeps its current values); `validate`: a
+    stored record whose current values break a rule, kept out of what is published."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

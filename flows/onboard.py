@@ -177,6 +177,7 @@ def onboard(
             batch_size=batch_size,
             reports_dir=str(settings.reports_dir),
             record_filter=record_filter,
+            hold_invalid=True,
         )
         publish_validation_report(
             catalog=schema.name, markdown=validation["markdown"], success=validation["success"]

@@ -184,3 +184,53 @@ def test_an_unclosed_quote_fails_the_file_and_keeps_the_stored_record(
     assert (problem.row, problem.column) == (2, "Title")
     assert "quote" in problem.message and "price" not in problem.message.lower()
     assert _dump(store_url) == before
+
+
+def test_quarantine_holds_a_record_that_fails_only_after_enrichment_until_it_passes(
+    store_url: str, tmp_path: Path
+) -> None:
+    # voltage is required and filled by extraction: a title stating none leaves it empty,
+    # which only validation (after enrichment) can see
+    path = tmp_path / "derived.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tools",
+                "id": "sku",
+                "text": ["title"],
+                "on_invalid": "quarantine",
+                "attributes": [
+                    {"name": "sku", "required": True},
+                    {"name": "title", "required": True},
+                    {
+                        "name": "voltage",
+                        "type": "number",
+                        "unit": "V",
+                        "derive": "extract",
+                        "required": True,
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    feed = tmp_path / "tools.csv"
+    feed.write_text("sku,title\nT-1,Cordless drill 18V\nT-2,Hex bolt M8\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    summary = _run(store_url, path, feed, out)
+
+    assert summary["status"] == "completed"
+    with (out / "tools.csv").open(newline="", encoding="utf-8") as handle:
+        published = {row["sku"]: row for row in csv.DictReader(handle)}
+    assert set(published) == {"T-1"} and float(published["T-1"]["voltage"]) == 18
+    [held] = _held(store_url)
+    assert (held.external_id, held.stage, held.status) == ("T-2", "validate", "held")
+    assert held.reasons[0]["rule"] == "voltage_not_null"
+
+    # the supplier states the voltage: the record passes, is released and published
+    feed.write_text("sku,title\nT-1,Cordless drill 18V\nT-2,Impact driver 12V\n", encoding="utf-8")
+    assert _run(store_url, path, feed, out)["status"] == "completed"
+    with (out / "tools.csv").open(newline="", encoding="utf-8") as handle:
+        assert {row["sku"] for row in csv.DictReader(handle)} == {"T-1", "T-2"}
+    assert [h.status for h in _held(store_url)] == ["resolved"]

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("reasons", JSON, nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("halted", sa.Boolean(), nullable=False),
+        sa.Column("stage", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["catalog_id"], ["catalogs.id"], name=op.f("fk_held_rows_catalog_id_catalogs"), ondelete="CASCADE"),
