@@ -45,7 +45,8 @@ def distribute(
 ) -> list[WriteResult]:
     """Stream the catalogue to each ``(destination, mode)`` target: files are rewritten whole
     (``replace``), tables usually take an ``upsert`` keyed by external id. With
-    ``record_filter`` only the matching records are written."""
+    ``record_filter`` only the matching records are written. A record quarantined at validation
+    (an open `validate` hold, see `catalog.held`) is not written until it passes."""
     columns = output_columns(schema)
     types = output_types(schema)
     with ExitStack() as stack:
@@ -56,7 +57,11 @@ def distribute(
             for destination, mode in targets
         ]
         for external_ids, values in iter_current_values(
-            session, catalog_id=catalog_id, batch_size=batch_size, record_filter=record_filter
+            session,
+            catalog_id=catalog_id,
+            batch_size=batch_size,
+            record_filter=record_filter,
+            include_quarantined=False,
         ):
             rows = [
                 {ID_COLUMN: external_id, **{c: row.get(c) for c in columns[1:]}}

@@ -89,6 +89,18 @@ def gtin_problem(value: Any) -> str | None:
     return None
 
 
+def gtin14(value: Any) -> str | None:
+    """The 14-digit form of a usable GTIN (zeros in front), None for anything else.
+
+    UPC-A ``036000291452``, EAN-13 ``0036000291452`` and GTIN-14 ``00036000291452`` are one
+    product: stored and compared in this form they are one value.
+    """
+    if gtin_problem(value) is not None:
+        return None
+    text = normalize_gtin(value)
+    return None if text is None else text.zfill(14)
+
+
 def is_valid_gtin(value: Any) -> bool:
     """Whether ``value`` is a usable GTIN (see `gtin_problem`)."""
     return normalize_gtin(value) is not None and gtin_problem(value) is None

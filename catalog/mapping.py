@@ -326,6 +326,8 @@ def _type_scalar(
     if kind is AttributeType.ENUM:
         lookup = attribute.canonical_enum()
         return _type_text(raw, attribute, lambda s: normalize.normalize_enum(s, lookup))
+    if kind is AttributeType.GTIN:
+        return _type_text(raw, attribute, normalize.normalize_gtins)
     return _type_text(raw, attribute, normalize.normalize_text)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -218,3 +219,46 @@ class StageMark(Base):
     stage: Mapped[str] = mapped_column(String(50), primary_key=True)
     basis: Mapped[str] = mapped_column(String(100))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+
+class HeldRowStatus(StrEnum):
+    HELD = "held"
+    """Waiting: the row broke a blocking rule and was not applied."""
+    RESOLVED = "resolved"
+    """A later file sent the same record without breaking a rule; the hold is closed."""
+
+
+class HeldRow(Base):
+    """A source row a run did not apply because it broke a blocking rule (`on_invalid`).
+
+    The catalogue's current values stay as they were; the row is kept with its values and its
+    reasons so a person sees in review what the supplier sent and why it was held. A later run
+    that applies the same record closes the hold (`resolved`). In `quarantine`, a stored record
+    whose current values break a blocking rule at validation (a required value no model has
+    filled yet) is held the same way, at stage `validate`, and not published until it passes.
+    """
+
+    __tablename__ = "held_rows"
+    __table_args__ = (
+        Index("ix_held_rows_catalog_status", "catalog_id", "status", "id"),
+        Index("ix_held_rows_catalog_external", "catalog_id", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    """The stored record the row would have edited; None for a record not yet in the catalogue."""
+    external_id: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(Text)
+    row: Mapped[int | None] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default=HeldRowStatus.HELD.value)
+    halted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether the run halted on it (`halt`) rather than quarantining it (`quarantine`)."""
+    stage: Mapped[str] = mapped_column(String(20), default="ingest")
+    """`ingest`: a source row not applied (the record keeps its current values); `validate`: a
+    stored record whose current values break a rule, kept out of what is published."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog import units
+from catalog.gtin import gtin14
 
 NULL_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "nan", "#n/a"})
 """Cell contents that mean "no value" in numeric, boolean and enum columns (compared casefolded)."""
@@ -225,6 +226,19 @@ def normalize_enum(series: pd.Series, lookup: Mapping[str, str]) -> pd.Series:
         [folded_lookup.get(_fold(u), None if _fold(u) in NULL_TOKENS else u) for u in uniques],
         dtype=object,
     )
+    out = np.full(len(text), None, dtype=object)
+    known = codes >= 0
+    out[known] = mapped[codes[known]]
+    return pd.Series(out, index=series.index).astype(_STR_DTYPE)
+
+
+def normalize_gtins(series: pd.Series) -> pd.Series:
+    """GTINs in their 14-digit form (`catalog.gtin.gtin14`): the UPC-A, EAN-13 and GTIN-14 of
+    one product become one value. A value that is not a usable GTIN is kept as normalised text,
+    so the validation stage reports it with the reason (check digit, length, prefix)."""
+    text = normalize_text(series)
+    codes, uniques = pd.factorize(text)
+    mapped = np.array([gtin14(u) or u for u in uniques], dtype=object)
     out = np.full(len(text), None, dtype=object)
     known = codes >= 0
     out[known] = mapped[codes[known]]

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from catalog.changes import insert_changes, source_update_rows
 from catalog.filters import RecordFilter
-from catalog.models import Record, StageMark, utcnow
+from catalog.models import HeldRow, HeldRowStatus, Record, StageMark, utcnow
 
 MERGED_INTO = "_merged_into"
 """Reserved value key: a record merged into another as a duplicate (set and undone by `dedupe`
@@ -280,10 +280,13 @@ def iter_current_values(
     batch_size: int,
     record_filter: RecordFilter | None = None,
     include_merged: bool = False,
+    include_quarantined: bool = True,
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
     """Every (matching) record's current values, in id order, a batch at a time (keyset
     pagination, so memory stays flat in catalogue size). Records merged into another as
-    duplicates are left out unless `include_merged`: the survivor stands for them."""
+    duplicates are left out unless `include_merged`: the survivor stands for them. Records
+    quarantined at validation (an open `validate` hold) are left out unless
+    `include_quarantined`: what is published leaves them out."""
     last_id = 0
     while True:
         query = (
@@ -292,6 +295,14 @@ def iter_current_values(
             .order_by(Record.id)
             .limit(batch_size)
         )
+        if not include_quarantined:
+            query = query.where(
+                ~exists().where(
+                    HeldRow.record_id == Record.id,
+                    HeldRow.stage == "validate",
+                    HeldRow.status == HeldRowStatus.HELD.value,
+                )
+            )
         rows = session.execute(filtered(session, query, record_filter)).all()
         if not rows:
             return

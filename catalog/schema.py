@@ -36,6 +36,10 @@ class AttributeType(StrEnum):
     ENUM = "enum"
     ARRAY = "array"
     REFERENCE = "reference"
+    GTIN = "gtin"
+    """A GS1 trade item number (UPC-A, EAN-8/13, GTIN-14): stored as its 14-digit form, so the
+    UPC-A and EAN-13 of one product are one value; a wrong length or check digit, or a
+    restricted or coupon prefix, breaks the attribute's `gtin` rule (see `catalog.gtin`)."""
 
 
 FIRMOGRAPHIC_FIELDS = ("employee_range", "revenue", "industry", "country", "website")
@@ -211,6 +215,11 @@ class CatalogSchema(BaseModel):
     """What ingest does with a source column no attribute maps: stop with an error, or skip it."""
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     """Duplicate detection and merging (off unless `enabled`)."""
+    on_invalid: Literal["halt", "quarantine"] = "halt"
+    """What a run does with source rows that break a blocking rule: `halt` stops the run and
+    applies none of the file's edits; `quarantine` holds those rows (with their reasons, for
+    review) and applies and publishes the rest. Either way a held row never changes the
+    catalogue's current values."""
     attributes: list[Attribute]
 
     @model_validator(mode="after")

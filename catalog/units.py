@@ -454,7 +454,7 @@ def parse_number(text: str) -> float | None:
     """A number as written in a catalogue (see the module docstring for comma rules), or None."""
     s = text.strip().replace("−", "-").replace("\u00a0", "").replace("\u202f", "")
     sign = 1.0
-    if s[:1] in "+-":
+    if s.startswith(("+", "-")):  # not `s[:1] in "+-"`: that is true of "" too
         sign = -1.0 if s[0] == "-" else 1.0
         s = s[1:].strip()
     if not s:

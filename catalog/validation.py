@@ -40,13 +40,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from catalog.gtin import gtin_problem
 from catalog.schema import Attribute, AttributeType, CatalogSchema
 
 if TYPE_CHECKING:
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-Kind = Literal["not_null", "in_set", "match_regex", "between", "unique", "type"]
+Kind = Literal["not_null", "in_set", "match_regex", "between", "unique", "type", "gtin"]
 
 _SPEC_META = "skuflow_expectation"
 _TYPE_CHECKED = (
@@ -65,7 +66,7 @@ class ExpectationSpec:
     Attributes:
         name: Unique, readable name, e.g. `price_between_0_and_100000`.
         attribute: The schema attribute the rule is about.
-        kind: `not_null`, `in_set`, `match_regex`, `between`, `unique` or `type`.
+        kind: `not_null`, `in_set`, `match_regex`, `between`, `unique`, `type` or `gtin`.
         blocking: Whether a failure halts the run (`severity: error`) or is only reported.
         kwargs: The rule's parameters (`value_set`, `regex`, `min_value`/`max_value`, `type`);
             `each_item: True` marks a rule on the elements of an array attribute.
@@ -99,6 +100,11 @@ class ExpectationSpec:
             return f"{subject} is one of: {shown}"
         if self.kind == "match_regex":
             return f"{subject} matches `{kw['regex']}`"
+        if self.kind == "gtin":
+            return (
+                f"{subject} is a GTIN (8, 12, 13 or 14 digits, a right GS1 check digit, no "
+                "restricted or coupon prefix)"
+            )
         low, high = kw.get("min_value"), kw.get("max_value")
         if low is not None and high is not None:
             return f"{subject} is between {_num(low)} and {_num(high)}"
@@ -142,6 +148,8 @@ def _attribute_specs(attr: Attribute, *, is_id: bool) -> list[ExpectationSpec]:
         add("in_set", f"{prefix}in_set", value_set=list(attr.enum), **item)
     if attr.pattern is not None:
         add("match_regex", f"{prefix}match_regex", regex=attr.pattern, **item)
+    if element is AttributeType.GTIN:
+        add("gtin", f"{prefix}is_gtin", **item)
     if (attr.min is not None or attr.max is not None) and element in _NUMERIC:
         name = _range_name(attr, prefix=prefix)
         add("between", name, min_value=attr.min, max_value=attr.max, **item)
@@ -191,11 +199,15 @@ class ValidationReport:
         success: False iff a blocking expectation failed.
         records: Rows validated.
         results: One result per expectation, in schema order.
+        held: Source rows the run held back instead of applying (`catalog.held`): how many,
+            and the first of them (`{id, source, row, reasons}`).
     """
 
     success: bool
     records: int
     results: list[ExpectationResult]
+    held_count: int = 0
+    held: list[dict[str, Any]] = field(default_factory=list)
 
     def failed(self, blocking_only: bool = True) -> list[ExpectationResult]:
         """Expectations that failed; by default only the ones that halt the run."""
@@ -210,6 +222,8 @@ class ValidationReport:
             "failed_blocking": len(self.failed()),
             "failed_warning": len(self.failed(False)) - len(self.failed()),
             "results": [r.to_dict() for r in self.results],
+            "held": self.held_count,
+            "held_rows": self.held,
         }
 
     def summary(self) -> str:
@@ -266,6 +280,21 @@ class ValidationReport:
                     ]
                     if more > 0:
                         lines.append(f"- … and {more} more")
+        if self.held_count:
+            lines += [
+                "",
+                "## Held rows (not applied)",
+                "",
+                f"{self.held_count} source row(s) broke a blocking rule and were held for review; "
+                "the catalogue keeps its current values for them.",
+                "",
+            ]
+            for row in self.held:
+                where = str(row["source"]) + (f", row {row['row']}" if row.get("row") else "")
+                why = "; ".join(f"{r['attribute']}: {r['message']}" for r in row["reasons"])
+                lines.append(f"- {_code(row['id'])} ({_cell(where)}): {_cell(why)}")
+            if self.held_count > len(self.held):
+                lines.append(f"- … and {self.held_count - len(self.held)} more")
         passed = [r.spec.name for r in self.results if r.success]
         if passed:
             lines += ["", "## Passed", "", ", ".join(f"`{n}`" for n in passed)]
@@ -456,6 +485,131 @@ def validate_frame(frame: pd.DataFrame, schema: CatalogSchema, **kw: Any) -> Val
     return runner.report()
 
 
+# --- which rows break which rules --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleBreak:
+    """One rule one row breaks: what a held row carries so a reviewer sees why."""
+
+    rule: str
+    attribute: str
+    value: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "attribute": self.attribute,
+            "value": _plain(self.value),
+            "message": self.message,
+        }
+
+
+def source_rules(schema: CatalogSchema, attributes: Iterable[str]) -> list[ExpectationSpec]:
+    """The blocking rules a source row can break on its own: those on the attributes it carries,
+    except uniqueness (ingest refuses a repeated id) and `required` on an attribute a model
+    fills (the model has not run yet)."""
+    given = set(attributes)
+    return [
+        spec
+        for spec in expectations_for(schema)
+        if spec.blocking
+        and spec.attribute in given
+        and spec.kind != "unique"
+        and not (spec.kind == "not_null" and schema.by_name[spec.attribute].derive)
+    ]
+
+
+def rule_breaks(
+    frame: pd.DataFrame, schema: CatalogSchema, specs: list[ExpectationSpec]
+) -> dict[int, list[RuleBreak]]:
+    """Row position → the rules of `specs` it breaks, judged as the suite judges them.
+
+    The suite (GX) counts failures and keeps a few examples; holding rows back needs every
+    failing row, so this evaluates the same projections column by column (vectorised) and
+    names them all. `frame` has one column per attribute (absent ones count as all-null).
+    """
+    frame = frame.reset_index(drop=True)
+    breaks: dict[int, list[RuleBreak]] = {}
+    for spec in specs:
+        attr = schema.by_name[spec.attribute]
+        values = _column(frame, spec.attribute)
+        if spec.each_item:
+            elements = values.astype(object).explode()
+            elements = elements[elements.notna().to_numpy()]
+            owners = elements.index.to_numpy()
+            elements = elements.reset_index(drop=True)
+            failing = _failing(spec, _element_attribute(attr), elements)
+            cells = elements.to_numpy(dtype=object)
+            hits = [(int(owners[i]), cells[i]) for i in np.flatnonzero(failing)]
+        else:
+            failing = _failing(spec, attr, values)
+            cells = values.to_numpy(dtype=object)
+            hits = [(int(i), cells[i]) for i in np.flatnonzero(failing)]
+        for row, value in hits:
+            found = breaks.setdefault(row, [])
+            if any(b.rule == spec.name for b in found):
+                continue  # one break per rule per row: the first bad element names it
+            found.append(RuleBreak(spec.name, spec.attribute, value, _break_message(spec, value)))
+    return breaks
+
+
+def _failing(spec: ExpectationSpec, attr: Attribute, values: pd.Series) -> np.ndarray:
+    """Where `values` break `spec`, with GX's semantics: nulls only fail `not_null`."""
+    projected = _PROJECTIONS[spec.kind](values, attr)
+    if spec.kind == "not_null":
+        return projected.isna().to_numpy(dtype=bool)
+    present = projected.notna().to_numpy(dtype=bool)
+    kw = spec.kwargs
+    if spec.kind in ("type", "gtin"):
+        ok = projected.fillna(True).to_numpy(dtype=bool)
+    elif spec.kind == "in_set":
+        ok = projected.isin([str(v) for v in kw["value_set"]]).to_numpy(dtype=bool)
+    elif spec.kind == "match_regex":
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expr")
+            found = projected.str.contains(kw["regex"], regex=True)
+        ok = found.fillna(False).to_numpy(dtype=bool)
+    elif spec.kind == "between":
+        numbers_ = projected.to_numpy(dtype=float, na_value=np.nan)
+        ok = np.ones(len(numbers_), bool)
+        with np.errstate(invalid="ignore"):
+            if kw.get("min_value") is not None:
+                ok &= ~(numbers_ < kw["min_value"])
+            if kw.get("max_value") is not None:
+                ok &= ~(numbers_ > kw["max_value"])
+    else:
+        return np.zeros(len(values), bool)
+    return present & ~ok
+
+
+def _break_message(spec: ExpectationSpec, value: Any) -> str:
+    if spec.kind == "gtin":
+        return gtin_problem(value) or spec.describe()
+    if spec.kind == "not_null":
+        return f"{spec.describe().replace(' has a value', '')} has no value (it is required)"
+    return f"{_code(_plain(value), as_json=True)} breaks the rule: {spec.describe()}"
+
+
+def report_of_breaks(
+    schema: CatalogSchema, rows: list[tuple[str, list[RuleBreak]]], *, records: int
+) -> ValidationReport:
+    """A validation report over `records` rows of which `rows` (id, breaks) broke rules: the
+    report a run halted at ingest saves, in the same form as the suite's."""
+    results = {s.name: ExpectationResult(s) for s in expectations_for(schema)}
+    for identifier, breaks in rows:
+        for item in breaks:
+            acc = results[item.rule]
+            acc.success = False
+            acc.unexpected_count += 1
+            if len(acc.examples) < 20:
+                acc.examples.append({"id": identifier, "value": _plain(item.value)})
+    values = list(results.values())
+    success = not any(r.spec.blocking and not r.success for r in values)
+    return ValidationReport(success=success, records=records, results=values)
+
+
 # --- preparing the frames GX sees -------------------------------------------------------------
 
 
@@ -554,9 +708,21 @@ def _text_form(value: Any) -> str:
     return str(value)
 
 
+def _is_gtin(values: pd.Series, attr: Attribute) -> pd.Series:
+    """True where the value is a usable GTIN, False where not, null where missing."""
+    out = pd.Series(
+        [None if v is None else gtin_problem(v) is None for v in values.astype(object)],
+        index=values.index,
+        dtype="boolean",
+    )
+    out[values.isna().to_numpy()] = pd.NA
+    return out
+
+
 _PROJECTIONS: dict[str, Callable[[pd.Series, Attribute], pd.Series]] = {
     "not_null": _present,
     "type": _conforms,
+    "gtin": _is_gtin,
     "in_set": _text,
     "match_regex": _text,
     "between": _as_number,
@@ -565,6 +731,7 @@ _PROJECTIONS: dict[str, Callable[[pd.Series, Attribute], pd.Series]] = {
 _PROJECTED_DTYPE = {
     "not_null": "boolean",
     "type": "boolean",
+    "gtin": "boolean",
     "in_set": "str",
     "match_regex": "str",
     "between": "float64",
@@ -672,7 +839,7 @@ def _gx_expectation(spec: ExpectationSpec) -> Any:
         return gxe.ExpectColumnValuesToNotBeNull(**common)
     if spec.kind == "unique":
         return gxe.ExpectColumnValuesToBeUnique(**common)
-    if spec.kind == "type":
+    if spec.kind in ("type", "gtin"):
         return gxe.ExpectColumnValuesToBeInSet(value_set=[True], **common)
     if spec.kind == "in_set":
         return gxe.ExpectColumnValuesToBeInSet(value_set=list(kw["value_set"]), **common)

@@ -191,6 +191,7 @@ class FileSource(Block):
         previous_limit = csv.field_size_limit(self.max_field_bytes)
         header: list[str] | None = None
         data_rows = 0
+        last_start: int | None = None  # first line of the last data record read
         try:
             with self._open_text(path) as stream:
                 reader = csv.reader(stream, delimiter=delimiter)
@@ -199,6 +200,8 @@ class FileSource(Block):
                     try:
                         fields = next(reader)
                     except StopIteration:
+                        if last_start is not None and reader.line_num > last_start:
+                            self._check_quote_closed(path, last_start, delimiter, header)
                         break
                     except UnicodeDecodeError as exc:
                         raise self._decode_error(path) from exc
@@ -212,6 +215,7 @@ class FileSource(Block):
                         header = _checked_header(fields, source=source, row=start)
                         yield header
                         continue
+                    last_start = start
                     width = len(header)
                     if len(fields) > width:
                         if any(fields[width:]):
@@ -271,6 +275,40 @@ class FileSource(Block):
             row=start,
             column=column,
         )
+
+    def _check_quote_closed(
+        self, path: Path, start: int, delimiter: str, header: list[str] | None
+    ) -> None:
+        """Refuse a file whose last record ends inside a quoted value.
+
+        Python's csv reader (non-strict) ends such a value at end of file, so a quote left open
+        on one row silently turns every row after it into that one cell: one record whose value
+        is the rest of the file, and the other rows never read. Only the last record can end at
+        end of file, and only one spanning several lines can have swallowed others, so only it
+        is re-read (at most `max_field_bytes`, which the reader already enforced).
+        """
+        text = "".join(self._lines_from(path, start))
+        index = _field_open_at_end(text, delimiter)
+        if index is None:
+            return
+        column = header[index] if header is not None and index < len(header) else None
+        raise InputError.single(
+            str(path),
+            f'a quote (") opened on line {start} is never closed: the rest of the file would be '
+            "read as one value; close the quote, or double a quote that is part of the value "
+            '("")',
+            row=start,
+            column=column,
+        )
+
+    def _lines_from(self, path: Path, start: int) -> Iterator[str]:
+        try:
+            with self._open_text(path) as stream:
+                for number, line in enumerate(stream, start=1):
+                    if number >= start:
+                        yield line
+        except UnicodeDecodeError:
+            return
 
     def _oversized_field(self, path: Path, start: int, end: int, delimiter: str) -> int | None:
         """Which field of the record on lines start..end is too long: re-reads only that record."""
@@ -569,6 +607,41 @@ def _first_long_field(text: str, delimiter: str, limit: int) -> int | None:
         stop = length if stop < 0 else stop
         if stop - position > limit:
             return index
+        index, position = index + 1, stop + 1
+    return None
+
+
+def _field_open_at_end(text: str, delimiter: str) -> int | None:
+    """Index of the field of the CSV record `text` whose opening quote is never closed, if any.
+
+    Reads quotes as the csv module does: a quote opens a quoted value only at the start of a
+    field, `""` inside one is a literal quote, and a quote elsewhere is literal text.
+    """
+    index, position, length = 0, 0, len(text)
+    while position < length:
+        if text[position] == '"':
+            end = position + 1
+            while True:
+                quote = text.find('"', end)
+                if quote < 0:
+                    return index
+                if text.startswith('"', quote + 1):
+                    end = quote + 2
+                    continue
+                end = quote + 1
+                break
+        else:
+            end = position
+        stop = text.find(delimiter, end)
+        newline = min(
+            (i for i in (text.find("\n", end), text.find("\r", end)) if i >= 0), default=-1
+        )
+        if newline >= 0 and (stop < 0 or newline < stop):
+            # a record ends here; a record after it starts again at field 0
+            index, position = 0, newline + 1
+            continue
+        if stop < 0:
+            return None
         index, position = index + 1, stop + 1
     return None
 

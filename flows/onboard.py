@@ -126,6 +126,7 @@ def onboard(
             source=reader,
             batch_size=batch_size,
             column_overrides=column_overrides,
+            reports_dir=str(settings.reports_dir),
         )
         plan = {
             "store_url": store_url,
@@ -180,6 +181,7 @@ def onboard(
             batch_size=batch_size,
             reports_dir=str(settings.reports_dir),
             record_filter=record_filter,
+            hold_invalid=True,
         )
         publish_validation_report(
             catalog=schema.name, markdown=validation["markdown"], success=validation["success"]

@@ -58,7 +58,7 @@ def rerun_stage(
         elif stage == "enrich":
             enrich_pending(opened, companies, progress)
         else:
-            result = validate_and_report(opened)
+            result = validate_and_report(opened, hold_invalid=True)
             report_path = result["report"]
             if not result["success"]:
                 raise ValidationFailed(result["report"], result["markdown"])

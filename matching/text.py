@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from catalog.gtin import gtin14
+
 _SPLIT = re.compile(r"[^\w.%/'\"+-]+|_")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 _NUMBER_UNIT = re.compile(
@@ -97,18 +99,14 @@ def quantities(text: str) -> set[str]:
 
 
 def gtin(value: str) -> str | None:
-    """A UPC/EAN/GTIN as 14 digits when its check digit is right, else None.
+    """A UPC/EAN/GTIN as 14 digits when it is a usable GTIN, else None.
 
     Leading zeros are not meaningful (a UPC-A is an EAN-13 with a 0 in front), so every valid
-    code is padded to GTIN-14 and two spellings of one code become equal.
+    code is padded to GTIN-14 and two spellings of one code become equal: the same form the
+    schema's `gtin` type stores (`catalog.gtin.gtin14`), so a stored value and a raw one agree.
+    In-store and coupon codes identify nothing across suppliers and never match.
     """
-    digits = re.sub(r"[\s-]", "", value or "")
-    if not digits.isdigit() or not 8 <= len(digits) <= 14:
-        return None
-    padded = digits.zfill(14)
-    body, check = padded[:-1], int(padded[-1])
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
-    return padded if (10 - total % 10) % 10 == check else None
+    return gtin14(value)
 
 
 def join_text(parts: Iterable[str | None]) -> str:

@@ -24,7 +24,10 @@ def validate(
     batch_size: int,
     reports_dir: str,
     record_filter: RecordFilter | None = None,
+    hold_invalid: bool = False,
 ) -> dict[str, Any]:
+    """Validate; with `hold_invalid` a catalogue in `on_invalid: quarantine` holds the records
+    that break a blocking rule instead of failing (the chain's doors do; a report does not)."""
     with session_scope(store_url) as session:
         saved = validate_catalog(
             session,
@@ -34,6 +37,7 @@ def validate(
             reports_dir=Path(reports_dir),
             run_id=run_id,
             record_filter=record_filter,
+            hold_invalid=hold_invalid,
         )
     return {
         "success": saved.report.success,

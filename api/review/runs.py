@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from api.review.schemas import RunDetail, RunPublic
 from catalog.changes import ChangeFilter, status_counts
 from catalog.errors import NotFound
+from catalog.held import held_of_run
 from catalog.models import Catalog, Run
 from reports.quality import read_validation_report
 
@@ -42,4 +43,5 @@ def run_detail(session: Session, *, catalog: Catalog, run_id: int) -> RunDetail:
         **RunPublic.model_validate(run).model_dump(),
         changes=dict(status_counts(session, where=ChangeFilter(run_id=run.id))),
         validation=read_validation_report(run.report_path),
+        held=held_of_run(session, run_id=run.id, limit=0)[0],
     )

@@ -268,3 +268,48 @@ class RunDetail(RunPublic):
     validation: dict[str, Any] | None = Field(
         None, description="The run's validation report (expectations, failing rows, examples)."
     )
+    held: int = Field(
+        0, description="Source rows the run held back for breaking a blocking rule (see /held)."
+    )
+
+
+class HeldReason(BaseModel):
+    rule: str = Field(description="The expectation broken, as the validation report names it.")
+    attribute: str
+    value: Any = None
+    message: str = Field(description="Why, in words a supplier can act on.")
+
+
+class HeldRowPublic(BaseModel):
+    """A source row a run did not apply because it broke a blocking rule."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str = Field(description="The record's id in the source.")
+    run_id: int | None = None
+    source: str = Field(description="The file or source the row came from.")
+    row: int | None = Field(None, description="Its row in the source (header included).")
+    values: dict[str, Any] = Field(description="The row's values as read (not applied).")
+    reasons: list[HeldReason]
+    status: Literal["held", "resolved"]
+    halted: bool = Field(description="Whether the run halted on it (`on_invalid: halt`).")
+    new_record: bool = Field(description="True when the catalogue has no record of this id.")
+    created_at: datetime
+    resolved_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, value: Any) -> Any:
+        if hasattr(value, "record_id"):
+            names = [c for c in cls.model_fields if c != "new_record"]
+            return {
+                **{n: getattr(value, n) for n in names},
+                "new_record": value.record_id is None,
+            }
+        return value
+
+
+class HeldRowsPublic(BaseModel):
+    data: list[HeldRowPublic]
+    count: int

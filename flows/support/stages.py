@@ -111,8 +111,9 @@ def enrich_stored(
     return totals
 
 
-def validate_and_report(opened: OpenRun) -> dict[str, Any]:
-    """Run the catalogue's validation suite and publish the report as an artifact."""
+def validate_and_report(opened: OpenRun, *, hold_invalid: bool = False) -> dict[str, Any]:
+    """Run the catalogue's validation suite and publish the report as an artifact;
+    `hold_invalid` as in the validate task (re-running the stage does, a report does not)."""
     result = validate(
         store_url=opened.store_url,
         run_id=opened.run_id,
@@ -121,6 +122,7 @@ def validate_and_report(opened: OpenRun) -> dict[str, Any]:
         batch_size=opened.batch_size,
         reports_dir=str(get_settings().reports_dir),
         record_filter=opened.record_filter,
+        hold_invalid=hold_invalid,
     )
     publish_validation_report(
         catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]

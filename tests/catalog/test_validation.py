@@ -308,3 +308,54 @@ def test_real_company_list_fails_where_founding_years_are_not_integers() -> None
     failure = result(report, "founded_is_integer")
     assert failure.unexpected_count == int(founded.isna().sum()) > 0
     assert {"id": "ABBV", "value": "2013 (1888)"} in failure.examples
+
+
+def test_rule_breaks_names_exactly_the_rows_the_suite_counts() -> None:
+    """Held rows come from `rule_breaks`; the report's counts from GX. They must agree."""
+    from catalog.validation import rule_breaks
+
+    schema = CatalogSchema.from_dict(
+        {
+            "name": "agree",
+            "id": "sku",
+            "attributes": [
+                {"name": "sku", "required": True},
+                {"name": "title", "required": True},
+                {"name": "price", "type": "number", "min": 0, "max": 100},
+                {"name": "colour", "type": "enum", "enum": ["Red", "Blue"]},
+                {"name": "code", "pattern": "^A\\d+$"},
+                {"name": "tags", "type": "array", "items": "enum", "enum": ["x", "y"]},
+                {"name": "pack", "type": "integer"},
+            ],
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "sku": ["1", "2", "3", "4", "5"],
+            "title": ["a", "  ", None, "d", "e"],
+            "price": [1.0, -1.0, None, "abc", 101],
+            "colour": ["Red", "Green", None, "Blue", "red"],
+            "code": ["A1", "B2", None, "A3", "xA4"],
+            "tags": [["x"], ["x", "z"], None, [], ["q", "r"]],
+            "pack": [1, 2.5, None, 3, True],
+        },
+        dtype=object,
+    )
+    specs = [s for s in expectations_for(schema) if s.kind != "unique"]
+    breaks = rule_breaks(frame, schema, specs)
+    report = validate_frame(frame.assign(external_id=frame["sku"]), schema)
+    for result in report.results:
+        if result.spec.kind == "unique":
+            continue
+        rows = sorted(
+            r for r, found in breaks.items() if any(b.rule == result.spec.name for b in found)
+        )
+        counted = result.unexpected_count if not result.spec.each_item else len(rows)
+        assert len(rows) == counted, result.spec.name
+    assert [b.rule for b in breaks[4]] == [
+        "price_between_0_and_100",
+        "colour_in_set",
+        "code_match_regex",
+        "tags_items_in_set",
+        "pack_is_integer",
+    ]

@@ -534,3 +534,24 @@ def test_a_file_nested_100k_deep_is_refused_in_a_small_process(tmp_path: Path, s
     assert refused in done.stdout and "nested deeper than 32 levels" in done.stdout, done.stdout
     peak = int(done.stdout.rsplit("peak-mb:", 1)[1])
     assert peak < 200, f"peak {peak} MB"
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_is_refused_naming_its_line(
+    tmp_path: Path,
+) -> None:
+    # Python's csv reader would end the value at end of file: the rest of the file, rows
+    # A-2 and A-3 included, would become the title of A-1, with price and description empty.
+    path = tmp_path / "quote.csv"
+    path.write_text('sku,title,price\nA-0,Nut,1\nA-1,"Bolt,2\nA-2,Nut,3\nA-3,Washer,4\n')
+
+    [problem] = _error(path).problems
+
+    assert (problem.row, problem.column) == (3, "title")
+    assert "quote" in problem.message and "line 3" in problem.message
+
+
+def test_a_closed_multiline_quote_at_the_end_of_the_file_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "multiline.csv"
+    path.write_text('sku,title,price\nA-1,"Bolt\nM8 ""hex""",2\n')
+
+    assert _rows(path) == [{"sku": "A-1", "title": 'Bolt\nM8 "hex"', "price": "2"}]

@@ -192,6 +192,15 @@ def _settled(deployment: str, count: int, timeout: float = 240) -> list[FlowRun]
 def test_a_halted_onboard_and_a_monitor_drift_each_reach_their_channel_once(
     channels: Channels,
 ) -> None:
+    onboarded = _run(
+        "onboard/onboard-file",
+        source=str(_feed(channels.workdir / "good.csv", ROWS)),
+        catalog=str(channels.schema),
+        out=str(channels.workdir / "out"),
+        taxonomy=None,
+        companies=None,
+    )
+    assert onboarded.state.is_completed(), onboarded.state.message
     bad = list(ROWS)
     bad[1] = ("CH-2", "", "59.50")  # a required title missing: validation halts the run
     halted = _run(
@@ -203,7 +212,8 @@ def test_a_halted_onboard_and_a_monitor_drift_each_reach_their_channel_once(
         companies=None,
     )
     assert halted.state.is_failed()
-    # the supplier's next feed: the title is back, two prices moved
+    # the supplier's next feed: the title is back, two prices moved (from the values stored
+    # before the halt: the halted run changed none of them)
     moved = [(sku, title, f"{float(price) + 5:.2f}") for sku, title, price in ROWS[:2]] + ROWS[2:]
     monitor = _run(
         "monitor/monitor-daily",
@@ -214,7 +224,7 @@ def test_a_halted_onboard_and_a_monitor_drift_each_reach_their_channel_once(
     )
     assert monitor.state.is_completed(), monitor.state.message
 
-    notified = _settled("notify-slack/notify-slack", 2)  # one per finished run
+    notified = _settled("notify-slack/notify-slack", 3)  # one per finished run
     assert all(r.state.is_completed() for r in notified), [r.state for r in notified]
     slack = channels.slack
     (halt,) = slack.received(channels.hooks["failures"])

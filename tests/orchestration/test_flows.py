@@ -8,8 +8,11 @@ import csv
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from catalog.db import session_scope
 from catalog.errors import ValidationFailed
+from catalog.models import Record
 from flows.export import export
 from flows.monitor import monitor
 from flows.onboard import onboard
@@ -108,6 +111,12 @@ def test_one_stage_reruns_alone_and_a_failing_validate_fails_the_run(
 
     with pytest.raises(ValidationFailed):
         onboard(source=str(_sample(tmp_path / "bad.csv", blank_a_title)), catalog=str(SCHEMA))
+    # the halted run held the blank title: the stored catalogue still validates
+    assert rerun_stage(catalog=CATALOG, stage="validate")["status"] == "completed"
+
+    with session_scope() as session:  # a stored record that no longer passes fails the stage
+        record = session.scalar(sa.select(Record).order_by(Record.id).limit(1))
+        record.values = {**record.values, "title": ""}
     with pytest.raises(ValidationFailed):
         rerun_stage(catalog=CATALOG, stage="validate")
 
