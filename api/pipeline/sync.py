@@ -60,7 +60,7 @@ def render(rows: list[dict[str, Any]], fmt: str) -> bytes:
     if fmt == "csv":
         columns = columns_of(rows)
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv.writer(buffer)  # RFC 4180 line ends: a CR inside a value is quoted
         writer.writerow([spreadsheet_text(c) for c in columns])
         writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
         return buffer.getvalue().encode()

@@ -84,7 +84,7 @@ HOSTILE = [
 
 def test_csv_sync_neutralises_formula_cells_and_keeps_numbers(api: Api) -> None:
     done = _sync(api.client(), "custom", "csv", HOSTILE)
-    text = Path(done["result"]["location"]).read_text(encoding="utf-8")
+    text = Path(done["result"]["location"]).read_bytes().decode("utf-8")  # CRs as written
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["title"][0] for r in rows] == ["'"] * len(HOSTILE)
     assert [r["title"][1:] for r in rows] == [h["title"] for h in HOSTILE]
