@@ -7,14 +7,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.api.conftest import Api, start_api, wait_for
+from tests.api.conftest import Api, start_api, synced_file, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +65,8 @@ def test_two_organizations_rows_with_one_id_both_survive_in_a_sql_target(
 
 def test_file_targets_keep_each_organizations_files_in_its_own_folder(api: Api) -> None:
     first, second = api.client(), api.client()
-    one = Path(_sync(first, "custom", "json", [{"id": "X"}])["result"]["location"])
-    two = Path(_sync(second, "custom", "json", [{"id": "X"}])["result"]["location"])
+    one = synced_file(api, _sync(first, "custom", "json", [{"id": "X"}])["result"])
+    two = synced_file(api, _sync(second, "custom", "json", [{"id": "X"}])["result"])
     assert one.parent != two.parent and one.parent.parent == two.parent.parent
     assert {p.name for p in one.parent.iterdir()} == {one.name}
 
@@ -84,7 +83,7 @@ HOSTILE = [
 
 def test_csv_sync_neutralises_formula_cells_and_keeps_numbers(api: Api) -> None:
     done = _sync(api.client(), "custom", "csv", HOSTILE)
-    text = Path(done["result"]["location"]).read_bytes().decode("utf-8")  # CRs as written
+    text = synced_file(api, done["result"]).read_bytes().decode("utf-8")  # CRs as written
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["title"][0] for r in rows] == ["'"] * len(HOSTILE)
     assert [r["title"][1:] for r in rows] == [h["title"] for h in HOSTILE]
@@ -94,7 +93,7 @@ def test_csv_sync_neutralises_formula_cells_and_keeps_numbers(api: Api) -> None:
 def test_xml_sync_drops_characters_xml_cannot_hold_so_the_file_parses(api: Api) -> None:
     data = [{"id": "C-1", "title": "bell\x07 and\x00 escape\x1b", "note": "tab\tkept"}]
     done = _sync(api.client(), "custom", "xml", data)
-    root = ET.parse(done["result"]["location"]).getroot()
+    root = ET.parse(synced_file(api, done["result"])).getroot()
     record = root.find("record")
     assert record.findtext("title") == "bell and escape"
     assert record.findtext("note") == "tab\tkept"
