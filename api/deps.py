@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import not_found, unauthorized
+from api.ids import as_key
 from api.jobs import JobWork
 from api.keys import authenticate_key
 from api.settings import ApiSettings
@@ -76,10 +77,9 @@ def owned_or_404(
 ) -> T:
     """The row ``ident`` of ``model`` if it belongs to ``org``; a 404 otherwise (also for a
     malformed id). ``model`` must have an ``organization_id`` column."""
-    try:
-        key = int(str(ident))
-    except ValueError:
-        raise not_found(what, ident, code=code) from None
+    key = as_key(ident)
+    if key is None:
+        raise not_found(what, ident, code=code)
     row = session.get(model, key)
     if row is None or getattr(row, "organization_id", None) != org.id:
         raise not_found(what, ident, code=code)

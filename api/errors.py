@@ -113,6 +113,24 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _json_syntax(error: dict[str, Any], body: Any) -> dict[str, Any]:
+    """A body that is not JSON: FastAPI puts the character offset where a field name goes
+    (``field: "0"``); say where it is as line and column, and what the parser expected."""
+    loc = error.get("loc", ())
+    position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    cause = (error.get("ctx") or {}).get("error") or "not valid JSON"
+    return {
+        "field": "body",
+        "message": f"not valid JSON at line {line}, column {column}: {cause}",
+        "type": "json_invalid",
+        "line": line,
+        "column": column,
+    }
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -121,7 +139,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {
+            _json_syntax(e, exc.body)
+            if e.get("type") == "json_invalid"
+            else {
                 "field": _location(e.get("loc", ())),
                 "message": e.get("msg", ""),
                 "type": e.get("type"),

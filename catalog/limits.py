@@ -110,3 +110,65 @@ def iter_array_items(reader: _ByteReader, *, limit: int = MAX_NESTING) -> Iterat
             top[keys[-1]] = value
         else:
             top.append(value)
+
+
+MAX_ZIP_RATIO = 200
+"""Largest expansion (uncompressed ÷ compressed) accepted for a part of a zipped file (XLSX)
+bigger than `ZIP_RATIO_FROM_BYTES`. Spreadsheet XML compresses 5–50×; a "zip bomb" (one
+repeated string) compresses 1000× and more."""
+ZIP_RATIO_FROM_BYTES = 4 * 1024 * 1024
+MAX_ZIP_UNCOMPRESSED = 1024**3
+"""Largest total a zipped file may expand to (1 GiB)."""
+
+
+class ZipBomb(SkuflowError):
+    """A zipped file (XLSX) would expand far beyond what its data can be; nothing was read."""
+
+
+def check_zip_expansion(
+    path: str | Any,
+    *,
+    max_ratio: int = MAX_ZIP_RATIO,
+    max_total: int = MAX_ZIP_UNCOMPRESSED,
+) -> None:
+    """Refuse a zip archive whose parts expand too much, from its directory alone.
+
+    A parser (openpyxl keeps an XLSX file's shared strings in memory) must never be handed a
+    66 KB file that holds a 60 MB string: the sizes recorded in the zip directory are checked
+    before anything is decompressed. A file that is not a zip archive passes; the parser
+    reports it as corrupt in its own words.
+
+    Raises:
+        ZipBomb: a part expands more than ``max_ratio`` times, or all parts more than
+            ``max_total`` bytes.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > ZIP_RATIO_FROM_BYTES:
+            ratio = member.file_size / max(member.compress_size, 1)
+            if ratio > max_ratio:
+                raise ZipBomb(
+                    f"part {member.filename} expands {_size(member.compress_size)} to "
+                    f"{_size(member.file_size)} ({ratio:,.0f}:1, more than the {max_ratio}:1 "
+                    "real spreadsheets reach): refused unread as a zip bomb"
+                )
+    if total > max_total:
+        raise ZipBomb(
+            f"expands to {_size(total)} in all, more than the {_size(max_total)} limit: "
+            "refused unread"
+        )
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"

@@ -13,6 +13,7 @@ from cli import api, review
 from cli import classify as classify_cli
 from cli import extract as extract_cli
 from cli import match as match_cli
+from cli import schedules as schedules_cli
 from cli import serve as serve_cli
 from cli import taxonomy as taxonomy_cli
 from cli.console import console, errors, quiet_prefect
@@ -31,6 +32,7 @@ app.add_typer(extract_cli.app, name="extract")
 app.add_typer(match_cli.app, name="match")
 app.command(name="dedupe")(match_cli.dedupe)
 app.add_typer(taxonomy_cli.app, name="taxonomy")
+app.add_typer(schedules_cli.app, name="schedules")
 
 
 @app.callback()

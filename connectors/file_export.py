@@ -20,6 +20,7 @@ from typing import IO, Any, Literal
 from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
+from catalog.export_cells import spreadsheet_text, xml_text
 from catalog.rows import WriteMode, WriteResult
 from connectors.base import TerminalConnectorError, WriterLifecycle, check_open_arguments, to_text
 
@@ -162,13 +163,13 @@ class FileExportWriter(WriterLifecycle):
 
                 self._workbook: Any = Workbook(write_only=True)
                 self._sheet = self._workbook.create_sheet("catalog")
-                self._sheet.append(columns)
+                self._sheet.append([spreadsheet_text(c) for c in columns])
         else:
             self._stream = os.fdopen(handle, "w", encoding="utf-8", newline="")
             if fmt == "csv":
                 self._csv = csv.writer(self._stream, delimiter=delimiter)
                 self._csv.writerows(preamble or [])  # e.g. a marketplace template's top rows
-                self._csv.writerow(columns)
+                self._csv.writerow([spreadsheet_text(c) for c in columns])
             elif fmt == "json":
                 self._stream.write("[")
             elif fmt == "xml":
@@ -189,7 +190,7 @@ class FileExportWriter(WriterLifecycle):
                 f"{self._destination}: rows have columns not opened for writing: {sorted(unknown)}"
             )
         if self._format == "csv":
-            self._csv.writerows([to_text(row.get(c)) for c in self._columns] for row in rows)
+            self._csv.writerows([_csv_value(row.get(c)) for c in self._columns] for row in rows)
         elif self._format in ("jsonl", "json"):
             assert self._stream is not None
             separator = "\n" if self._format == "jsonl" else ",\n"
@@ -349,19 +350,29 @@ def _xml_record(row: dict[str, Any], columns: list[str]) -> str:
     from xml.sax.saxutils import escape, quoteattr
 
     fields = "".join(
-        f"<field name={quoteattr(c)}>{escape(text)}</field>"
+        f"<field name={quoteattr(xml_text(c))}>{escape(xml_text(text))}</field>"
         for c in columns
         if (text := to_text(row.get(c))) is not None
     )
     return f"  <record>{fields}</record>\n"
 
 
+def _csv_value(value: Any) -> str | None:
+    """Text as a spreadsheet opens it safely (never a formula); numbers as they are."""
+    text = to_text(value)
+    if text is None or isinstance(value, bool | int | float):
+        return text
+    return spreadsheet_text(text)
+
+
 def _xlsx_value(value: Any) -> Any:
-    """Numbers and booleans stay typed cells; everything else is text (lists as JSON)."""
+    """Numbers and booleans stay typed cells; everything else is text (lists as JSON), never a
+    formula: openpyxl writes a string starting with ``=`` as one, `spreadsheet_text` makes
+    sure none does."""
     if isinstance(value, bool | int) or (isinstance(value, float) and not math.isnan(value)):
         return value
     text = to_text(value)
-    return ILLEGAL_XLSX_CHARACTERS.sub("", text) if text else None
+    return spreadsheet_text(ILLEGAL_XLSX_CHARACTERS.sub("", text)) if text else None
 
 
 ILLEGAL_XLSX_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

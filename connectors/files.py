@@ -23,7 +23,13 @@ from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
 from catalog.errors import InputError, InputProblem
-from catalog.limits import TooDeeplyNested, iter_array_items, loads
+from catalog.limits import (
+    TooDeeplyNested,
+    ZipBomb,
+    check_zip_expansion,
+    iter_array_items,
+    loads,
+)
 from catalog.rows import RowBatch
 
 FileFormat = Literal["auto", "csv", "xlsx", "json", "jsonl"]
@@ -55,7 +61,7 @@ class FileSource(Block):
         encoding: The text encoding of CSV/JSON files.
         delimiter: The CSV delimiter, or None to sniff it.
         sheet: The XLSX sheet to read, or None for the first.
-        max_field_bytes: The longest value a CSV cell may hold.
+        max_field_bytes: The longest value a CSV or XLSX cell may hold.
 
     Example:
         Read a supplier feed in batches:
@@ -85,7 +91,9 @@ class FileSource(Block):
     )
     sheet: str | None = Field(None, description="The XLSX sheet to read, or None for the first.")
     max_field_bytes: int = Field(
-        1_048_576, gt=0, description="The longest value a CSV cell may hold before it is refused."
+        1_048_576,
+        gt=0,
+        description="The longest value a CSV or XLSX cell may hold before it is refused.",
     )
 
     @field_validator("path", mode="before")
@@ -341,6 +349,10 @@ class FileSource(Block):
 
         source = str(path)
         try:
+            check_zip_expansion(path)
+        except ZipBomb as exc:
+            raise InputError.single(source, f"is not read: {exc}") from exc
+        try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # zip, XML and key errors all mean the same thing to a user
             raise InputError.single(source, _corrupt_xlsx(exc)) from exc
@@ -383,6 +395,7 @@ class FileSource(Block):
                             row=number,
                             column=letter,
                         )
+                self._check_xlsx_fields(source, number, header, values[:width])
                 row = dict(zip(header, values[:width], strict=False))
                 if len(values) < width:
                     row.update(dict.fromkeys(header[len(values) :]))
@@ -391,6 +404,22 @@ class FileSource(Block):
         finally:
             workbook.close()
         _check_not_empty(source, header=header, data_rows=data_rows, fmt="xlsx")
+
+    def _check_xlsx_fields(
+        self, source: str, row: int, header: list[str], values: Sequence[Any]
+    ) -> None:
+        """The CSV field-size limit, for XLSX cells too: a value longer than
+        ``max_field_bytes`` is refused, naming its row and column."""
+        limit = self.max_field_bytes
+        for name, value in zip(header, values, strict=False):
+            if isinstance(value, str) and len(value) * 4 > limit and len(value.encode()) > limit:
+                raise InputError.single(
+                    source,
+                    f"a value is longer than max_field_bytes ({limit:,}); raise "
+                    "`max_field_bytes:` if values this long are real",
+                    row=row,
+                    column=name,
+                )
 
     def _json_records(self, path: Path) -> Iterator[Any]:
         import ijson
@@ -486,8 +515,15 @@ class _Utf8Reader:
         return chunk.encode("utf-8")
 
 
+def extension_of(name: str | Path) -> str:
+    """The file type part of a name, lower case: ``".csv"`` for ``Prices.CSV`` and also for a
+    file named just ``.csv`` (to Python a dot-file without a suffix)."""
+    path = Path(name)
+    return path.suffix.lower() or (path.name.lower() if path.name.count(".") == 1 else "")
+
+
 def _format_from_extension(path: Path) -> str:
-    suffix = path.suffix.lower()
+    suffix = extension_of(path)
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
     hint = " (old binary Excel: save it as .xlsx or CSV)" if suffix == ".xls" else ""

@@ -32,6 +32,7 @@ from xml.sax.saxutils import escape
 from prefect.blocks.core import Block
 from pydantic import Field
 
+from catalog.export_cells import spreadsheet_text, xml_text
 from catalog.gtin import gtin_problem, normalize_gtin
 from catalog.rows import WriteMode, WriteResult
 from connectors.base import TerminalConnectorError, WriterLifecycle, block_label, to_text
@@ -64,7 +65,6 @@ CONDITIONS = ("new", "refurbished", "used")
 MAX_LENGTH = {"id": 50, "title": 150, "description": 5000, "link": 2000, "image_link": 2000}
 MAX_ADDITIONAL_IMAGES = 10
 G_NAMESPACE = "http://base.google.com/ns/1.0"
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CELL_BREAKS = re.compile(r"[\t\r\n]+")
 
 FeedFormat = Literal["auto", "tsv", "xml"]
@@ -234,8 +234,12 @@ class GoogleMerchantWriter(WriterLifecycle):
             item, reasons = self.item(row)
             if reasons:
                 self.rejected.append((item.get("id") or "", reasons))
-                self._rejects_csv.writerow(
-                    [item.get("id") or "", item.get("title") or "", "; ".join(reasons)]
+                self._rejects_csv.writerow(  # a report people open in a spreadsheet
+                    [
+                        spreadsheet_text(item.get("id") or ""),
+                        spreadsheet_text(item.get("title") or ""),
+                        "; ".join(reasons),
+                    ]
                 )
                 continue
             self._seen.add(item["id"])
@@ -412,7 +416,7 @@ def _tsv_line(item: dict[str, str]) -> str:
 
 
 def _xml(value: str) -> str:
-    return escape(_XML_ILLEGAL.sub("", value))
+    return escape(xml_text(value))
 
 
 def _xml_item(item: dict[str, str]) -> str:

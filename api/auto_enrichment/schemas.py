@@ -160,11 +160,7 @@ class StatsPublic(BaseModel):
 
 
 class PauseState(BaseModel):
-    paused: bool
-    schedules: list[str] = Field(
-        default_factory=list, description="Prefect deployments whose schedules were switched."
-    )
-    schedules_error: str | None = None
+    paused: bool = Field(description="Whether this organization's auto-enrichment is paused.")
 
 
 class CreditsPublic(BaseModel):

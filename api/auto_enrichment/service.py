@@ -8,8 +8,9 @@ becomes a `Conflict` (policy ``review``), is skipped (``keep_existing``) or is p
 change like any other (``overwrite``). One credit per record enriched, at most once per job,
 and never past the monthly limit.
 
-While paused, triggered jobs wait as ``queued``; resuming starts them. With a Prefect API
-configured, pause/resume also switch the skuflow deployments' schedules.
+While paused, triggered jobs wait as ``queued``; resuming starts them. The pause is the
+organization's own: the installation's deployment schedules are an administrator's switch
+(`skuflow schedules pause`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auto_enrichment.schemas import ConfigFields, ConfigUpdate
 from api.errors import ApiError, not_found
+from api.ids import as_key
 from api.jobs import FINISHED, JobContext, JobRunner, create_job
 from api.models import AutoEnrichmentSettings, UsageEntry
 from api.settings import ApiSettings
@@ -102,10 +104,8 @@ def update_config(
 
 
 def get_job(session: Session, *, org: Organization, job_id: str) -> Run:
-    try:
-        run = session.get(Run, int(job_id))
-    except ValueError:
-        run = None
+    key = as_key(job_id)
+    run = session.get(Run, key) if key is not None else None
     if run is None or run.organization_id != org.id or run.operation != OPERATION:
         raise not_found("enrichment job", job_id, code="JOB_NOT_FOUND")
     return run
@@ -363,31 +363,11 @@ def conflicts_of(
 
 
 def get_conflict(session: Session, *, org: Organization, conflict_id: str) -> Conflict:
-    try:
-        conflict = session.get(Conflict, int(conflict_id))
-    except ValueError:
-        conflict = None
+    key = as_key(conflict_id)
+    conflict = session.get(Conflict, key) if key is not None else None
     if conflict is None or conflict.organization_id != org.id:
         raise not_found("conflict", conflict_id, code="CONFLICT_NOT_FOUND")
     return conflict
-
-
-# -- pause / resume ----------------------------------------------------------------------------
-
-
-def switch_schedules(paused: bool) -> tuple[list[str], str | None]:
-    """Pause or resume the skuflow deployments' schedules when a Prefect API is configured
-    (``PREFECT_API_URL``); with the embedded default there are no schedules to switch."""
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        return [], None
-    try:
-        from deployments.schedules import pause_all, resume_all
-
-        return (pause_all() if paused else resume_all()), None
-    except Exception as exc:  # noqa: BLE001 - the store's pause holds; report the Prefect side
-        return [], f"{type(exc).__name__}: {exc}"
 
 
 def is_active(run: Run) -> bool:

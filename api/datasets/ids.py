@@ -6,17 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, model_validator
 
-_MAX_KEY = 2**63 - 1
-
-
-def as_key(text: object) -> int | None:
-    """A store key from a path or body id: digits within BIGINT range, else None (an id
-    that cannot exist is simply not found — no overflow reaches the database)."""
-    value = str(text).strip()
-    if not value.isascii() or not value.isdigit():
-        return None
-    key = int(value)
-    return key if 0 < key <= _MAX_KEY else None
+from api.ids import as_key  # noqa: F401 - the one bounded id reader, used by datasets too
 
 
 def has_nul(value: Any) -> bool:

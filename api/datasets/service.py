@@ -2,10 +2,18 @@
 
 Keyword-only functions over a session; every one takes the caller's organization and finds
 nothing outside it, so another organization's dataset is simply "not found".
+
+Only cells that hold something are stored: a 500-column × 200-row body of empty strings is a
+few KB, and storing its 100,000 empty cells cost ~90 MB. Every cell still has an id a client
+can address — ``cell_<16 hex of its row id><16 hex of its column id>`` (`cell_id_for`) — so an
+empty cell is shown, edited and processed like a stored one, and is stored once it has a value
+(or a task's metadata). Cells stored before this carry random ids of the same form; both kinds
+resolve through `resolve_cells`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -21,7 +29,11 @@ from catalog.models import Organization, utcnow
 ColumnType = Literal["string", "number", "integer", "boolean", "array"]
 ENRICHMENT = "enrichment"
 MAX_ROWS = 100_000
+MAX_CELLS = 5_000_000
+"""The largest grid (rows and source rows × columns) a dataset may declare: a task walks every
+cell of its selection, so the grid is bounded even though empty cells cost no storage."""
 _INSERT_CHUNK = 5_000
+_CELL_ID = re.compile(r"cell_[0-9a-f]{32}")
 
 
 class ColumnSpec(BaseModel):
@@ -62,6 +74,12 @@ class DatasetSpec(NulFreeModel):
         for column in self.columns:
             if column.task_type == ENRICHMENT:
                 _as_output_field(column)
+        grid = (len(self.rows) + len(self.source_rows)) * len(self.columns)
+        if grid > MAX_CELLS:
+            raise ValueError(
+                f"{len(self.rows) + len(self.source_rows):,} rows × {len(self.columns)} columns "
+                f"is {grid:,} cells, more than the {MAX_CELLS:,} a dataset may hold"
+            )
         known = set(names)
         for label, rows in (("rows", self.rows), ("sourceRows", self.source_rows)):
             for i, row in enumerate(rows):
@@ -102,8 +120,54 @@ def is_empty(value: Any) -> bool:
     return isinstance(value, list | dict) and not value
 
 
+def cell_id_for(row_id: str, column_id: str) -> str:
+    """The public id of the cell at a row and column, whether or not it is stored."""
+    return f"cell_{row_id[4:20]}{column_id[4:20]}"
+
+
+def resolve_cells(
+    session: Session, *, dataset_id: str, cell_ids: Sequence[str]
+) -> dict[str, tuple[str, str]]:
+    """The (row id, column id) of each cell id that is in the dataset's visible rows; ids not
+    found are left out. Stored cells are found by id, the others by their row and column."""
+    wanted = {c for c in cell_ids if not has_nul(c)}
+    found: dict[str, tuple[str, str]] = {
+        cid: (row_id, column_id)
+        for cid, row_id, column_id in session.execute(
+            select(DatasetCell.id, DatasetCell.row_id, DatasetCell.column_id)
+            .join(DatasetRow, DatasetRow.id == DatasetCell.row_id)
+            .where(
+                DatasetCell.dataset_id == dataset_id,
+                DatasetRow.staged.is_(False),
+                DatasetCell.id.in_(wanted),
+            )
+        ).tuples()
+    }
+    virtual = [c for c in wanted - found.keys() if _CELL_ID.fullmatch(c)]
+    if not virtual:
+        return found
+    columns = {c.id[4:20]: c.id for c in columns_of(session, dataset_id)}
+    prefixes = {c[5:21] for c in virtual}
+    rows = {
+        row_id[4:20]: row_id
+        for row_id in session.scalars(
+            select(DatasetRow.id).where(
+                DatasetRow.dataset_id == dataset_id,
+                DatasetRow.staged.is_(False),
+                func.substr(DatasetRow.id, 5, 16).in_(prefixes),
+            )
+        )
+    }
+    for cid in virtual:
+        row_id, column_id = rows.get(cid[5:21]), columns.get(cid[21:37])
+        if row_id is not None and column_id is not None:
+            found[cid] = (row_id, column_id)
+    return found
+
+
 def create_dataset(session: Session, *, organization_id: int, spec: DatasetSpec) -> Dataset:
-    """Store a dataset with every cell of every row materialised (Core inserts, in chunks)."""
+    """Store a dataset: its columns, its rows, and the cells that hold a value (Core inserts,
+    in chunks); empty cells are not stored (see the module's docstring)."""
     dataset = Dataset(
         id=new_id(),
         organization_id=organization_id,
@@ -161,22 +225,22 @@ def _insert_rows(
                 for i, rid in enumerate(row_ids)
             ],
         )
-        session.connection().execute(
-            insert(DatasetCell.__table__),
-            [
-                {
-                    "id": new_id("cell"),
-                    "dataset_id": dataset_id,
-                    "row_id": rid,
-                    "column_id": column["id"],
-                    "value": None if is_empty(row.get(column["name"])) else row[column["name"]],
-                    "meta": {},
-                    "updated_at": now,
-                }
-                for rid, row in zip(row_ids, chunk, strict=True)
-                for column in columns
-            ],
-        )
+        cells = [
+            {
+                "id": cell_id_for(rid, column["id"]),
+                "dataset_id": dataset_id,
+                "row_id": rid,
+                "column_id": column["id"],
+                "value": row[column["name"]],
+                "meta": {},
+                "updated_at": now,
+            }
+            for rid, row in zip(row_ids, chunk, strict=True)
+            for column in columns
+            if not is_empty(row.get(column["name"]))
+        ]
+        if cells:
+            session.connection().execute(insert(DatasetCell.__table__), cells)
 
 
 def get_dataset(session: Session, *, organization_id: int, dataset_id: str) -> Dataset:
@@ -242,7 +306,28 @@ def data_page(
         )
     )
     cells = session.scalars(select(DatasetCell).where(DatasetCell.row_id.in_([r.id for r in rows])))
-    return columns, rows, {(c.row_id, c.column_id): c for c in cells}
+    stored = {(c.row_id, c.column_id): c for c in cells}
+    return (
+        columns,
+        rows,
+        {
+            (r.id, c.id): stored.get((r.id, c.id)) or _empty_cell(dataset.id, r.id, c.id)
+            for r in rows
+            for c in columns
+        },
+    )
+
+
+def _empty_cell(dataset_id: str, row_id: str, column_id: str) -> DatasetCell:
+    """A cell that is not stored (it holds nothing), as the API shows it; never added."""
+    return DatasetCell(
+        id=cell_id_for(row_id, column_id),
+        dataset_id=dataset_id,
+        row_id=row_id,
+        column_id=column_id,
+        value=None,
+        meta={},
+    )
 
 
 def update_cell(session: Session, *, dataset: Dataset, cell_id: str, value: Any) -> DatasetCell:
@@ -250,17 +335,19 @@ def update_cell(session: Session, *, dataset: Dataset, cell_id: str, value: Any)
     ensure_unlocked(dataset)
     if has_nul(cell_id):
         raise TaskApiError("INVALID_SELECTION", "cell id is not valid")
+    place = resolve_cells(session, dataset_id=dataset.id, cell_ids=[cell_id]).get(cell_id)
+    if place is None:
+        raise TaskApiError("INVALID_SELECTION", f"cell '{cell_id}' is not in this dataset")
+    row_id, column_id = place
     cell = session.scalar(
-        select(DatasetCell)
-        .join(DatasetRow, DatasetRow.id == DatasetCell.row_id)
-        .where(
-            DatasetCell.id == cell_id,
-            DatasetCell.dataset_id == dataset.id,
-            DatasetRow.staged.is_(False),
-        )
+        select(DatasetCell).where(DatasetCell.row_id == row_id, DatasetCell.column_id == column_id)
     )
     if cell is None:
-        raise TaskApiError("INVALID_SELECTION", f"cell '{cell_id}' is not in this dataset")
+        cell = _empty_cell(dataset.id, row_id, column_id)
+        if is_empty(value):
+            return cell  # emptying an empty cell: nothing to store
+        cell.id = cell_id
+        session.add(cell)
     cell.value = None if is_empty(value) else value
     cell.meta = {}
     cell.updated_at = utcnow()

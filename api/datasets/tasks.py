@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, and_, func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.datasets.errors import TaskApiError
@@ -23,10 +23,12 @@ from api.datasets.models import Dataset, DatasetCell, DatasetColumn, DatasetRow
 from api.datasets.service import (
     ENRICHMENT,
     acquire_lock,
+    cell_id_for,
     columns_of,
     is_empty,
     lock_organization,
     release_lock,
+    resolve_cells,
 )
 from api.jobs import ACTIVE, JobCancelled, JobContext, cancel_job, create_job
 from api.usage import charge
@@ -118,17 +120,8 @@ def check_selection(session: Session, *, dataset: Dataset, selection: Selection)
         if unknown:
             raise _invalid(f"row(s) not in this dataset: {_shown(unknown)}")
     if selection.cell_ids is not None:
-        found_cells = dict(
-            session.execute(
-                select(DatasetCell.id, DatasetCell.column_id)
-                .join(DatasetRow, DatasetRow.id == DatasetCell.row_id)
-                .where(
-                    DatasetCell.dataset_id == dataset.id,
-                    DatasetRow.staged.is_(False),
-                    DatasetCell.id.in_(set(selection.cell_ids)),
-                )
-            ).all()
-        )
+        places = resolve_cells(session, dataset_id=dataset.id, cell_ids=selection.cell_ids)
+        found_cells = {cid: column_id for cid, (_, column_id) in places.items()}
         unknown = [c for c in selection.cell_ids if c not in found_cells]
         if unknown:
             raise _invalid(f"cell(s) not in this dataset: {_shown(unknown)}")
@@ -137,35 +130,50 @@ def check_selection(session: Session, *, dataset: Dataset, selection: Selection)
             raise _invalid(f"cell(s) of input columns cannot be processed: {_shown(inputs)}")
 
 
-def _selected(dataset_id: str, selection: Selection, *, row_ids: Sequence[str] | None = None):
-    """The WHERE clauses picking the selected cells (enrichment columns of visible rows)."""
+def _selected(
+    session: Session,
+    dataset_id: str,
+    selection: Selection,
+    *,
+    row_ids: Sequence[str] | None = None,
+) -> list[Any]:
+    """The WHERE clauses picking the selected cells (enrichment columns of visible rows) from
+    `_grid`: every (row, column) of the dataset, stored or not."""
     clauses = [
-        DatasetCell.dataset_id == dataset_id,
+        DatasetRow.dataset_id == dataset_id,
         DatasetRow.staged.is_(False),
         DatasetColumn.task_type == ENRICHMENT,
     ]
     if selection.cell_ids is not None:
-        clauses.append(DatasetCell.id.in_(set(selection.cell_ids)))
+        places = resolve_cells(session, dataset_id=dataset_id, cell_ids=selection.cell_ids)
+        clauses.append(tuple_(DatasetRow.id, DatasetColumn.id).in_(set(places.values())))
     if selection.column_ids is not None:
-        clauses.append(DatasetCell.column_id.in_(set(selection.column_ids)))
+        clauses.append(DatasetColumn.id.in_(set(selection.column_ids)))
     if selection.row_ids is not None:
-        clauses.append(DatasetCell.row_id.in_(set(selection.row_ids)))
+        clauses.append(DatasetRow.id.in_(set(selection.row_ids)))
     if row_ids is not None:
-        clauses.append(DatasetCell.row_id.in_(list(row_ids)))
+        clauses.append(DatasetRow.id.in_(list(row_ids)))
     if selection.only_empty:
-        clauses.append(DatasetCell.value.is_(None))
+        clauses.append(DatasetCell.value.is_(None))  # not stored, or stored empty
     return clauses
 
 
-def _joined(query: Select) -> Select:
-    return query.join(DatasetRow, DatasetRow.id == DatasetCell.row_id).join(
-        DatasetColumn, DatasetColumn.id == DatasetCell.column_id
+def _grid(query: Select) -> Select:
+    """Rows × columns of a dataset, with the stored cell where there is one (empty cells are
+    not stored, so a selection is made over the grid, not over the cells table)."""
+    return (
+        query.select_from(DatasetRow)
+        .join(DatasetColumn, DatasetColumn.dataset_id == DatasetRow.dataset_id)
+        .outerjoin(
+            DatasetCell,
+            and_(DatasetCell.row_id == DatasetRow.id, DatasetCell.column_id == DatasetColumn.id),
+        )
     )
 
 
 def count_selected(session: Session, *, dataset_id: str, selection: Selection) -> int:
-    query = _joined(select(func.count()).select_from(DatasetCell))
-    return int(session.scalar(query.where(*_selected(dataset_id, selection))) or 0)
+    query = _grid(select(func.count()))
+    return int(session.scalar(query.where(*_selected(session, dataset_id, selection))) or 0)
 
 
 def _staged_rows(session: Session, dataset_id: str, limit: int) -> list[str]:
@@ -345,7 +353,7 @@ def process_task(context: JobContext) -> dict[str, Any]:
             with context.session() as session:
                 if not _still_active(session, context.run_id):
                     raise JobCancelled
-                _write_cells(session, updates)
+                _write_cells(session, dataset_id, updates)
                 charge(
                     session,
                     organization_id=context.organization_id,
@@ -382,8 +390,8 @@ def _add_staged_rows(session: Session, dataset_id: str, limit: int) -> list[str]
 
 def _target_rows(session: Session, dataset_id: str, selection: Selection) -> dict[str, list[str]]:
     """Selected cells grouped by row (in row order): row id -> column ids."""
-    query = _joined(select(DatasetCell.row_id, DatasetCell.column_id)).where(
-        *_selected(dataset_id, selection)
+    query = _grid(select(DatasetRow.id, DatasetColumn.id)).where(
+        *_selected(session, dataset_id, selection)
     )
     grouped: dict[str, list[str]] = defaultdict(list)
     for row_id, column_id in session.execute(
@@ -409,16 +417,40 @@ def _row_values(
     return values
 
 
-def _write_cells(session: Session, updates: list[dict[str, Any]]) -> None:
+def _write_cells(session: Session, dataset_id: str, updates: list[dict[str, Any]]) -> None:
+    """Store the batch's cells: one upsert on (row, column), as a target cell may not be
+    stored yet (empty cells are not)."""
     if not updates:
         return
     table = DatasetCell.__table__
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.row_id, table.c.column_id],
+        set_={
+            "value": statement.excluded.value,
+            "meta": statement.excluded.meta,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
     session.connection().execute(
-        update(table)
-        .where(table.c.row_id == bindparam("b_row"), table.c.column_id == bindparam("b_column"))
-        .values(value=bindparam("b_value"), meta=bindparam("b_meta"), updated_at=now),
-        [{k: u[k] for k in ("b_row", "b_column", "b_value", "b_meta")} for u in updates],
+        statement,
+        [
+            {
+                "id": cell_id_for(u["b_row"], u["b_column"]),
+                "dataset_id": dataset_id,
+                "row_id": u["b_row"],
+                "column_id": u["b_column"],
+                "value": u["b_value"],
+                "meta": u["b_meta"],
+                "updated_at": now,
+            }
+            for u in updates
+        ],
     )
 
 

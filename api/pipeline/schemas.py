@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.ids import MAX_ID
+
 MAX_RECORDS = 10_000
 
 Destination = Literal["erp", "procurement", "warehouse", "crm", "custom"]
@@ -40,7 +42,7 @@ class ProductIn(BaseModel):
 
 
 class ClassifyRequest(BaseModel):
-    job_id: int = Field(description="ID from the /api/ingest response.")
+    job_id: int = Field(ge=1, le=MAX_ID, description="ID from the /api/ingest response.")
     records: list[ProductIn] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -98,7 +100,7 @@ class EnrichResponse(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    job_id: int = Field(description="ID from the /api/ingest response.")
+    job_id: int = Field(ge=1, le=MAX_ID, description="ID from the /api/ingest response.")
     destination: Destination
     format: SyncFormat = "json"
     data: list[dict[str, Any]] | None = Field(

@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.ids import MAX_ID, BoundedId, Offset  # noqa: F401 - the change API's names for them
 from catalog.filters import RecordFilter
 from catalog.models import ChangeStatus
 
-MAX_ID = 2**63 - 1
-BoundedId = Annotated[int, Path(ge=1, le=MAX_ID, description="A positive 64-bit id.")]
-"""A path id: a positive 64-bit integer (larger ones answer 422, never a database error)."""
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
 MAX_BULK_IDS = 10_000
 ChangeStatusName = Literal[tuple(s.value for s in ChangeStatus)]  # type: ignore[valid-type]
 ChangeOrder = Literal["oldest", "newest", "confidence_desc", "confidence_asc"]

@@ -26,6 +26,7 @@ from api.auto_enrichment.schemas import (
 )
 from api.deps import CurrentOrganization, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.ids import Offset
 from api.jobs import as_utc
 from api.models import AutoEnrichmentSettings
 from api.usage import usage_breakdown
@@ -116,7 +117,7 @@ def list_jobs(
     entityType: EntityType | None = None,  # noqa: N803 - the contract's spelling
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JobsPublic:
     """Enrichment jobs, newest first, by entity type and status."""
     where = [Run.organization_id == org.id, Run.operation == service.OPERATION]
@@ -160,7 +161,7 @@ def list_conflicts(
         str, Query(pattern="^(open|resolved|all)$", description="open (default), resolved, all")
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConflictsPublic:
     """Enrichment values that disagree with a non-empty existing value, for review."""
     rows, total = service.conflicts_of(
@@ -217,20 +218,23 @@ def get_stats(session: SessionDep, org: CurrentOrganization) -> StatsPublic:
 
 @router.post("/pause")
 def pause(session: SessionDep, org: CurrentOrganization) -> PauseState:
-    """Stop starting enrichment jobs (new ones wait as queued); with a Prefect API configured,
-    the skuflow deployments' schedules are paused too."""
+    """Stop starting this organization's enrichment jobs (new ones wait as queued).
+
+    Only the calling organization is paused: the installation's deployment schedules serve
+    every organization, so they are switched by an administrator (`skuflow schedules pause`),
+    never by one organization's key."""
     row = service.settings_row(session, org=org)
     row.paused = True
     session.commit()
-    switched, error = service.switch_schedules(True)
-    return PauseState(paused=True, schedules=switched, schedules_error=error)
+    return PauseState(paused=True)
 
 
 @router.post("/resume")
 def resume(
     request: Request, session: SessionDep, org: CurrentOrganization, settings: SettingsDep
 ) -> PauseState:
-    """Start again, including the jobs that queued while paused."""
+    """Start this organization's enrichment again, including the jobs that queued while
+    paused (the installation's schedules are not touched)."""
     row = service.settings_row(session, org=org)
     row.paused = False
     session.commit()
@@ -238,8 +242,7 @@ def resume(
     service.submit_queued(
         state.sessions, state.jobs, settings, state.on_job_finish, organization_id=org.id
     )
-    switched, error = service.switch_schedules(False)
-    return PauseState(paused=False, schedules=switched, schedules_error=error)
+    return PauseState(paused=False)
 
 
 @router.get("/credits")

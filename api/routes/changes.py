@@ -86,7 +86,7 @@ def _decide_one(
     request: Request,
     session: SessionDep,
     catalog: CurrentCatalog,
-    change_id: int,
+    change_id: BoundedId,
     body: DecisionRequest | None,
 ) -> ChangeDecisionPublic:
     reviewer = reviewer_or_key(request, body.reviewer if body else None)

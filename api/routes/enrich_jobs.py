@@ -31,6 +31,7 @@ from api.deps import CurrentOrganization, SessionDep
 from api.enrich_jobs import service
 from api.enrich_jobs.models import JOB_OPERATION
 from api.errors import ApiError
+from api.ids import Offset
 from api.outbound import check_literal_url, require_public_url
 from api.settings import ApiSettings
 from catalog.models import Catalog, Run, RunStatus
@@ -330,7 +331,7 @@ def list_jobs(
     org: CurrentOrganization,
     status: Literal["running", "completed", "failed", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Offset = 0,
 ) -> JobList:
     """The organization's jobs, newest first, optionally by status."""
     runs, total = service.list_jobs(

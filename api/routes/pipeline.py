@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from api.auto_enrichment.service import ingest_trigger
 from api.deps import CurrentOrganization, SessionDep, SettingsDep, start_job
 from api.errors import ApiError
+from api.ids import BoundedId, Offset
 from api.jobs import as_utc, cancel_job
 from api.pipeline import service
 from api.pipeline.schemas import (
@@ -127,7 +128,7 @@ def sync(
 
 
 @router.get("/sync/{sync_id}")
-def get_sync(sync_id: int, session: SessionDep, org: CurrentOrganization) -> JobPublic:
+def get_sync(sync_id: BoundedId, session: SessionDep, org: CurrentOrganization) -> JobPublic:
     return job_public(service.get_job(session, org=org, job_id=sync_id, operation="sync"))
 
 
@@ -138,7 +139,7 @@ def list_jobs(
     operation: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JobsPublic:
     where = [Run.organization_id == org.id]
     if operation:
@@ -153,12 +154,12 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, session: SessionDep, org: CurrentOrganization) -> JobPublic:
+def get_job(job_id: BoundedId, session: SessionDep, org: CurrentOrganization) -> JobPublic:
     return job_public(service.get_job(session, org=org, job_id=job_id))
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel(job_id: int, session: SessionDep, org: CurrentOrganization) -> JobPublic:
+def cancel(job_id: BoundedId, session: SessionDep, org: CurrentOrganization) -> JobPublic:
     """Stop a queued or running job; what it finished is kept."""
     run = service.get_job(session, org=org, job_id=job_id)
     if not cancel_job(session, run=run):

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
 from api.errors import COMMON_ERRORS, ErrorBody, not_found, unauthorized
+from api.ids import as_key
 from api.models import SupplierToken
 from api.supplier_portal.service import (
     authenticate_supplier,
@@ -99,10 +100,8 @@ def create_supplier_token(
 )
 def revoke_token(token_id: str, session: SessionDep, org: CurrentOrganization) -> Response:
     """Revoke a supplier's token; its uploads are refused from now on."""
-    try:
-        record = session.get(SupplierToken, int(token_id))
-    except ValueError:
-        record = None
+    key = as_key(token_id)
+    record = session.get(SupplierToken, key) if key is not None else None
     if record is None:
         raise not_found("supplier token", token_id)
     owned_or_404(session, Catalog, record.catalog_id, org, what="supplier token")

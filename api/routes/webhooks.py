@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
 from api.deps import CurrentOrganization, SessionDep, owned_or_404
+from api.ids import Offset
 from api.outbound import OutboundUrl, require_public_url
 from catalog.webhooks.models import DeliveryMode, WebhookDelivery, WebhookSubscription
 from catalog.webhooks.outbox import pending_counts, wanted_change_events
@@ -174,7 +175,7 @@ def list_deliveries(
     event: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DeliveriesPublic:
     """Every delivery of the organization, newest first, with its attempts and outcome."""
     where = [WebhookDelivery.organization_id == org.id]

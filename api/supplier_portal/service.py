@@ -31,7 +31,7 @@ from catalog.models import Catalog, Organization, RunStatus, utcnow
 from catalog.repository import catalog_schema, finish_run, start_run
 from catalog.schema import CatalogSchema
 from connectors.fetched_files import LabelledFile
-from connectors.files import EXTENSIONS
+from connectors.files import EXTENSIONS, extension_of
 
 PREFIX = "sup"
 MAX_PROBLEMS = 200
@@ -149,7 +149,7 @@ def receive_upload(
     """Check an uploaded file and, if it passes, ingest it into the token's catalogue in the
     caller's transaction (a run `supplier-upload` records who sent what)."""
     label = _safe_name(filename)
-    suffix = Path(label).suffix.lower()
+    suffix = extension_of(label)
     if suffix not in EXTENSIONS:
         raise InputError.single(
             label, f"is not a supported file type; send one of {', '.join(sorted(EXTENSIONS))}"

@@ -513,3 +513,62 @@ def test_a_bad_enrichment_column_is_refused_naming_it(client: httpx.Client) -> N
         client.post("/api/v2/datasets", json={"name": "x", "columns": columns}), 422
     )
     assert "column 'reach'" in body["detail"] and "furlongs-ish" in body["detail"]
+
+
+def _stored_cells(api: Api, dataset_id: str) -> int:
+    import sqlalchemy as sa
+
+    from api.datasets.models import DatasetCell
+    from catalog.db import session_scope
+
+    with session_scope(api.store_url) as session:
+        return session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DatasetCell)
+            .where(DatasetCell.dataset_id == dataset_id)
+        )
+
+
+def test_empty_cells_are_not_stored_yet_are_shown_and_edited(api: Api) -> None:
+    """500 columns × 200 rows of empty strings (a ~10 KB body) once wrote 100,000 cell rows."""
+    client = api.client()
+    columns = [{"name": f"c{i}"} for i in range(500)]
+    rows = [dict.fromkeys((c["name"] for c in columns), "") for _ in range(200)]
+    rows[7]["c3"] = "kept"
+    created = client.post(
+        "/api/v2/datasets", json={"name": "wide", "columns": columns, "rows": rows}
+    )
+    assert created.status_code == 201, created.text
+    did = created.json()["datasetId"]
+    assert _stored_cells(api, did) == 1
+
+    page = client.get(f"/api/v2/datasets/{did}/data", params={"limit": 10}).json()
+    assert len(page["rows"]) == 10 and all(len(r["cells"]) == 500 for r in page["rows"])
+    assert page["data"][7][3] == "kept" and page["data"][0][0] is None
+    empty = page["rows"][0]["cells"][0]
+    edited = client.patch(f"/api/v2/datasets/{did}/cells/{empty['cellId']}", json={"value": 4})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["cellId"] == empty["cellId"] and edited.json()["value"] == 4
+    again = client.get(f"/api/v2/datasets/{did}/data", params={"limit": 1}).json()
+    assert again["rows"][0]["cells"][0] == {**empty, "value": 4}
+    assert _stored_cells(api, did) == 2
+
+
+def test_a_dataset_grid_over_the_cells_budget_is_refused_naming_it(api: Api) -> None:
+    columns = [{"name": f"c{i}"} for i in range(500)]
+    body = {"name": "huge", "columns": columns, "rows": [{}] * 10_001}
+    response = api.client().post("/api/v2/datasets", json=body)
+    assert response.status_code == 422, response.text
+    assert "5,000,500 cells, more than the 5,000,000" in response.json()["detail"]
+
+
+@pytest.mark.postgres
+def test_tasks_fill_cells_that_were_never_stored_on_postgresql(pg_api: Api) -> None:
+    client = pg_api.client()
+    dataset = _dataset(client)
+    assert _stored_cells(pg_api, dataset["datasetId"]) == 5  # 4 titles + 1 colour
+    task = client.post(f"/api/v2/datasets/{dataset['datasetId']}/tasks/bulk", json={}).json()
+    done = _finish(client, dataset["datasetId"], task)
+    assert done["status"] == "completed" and done["progress"]["processedCells"] == 7, done
+    cells = _cells(client, dataset["datasetId"])
+    assert cells[(0, "voltage")]["value"] == 18.0 and cells[(1, "colour")]["value"] == "blue"

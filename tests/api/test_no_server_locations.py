@@ -66,7 +66,9 @@ def test_job_results_and_webhooks_name_no_server_location(own_api: tuple[Api, Pa
         wait_for(lambda: len(receiver.bodies(hook)) == 4, timeout=30)
         payloads = receiver.bodies(hook)
     erp, warehouse, crm = jobs["erp"], jobs["warehouse"], jobs["crm"]
-    assert erp["result"]["location"] == f"erp/sync-{erp['job_id']}.json"
+    destination, folder, name = erp["result"]["location"].split("/")
+    assert (destination, name) == ("erp", f"sync-{erp['job_id']}.json")
+    assert folder.startswith("organization-")  # each organization's files in its own folder
     assert json.loads(synced_file(api, erp["result"]).read_text())[0]["id"] == "1"
     assert warehouse["result"]["location"] == "warehouse: table synced_products"
     assert crm["status"] == "failed" and crm["error"]

@@ -80,7 +80,11 @@ def test_cancelling_a_job_cancels_its_flow_run(prefect_api: Api) -> None:
     assert client.get(f"/api/sync/{sync_id}").json()["status"] == "cancelled"
 
 
-def test_pause_and_resume_switch_the_deployment_schedules(prefect_api: Api) -> None:
+def test_an_organizations_pause_leaves_the_installations_schedules_alone(
+    prefect_api: Api,
+) -> None:
+    """One organization's key pauses that organization only: the deployments' schedules serve
+    every organization, so pause/resume through the API never switch them (the CLI does)."""
     from datetime import timedelta
 
     from prefect.client.orchestration import get_client
@@ -104,11 +108,19 @@ def test_pause_and_resume_switch_the_deployment_schedules(prefect_api: Api) -> N
         with get_client(sync_client=True) as client:
             return client.read_deployment_schedules(deployment_id)[0].active
 
-    api = prefect_api.client()
-    paused = api.post("/v1/auto-enrichment/pause").json()
-    assert paused["paused"] is True and paused["schedules_error"] is None
-    assert "hourly-enrich" in paused["schedules"]
-    assert active() is False
-    resumed = api.post("/v1/auto-enrichment/resume").json()
-    assert "hourly-enrich" in resumed["schedules"] and resumed["paused"] is False
+    api, other = prefect_api.client(), prefect_api.client()
+    assert api.post("/v1/auto-enrichment/pause").json() == {"paused": True}
     assert active() is True
+    assert other.get("/v1/auto-enrichment/config").json()["paused"] is False
+    assert api.post("/v1/auto-enrichment/resume").json() == {"paused": False}
+    assert active() is True
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    paused = CliRunner().invoke(app, ["schedules", "pause"])
+    assert paused.exit_code == 0, paused.output
+    assert "hourly-enrich" in paused.output and active() is False
+    resumed = CliRunner().invoke(app, ["schedules", "resume"])
+    assert resumed.exit_code == 0 and "hourly-enrich" in resumed.output and active() is True

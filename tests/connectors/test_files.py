@@ -555,3 +555,72 @@ def test_a_closed_multiline_quote_at_the_end_of_the_file_still_reads(tmp_path: P
     path.write_text('sku,title,price\nA-1,"Bolt\nM8 ""hex""",2\n')
 
     assert _rows(path) == [{"sku": "A-1", "title": 'Bolt\nM8 "hex"', "price": "2"}]
+
+
+def _xlsx_bomb(path: Path, megabytes: int) -> Path:
+    """A real XLSX whose one cell is a ``megabytes`` MB string: written through a zip stream,
+    so the test never holds the string, and ~1000x smaller on disk than unpacked."""
+    import zipfile
+
+    template = _xlsx(path.with_name("template.xlsx"), [["sku", "title"], ["A-1", "MARKER"]])
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w") as bomb:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(member, data)
+                continue
+            head, tail = data.split(b"MARKER")
+            info = zipfile.ZipInfo(member.filename)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with bomb.open(info, "w", force_zip64=True) as out:
+                out.write(head)
+                for _ in range(megabytes):
+                    out.write(b"A" * 1024 * 1024)
+                out.write(tail)
+    return path
+
+
+def test_an_xlsx_zip_bomb_is_refused_unread_in_a_small_process(tmp_path: Path) -> None:
+    """A 66 KB XLSX holding one 60 MB string used to pass (only CSV had a field limit) and be
+    stored; now the zip directory's sizes refuse it before openpyxl reads a byte."""
+    import subprocess
+    import sys
+    import zipfile
+
+    path = _xlsx_bomb(tmp_path / "bomb.xlsx", 60)
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+    assert sheet.file_size > 60 * 1024 * 1024 and path.stat().st_size < 200 * 1024
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_AND_MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "refused:" in done.stdout and "zip bomb" in done.stdout, done.stdout
+    assert "xl/worksheets/sheet1.xml" in done.stdout
+    peak = int(done.stdout.rsplit("peak-mb:", 1)[1])
+    assert peak < 200, f"peak {peak} MB"
+
+
+def test_the_field_size_limit_applies_to_xlsx_cells_too(tmp_path: Path) -> None:
+    import secrets
+
+    long_text = secrets.token_hex(3000)  # 6,000 characters that do not compress
+    path = _xlsx(tmp_path / "long.xlsx", [["sku", "title"], ["A-1", "ok"], ["A-2", long_text]])
+    [problem] = _error(path, max_field_bytes=5000).problems
+    assert (problem.row, problem.column) == (3, "title")
+    assert "longer than max_field_bytes (5,000)" in problem.message
+    assert len(_rows(path, max_field_bytes=10_000)) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [(".csv", "sku\nA-1\n"), (".json", '[{"sku": "A-1"}]')]
+)
+def test_a_file_named_only_by_its_extension_is_read_as_that_format(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    assert _rows(path) == [{"sku": "A-1"}]

@@ -223,3 +223,12 @@ def test_a_saved_feed_block_is_what_the_export_deployment_writes(
     assert summary["status"] == "completed"
     items = xml_items(tmp_path / "nightly.xml")
     assert len(items) + len(rejects(feed(tmp_path, "nightly.xml"))) == example_store
+
+
+def test_the_rejects_report_never_carries_a_live_spreadsheet_formula(tmp_path: Path) -> None:
+    block = feed(tmp_path, default_availability=None)
+    hostile = '=HYPERLINK("http://evil.example","open")'
+    write(block, [{**GOOD, "external_id": "@A-1", "title": hostile, "stock": None}])
+    with block.rejects_path().open(newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["id"], row["title"]) == ("'@A-1", "'" + hostile)
