@@ -74,6 +74,7 @@ class EnrichConfig(BaseModel):
         from connectors.searxng import SearxngSearch
 
         block = SearxngSearch.load(name)
+        assert isinstance(block, SearxngSearch)  # called from sync code: the block, no coroutine
         return self.model_copy(
             update={
                 "search_url": block.base_url,

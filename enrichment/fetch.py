@@ -360,8 +360,8 @@ class SafeFetcher:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
             limit = self.policy.max_bytes
-            size = f"{int(declared):,}"
-            raise FetchRefused(final, f"body of {size} bytes is over the {limit:,} limit")
+            shown = f"{int(declared):,}"
+            raise FetchRefused(final, f"body of {shown} bytes is over the {limit:,} limit")
         chunks: list[bytes] = []
         size = 0
         try:
