@@ -49,7 +49,7 @@ def workbench(api_app: FastAPI, settings: UiSettings) -> FastAPI:
     codec = SessionCodec(secret, max_age=settings.session_hours * 3600)
 
     @web.middleware("http")
-    async def session_cookie(request: Request, call_next) -> Response:  # noqa: ANN001
+    async def session_cookie(request: Request, call_next) -> Response:
         session = codec.load(request.cookies.get(COOKIE))
         if session is None:
             session = WebSession(dirty=True)

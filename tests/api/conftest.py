@@ -31,7 +31,7 @@ class LiveServer:
     the app's threads as they would to a process started with them in its environment.
     """
 
-    def __init__(self, app, *, inherit_context: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, app, *, inherit_context: bool = False) -> None:
         import contextvars
 
         import uvicorn
@@ -102,7 +102,7 @@ class Api:
         return client
 
 
-def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:  # noqa: ANN003
+def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
     from api.main import create_app
     from api.settings import ApiSettings
 

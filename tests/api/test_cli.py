@@ -11,7 +11,7 @@ from tests.api.conftest import assert_error, start_api
 runner = CliRunner()
 
 
-def test_keys_create_list_revoke(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_keys_create_list_revoke(tmp_path, monkeypatch) -> None:
     from catalog.settings import get_settings
 
     store = f"sqlite:///{tmp_path / 'store.db'}"

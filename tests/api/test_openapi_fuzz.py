@@ -33,11 +33,11 @@ def test_no_operation_answers_with_a_server_error(api: Api) -> None:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        def call(case) -> None:  # noqa: ANN001
+        def call(case) -> None:
             case.call_and_validate(headers=headers, checks=[not_a_server_error], timeout=30)
 
         try:
             call()
-        except Exception as exc:  # noqa: BLE001 - collected, so one run reports every operation
+        except Exception as exc:  # collected, so one run reports every operation
             failures[operation.label] = str(exc)[:2000]
     assert not failures, "\n\n".join(f"{label}:\n{error}" for label, error in failures.items())

@@ -70,13 +70,13 @@ def row(**values: Any) -> dict[str, Any]:
     return base
 
 
-def mapped(*rows: dict[str, Any], schema: CatalogSchema | None = None):  # noqa: ANN201
+def mapped(*rows: dict[str, Any], schema: CatalogSchema | None = None):
     schema = schema or make_schema()
     mapping = resolve_columns(HEADER, schema, source="feed.csv")
     return map_batch(batch(list(rows)), mapping, schema)
 
 
-def messages(result) -> list[str]:  # noqa: ANN001
+def messages(result) -> list[str]:
     return [str(p) for p in result.problems]
 
 

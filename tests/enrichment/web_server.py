@@ -79,10 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
     owner: WebServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
         self.owner.hits[path] += 1
