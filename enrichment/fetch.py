@@ -55,8 +55,6 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 class FetchError(SkuflowError):
     """A page could not be fetched; `transient` says whether trying later may help."""
 
-    transient = False
-
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url

@@ -37,9 +37,8 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 class LLMError(SkuflowError):
-    """An LLM call failed. `transient` says whether the same call may succeed later."""
-
-    transient: bool = False
+    """An LLM call failed. `transient` (timeouts, HTTP 429 and 5xx, no connection) says whether
+    the same call may succeed later; the task retry policy retries exactly those."""
 
 
 class LLMNotConfigured(LLMError):
