@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import ValidationError
 
 from catalog.errors import InputError
@@ -44,18 +43,6 @@ def _xlsx(path: Path, rows: list[list[Any]], **sheets: list[list[Any]]) -> Path:
             sheet.append(values)
     workbook.save(path)
     return path
-
-
-class TestFileSourceBlockStandards(BlockStandardTestSuite):
-    @pytest.fixture
-    def block(self) -> type[FileSource]:
-        return FileSource
-
-    @pytest.mark.skip(reason="skuflow has no documentation site to link yet")
-    def test_has_a_documentation_url(self, block: type[FileSource]) -> None: ...
-
-    @pytest.mark.skip(reason="offline: no logo to fetch")
-    def test_has_a_valid_image(self, block: type[FileSource]) -> None: ...
 
 
 # -- reading ------------------------------------------------------------------------------------
