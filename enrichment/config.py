@@ -96,9 +96,10 @@ class EnrichConfig(BaseModel):
 
         llm = None
         if self.llm:
+            from catalog.settings import read_settings
             from llm.client import LLMSettings
 
-            llm = LLMSettings()
+            llm = read_settings(LLMSettings)
         learned = None
         if self.learned and self.learned_model:
             from enrichment.learned.store import load_extractor

@@ -36,14 +36,14 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def skuflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own `.skuflow` home (models, reports, default SQLite store)."""
-    from catalog.settings import get_settings
+    from catalog.settings import reload_settings
 
     home = tmp_path / ".skuflow"
     monkeypatch.setenv("SKUFLOW_HOME", str(home))
     monkeypatch.delenv("SKUFLOW_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
+    reload_settings()
     yield home
-    get_settings.cache_clear()
+    reload_settings()
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def store_url(
 ) -> str:
     """The store under test, as SKUFLOW_DATABASE_URL: a SQLite file, or the session's
     PostgreSQL database reset for this test."""
-    from catalog.settings import get_settings
+    from catalog.settings import reload_settings
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -126,7 +126,7 @@ def store_url(
         url = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", url)
-    get_settings.cache_clear()
+    reload_settings()
     return url
 
 
