@@ -20,7 +20,7 @@ from catalog.mapping import (
 )
 from catalog.rows import RowBatch
 from catalog.schema import CatalogSchema
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 
 def make_schema(**changes: Any) -> CatalogSchema:
@@ -364,7 +364,7 @@ def test_mapping_is_a_plain_value() -> None:
 
 
 def test_fortune500_csv_reads_without_problems() -> None:
-    path = SHARED_DATA / "companies" / "fortune500_2019.csv"
+    path = shared_path("companies/fortune500_2019.csv")
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         header = list(reader.fieldnames or [])

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from catalog.errors import InputError
 from catalog.rows import RowBatch
 from connectors.files import FileSource
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 
 def _batches(path: Path | str, batch_size: int = 5000, **options: Any) -> list[RowBatch]:
@@ -116,7 +116,7 @@ def test_a_given_delimiter_wins_over_sniffing(tmp_path: Path) -> None:
 
 
 def test_real_fortune500_csv_reads_every_row_with_raw_values() -> None:
-    path = SHARED_DATA / "companies" / "fortune500_2019.csv"
+    path = shared_path("companies/fortune500_2019.csv")
     batches = _batches(path, batch_size=128)
 
     rows = [row for batch in batches for row in batch.rows]
