@@ -20,14 +20,6 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-def needs_shared(*relative: str) -> pytest.MarkDecorator:
-    """Skip unless these paths of `../shared/data` are there (a plain clone has none of it),
-    naming the first one missing: ``pytestmark = needs_shared("companies/sp500.csv")``."""
-    missing = [r for r in relative if not (SHARED_DATA / r).exists()]
-    reason = f"needs ../shared/data/{missing[0]} beside the clone" if missing else ""
-    return pytest.mark.skipif(bool(missing), reason=reason)
-
-
 def shared_path(relative: str | Path) -> Path:
     """A path of `../shared/data` (relative to it, or a path under it); skips the calling test
     or fixture, naming it, when absent."""
