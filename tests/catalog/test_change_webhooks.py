@@ -217,7 +217,7 @@ def test_a_refused_endpoint_address_is_logged_not_called(
 
 def test_a_stalled_organization_does_not_hold_up_another_in_one_run(
     tmp_path,
-    receiver: Receiver,  # noqa: ANN001
+    receiver: Receiver,
 ) -> None:
     """The flow's pass sends organizations in turn: org B's change arrives while org A's
     receiver hangs (sent one after another, B would wait for every A timeout)."""

@@ -82,7 +82,7 @@ def start_receiver() -> Iterator[Receiver]:
 class _Hanging(JsonHandler):
     """Reads the request, then answers only once released: a stalled receiver."""
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         self.read_body()
         release: threading.Event = self.server.state  # type: ignore[attr-defined]
         release.wait(30)
