@@ -22,9 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-# ruff (style and errors) and import-linter (the layer contracts in pyproject.toml).
+# ruff (style and errors), mypy (the typed packages in pyproject's [tool.mypy]) and
+# import-linter (the layer contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 clean:

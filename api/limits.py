@@ -121,7 +121,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 """A JSON escape of a surrogate code unit: the only way a decoded body can hold a lone one."""
 
 
-def lone_surrogate_at(value: Any, path: str = "") -> str | None:  # noqa: ANN401 - any JSON
+def lone_surrogate_at(value: Any, path: str = "") -> str | None:  # any JSON
     """The path (``records[1].title``) of the first string or key holding a lone surrogate."""
     if isinstance(value, str):
         return path if _is_broken(value) else None

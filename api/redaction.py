@@ -47,7 +47,7 @@ class Redactor:
                 value = value.replace(found, shown)
         return _URL_PASSWORD.sub(r"\1:***@", value)
 
-    def value(self, value: Any) -> Any:  # noqa: ANN401 - any JSON-able value
+    def value(self, value: Any) -> Any:  # any JSON-able value
         """``value`` with every string in it (keys included) passed through `text`."""
         if isinstance(value, str):
             return self.text(value)
@@ -70,7 +70,7 @@ def _url_and_file(url: str, name: str) -> list[tuple[str, str]]:
 
         try:
             parsed = make_url(url)
-        except Exception:  # noqa: BLE001 - not a URL: the text itself is the location
+        except Exception:  # not a URL: the text itself is the location
             return pairs
         pairs.append((parsed.render_as_string(hide_password=True), name))
         pairs.append((parsed.render_as_string(hide_password=False), name))

@@ -7,18 +7,17 @@ database.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from catalog.settings import SkuflowSettings, normalize_database_url, read_settings
 from catalog.settings import get_settings as get_store_settings
-from catalog.settings import normalize_database_url
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(SkuflowSettings):
     model_config = SettingsConfigDict(env_prefix="SKUFLOW_API_", extra="ignore")
 
     host: str = Field("127.0.0.1", description="Address `skuflow api` listens on.")
@@ -91,6 +90,5 @@ class ApiSettings(BaseSettings):
         return self.sync_dir or self.resolved_home / "sync"
 
 
-@lru_cache
 def get_api_settings() -> ApiSettings:
-    return ApiSettings()
+    return read_settings(ApiSettings)

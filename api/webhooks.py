@@ -134,7 +134,7 @@ def job_event(status: str) -> str:
     return f"job.{status}"
 
 
-def job_notifier(sessions: sessionmaker[Session], sender: WebhookSender):  # noqa: ANN201
+def job_notifier(sessions: sessionmaker[Session], sender: WebhookSender):
     """An ``on_finish`` callback for `JobRunner.submit`: tells the organization's
     subscribers that a job ended (``job.completed``, ``job.failed`` or ``job.cancelled``)."""
     from catalog.models import Run

@@ -74,7 +74,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def timed(client: httpx.Client, method: str, path: str, **kwargs) -> float:  # noqa: ANN003
+def timed(client: httpx.Client, method: str, path: str, **kwargs) -> float:
     start = time.perf_counter()
     response = client.request(method, path, **kwargs)
     elapsed = time.perf_counter() - start

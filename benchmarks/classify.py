@@ -57,7 +57,7 @@ def texts_of(frame: pd.DataFrame) -> list[tuple[str, ...]]:
     return list(frame[TEXT_COLUMNS].itertuples(index=False, name=None))
 
 
-def taxonomy_of(frame: pd.DataFrame):  # noqa: ANN201 - Taxonomy, imported lazily
+def taxonomy_of(frame: pd.DataFrame):  # Taxonomy, imported lazily
     from taxonomy.importers import load_paths
 
     return load_paths(sorted(set(frame["label"])), name="gs1-mwpd2020")
@@ -78,7 +78,7 @@ def level_f1(gold: list[str], predicted: list[str | None]) -> list[float]:
     return scores
 
 
-def predict_paths(model, taxonomy, texts) -> tuple[list[str | None], np.ndarray]:  # noqa: ANN001
+def predict_paths(model, taxonomy, texts) -> tuple[list[str | None], np.ndarray]:
     predictions = model.predict(texts)
     paths = [taxonomy[p.node_id].path_text if p.node_id else None for p in predictions]
     return paths, np.array([p.confidence for p in predictions])
@@ -241,7 +241,7 @@ def zero_shot_sets(frame: pd.DataFrame) -> list[tuple[str, object, list, list[tu
     return sets
 
 
-def zero_shot(taxonomy, texts, gold, backend: str, self_training: bool) -> dict:  # noqa: ANN001
+def zero_shot(taxonomy, texts, gold, backend: str, self_training: bool) -> dict:
     """A zero-shot matcher over the category names only: no offer label is used. `backend` is
     "lexical" (word overlap), "static" (the default install's static embeddings) or
     "embedding" (the optional MiniLM extra); with `self_training`, the matcher's student

@@ -40,7 +40,7 @@ def csv_bytes(n: int) -> bytes:
     return out.getvalue().encode()
 
 
-def timed(label: str, count: int, unit: str, work) -> None:  # noqa: ANN001
+def timed(label: str, count: int, unit: str, work) -> None:
     start = time.perf_counter()
     work()
     seconds = time.perf_counter() - start

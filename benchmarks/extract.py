@@ -96,7 +96,7 @@ def load_predictions(path: Path) -> dict[str, dict[str, tuple[str, float]]]:
     return out
 
 
-def evaluate(gold_rows, predictions, *, at: float | None = None):  # noqa: ANN001, ANN201
+def evaluate(gold_rows, predictions, *, at: float | None = None):
     from enrichment.learned.scoring import score
 
     chosen = {
@@ -193,7 +193,7 @@ def run_set(name: str, work: Path) -> dict[str, object]:
     return result
 
 
-def labelled_train(folder: Path, texts: list[str]):  # noqa: ANN201 - list[LabelledRecord]
+def labelled_train(folder: Path, texts: list[str]):  # list[LabelledRecord]
     """The train split as labelled records (each value: the first gold string in the text)."""
     from enrichment.learned.examples import LabelledRecord
 

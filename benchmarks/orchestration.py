@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 EXAMPLES = ROOT / "examples"
 
 
-def _wait(condition, timeout: float, what: str, every: float = 0.25):  # noqa: ANN001, ANN202
+def _wait(condition, timeout: float, what: str, every: float = 0.25):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -43,7 +43,7 @@ def _wait(condition, timeout: float, what: str, every: float = 0.25):  # noqa: A
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
-def _onboard_run_for(source: str):  # noqa: ANN202
+def _onboard_run_for(source: str):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.sorting import FlowRunSort
 
@@ -79,7 +79,7 @@ def _announce_and_wait(source: str, timeout: float) -> tuple[float, float, float
     )
 
 
-def _task_runs(flow_run_id) -> Counter:  # noqa: ANN001
+def _task_runs(flow_run_id) -> Counter:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -98,7 +98,7 @@ def _task_runs(flow_run_id) -> Counter:  # noqa: ANN001
             offset += 200
 
 
-def _recorded_task_runs(flow_run_id, settle: float = 3.0, timeout: float = 180) -> Counter:  # noqa: ANN001
+def _recorded_task_runs(flow_run_id, settle: float = 3.0, timeout: float = 180) -> Counter:
     """Task runs of a flow run once the server's recorder has caught up (two equal counts
     ``settle`` seconds apart)."""
     deadline = time.monotonic() + timeout

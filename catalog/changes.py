@@ -157,11 +157,15 @@ def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert changes; a change already proposed from the same content is left as it is."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(Change.__table__).on_conflict_do_nothing(
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = Change.__table__
+    insert = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    statement = insert.on_conflict_do_nothing(
         index_elements=["record_id", "field", "operation", "basis"]
     )
     # Core, not ORM, insert: the rows are plain dicts and the ORM's bookkeeping costs ~3x.

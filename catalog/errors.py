@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 class SkuflowError(Exception):
     """Base of every error skuflow raises on purpose."""
 
+    transient: bool = False
+    """Whether the same call may succeed when tried again later (a timeout, an HTTP 429 or 5xx,
+    a lock): the one marker the task retry policy (`tasks/policy.py`) reads, whichever layer
+    raised the error. Bad input and refusals stay False."""
+
 
 @dataclass(frozen=True)
 class InputProblem:

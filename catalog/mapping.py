@@ -113,10 +113,10 @@ def resolve_columns(
         exact = [c for c in matches if c == name]
         return exact or matches
 
-    for column, attribute in (overrides or {}).items():
-        if attribute not in schema.by_name:
+    for column, target in (overrides or {}).items():
+        if target not in schema.by_name:
             problem(
-                f"--map sends column '{column}' to attribute '{attribute}', which the schema "
+                f"--map sends column '{column}' to attribute '{target}', which the schema "
                 f"does not define; attributes: {_listing(a.name for a in schema.attributes)}",
                 column,
             )
@@ -134,15 +134,15 @@ def resolve_columns(
         if actual in attribute_for_column:
             problem(
                 f"--map sends column '{actual}' to both '{attribute_for_column[actual]}' and "
-                f"'{attribute}'",
+                f"'{target}'",
                 actual,
             )
             continue
-        if attribute in overridden:
-            problem(f"--map sends two columns to attribute '{attribute}'", actual)
+        if target in overridden:
+            problem(f"--map sends two columns to attribute '{target}'", actual)
             continue
-        attribute_for_column[actual] = attribute
-        overridden.add(attribute)
+        attribute_for_column[actual] = target
+        overridden.add(target)
 
     for attribute in schema.attributes:
         if attribute.name in overridden:

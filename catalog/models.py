@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 Id = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit keys on PostgreSQL; INTEGER on SQLite so it stays an auto-incrementing rowid."""
@@ -38,6 +41,10 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    if TYPE_CHECKING:
+        # Every model here is a declarative table; SQLAlchemy types it as any FromClause.
+        __table__: ClassVar[Table]
+
     metadata = MetaData(
         naming_convention={
             "ix": "ix_%(column_0_label)s",

@@ -295,7 +295,8 @@ def _split(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
         return pa.array(values, type=_STRING, from_pandas=True), np.zeros(len(values), bool)
     is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
     native = ~is_str & ~pd.isna(values)
-    strings = np.where(is_str, values, None)
+    strings = values.copy()
+    strings[~is_str] = None
     return pa.array(strings, type=_STRING), native
 
 

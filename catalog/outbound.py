@@ -25,15 +25,30 @@ connected to, so what the policy says does not depend on which internal ports ar
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
 from catalog.errors import SkuflowError
+from catalog.settings import SkuflowSettings, read_settings
 
 ALLOW_ENV = "SKUFLOW_OUTBOUND_ALLOW"
+
+
+class OutboundSettings(SkuflowSettings):
+    """Addresses outbound calls may reach despite the policy (`SKUFLOW_OUTBOUND_ALLOW`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SKUFLOW_OUTBOUND_")
+
+    allow: str = Field(
+        "", description="Comma-separated `ip` or `ip:port` let through (an intranet host, tests)."
+    )
+
+
 REFUSED = "refused by outbound policy"
 """How a refused delivery is recorded in the delivery log (then why)."""
 
@@ -112,7 +127,8 @@ def domain_allowed(host: str, domains: Iterable[str]) -> bool:
 
 def allowed_addresses() -> tuple[str, ...]:
     """The addresses `SKUFLOW_OUTBOUND_ALLOW` opts in."""
-    return tuple(a.strip() for a in os.environ.get(ALLOW_ENV, "").split(",") if a.strip())
+    allow = read_settings(OutboundSettings).allow
+    return tuple(a.strip() for a in allow.split(",") if a.strip())
 
 
 def safe_url(url: str) -> str:

@@ -28,7 +28,7 @@ changes). Such a record stays in the store, with its history, but is not publish
 
 def is_merged(values: dict[str, Any] | None) -> bool:
     """Whether a record's current values say it was merged into another record."""
-    return bool(values) and MERGED_INTO in values
+    return values is not None and MERGED_INTO in values
 
 
 @dataclass

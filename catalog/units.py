@@ -28,6 +28,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import SupportsFloat, cast
 
 
 class UnitError(ValueError):
@@ -531,7 +532,7 @@ def to_unit(text_or_number: object, unit: str) -> float | None:
         return None if math.isnan(value) else value
     if not isinstance(text_or_number, str):
         try:
-            value = float(text_or_number)  # numpy scalars, Decimal
+            value = float(cast(SupportsFloat, text_or_number))  # numpy scalars, Decimal
         except (TypeError, ValueError):
             return None
         return None if math.isnan(value) else value

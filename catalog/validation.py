@@ -432,6 +432,8 @@ class SuiteRunner:
                 },
             )
         for er in outcome.results:
+            # A suite's results always carry the expectation that produced them.
+            assert er.expectation_config is not None
             acc = self._results[er.expectation_config.meta[_SPEC_META]]
             error = _exception_message(er.exception_info)
             if error:
@@ -833,7 +835,7 @@ def _build_gx(
 def _gx_expectation(spec: ExpectationSpec) -> Any:
     import great_expectations.expectations as gxe
 
-    common = {"column": spec.name, "meta": {_SPEC_META: spec.name}}
+    common: dict[str, Any] = {"column": spec.name, "meta": {_SPEC_META: spec.name}}
     kw = spec.kwargs
     if spec.kind == "not_null":
         return gxe.ExpectColumnValuesToNotBeNull(**common)

@@ -34,7 +34,7 @@ AllOption = Annotated[
 ]
 
 
-def _filter(catalog_id: int, ids, field, operation, min_conf, max_conf, run, select_all):  # noqa: ANN001, ANN202
+def _filter(catalog_id: int, ids, field, operation, min_conf, max_conf, run, select_all):
     from catalog.changes import ChangeFilter
 
     if not ids and not select_all:
@@ -149,7 +149,7 @@ def reject(
     _decide(reject_changes, "rejected", catalog, where, reviewer)
 
 
-def _decide(action, status: str, catalog: str | None, where: tuple, reviewer: str | None) -> None:  # noqa: ANN001
+def _decide(action, status: str, catalog: str | None, where: tuple, reviewer: str | None) -> None:
     """Run one review decision over the selected queued changes, say how many it took, and
     announce it (``skuflow.change.approved|rejected``) once the decision is committed."""
     from catalog.events import emit_decision_events

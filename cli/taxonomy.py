@@ -19,7 +19,7 @@ NameArgument = Annotated[str, typer.Argument(help="Taxonomy name.")]
 SHOWN = 20
 
 
-def _organization(session):  # noqa: ANN001, ANN202
+def _organization(session):
     from catalog.repository import get_or_create_organization
     from catalog.settings import get_settings
 

@@ -23,6 +23,8 @@ COLUMN_TYPES = ("text", "number", "integer", "boolean", "array")
 class TransientConnectorError(SkuflowError):
     """A failure that may pass if the same call is retried later (timeouts, locks, throttling)."""
 
+    transient = True
+
 
 class TerminalConnectorError(SkuflowError):
     """A failure that retrying cannot fix (bad credentials, missing table, wrong configuration)."""

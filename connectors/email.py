@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,7 @@ class EmailSource(Block):
         for key in keys:
             if key in seen:
                 continue
-            with box.get_file(key) as stream:
-                message = email.message_from_binary_file(stream, policy=email.policy.default)
+            message = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
             spool.add(f"maildir:{path}/{key}", message)
         return {"keys": keys}
 
@@ -208,7 +208,8 @@ class EmailSource(Block):
             after = 0
             if cursor and cursor.get("uidvalidity") == validity:
                 after = int(cursor.get("uid", 0))
-            status, data = connection.uid("SEARCH", None, f"UID {after + 1}:*", self.search)
+            # no charset argument (imaplib drops a None one anyway)
+            status, data = connection.uid("SEARCH", f"UID {after + 1}:*", self.search)
             if status != "OK":
                 raise TerminalConnectorError(f"{where}: search refused: {_text(data)}")
             uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > after)
@@ -274,7 +275,7 @@ class _Spool:
                 RemoteFile(
                     label=f"{label}/{name}",
                     name=name,
-                    fetch=lambda target, saved=saved: shutil.move(saved, target),
+                    fetch=partial(shutil.move, saved),
                 )
             )
 
@@ -285,7 +286,7 @@ def _attachments(message: EmailMessage) -> Iterator[tuple[str, bytes]]:
         name = part.get_filename()
         if name and readable(name):
             data = part.get_payload(decode=True)
-            if data is not None:
+            if isinstance(data, bytes):
                 yield Path(name).name, data
 
 

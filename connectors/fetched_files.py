@@ -28,7 +28,8 @@ class RemoteFile:
 
     label: str
     name: str
-    fetch: Callable[[Path], None]
+    fetch: Callable[[Path], object]
+    """Copies the file to the path given (what it returns is ignored)."""
 
 
 class LabelledFile:

@@ -15,7 +15,7 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -171,7 +171,7 @@ class FileSource(Block):
 
     # -- per file -------------------------------------------------------------------------------
 
-    def _records(self, path: Path) -> Iterator[Any]:
+    def _records(self, path: Path) -> Generator[Any, None, None]:
         """A generator whose first item is the header, then `(row number, row)` pairs."""
         fmt = self.format if self.format != "auto" else _format_from_extension(path)
         if path.stat().st_size == 0:
@@ -193,7 +193,7 @@ class FileSource(Block):
         except PermissionError:
             raise InputError.single(str(path), "cannot be read: permission denied") from None
 
-    def _csv_records(self, path: Path) -> Iterator[Any]:
+    def _csv_records(self, path: Path) -> Generator[Any, None, None]:
         source = str(path)
         delimiter = self.delimiter or self._sniff_delimiter(path)
         previous_limit = csv.field_size_limit(self.max_field_bytes)
@@ -344,7 +344,7 @@ class FileSource(Block):
             row=line if row_is_line else None,
         )
 
-    def _xlsx_records(self, path: Path) -> Iterator[Any]:
+    def _xlsx_records(self, path: Path) -> Generator[Any, None, None]:
         from openpyxl import load_workbook
 
         source = str(path)
@@ -421,7 +421,7 @@ class FileSource(Block):
                     column=name,
                 )
 
-    def _json_records(self, path: Path) -> Iterator[Any]:
+    def _json_records(self, path: Path) -> Generator[Any, None, None]:
         import ijson
 
         source = str(path)
@@ -468,7 +468,7 @@ class FileSource(Block):
         if element == 1:
             raise InputError.single(source, "has no data rows: the JSON array is empty")
 
-    def _jsonl_records(self, path: Path) -> Iterator[Any]:
+    def _jsonl_records(self, path: Path) -> Generator[Any, None, None]:
         source = str(path)
         seen = False
         with self._open_text(path) as stream:

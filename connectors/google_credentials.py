@@ -77,15 +77,17 @@ class GoogleCredentials(Block):
         base = self.api_base.rstrip("/") if self.api_base else None
 
         class _Session(AuthorizedSession):
-            def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-                if base:
+            def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+                if base and isinstance(url, str):
                     for host in GOOGLE_HOSTS:
                         if url.startswith(host):
                             url = base + url[len(host) :]
                 kwargs.setdefault("timeout", 60)
                 return super().request(method, url, *args, **kwargs)
 
-        return gspread.Client(auth=None, session=_Session(self._credentials()))
+        credentials = self._credentials()
+        # gspread authorises through the session given; `auth` is used only without one
+        return gspread.Client(auth=credentials, session=_Session(credentials))
 
     def _credentials(self) -> Any:
         if self.service_account_info is not None:

@@ -9,6 +9,7 @@ time) is remembered in the cursor, and only files whose fingerprint changed are 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ class DriveRead:
                 RemoteFile(
                     label=f"gdrive://{folder.folder_id}/{f['name']}",
                     name=f"{f['name']}.csv" if f["mimeType"] == SPREADSHEET_MIME else f["name"],
-                    fetch=lambda target, f=f: folder.download(f, target),
+                    fetch=partial(folder.download, f),
                 )
                 for f in changed
             ],

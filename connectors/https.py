@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, Literal
 
 from prefect.blocks.core import Block
@@ -142,7 +143,7 @@ class HttpsSource(Block):
                 if page is not None:
                     params[self.page_param] = str(page)
                 body = call_with_retries(
-                    lambda params=params: self._get(client, params),
+                    partial(self._get, client, params),
                     attempts=self.attempts,
                     base_delay=self.retry_base_seconds,
                     max_delay=max(self.retry_base_seconds * 2**self.attempts, 1.0),
@@ -206,7 +207,9 @@ class HttpsSource(Block):
             from prefect.blocks.system import Secret
 
             try:
-                return str(Secret.load(self.auth_secret).get())
+                secret = Secret.load(self.auth_secret)
+                assert isinstance(secret, Secret)  # sync code: the block, no coroutine
+                return str(secret.get())
             except ValueError as exc:
                 raise TerminalConnectorError(
                     f"{self.describe()}: no Secret block named '{self.auth_secret}': {exc}"

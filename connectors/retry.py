@@ -73,5 +73,5 @@ def http_status_error(
 def check_http_status(block: str, status: int, text: str, retry_after: str | None) -> None:
     """Raise `http_status_error` for an error status (>= 400), passing on a numeric Retry-After."""
     if status >= 400:
-        seconds = float(retry_after) if (retry_after or "").strip().isdigit() else None
+        seconds = float(retry_after) if retry_after and retry_after.strip().isdigit() else None
         raise http_status_error(block, status, text[:200], retry_after=seconds)

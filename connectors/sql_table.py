@@ -30,7 +30,6 @@ from connectors.retry import call_with_retries
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
-    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.types import TypeEngine
 
 TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "53300", "57P03"}
@@ -169,7 +168,7 @@ class SqlTable(Block):
             password = None
         return message.replace(str(password), "***") if password else message
 
-    def _error(self, exc: SQLAlchemyError, *, doing: str, hint: str = "") -> SkuflowError:
+    def _error(self, exc: Exception, *, doing: str, hint: str = "") -> SkuflowError:
         """Sort a driver error into transient or terminal, with a message free of the password."""
         original = getattr(exc, "orig", None) or exc
         lines = [line.strip() for line in str(original).splitlines() if line.strip()]
@@ -318,6 +317,7 @@ class SqlTableWriter(WriterLifecycle):
         from sqlalchemy import JSON
 
         raw = self._connection.connection.driver_connection
+        assert raw is not None  # a live connection's psycopg connection
         quote = self._preparer.quote
         columns = ", ".join(quote(c) for c in self._columns)
         with raw.cursor() as cursor:
@@ -397,14 +397,16 @@ class SqlTableWriter(WriterLifecycle):
 
     def _insert_statement(self) -> Any:
         from sqlalchemy import insert
+        from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = self._connection.dialect.name
         if self._mode == "append":
             return insert(self._target)
+        statement: postgresql.Insert | sqlite.Insert
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
+            statement = postgresql.insert(self._target)
         elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
+            statement = sqlite.insert(self._target)
         elif self._mode == "replace":
             return insert(self._target)
         else:
@@ -412,7 +414,6 @@ class SqlTableWriter(WriterLifecycle):
                 f"{self._block.describe()}: upsert is supported on PostgreSQL and SQLite, "
                 f"not {dialect}"
             )
-        statement = upsert(self._target)
         others = {c: statement.excluded[c] for c in self._columns if c != self._key}
         if not others:
             return statement.on_conflict_do_nothing(index_elements=[self._key])
@@ -482,7 +483,12 @@ class SqlTableWriter(WriterLifecycle):
 def _sql_type(kind: str) -> TypeEngine[Any]:
     from sqlalchemy import BigInteger, Boolean, Double, Text
 
-    return {"number": Double(), "integer": BigInteger(), "boolean": Boolean()}.get(kind, Text())
+    types: dict[str, TypeEngine[Any]] = {
+        "number": Double(),
+        "integer": BigInteger(),
+        "boolean": Boolean(),
+    }
+    return types.get(kind, Text())
 
 
 def _converter(sql_type: TypeEngine[Any]) -> Callable[[Any], Any]:
@@ -504,7 +510,8 @@ def _convert_column(convert: Callable[[Any], Any], values: list[Any]) -> list[An
     """`convert` over a column, skipping values that already have the target type."""
     if convert is _to_float:
         return [v if type(v) is float and v == v else _to_float(v) for v in values]
-    passing = {to_text: str, _to_int: int, _to_bool: bool}.get(convert)
+    types: dict[Callable[[Any], Any], type] = {to_text: str, _to_int: int, _to_bool: bool}
+    passing = types.get(convert)
     if passing is None:
         return [convert(v) for v in values]
     return [v if type(v) is passing else convert(v) for v in values]

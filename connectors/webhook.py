@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from prefect.blocks.core import Block
@@ -144,7 +145,7 @@ class WebhookWriter(WriterLifecycle):
                         separators=(",", ":"),
                     ).encode()
                     call_with_retries(
-                        lambda body=body: self._post(client, body),
+                        partial(self._post, client, body),
                         attempts=block.attempts,
                         base_delay=block.retry_base_seconds,
                         max_delay=max(block.retry_base_seconds * 2**block.attempts, 1.0),

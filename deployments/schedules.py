@@ -31,7 +31,7 @@ class ScheduleState:
     active: bool
 
 
-def _tagged(client, tag: str) -> list:  # noqa: ANN001
+def _tagged(client, tag: str) -> list:
     # an explicit limit and order: every tagged deployment, in a stable order
     return client.read_deployments(
         deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag])),

@@ -101,6 +101,11 @@ def start_server(
     port = port or free_port(host)
     env = {**os.environ, **SERVER_SETTINGS, "PREFECT_HOME": str(home), **(extra_env or {})}
     env.pop("PREFECT_API_URL", None)
+    # The UI asks the server's /ui-settings where the API is, and Prefect answers from these
+    # settings, not from `--port`: without them a server on 4299 tells the UI to call 4200.
+    # (PREFECT_UI_API_URL, when set, still wins: the address browsers reach a proxy on.)
+    env["PREFECT_SERVER_API_HOST"] = host
+    env["PREFECT_SERVER_API_PORT"] = str(port)
     if database_url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = asyncpg_url(database_url)
     log_path = home / "server.log"

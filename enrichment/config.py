@@ -74,6 +74,7 @@ class EnrichConfig(BaseModel):
         from connectors.searxng import SearxngSearch
 
         block = SearxngSearch.load(name)
+        assert isinstance(block, SearxngSearch)  # called from sync code: the block, no coroutine
         return self.model_copy(
             update={
                 "search_url": block.base_url,
@@ -95,9 +96,10 @@ class EnrichConfig(BaseModel):
 
         llm = None
         if self.llm:
+            from catalog.settings import read_settings
             from llm.client import LLMSettings
 
-            llm = LLMSettings()
+            llm = read_settings(LLMSettings)
         learned = None
         if self.learned and self.learned_model:
             from enrichment.learned.store import load_extractor

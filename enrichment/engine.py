@@ -99,7 +99,7 @@ class EnrichOptions:
 
 Provider = Callable[
     [Sequence[dict[str, Any]], OutputSchema, EnrichOptions, dict[int, frozenset[str]]],
-    list[Evidence | ItemFlag | ItemUsage],
+    Sequence[Evidence | ItemFlag | ItemUsage],
 ]
 """(items, schema, options, fields each item still wants) → evidence and item flags."""
 

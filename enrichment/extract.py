@@ -46,8 +46,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -264,7 +264,7 @@ class _Text:
         group — all text cut from the original, even when matching ran on the lower-cased
         twin (`lowered=True`, for patterns written in lower case).
         """
-        names = sorted(pattern.groupindex, key=pattern.groupindex.get)
+        names = sorted(pattern.groupindex, key=pattern.groupindex.__getitem__)
         if pattern.groups != len(names):
             raise ValueError(f"every group must be named in {pattern.pattern[:60]!r}")
         columns = ["evidence", *names, "start", "end"]
@@ -546,7 +546,7 @@ class _Plan:
             if found.empty:
                 continue
             claimed.append(found[["pos", "start", "end"]])
-            owners = _map_unique(found["label"], lambda k, t=table: t.get(_label_key(k), ()))
+            owners = _map_unique(found["label"], partial(_label_owners, table))
             owners = owners.tolist()
             bare = found["unit"].isna().to_numpy()
             for attribute in self.numeric:
@@ -677,16 +677,12 @@ class _Plan:
         else:
             pairs = {u: _factor(u, target) for u in pd.unique(canonical.dropna())}
             scale = (
-                np.array(
-                    [pairs[u][0] if u in pairs and pairs[u] else np.nan for u in canonical.tolist()]
-                )
+                np.array([p[0] if (p := pairs.get(u)) else np.nan for u in canonical.tolist()])
                 if len(canonical)
                 else values
             )
             shift = (
-                np.array(
-                    [pairs[u][1] if u in pairs and pairs[u] else 0.0 for u in canonical.tolist()]
-                )
+                np.array([p[1] if (p := pairs.get(u)) else 0.0 for u in canonical.tolist()])
                 if len(canonical)
                 else values
             )
@@ -972,6 +968,11 @@ def _resolve(found: pd.DataFrame, attribute: Attribute, record_ids: np.ndarray) 
 # -- small helpers -------------------------------------------------------------------------
 
 
+def _label_owners(table: dict[str, set[str]], label: str) -> set[str] | tuple[()]:
+    """The attributes a label (as written) names in `table`; none when it names none."""
+    return table.get(_label_key(label), ())
+
+
 def _map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     """`values.map(func)`, calling `func` once per distinct non-missing value."""
     return values.map({v: func(v) for v in pd.unique(values.dropna())})
@@ -1011,7 +1012,7 @@ def _factor(unit: str, target: str) -> tuple[float, float] | None:
         return None
 
 
-def _known_unit(unit: str | None) -> bool:
+def _known_unit(unit: str | None) -> TypeGuard[str]:
     if not unit:
         return False
     try:

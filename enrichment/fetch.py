@@ -55,8 +55,6 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 class FetchError(SkuflowError):
     """A page could not be fetched; `transient` says whether trying later may help."""
 
-    transient = False
-
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
@@ -360,8 +358,8 @@ class SafeFetcher:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
             limit = self.policy.max_bytes
-            size = f"{int(declared):,}"
-            raise FetchRefused(final, f"body of {size} bytes is over the {limit:,} limit")
+            shown = f"{int(declared):,}"
+            raise FetchRefused(final, f"body of {shown} bytes is over the {limit:,} limit")
         chunks: list[bytes] = []
         size = 0
         try:

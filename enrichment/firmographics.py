@@ -550,13 +550,13 @@ def _match_distinct(distinct: pd.DataFrame, table: CompanyTable) -> list[Company
         if not isinstance(website, str) or not website.strip():
             continue
         host, domain = web_host(website), registered_domain(website)
-        if domain is None or (_is_email(website) and domain in _FREE_MAIL):
+        if host is None or domain is None or (_is_email(website) and domain in _FREE_MAIL):
             continue
-        row, key = by_host.get(host), host
+        row, via = by_host.get(host), host
         if row is None:
-            row, key = by_domain.get(domain), domain
+            row, via = by_domain.get(domain), domain
         if row is not None:
-            result[i] = CompanyMatch(row, "domain-match", 100.0, DOMAIN_CONFIDENCE, key)
+            result[i] = CompanyMatch(row, "domain-match", 100.0, DOMAIN_CONFIDENCE, via)
 
     keys = [
         normalise_name(n) if isinstance(n, str) and n.strip() else None for n in distinct["name"]
@@ -575,7 +575,9 @@ def _match_distinct(distinct: pd.DataFrame, table: CompanyTable) -> list[Company
         elif len(key) >= FUZZY_MIN_LENGTH:
             pending.append(i)
     if pending:
-        for i, match in zip(pending, _fuzzy([keys[i] for i in pending], frame), strict=True):
+        # pending holds only positions whose key is set
+        names = [keys[i] or "" for i in pending]
+        for i, match in zip(pending, _fuzzy(names, frame), strict=True):
             result[i] = match
     return result
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -290,7 +291,7 @@ class OutputSchema(BaseModel):
         return self
 
     @classmethod
-    def parse(cls, fields: list[dict[str, Any]] | list[OutputField]) -> OutputSchema:
+    def parse(cls, fields: Sequence[dict[str, Any] | OutputField]) -> OutputSchema:
         """Read seed 003's list form; problems name the field's position and cause.
 
         Raises:
@@ -318,7 +319,7 @@ class OutputSchema(BaseModel):
         except ValidationError as exc:
             raise InputError.single("output_schema", str(exc)) from exc
 
-    def __iter__(self):  # type: ignore[override]
+    def __iter__(self):
         return iter(self.fields)
 
     def __len__(self) -> int:

@@ -23,10 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from catalog.errors import SkuflowError
 from catalog.limits import TooDeeplyNested, loads
+from catalog.settings import SkuflowSettings, read_settings
 
 MAX_QUERY_CHARS = 200
 MAX_RESPONSE_BYTES = 2_000_000
@@ -41,7 +42,7 @@ class SearchError(SkuflowError):
         self.transient = transient
 
 
-class SearchSettings(BaseSettings):
+class SearchSettings(SkuflowSettings):
     """Where the search backend is (`SKUFLOW_SEARCH_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="SKUFLOW_SEARCH_", extra="ignore")
@@ -184,7 +185,7 @@ def search_client(
 ) -> SearchClient | None:
     """The configured search backend: `url`, else `SKUFLOW_SEARCH_URL`; None when neither.
     Engines and language as given, else from `SKUFLOW_SEARCH_ENGINES` / `_LANGUAGE`."""
-    settings = SearchSettings()
+    settings = read_settings(SearchSettings)
     base = url or settings.url
     if not base:
         return None

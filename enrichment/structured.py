@@ -238,17 +238,17 @@ def spec_rows(tree: Any) -> list[PageFact]:
         if _plausible(label, value):
             facts.append(PageFact(label.rstrip(":"), value, "spec-table", "page"))
     for dl in tree.iter("dl"):
-        label = None
+        term: str | None = None
         for child in dl:
             if not isinstance(child.tag, str):
                 continue
             if child.tag == "dt":
-                label = _cell_text(child)
-            elif child.tag == "dd" and label:
+                term = _cell_text(child)
+            elif child.tag == "dd" and term:
                 value = _cell_text(child)
-                if _plausible(label, value):
-                    facts.append(PageFact(label.rstrip(":"), value, "spec-table", "page"))
-                label = None
+                if _plausible(term, value):
+                    facts.append(PageFact(term.rstrip(":"), value, "spec-table", "page"))
+                term = None
     return facts
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.models import RunStatus
 from catalog.settings import get_settings
@@ -35,7 +36,7 @@ def classify(
     taxonomy: str,
     llm: bool = False,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Classify a stored catalogue into `taxonomy`.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
@@ -30,7 +31,7 @@ def dedupe(
     catalog: str,
     model: str | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
     record_filter: RecordFilter | None = None,
 ) -> dict[str, Any]:
     """Deduplicate a stored catalogue.

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
 from catalog.db import session_scope
@@ -33,7 +34,7 @@ def deliver_webhooks(
     timeout_seconds: float = 10.0,
     attempts: int = 5,
     backoff_seconds: float = 1.0,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Deliver the change events waiting for webhook subscriptions.
 

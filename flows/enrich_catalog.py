@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.db import session_scope
 from catalog.models import Organization, RunStatus
@@ -27,7 +28,7 @@ def enrich_catalog(
     output_schema: list[dict[str, Any]] | None = None,
     config: EnrichConfig | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
     batch_size: int | None = None,
     search_block: str | None = None,
 ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.filters import RecordFilter
 from catalog.models import RunStatus
@@ -32,7 +33,7 @@ def export(
     destination: str | None = None,
     record_filter: RecordFilter | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Export the catalogue.
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.db import session_scope
 from catalog.filters import RecordFilter
@@ -36,7 +37,7 @@ def monitor(
     encoding: str = "utf-8",
     record_filter: RecordFilter | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Compare the supplier's current feed with the catalogue.
 

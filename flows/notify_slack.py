@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.settings import get_settings, normalize_database_url
 from connectors.base import TerminalConnectorError, TransientConnectorError
@@ -22,10 +23,10 @@ from flows.support.alerts import alert_events
 
 @flow(name="notify-slack")
 def notify_slack(
-    run_id: int,
+    run_id: SkipJsonSchema[int],
     notifier: str = "team-alerts",
     event: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Post a finished run's events to the Slack routes that want them.
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
@@ -58,9 +59,9 @@ def onboard(
     table: str | None = None,
     table_password_block: str | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
     batch_size: int | None = None,
-    run_id: int | None = None,
+    run_id: SkipJsonSchema[int | None] = None,
     column_overrides: dict[str, str] | None = None,
     encoding: str = "utf-8",
     review: bool = False,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
@@ -31,7 +32,7 @@ def quality_report(
     catalog: str,
     record_filter: RecordFilter | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Validate the catalogue as it stands and report it.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.errors import ValidationFailed
 from catalog.filters import RecordFilter
@@ -31,7 +32,7 @@ def rerun_stage(
     companies: str | None = None,
     record_filter: RecordFilter | None = None,
     organization: str | None = None,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Re-run one stage.
 

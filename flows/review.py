@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from catalog.settings import get_settings, normalize_database_url
 from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
@@ -19,12 +20,12 @@ from flows.support.run_events import describe_run
 
 @flow(name="review")
 def review(
-    run_id: int,
+    run_id: SkipJsonSchema[int],
     stage: str | None = None,
     timeout_seconds: int = 86_400,
     on_timeout: TimeoutPolicy = "keep_queued",
     poll_seconds: int = 5,
-    database_url: str | None = None,
+    database_url: SkipJsonSchema[str | None] = None,
 ) -> dict[str, Any]:
     """Wait for a person to decide the changes run ``run_id`` queued (in ``stage`` if given).
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from catalog.errors import SkuflowError
+from catalog.settings import SkuflowSettings, read_settings
 
 TOKENS_PER_CREDIT = 1000
 """What an LLM costs in the credits a run records: one credit per thousand tokens."""
@@ -37,9 +38,8 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 class LLMError(SkuflowError):
-    """An LLM call failed. `transient` says whether the same call may succeed later."""
-
-    transient: bool = False
+    """An LLM call failed. `transient` (timeouts, HTTP 429 and 5xx, no connection) says whether
+    the same call may succeed later; the task retry policy retries exactly those."""
 
 
 class LLMNotConfigured(LLMError):
@@ -69,7 +69,7 @@ class LLMMalformedAnswer(LLMError):
         self.content = content
 
 
-class LLMSettings(BaseSettings):
+class LLMSettings(SkuflowSettings):
     """Where the LLM is and how to call it, from `SKUFLOW_LLM_*` variables or given explicitly
     (e.g. from a Prefect block). The key is a secret: it is never logged or shown in repr."""
 
@@ -158,7 +158,7 @@ class LLMClient:
     """
 
     def __init__(self, settings: LLMSettings | None = None, *, cache: bool = True) -> None:
-        self.settings = settings or LLMSettings()
+        self.settings = settings or read_settings(LLMSettings)
         self._cache = AnswerCache(self._cache_dir()) if cache else None
         self._client: Any = None
 

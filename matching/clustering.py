@@ -109,11 +109,11 @@ def cluster_pairs(
         entry[1] += 1.0
         cross.setdefault(rb, {})[ra] = entry
 
-    order = sorted(
+    ranked = sorted(
         ((p, a, b) for (a, b), p in known.items() if p >= threshold),
         key=lambda item: (-item[0], item[1], item[2]),
     )
-    for _, a, b in order:
+    for _, a, b in ranked:
         ca, cb = int(root[a]), int(root[b])
         if ca == cb or (ca in anchored and cb in anchored):
             continue

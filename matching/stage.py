@@ -407,14 +407,18 @@ def model_from_decisions(
     dup_ids = [d for d, _, _ in pairs]
     survivors = [s for _, s, _ in pairs]
     values_by_id = dict(
-        session.execute(select(Record.id, Record.values).where(Record.id.in_(dup_ids))).all()
+        session.execute(select(Record.id, Record.values).where(Record.id.in_(dup_ids)))
+        .tuples()
+        .all()
     )
     values_by_ext = dict(
         session.execute(
             select(Record.external_id, Record.values).where(
                 Record.catalog_id == catalog_id, Record.external_id.in_(survivors)
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     values = [{k: v for k, v in values_by_id.get(d, {}).items() if k != FIELD} for d in dup_ids] + [
         values_by_ext.get(s, {}) for s in survivors

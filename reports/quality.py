@@ -154,7 +154,7 @@ def cached_quality_report(session: Session, *, catalog: Catalog) -> QualityRepor
     the open conflicts, the latest run, and the hour (the queue chart grows by the hour). So
     the page is always as fresh as the store, and re-opening it is cheap.
     """
-    key = (str(session.get_bind().url), catalog.id)
+    key = (str(session.get_bind().engine.url), catalog.id)
     stamp = fingerprint(session, catalog_id=catalog.id)
     with _cache_lock:
         hit = _cache.get(key)

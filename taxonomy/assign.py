@@ -131,8 +131,8 @@ def prepare_classifier(
     The file name is the hash of the taxonomy and training data, so an unchanged catalogue
     reuses its model and a re-run classifies exactly as before.
     """
-    catalog = session.get(Catalog, catalog_id)
-    organization = session.get(Organization, catalog.organization_id)
+    catalog = session.get_one(Catalog, catalog_id)
+    organization = session.get_one(Organization, catalog.organization_id)
     catalog.taxonomy_id = save_taxonomy(session, organization=organization, taxonomy=taxonomy).id
     texts, labels, unlabelled = catalogue_examples(
         session, catalog_id=catalog_id, schema=schema, taxonomy=taxonomy
@@ -260,7 +260,7 @@ def cascade_for(classifier: Classifier, taxonomy: Taxonomy, *, below: float) -> 
 def record_llm_usage(session: Session, *, run_id: int | None, usage: CascadeUsage) -> Counter[str]:
     """Add the cascade's tokens to the run's credits; returns the usage as counts."""
     if run_id is not None and usage.credits:
-        run = session.get(Run, run_id)
+        run = session.get_one(Run, run_id)
         run.credits = (run.credits or 0.0) + usage.credits
     return Counter(
         {

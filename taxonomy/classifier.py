@@ -148,7 +148,7 @@ def load_classifier(path: str | Path) -> Classifier:
         raise InputError.single(source, "classifier file not found")
     try:
         payload = joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not ours"
+    except Exception as exc:  # any unpickling failure means "not ours"
         raise InputError.single(source, f"not a saved classifier ({exc})") from None
     from taxonomy.embeddings import EmbeddingClassifier
 

@@ -159,7 +159,7 @@ def load_stored(session: Session, stored: StoredTaxonomy) -> Taxonomy:
         .where(TaxonomyNode.taxonomy_id == stored.id)
         .order_by(TaxonomyNode.level, TaxonomyNode.id)
     ).all()
-    nodes = {}
+    nodes: dict[str, Node] = {}
     attributes: dict[str, tuple[CategoryAttribute, ...]] = {}
     descriptions: dict[str, str] = {}
     synonyms: dict[str, tuple[str, ...]] = {}
@@ -220,8 +220,8 @@ def remap_catalog(
     category = schema.category_attribute
     if catalog is None or catalog.taxonomy_id is None or category is None:
         raise NotFound("the catalogue has no taxonomy or no category attribute to re-map")
-    old = load_stored(session, session.get(StoredTaxonomy, catalog.taxonomy_id))
-    organization = session.get(Organization, catalog.organization_id)
+    old = load_stored(session, session.get_one(StoredTaxonomy, catalog.taxonomy_id))
+    organization = session.get_one(Organization, catalog.organization_id)
     stored_new = save_taxonomy(session, organization=organization, taxonomy=new)
     thresholds = schema.thresholds_for(category.name)
     review_ceiling = max(thresholds.reject, min(thresholds.auto_apply - 0.01, 0.85))

@@ -19,6 +19,16 @@ PG_ADMIN_URL = os.environ.get(
     "SKUFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
+
+def shared_path(relative: str | Path) -> Path:
+    """A path of `../shared/data` (relative to it, or a path under it); skips the calling test
+    or fixture, naming it, when absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs ../shared/data/{path.relative_to(SHARED_DATA)} beside the clone")
+    return path
+
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -36,14 +46,14 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def skuflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own `.skuflow` home (models, reports, default SQLite store)."""
-    from catalog.settings import get_settings
+    from catalog.settings import reload_settings
 
     home = tmp_path / ".skuflow"
     monkeypatch.setenv("SKUFLOW_HOME", str(home))
     monkeypatch.delenv("SKUFLOW_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
+    reload_settings()
     yield home
-    get_settings.cache_clear()
+    reload_settings()
 
 
 @pytest.fixture
@@ -118,7 +128,7 @@ def store_url(
 ) -> str:
     """The store under test, as SKUFLOW_DATABASE_URL: a SQLite file, or the session's
     PostgreSQL database reset for this test."""
-    from catalog.settings import get_settings
+    from catalog.settings import reload_settings
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -126,7 +136,7 @@ def store_url(
         url = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", url)
-    get_settings.cache_clear()
+    reload_settings()
     return url
 
 

@@ -87,12 +87,14 @@ def default_responder(body: dict[str, Any]) -> Any:
 class LLMServer:
     """The server; start it with `start()` or a `with` block. Switches may be flipped between
     requests: `malformed` (content that is not JSON), `delay` (seconds before answering),
-    `fail_status` (answer every request with this HTTP status)."""
+    `fail_status` (answer every request with this HTTP status; only the next `fail_times`
+    requests when that is set, so a retry can succeed)."""
 
     responder: Responder = default_responder
     malformed: bool = False
     delay: float = 0.0
     fail_status: int | None = None
+    fail_times: int | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -113,7 +115,7 @@ class LLMServer:
         """Forget recorded requests and turn every misbehaviour off."""
         with self._lock:
             self.requests.clear()
-        self.malformed, self.delay, self.fail_status = False, 0.0, None
+        self.malformed, self.delay, self.fail_status, self.fail_times = False, 0.0, None, None
 
     def start(self) -> LLMServer:
         handler = type("Handler", (_Handler,), {"owner": self})
@@ -141,15 +143,27 @@ class LLMServer:
         with self._lock:
             self.requests.append(request)
 
+    def _fails_now(self) -> bool:
+        """Whether this request gets `fail_status` (counting down `fail_times`)."""
+        with self._lock:
+            if self.fail_status is None:
+                return False
+            if self.fail_times is None:
+                return True
+            if self.fail_times > 0:
+                self.fail_times -= 1
+                return True
+            return False
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: LLMServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         """Quiet: tests read `requests`, not stderr."""
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:  # stdlib naming
         length = int(self.headers.get("Content-Length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
@@ -161,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         server._record(RecordedRequest(self.path, body, headers))
         if server.delay and server._stopping.wait(server.delay):
             return
-        if server.fail_status is not None:
+        if server._fails_now():
             self._send(
                 server.fail_status,
                 {"error": {"message": "simulated failure", "type": "server_error"}},

@@ -220,7 +220,7 @@ def _validation_report(reports_dir: Path, run_id: int) -> Path:
     return path
 
 
-def _conflict(session, org_id: int, catalog_id: int, record_id: int, run_id: int) -> None:  # noqa: ANN001
+def _conflict(session, org_id: int, catalog_id: int, record_id: int, run_id: int) -> None:
     from enrichment.models import Conflict
 
     session.add(

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.main import create_app as create_api_app
 from api.settings import ApiSettings
 from catalog.errors import InputError, NotFound, StateConflict
+from catalog.settings import read_settings
 from reports.page import TEMPLATES_DIR as REPORT_TEMPLATES
 from ui.pages import analyse, auth, records, review, runs
 from ui.session import COOKIE, SessionCodec, WebSession
@@ -30,7 +31,7 @@ log = logging.getLogger("skuflow.ui")
 def create_app(settings: ApiSettings | None = None, ui: UiSettings | None = None) -> FastAPI:
     """The API app with the workbench at ``/ui`` (and ``/`` sending browsers there)."""
     app = create_api_app(settings)
-    app.mount("/ui", workbench(app, ui or UiSettings()))
+    app.mount("/ui", workbench(app, ui or read_settings(UiSettings)))
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -49,7 +50,7 @@ def workbench(api_app: FastAPI, settings: UiSettings) -> FastAPI:
     codec = SessionCodec(secret, max_age=settings.session_hours * 3600)
 
     @web.middleware("http")
-    async def session_cookie(request: Request, call_next) -> Response:  # noqa: ANN001
+    async def session_cookie(request: Request, call_next) -> Response:
         session = codec.load(request.cookies.get(COOKIE))
         if session is None:
             session = WebSession(dirty=True)

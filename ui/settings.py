@@ -7,12 +7,14 @@ import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from catalog.settings import SkuflowSettings
 
 SECRET_FILE = "ui-secret"
 
 
-class UiSettings(BaseSettings):
+class UiSettings(SkuflowSettings):
     model_config = SettingsConfigDict(env_prefix="SKUFLOW_UI_", extra="ignore")
 
     secret: SecretStr | None = Field(

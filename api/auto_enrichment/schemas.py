@@ -84,7 +84,7 @@ class ConfigPublic(ConfigFields):
 
 class JobPublic(BaseModel):
     id: str
-    entityType: str  # noqa: N815 - the contract's spelling
+    entityType: str  # the contract's spelling
     status: str
     trigger: str
     total: int

@@ -215,8 +215,9 @@ def credits_this_month(session: Session, *, organization_id: int) -> float:
 def enrich_config(config: ConfigFields, settings: ApiSettings) -> EnrichConfig:
     """The organization's auto-enrichment settings as the enrich stage's config."""
     from api.enrich_jobs.engine import FetchSettings
+    from catalog.settings import read_settings
 
-    fetch = FetchSettings()
+    fetch = read_settings(FetchSettings)
     providers = ["record", "learned", "reference"] + (["web"] if config.web_search else [])
     return EnrichConfig(
         providers=providers,

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from catalog.schema import Thresholds
+from catalog.settings import SkuflowSettings, read_settings
 from enrichment.config import EnrichConfig
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.output_schema import OutputField, OutputSchema
@@ -45,7 +46,7 @@ def _available(module: str) -> bool:
         return False
 
 
-class FetchSettings(BaseSettings):
+class FetchSettings(SkuflowSettings):
     """Which normally refused addresses jobs may fetch pages from (``SKUFLOW_API_FETCH_ALLOW``,
     comma-separated ``host:port`` or ``host``): for an intranet catalogue server, or tests."""
 
@@ -129,7 +130,7 @@ def job_config(job: JobOptions) -> tuple[EnrichConfig, list[str]]:
     wanted = list(SPEED_PROVIDERS.get(job.speed, SPEED_PROVIDERS["medium"]))
     if not job.web_search and "web" in wanted:
         wanted.remove("web")
-    if "llm" in wanted and not LLMSettings().configured:
+    if "llm" in wanted and not read_settings(LLMSettings).configured:
         wanted.remove("llm")
         if job.speed in ("medium", "slow"):
             flags.append("info:llm_not_configured")
@@ -139,13 +140,13 @@ def job_config(job: JobOptions) -> tuple[EnrichConfig, list[str]]:
             "info:web_search_not_configured: web research is not available here; values "
             "come from the item's own data"
         )
-    elif job.web_search and not SearchSettings().url:
+    elif job.web_search and not read_settings(SearchSettings).url:
         flags.append(
             "info:web_search_not_configured: no search backend is configured "
             "(SKUFLOW_SEARCH_URL); only pages named by the item (url, product_url, website, …) "
             "are read"
         )
-    fetch = FetchSettings()
+    fetch = read_settings(FetchSettings)
     config = EnrichConfig(
         providers=list(providers),
         web_search=job.web_search,

@@ -114,7 +114,7 @@ def put_config(body: ConfigFields, session: SessionDep, org: CurrentOrganization
 def list_jobs(
     session: SessionDep,
     org: CurrentOrganization,
-    entityType: EntityType | None = None,  # noqa: N803 - the contract's spelling
+    entityType: EntityType | None = None,  # the contract's spelling
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Offset = 0,
@@ -130,13 +130,13 @@ def list_jobs(
 
 
 @router.get("/jobs/{id}")
-def get_job(id: str, session: SessionDep, org: CurrentOrganization) -> JobPublic:  # noqa: A002
+def get_job(id: str, session: SessionDep, org: CurrentOrganization) -> JobPublic:
     return _job(service.get_job(session, org=org, job_id=id))
 
 
 @router.post("/jobs/{id}/retry", status_code=202)
 def retry_job(
-    id: str,  # noqa: A002
+    id: str,
     request: Request,
     session: SessionDep,
     org: CurrentOrganization,
@@ -172,7 +172,7 @@ def list_conflicts(
 
 def _resolve(
     session: SessionDep, org: CurrentOrganization, id: str, body: ResolveRequest
-) -> ConflictPublic:  # noqa: A002
+) -> ConflictPublic:
     conflict = service.get_conflict(session, org=org, conflict_id=id)
     if conflict.status == ConflictStatus.RESOLVED.value:
         raise ApiError(409, f"conflict {id} is already resolved", code="CONFLICT_ALREADY_RESOLVED")
@@ -189,7 +189,7 @@ def _resolve(
 
 @router.post("/conflicts/{id}/resolve")
 def resolve_post(
-    id: str,  # noqa: A002
+    id: str,
     session: SessionDep,
     org: CurrentOrganization,
     body: Annotated[ResolveRequest | None, Body()] = None,
@@ -200,7 +200,7 @@ def resolve_post(
 
 @router.put("/conflicts/{id}/resolve")
 def resolve_put(
-    id: str,  # noqa: A002
+    id: str,
     body: ResolveRequest,
     session: SessionDep,
     org: CurrentOrganization,

@@ -77,7 +77,7 @@ def deliver(
     import httpx
 
     with sessions() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
+        delivery = session.get_one(WebhookDelivery, delivery_id)
         subscription = (
             session.get(WebhookSubscription, delivery.subscription_id)
             if delivery.subscription_id
@@ -165,7 +165,7 @@ def _log(
     error: str | None,
 ) -> None:
     with sessions() as session, session.begin():
-        delivery = session.get(WebhookDelivery, delivery_id)
+        delivery = session.get_one(WebhookDelivery, delivery_id)
         delivery.attempts = attempt
         delivery.status = status
         delivery.response_status = code

@@ -51,7 +51,7 @@ class FairDispatcher:
         self._threads: list[threading.Thread] = []
         self._cond = threading.Condition()
 
-    def submit(self, key: Hashable, item: Any) -> None:  # noqa: ANN401 - whatever send takes
+    def submit(self, key: Hashable, item: Any) -> None:  # whatever send takes
         """Queue ``item`` behind the other items of ``key``."""
         with self._cond:
             if self._closed:
@@ -114,7 +114,7 @@ class FairDispatcher:
             key, item = taken
             try:
                 self._send(item)
-            except Exception:  # noqa: BLE001 - one delivery must not stop the worker
+            except Exception:  # one delivery must not stop the worker
                 log.exception("sending webhook delivery %s failed", item)
             finally:
                 with self._cond:

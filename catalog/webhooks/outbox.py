@@ -135,13 +135,14 @@ def collect_change_events(
 def _insert_new(session: Session, chosen: Any) -> int:
     table = WebhookChangeEvent.__table__
     columns = ["organization_id", "subscription_id", "change_id", "event", "created_at"]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (
-        insert(table).from_select(columns, chosen).on_conflict_do_nothing().returning(table.c.id)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
     )
+    statement = insert.from_select(columns, chosen).on_conflict_do_nothing().returning(table.c.id)
     return len(session.execute(statement).all())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,14 +93,14 @@ class ConfidenceModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> ConfidenceModel:
+    def from_json(cls, data: dict[str, Any]) -> ConfidenceModel:
         dense = data["dense"]
         assert isinstance(dense, dict)
         return cls(
             dense_weights=tuple(float(dense[k]) for k in DENSE),
-            attribute_weights={k: float(v) for k, v in data["attribute"].items()},  # type: ignore[union-attr]
-            known_weights={k: float(v) for k, v in data["known"].items()},  # type: ignore[union-attr]
-            intercept=float(data["intercept"]),  # type: ignore[arg-type]
+            attribute_weights={k: float(v) for k, v in data["attribute"].items()},
+            known_weights={k: float(v) for k, v in data["known"].items()},
+            intercept=float(data["intercept"]),
         )
 
 
@@ -140,6 +141,8 @@ def cross_fitted_scores(
     for fold in sorted(set(folds)):
         test = np.flatnonzero(fold_array == fold)
         train = np.flatnonzero(fold_array != fold)
-        model = fit_confidence([rows[i] for i in train], [correct[i] for i in train])
-        out[test] = model.score([rows[i] for i in test])
+        model = fit_confidence(
+            [rows[i] for i in train.tolist()], [correct[i] for i in train.tolist()]
+        )
+        out[test] = model.score([rows[i] for i in test.tolist()])
     return out

@@ -158,7 +158,7 @@ def predict_csv(
         writer = csv.writer(handle)
         writer.writerow(OUTPUT_COLUMNS)
         checked = False
-        for chunk in chunks:  # type: ignore[union-attr]
+        for chunk in chunks:
             if not checked:
                 _missing(path, list(chunk.columns), [*text_columns, id_column], "text/id")
                 if group_column:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_VALUE_TOKENS = 8
 """Longer labelled values are kept for training but not listed (they are descriptions, not
@@ -87,6 +88,6 @@ class Gazetteer:
         return [[list(k), dict(sorted(v.items()))] for k, v in sorted(self.counts.items())]
 
     @classmethod
-    def from_json(cls, data: list[list[object]]) -> Gazetteer:
-        counts = {tuple(k): Counter(v) for k, v in data}  # type: ignore[arg-type, call-overload]
+    def from_json(cls, data: list[list[Any]]) -> Gazetteer:
+        counts: dict[tuple[str, ...], Counter[str]] = {tuple(k): Counter(v) for k, v in data}
         return cls(counts=counts, longest=max((len(k) for k in counts), default=0))

@@ -538,7 +538,7 @@ def train_extractor(
     return model, TrainingSummary(version, counts, training.skipped, cv, seconds)
 
 
-def _gazetteer_entries(training: TrainingSet):  # noqa: ANN202 - generator of triples
+def _gazetteer_entries(training: TrainingSet):  # generator of triples
     for r in training.records:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         for attribute, values in r.record.values.items():

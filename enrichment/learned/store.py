@@ -189,7 +189,9 @@ def prepare_learned_extractor(
         digest = training_hash(subset, fields, params)
         path = folder / f"extractor-{digest}.skx"
         if path.exists():
-            models[attribute], files[attribute] = load_extractor(str(path)), path
+            reused = load_extractor(str(path))
+            assert isinstance(reused, LearnedExtractor)  # a .skx file holds one model
+            models[attribute], files[attribute] = reused, path
             notes.append(f"{attribute}: reused model {digest} ({len(subset)} records)")
             continue
         try:

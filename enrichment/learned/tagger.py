@@ -46,7 +46,7 @@ class TaggedSpan:
     spill: float
 
 
-def _require_crfsuite():  # noqa: ANN202 - the pycrfsuite module
+def _require_crfsuite():  # the pycrfsuite module
     try:
         import pycrfsuite
     except ImportError as exc:  # pragma: no cover - a base dependency

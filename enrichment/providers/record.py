@@ -66,7 +66,7 @@ def _attribute(alias: str, field: OutputField) -> Attribute | None:
         name=alias,
         type=kind,
         unit=unit if kind in (AttributeType.NUMBER, AttributeType.INTEGER) else None,
-        enum=list(field.enum) if kind is AttributeType.ENUM else None,
+        enum=list(field.enum or ()) if kind is AttributeType.ENUM else None,
         description=field.description,
         derive="extract",
     )

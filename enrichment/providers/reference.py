@@ -326,9 +326,9 @@ def _company_fields(schema: OutputSchema, catalog: CatalogSchema | None) -> dict
             if kind == "firmographics":
                 fields[spec.name] = fact
             continue
-        fact = _COMPANY_FIELDS.get(field_key(spec.name))
-        if fact is not None:
-            fields[spec.name] = fact
+        known = _COMPANY_FIELDS.get(field_key(spec.name))
+        if known is not None:
+            fields[spec.name] = known
     return fields
 
 

@@ -31,7 +31,7 @@ class LiveServer:
     the app's threads as they would to a process started with them in its environment.
     """
 
-    def __init__(self, app, *, inherit_context: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, app, *, inherit_context: bool = False) -> None:
         import contextvars
 
         import uvicorn
@@ -102,7 +102,30 @@ class Api:
         return client
 
 
-def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:  # noqa: ANN003
+FORTUNE = SHARED_DATA / "companies" / "fortune500_2019.csv"
+"""The reference companies the API enriches from (a plain clone has no ../shared)."""
+
+
+def _companies(tmp: Path) -> Path:
+    """The Fortune 500 table when ../shared is beside the clone; else two of its companies in
+    its columns, written here, so auto-enrichment is tested on a plain clone too (tests that
+    check the table's own rows skip instead)."""
+    if FORTUNE.exists():
+        return FORTUNE
+    path = tmp / "companies.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "company_name,rank,revenue ($M),employees,industry,sector,location,website\n"
+        'Walmart,1,"$514,405.0",2200000,General Merchandisers,Retailing,"Bentonville, Ark.",'
+        "http://www.walmart.com\n"
+        'Apple,11,"$265,595.0",132000,"Computers, Office Equipment",Technology,'
+        '"Cupertino, Calif.",http://www.apple.com\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
     from api.main import create_app
     from api.settings import ApiSettings
 
@@ -110,7 +133,7 @@ def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
         store_url=store_url,
         home=tmp / "home",
         sync_dir=tmp / "sync",
-        companies=SHARED_DATA / "companies" / "fortune500_2019.csv",
+        companies=_companies(tmp),
         webhook_backoff=0.05,
         webhook_timeout=5,
         webhook_attempts=3,

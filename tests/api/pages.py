@@ -50,7 +50,7 @@ class PageServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 owner.requests.append(self.path)
                 part = self.path.rsplit("/", 1)[-1]
                 if self.path == "/robots.txt" or part not in BEARINGS:
@@ -104,7 +104,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 owner.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)

@@ -11,12 +11,12 @@ from tests.api.conftest import assert_error, start_api
 runner = CliRunner()
 
 
-def test_keys_create_list_revoke(tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    from catalog.settings import get_settings
+def test_keys_create_list_revoke(tmp_path, monkeypatch) -> None:
+    from catalog.settings import reload_settings
 
     store = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", store)
-    get_settings.cache_clear()
+    reload_settings()
 
     created = runner.invoke(
         app, ["api", "keys", "create", "--organization", "acme", "--name", "ci"]

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Api, assert_error, synced_file, wait_for
+from tests.conftest import shared_path
 
 RECORDS = [
     {"id": "SKU-001", "name": "Industrial Air Compressor 5HP", "description": "Oil-free, 60 gal"},
@@ -163,6 +164,7 @@ def test_classify_errors(api: Api) -> None:
 
 
 def test_enrich_firmographics_from_the_reference_table(api: Api) -> None:
+    shared_path("companies/fortune500_2019.csv")  # the API's reference table
     response = api.client().post(
         "/api/enrich",
         json={

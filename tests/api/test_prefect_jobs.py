@@ -19,7 +19,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
     server.stop()
 
 
-def _flow_run(flow_run_id: str):  # noqa: ANN202
+def _flow_run(flow_run_id: str):
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:

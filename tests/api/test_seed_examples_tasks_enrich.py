@@ -38,7 +38,7 @@ def key(api: Api, pages: PageServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_seed_003_enrich_example(api: Api, key: str) -> None:
-    YOUR_API_KEY = key  # noqa: N806 - the example's placeholder
+    YOUR_API_KEY = key  # the example's placeholder
     response = requests.post(
         f"{api.url}/api/public/enrich",
         headers={"Authorization": f"Bearer {YOUR_API_KEY}"},

@@ -19,7 +19,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
     server.stop()
 
 
-def _flow_run_of(api: Api, job_id: str):  # noqa: ANN202
+def _flow_run_of(api: Api, job_id: str):
     from prefect.client.orchestration import get_client
 
     from catalog.db import session_scope

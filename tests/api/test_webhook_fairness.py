@@ -35,7 +35,7 @@ def receiver() -> Iterator[Receiver]:
         yield receiver
 
 
-def _subscribe(session, org: str, url: str, secret: str) -> tuple[int, int]:  # noqa: ANN001
+def _subscribe(session, org: str, url: str, secret: str) -> tuple[int, int]:
     organization = get_or_create_organization(session, name=org)
     sub = WebhookSubscription(organization_id=organization.id, url=url, secret=secret, events=[])
     session.add(sub)

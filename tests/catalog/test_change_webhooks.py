@@ -41,7 +41,7 @@ def receiver(receiver_server: Receiver) -> Receiver:
     return receiver_server
 
 
-def _subscribe(session, org_name: str, url: str, secret: str, **options) -> int:  # noqa: ANN001, ANN003
+def _subscribe(session, org_name: str, url: str, secret: str, **options) -> int:
     org = get_or_create_organization(session, name=org_name)
     sub = WebhookSubscription(organization_id=org.id, url=url, secret=secret, **options)
     session.add(sub)
@@ -49,7 +49,7 @@ def _subscribe(session, org_name: str, url: str, secret: str, **options) -> int:
     return sub.id
 
 
-def _queue_changes(session, org_name: str = "acme") -> int:  # noqa: ANN001
+def _queue_changes(session, org_name: str = "acme") -> int:
     """Three records with a voltage proposal each waiting for review, and one applied."""
     org = get_or_create_organization(session, name=org_name)
     catalog_id = upsert_catalog(session, organization=org, schema=SCHEMA).id
@@ -74,7 +74,7 @@ def _queue_changes(session, org_name: str = "acme") -> int:  # noqa: ANN001
     return catalog_id
 
 
-def _deliver(store_url: str, **options) -> dict[str, int]:  # noqa: ANN003
+def _deliver(store_url: str, **options) -> dict[str, int]:
     sessions = sessionmaker(get_engine(store_url), expire_on_commit=False)
     return deliver_change_events(sessions, **{"backoff": 0.01, "attempts": 2} | options).as_dict()
 
@@ -217,7 +217,7 @@ def test_a_refused_endpoint_address_is_logged_not_called(
 
 def test_a_stalled_organization_does_not_hold_up_another_in_one_run(
     tmp_path,
-    receiver: Receiver,  # noqa: ANN001
+    receiver: Receiver,
 ) -> None:
     """The flow's pass sends organizations in turn: org B's change arrives while org A's
     receiver hangs (sent one after another, B would wait for every A timeout)."""

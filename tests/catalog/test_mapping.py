@@ -20,7 +20,7 @@ from catalog.mapping import (
 )
 from catalog.rows import RowBatch
 from catalog.schema import CatalogSchema
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 
 def make_schema(**changes: Any) -> CatalogSchema:
@@ -70,13 +70,13 @@ def row(**values: Any) -> dict[str, Any]:
     return base
 
 
-def mapped(*rows: dict[str, Any], schema: CatalogSchema | None = None):  # noqa: ANN201
+def mapped(*rows: dict[str, Any], schema: CatalogSchema | None = None):
     schema = schema or make_schema()
     mapping = resolve_columns(HEADER, schema, source="feed.csv")
     return map_batch(batch(list(rows)), mapping, schema)
 
 
-def messages(result) -> list[str]:  # noqa: ANN001
+def messages(result) -> list[str]:
     return [str(p) for p in result.problems]
 
 
@@ -364,7 +364,7 @@ def test_mapping_is_a_plain_value() -> None:
 
 
 def test_fortune500_csv_reads_without_problems() -> None:
-    path = SHARED_DATA / "companies" / "fortune500_2019.csv"
+    path = shared_path("companies/fortune500_2019.csv")
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         header = list(reader.fieldnames or [])

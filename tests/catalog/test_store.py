@@ -52,7 +52,7 @@ def _frame(rows: dict[str, str]) -> tuple[pd.DataFrame, pd.Series]:
     return frame, hashes
 
 
-def _catalog(session) -> int:  # noqa: ANN001
+def _catalog(session) -> int:
     org = get_or_create_organization(session, name="acme")
     return upsert_catalog(session, organization=org, schema=SCHEMA).id
 
@@ -158,7 +158,7 @@ def test_changes_are_scored_applied_queued_or_dropped_once(store_url: str) -> No
     assert values["A3"]["colour"] == "red"
 
 
-def _seed_review(session) -> tuple[int, list[int]]:  # noqa: ANN001
+def _seed_review(session) -> tuple[int, list[int]]:
     catalog_id = _catalog(session)
     frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V"})
     upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")

@@ -10,7 +10,7 @@ import pytest
 
 from catalog.schema import CatalogSchema
 from catalog.validation import ExpectationResult, SuiteRunner, expectations_for, validate_frame
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 SCHEMA = CatalogSchema.from_dict(
     {
@@ -283,7 +283,7 @@ def test_real_company_list_fails_where_founding_years_are_not_integers() -> None
             ],
         }
     )
-    source = pd.read_csv(SHARED_DATA / "companies" / "sp500_constituents.csv", dtype=str)
+    source = pd.read_csv(shared_path("companies/sp500_constituents.csv"), dtype=str)
     founded = pd.to_numeric(source["Founded"], errors="coerce")
     records = pd.DataFrame(
         {

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from catalog.errors import InputError
 from cli.main import app
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
 GOOGLE_TXT = SHARED_DATA / "taxonomies" / "google-2021-09-21" / "taxonomy-with-ids.en-US.txt"
@@ -20,7 +20,9 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, pd.DataFrame]:
-    frame = pd.read_csv(MWPD, dtype=str, keep_default_na=False).sample(n=900, random_state=1)
+    frame = pd.read_csv(shared_path(MWPD), dtype=str, keep_default_na=False).sample(
+        n=900, random_state=1
+    )
     frame["path"] = frame["category_path"]
     folder = tmp_path_factory.mktemp("classify-cli")
     labelled, unlabelled = folder / "labelled.csv", folder / "offers.csv"
@@ -93,7 +95,7 @@ def test_zero_shot_predict_uses_a_taxonomy_file(
             "classify",
             "predict",
             "--taxonomy",
-            str(GOOGLE_TXT),
+            str(shared_path(GOOGLE_TXT)),
             "--input",
             str(unlabelled),
             "--text",
@@ -158,7 +160,8 @@ def test_self_training_on_the_input_file_never_auto_applies(
     out = tmp_path / "self.csv"
     args = ["--input", str(unlabelled), "--text", "Name", "--id", "ID", "--output", str(out)]
     result = runner.invoke(
-        app, ["classify", "predict", "--taxonomy", str(GOOGLE_TXT), "--self-train", *args]
+        app,
+        ["classify", "predict", "--taxonomy", str(shared_path(GOOGLE_TXT)), "--self-train", *args],
     )
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, dtype=str, keep_default_na=False)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 runner = CliRunner()
 
 
-def _onboard(out: Path, source: Path = EXAMPLES / "acme_supplier_catalog.csv"):  # noqa: ANN202
+def _onboard(out: Path, source: Path = EXAMPLES / "acme_supplier_catalog.csv"):
     return runner.invoke(
         app,
         [

@@ -118,11 +118,11 @@ def example_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     from catalog.ingest import ingest_source
     from catalog.repository import get_or_create_organization, upsert_catalog
     from catalog.schema import CatalogSchema
-    from catalog.settings import get_settings
+    from catalog.settings import get_settings, reload_settings
     from connectors.files import FileSource
 
     monkeypatch.setenv("SKUFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    get_settings.cache_clear()
+    reload_settings()
     schema = CatalogSchema.from_yaml(EXAMPLES / "catalog.yaml")
     with session_scope() as session:
         org = get_or_create_organization(session, name=get_settings().organization)

@@ -51,7 +51,7 @@ def listings(amazon: FakeAmazon, **options: object) -> AmazonListings:
     return AmazonListings(credentials=credentials, **{**settings, **options})
 
 
-def send(block: AmazonListings, rows: list[dict], mode: str = "upsert"):  # noqa: ANN201
+def send(block: AmazonListings, rows: list[dict], mode: str = "upsert"):
     with block.open(columns=COLUMNS, key="external_id", mode=mode) as writer:
         writer.write(rows)
         return writer.commit(), writer

@@ -12,7 +12,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
 from connectors.base import TerminalConnectorError
 from connectors.file_export import FileExport
@@ -40,18 +39,6 @@ def _export(path: Path, batches: list[list[dict[str, Any]]], **options: Any) -> 
         for batch in batches:
             writer.write(batch)
         return writer.commit()
-
-
-class TestFileExportBlockStandards(BlockStandardTestSuite):
-    @pytest.fixture
-    def block(self) -> type[FileExport]:
-        return FileExport
-
-    @pytest.mark.skip(reason="skuflow has no documentation site to link yet")
-    def test_has_a_documentation_url(self, block: type[FileExport]) -> None: ...
-
-    @pytest.mark.skip(reason="offline: no logo to fetch")
-    def test_has_a_valid_image(self, block: type[FileExport]) -> None: ...
 
 
 def test_csv_writes_the_columns_in_order_with_json_for_lists_and_dicts(tmp_path: Path) -> None:

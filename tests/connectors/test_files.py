@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import ValidationError
 
 from catalog.errors import InputError
 from catalog.rows import RowBatch
 from connectors.files import FileSource
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 
 def _batches(path: Path | str, batch_size: int = 5000, **options: Any) -> list[RowBatch]:
@@ -44,18 +43,6 @@ def _xlsx(path: Path, rows: list[list[Any]], **sheets: list[list[Any]]) -> Path:
             sheet.append(values)
     workbook.save(path)
     return path
-
-
-class TestFileSourceBlockStandards(BlockStandardTestSuite):
-    @pytest.fixture
-    def block(self) -> type[FileSource]:
-        return FileSource
-
-    @pytest.mark.skip(reason="skuflow has no documentation site to link yet")
-    def test_has_a_documentation_url(self, block: type[FileSource]) -> None: ...
-
-    @pytest.mark.skip(reason="offline: no logo to fetch")
-    def test_has_a_valid_image(self, block: type[FileSource]) -> None: ...
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -129,7 +116,7 @@ def test_a_given_delimiter_wins_over_sniffing(tmp_path: Path) -> None:
 
 
 def test_real_fortune500_csv_reads_every_row_with_raw_values() -> None:
-    path = SHARED_DATA / "companies" / "fortune500_2019.csv"
+    path = shared_path("companies/fortune500_2019.csv")
     batches = _batches(path, batch_size=128)
 
     rows = [row for batch in batches for row in batch.rows]

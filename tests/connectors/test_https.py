@@ -20,7 +20,7 @@ PRODUCTS = product_rows(23)
 CHANGES: list[tuple[dict, int]] = [(p, 100 + i) for i, p in enumerate(product_rows(4))]
 
 
-def _feed(method: str, path: str, headers: dict[str, str], body: bytes):  # noqa: ANN202
+def _feed(method: str, path: str, headers: dict[str, str], body: bytes):
     """A supplier API: /paged?page=N (10 per page), /cursor?cursor=C, /feed.csv, /broken."""
     parts = urlsplit(path)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
 from connectors.base import TerminalConnectorError, TransientConnectorError
 from connectors.sql_table import SqlTable
@@ -67,18 +66,6 @@ def _columns(engine: sa.Engine, name: str) -> list[tuple[str, str]]:
 def _tables(engine: sa.Engine, name: str) -> set[str]:
     """Tables named after this test's table (a staging table would be)."""
     return {t for t in sa.inspect(engine).get_table_names() if t.startswith(name)}
-
-
-class TestSqlTableBlockStandards(BlockStandardTestSuite):
-    @pytest.fixture
-    def block(self) -> type[SqlTable]:
-        return SqlTable
-
-    @pytest.mark.skip(reason="skuflow has no documentation site to link yet")
-    def test_has_a_documentation_url(self, block: type[SqlTable]) -> None: ...
-
-    @pytest.mark.skip(reason="offline: no logo to fetch")
-    def test_has_a_valid_image(self, block: type[SqlTable]) -> None: ...
 
 
 def test_round_trip_creates_a_typed_table_and_reads_back_the_rows(

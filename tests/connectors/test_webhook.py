@@ -27,7 +27,7 @@ class Receiver:
         self.refused = 0
         self.down_for_batch: int | None = None
 
-    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes):  # noqa: ANN204
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes):
         try:
             verify_signature(
                 SECRET,

@@ -10,7 +10,7 @@ import pytest
 from catalog.changes import Proposal
 from catalog.schema import CatalogSchema
 from enrichment.extract import AMBIGUOUS_CAP, extract_attributes
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
 
@@ -343,7 +343,7 @@ def test_schema_without_extract_attributes_or_text_gives_nothing() -> None:
 
 @pytest.fixture(scope="module")
 def web_offers() -> pd.DataFrame:
-    raw = pd.read_csv(MWPD, usecols=["ID", "Name", "Description"], nrows=3000)
+    raw = pd.read_csv(shared_path(MWPD), usecols=["ID", "Name", "Description"], nrows=3000)
     frame = raw.rename(columns={"Name": "title", "Description": "description"}).set_index("ID")
     frame["description"] = frame["description"].str.slice(0, 400)
     return frame

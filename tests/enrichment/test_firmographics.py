@@ -20,7 +20,7 @@ from enrichment.firmographics import (
     normalise_name,
     registered_domain,
 )
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 FORTUNE = SHARED_DATA / "companies" / "fortune500_2019.csv"
 SP500 = SHARED_DATA / "companies" / "sp500_constituents.csv"
@@ -28,12 +28,12 @@ SP500 = SHARED_DATA / "companies" / "sp500_constituents.csv"
 
 @pytest.fixture(scope="module")
 def fortune() -> CompanyTable:
-    return CompanyTable.from_csv(FORTUNE)
+    return CompanyTable.from_csv(shared_path(FORTUNE))
 
 
 @pytest.fixture(scope="module")
 def sp500() -> CompanyTable:
-    return CompanyTable.from_csv(SP500)
+    return CompanyTable.from_csv(shared_path(SP500))
 
 
 def supplier_schema(**units: str) -> CatalogSchema:
@@ -313,7 +313,7 @@ def test_from_sql_reads_a_sqlite_table(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'ref.db'}"
     engine = sa.create_engine(url)
-    pd.read_csv(FORTUNE).head(50).to_sql("companies", engine, index=False)
+    pd.read_csv(shared_path(FORTUNE)).head(50).to_sql("companies", engine, index=False)
     engine.dispose()
 
     table = CompanyTable.from_sql(url, "companies")

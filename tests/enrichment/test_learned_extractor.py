@@ -63,7 +63,7 @@ def test_calibration_is_monotone(trained: LearnedExtractor) -> None:
     assert 0.0 <= mapped.min() <= mapped.max() <= 1.0
 
 
-def test_training_is_deterministic(tmp_path) -> None:  # noqa: ANN001
+def test_training_is_deterministic(tmp_path) -> None:
     first, _ = train_extractor(records(), text_fields=["title"], params=FAST)
     second, _ = train_extractor(records(), text_fields=["title"], params=FAST)
     a, b = first.save(tmp_path / "a.skx"), second.save(tmp_path / "b.skx")

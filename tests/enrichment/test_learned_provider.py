@@ -39,7 +39,7 @@ UNFILLED = {
 }
 
 
-def _catalogue(session, with_values: bool = True) -> tuple[int, int, dict[str, Record]]:  # noqa: ANN001
+def _catalogue(session, with_values: bool = True) -> tuple[int, int, dict[str, Record]]:
     org = Organization(name="acme")
     session.add(org)
     session.flush()

@@ -16,7 +16,7 @@ from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.firmographics import CompanyTable
 from enrichment.output_schema import OutputSchema
 from enrichment.providers.reference import ReferenceTable
-from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path
 
 MASTER = pd.DataFrame(
     {
@@ -82,8 +82,8 @@ def test_firmographics_from_the_companies_tables() -> None:
             {"name": "revenue_range", "type": "string", "description": "Annual revenue band"},
         ]
     )
-    fortune = CompanyTable.from_csv(SHARED_DATA / "companies" / "fortune500_2019.csv")
-    sp500 = CompanyTable.from_csv(SHARED_DATA / "companies" / "sp500_constituents.csv")
+    fortune = CompanyTable.from_csv(shared_path("companies/fortune500_2019.csv"))
+    sp500 = CompanyTable.from_csv(shared_path("companies/sp500_constituents.csv"))
     items = [{"supplier": "Walmart Inc.", "website": "https://www.walmart.com"}, {"supplier": "3M"}]
     walmart, three_m = enrich_items(
         items, schema, EnrichOptions(providers=("reference",), companies=fortune)

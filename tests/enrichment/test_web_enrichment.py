@@ -10,14 +10,9 @@ import pytest
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.fetch import SafeFetcher
 from enrichment.output_schema import OutputSchema
-from tests.enrichment.web_server import HTML_ROOT, WebServer
+from tests.enrichment.web_server import HTML_ROOT, WebServer, shared_path
 
 EXAMPLES = HTML_ROOT / "schemaorg_examples" / "schemaorg_product_examples.jsonl"
-KENMORE = next(
-    json.loads(line)
-    for line in EXAMPLES.read_text(encoding="utf-8").splitlines()
-    if json.loads(line).get("example_id") == "#eg-0010"
-)
 
 PRODUCT_SCHEMA = OutputSchema.parse(
     [
@@ -49,11 +44,21 @@ ANVIL_SCHEMA = OutputSchema.parse(
 )
 
 
+@pytest.fixture(scope="module")
+def kenmore(web: WebServer) -> None:
+    """schema.org's Kenmore example in its three markups, from the shared samples."""
+    example = next(
+        json.loads(line)
+        for line in shared_path(EXAMPLES).read_text(encoding="utf-8").splitlines()
+        if json.loads(line).get("example_id") == "#eg-0010"
+    )
+    web.pages["/kenmore/jsonld"] = f"<html><head>{example['jsonld']}</head><body></body></html>"
+    web.pages["/kenmore/microdata"] = f"<html><body>{example['microdata']}</body></html>"
+    web.pages["/kenmore/rdfa"] = f"<html><body>{example['rdfa']}</body></html>"
+
+
 @pytest.fixture(scope="module", autouse=True)
 def pages(web: WebServer) -> None:
-    web.pages["/kenmore/jsonld"] = f"<html><head>{KENMORE['jsonld']}</head><body></body></html>"
-    web.pages["/kenmore/microdata"] = f"<html><body>{KENMORE['microdata']}</body></html>"
-    web.pages["/kenmore/rdfa"] = f"<html><body>{KENMORE['rdfa']}</body></html>"
     web.pages["/anvil/a"] = ANVIL_JSONLD
     web.pages["/anvil/b"] = ANVIL_SPECS
     web.pages["/anvil/c"] = ANVIL_OTHER
@@ -66,6 +71,7 @@ def web_options(fetcher: SafeFetcher, **kwargs) -> EnrichOptions:
 @pytest.mark.parametrize(
     ("kind", "price"), [("jsonld", 55.0), ("microdata", 1000.0), ("rdfa", 1000.0)]
 )
+@pytest.mark.usefixtures("kenmore")
 def test_each_schema_org_markup_kind_fills_fields_with_the_page_as_source(
     web: WebServer, fetcher: SafeFetcher, kind: str, price: float
 ) -> None:

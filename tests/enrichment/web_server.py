@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import SHARED_DATA
+from tests.conftest import shared_path as _shared
 
 HTML_ROOT = SHARED_DATA / "html"
 FIVE_GB = 5 * 1024**3
@@ -52,6 +53,10 @@ class WebServer:
         return (f"127.0.0.1:{self.port}",)
 
     def url(self, path: str) -> str:
+        """The address of `path`; a `/shared/...` sample skips the test, naming it, when
+        `../shared/data/html` is not beside the clone."""
+        if path.startswith("/shared/"):
+            _shared(HTML_ROOT / path.removeprefix("/shared/").split("?", 1)[0])
         return self.origin + path
 
     def start(self) -> WebServer:
@@ -79,10 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
     owner: WebServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
         self.owner.hits[path] += 1
@@ -149,4 +154,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def shared_path(relative: str) -> Path:
-    return HTML_ROOT / relative
+    """A file of the shared HTML samples; skips the test, naming it, when absent."""
+    return _shared(HTML_ROOT / relative)

@@ -165,7 +165,7 @@ def _id() -> str:
 
 
 class _Handler(JsonHandler):
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         amazon: FakeAmazon = self.server.state  # type: ignore[attr-defined]
         if urlsplit(self.path).path != "/auth/o2/token":
             self.reply(404, {"errors": [{"code": "NotFound", "message": self.path}]})
@@ -174,10 +174,10 @@ class _Handler(JsonHandler):
         status, answer = amazon.token(form)
         self.reply(status, answer)
 
-    def do_PUT(self) -> None:  # noqa: N802 - stdlib name
+    def do_PUT(self) -> None:  # stdlib name
         self._listing("PUT")
 
-    def do_PATCH(self) -> None:  # noqa: N802 - stdlib name
+    def do_PATCH(self) -> None:  # stdlib name
         self._listing("PATCH")
 
     def _listing(self, method: str) -> None:

@@ -204,7 +204,7 @@ class FakeShopify:
 
 
 class _Handler(JsonHandler):
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         shop: FakeShopify = self.server.state  # type: ignore[attr-defined]
         if not re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", self.path):
             self.reply(404, {"errors": "Not Found"})

@@ -58,7 +58,7 @@ class FakeSlack:
 
 
 class _Handler(JsonHandler):
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         slack: FakeSlack = self.server.state  # type: ignore[attr-defined]
         status, text, headers = slack.handle(self.path, self.read_body())
         self.reply(status, raw=text.encode(), headers=headers, content_type="text/plain")

@@ -62,7 +62,7 @@ class _Handler(JsonHandler):
     """Headers and body leave in one write: two small writes would wait out the client's
     delayed ACK (~40 ms a request), which is the receiver's cost, not the sender's."""
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         receiver: Receiver = self.server.state  # type: ignore[attr-defined]
         status = receiver.handle(self.path, self.headers, self.read_body())
         self.reply(status, {"ok": status == 200})
@@ -82,7 +82,7 @@ def start_receiver() -> Iterator[Receiver]:
 class _Hanging(JsonHandler):
     """Reads the request, then answers only once released: a stalled receiver."""
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         self.read_body()
         release: threading.Event = self.server.state  # type: ignore[attr-defined]
         release.wait(30)

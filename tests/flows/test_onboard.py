@@ -54,7 +54,7 @@ def _run(store_url: str, out: Path, source: Path = SOURCE, **overrides) -> dict:
     return onboard(**{**params, **overrides})
 
 
-def _count(store_url: str, model) -> int:  # noqa: ANN001
+def _count(store_url: str, model) -> int:
     with session_scope(store_url) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(model))
 

@@ -27,7 +27,7 @@ CATALOG = "acme-supplier-catalog"
 ROWS = 40
 
 
-def _sample(path: Path, edit=None) -> Path:  # noqa: ANN001
+def _sample(path: Path, edit=None) -> Path:
     """The first rows of the bundled example, optionally edited."""
     with (EXAMPLES / "acme_supplier_catalog.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)

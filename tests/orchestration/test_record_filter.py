@@ -28,7 +28,7 @@ CATALOG = "acme-supplier-catalog"
 SELECTED = 10
 
 
-def _sample(path: Path, edit=None) -> tuple[Path, list[str]]:  # noqa: ANN001
+def _sample(path: Path, edit=None) -> tuple[Path, list[str]]:
     """The first rows of the bundled example (optionally edited) and their item numbers."""
     written = sample_feed(path, edit)
     with written.open(newline="", encoding="utf-8") as handle:
@@ -63,7 +63,7 @@ def onboarded(tmp_path: Path) -> tuple[Path, list[str], dict]:
     return source, ids, selected
 
 
-def test_export_writes_only_the_matching_records(onboarded, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_writes_only_the_matching_records(onboarded, tmp_path: Path) -> None:
     _, ids, _ = onboarded
     glob = ids[3][:-1] + "*"  # e.g. AC-1001* : the ids sharing all but the last character
     summary = export(
@@ -75,7 +75,7 @@ def test_export_writes_only_the_matching_records(onboarded, tmp_path: Path) -> N
     assert _exported_ids(tmp_path / "glob" / f"{CATALOG}.csv") == expected
 
 
-def test_export_by_category_prefix(onboarded, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_by_category_prefix(onboarded, tmp_path: Path) -> None:
     export(catalog=CATALOG, out=str(tmp_path / "all"))
     with (tmp_path / "all" / f"{CATALOG}.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -85,7 +85,7 @@ def test_export_by_category_prefix(onboarded, tmp_path: Path) -> None:  # noqa: 
     assert _exported_ids(tmp_path / "cat" / f"{CATALOG}.csv") == fasteners
 
 
-def test_the_quality_report_covers_only_the_matching_records(onboarded) -> None:  # noqa: ANN001
+def test_the_quality_report_covers_only_the_matching_records(onboarded) -> None:
     _, _, selected = onboarded
     narrow = quality_report(catalog=CATALOG, record_filter=selected)
     assert narrow["quality"]["passed"] == 1
@@ -96,7 +96,7 @@ def test_the_quality_report_covers_only_the_matching_records(onboarded) -> None:
     assert whole["quality"]["passed"] == 0
 
 
-def test_a_rerun_stage_processes_only_the_matching_records(onboarded) -> None:  # noqa: ANN001
+def test_a_rerun_stage_processes_only_the_matching_records(onboarded) -> None:
     _, ids, _ = onboarded
     # other reference data: every record is due for enrichment again, the filter picks two
     rerun = rerun_stage(catalog=CATALOG, stage="enrich", record_filter={"external_ids": ids[:2]})
@@ -104,7 +104,7 @@ def test_a_rerun_stage_processes_only_the_matching_records(onboarded) -> None:  
 
 
 def test_monitor_reports_drift_of_the_matching_records_only(
-    onboarded,  # noqa: ANN001
+    onboarded,
     tmp_path: Path,
 ) -> None:
     _, _, selected = onboarded

@@ -15,7 +15,7 @@ boto3 = pytest.importorskip("boto3")
 
 
 @pytest.fixture
-def s3(moto_url: str):  # noqa: F811, ANN201
+def s3(moto_url: str):  # noqa: F811
     client = boto3.client(
         "s3",
         endpoint_url=moto_url,
@@ -27,7 +27,7 @@ def s3(moto_url: str):  # noqa: F811, ANN201
     return client
 
 
-def test_objects_under_a_prefix_are_claimed_once(s3) -> None:  # noqa: ANN001
+def test_objects_under_a_prefix_are_claimed_once(s3) -> None:
     s3.put_object(Bucket="supplier-drops", Key="incoming/acme.csv", Body=b"sku\n1\n")
     s3.put_object(Bucket="supplier-drops", Key="incoming/june/globex.csv", Body=b"sku\n2\n")
     s3.put_object(Bucket="supplier-drops", Key="elsewhere/other.csv", Body=b"sku\n3\n")
@@ -48,7 +48,7 @@ def test_objects_under_a_prefix_are_claimed_once(s3) -> None:  # noqa: ANN001
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_an_s3_landing_is_downloaded_for_onboarding(s3, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_s3_landing_is_downloaded_for_onboarding(s3, tmp_path: Path) -> None:
     s3.put_object(Bucket="supplier-drops", Key="portal/acme.csv", Body=b"sku\n1\n")
 
     (landed,) = announce_s3(

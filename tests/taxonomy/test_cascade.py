@@ -14,7 +14,7 @@ from taxonomy.importers import load_paths
 from taxonomy.model import Taxonomy
 from taxonomy.supervised import SupervisedClassifier, train_supervised
 from taxonomy.text import join_text
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 from tests.llm_server import LLMServer, RecordedRequest
 
 MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
@@ -22,7 +22,9 @@ MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
 
 @pytest.fixture(scope="module")
 def setup() -> tuple[SupervisedClassifier, Taxonomy, list[str]]:
-    frame = pd.read_csv(MWPD, dtype=str, keep_default_na=False).sample(n=1000, random_state=3)
+    frame = pd.read_csv(shared_path(MWPD), dtype=str, keep_default_na=False).sample(
+        n=1000, random_state=3
+    )
     texts = (frame["Name"] + " " + frame["Description"].str[:300]).tolist()
     labels = frame["category_path"].tolist()
     taxonomy = load_paths(labels)

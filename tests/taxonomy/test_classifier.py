@@ -31,7 +31,7 @@ from taxonomy.classifier import (
 from taxonomy.embeddings import EmbeddingClassifier
 from taxonomy.importers import load_google, load_paths
 from taxonomy.model import Taxonomy
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
 GOOGLE_TXT = SHARED_DATA / "taxonomies" / "google-2021-09-21" / "taxonomy-with-ids.en-US.txt"
@@ -40,7 +40,9 @@ N_TRAIN = 1500
 
 @pytest.fixture(scope="module")
 def offers() -> tuple[list[str], list[str]]:
-    frame = pd.read_csv(MWPD, dtype=str, keep_default_na=False).sample(n=3000, random_state=0)
+    frame = pd.read_csv(shared_path(MWPD), dtype=str, keep_default_na=False).sample(
+        n=3000, random_state=0
+    )
     texts = (frame["Name"] + " " + frame["CategoryText"] + " " + frame["Description"]).tolist()
     labels = (frame["lvl1"] + " > " + frame["lvl2"] + " > " + frame["lvl3"]).tolist()
     return texts, labels
@@ -70,7 +72,7 @@ def held_out(
 
 @pytest.fixture(scope="module")
 def google() -> Taxonomy:
-    return load_google(GOOGLE_TXT)
+    return load_google(shared_path(GOOGLE_TXT))
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +126,7 @@ def test_top_k_starts_with_the_prediction(trained: SupervisedClassifier, held_ou
 
 
 def test_text_fields_are_read_title_first() -> None:
-    frame = pd.read_csv(MWPD, dtype=str, keep_default_na=False).head(400)
+    frame = pd.read_csv(shared_path(MWPD), dtype=str, keep_default_na=False).head(400)
     fields = list(zip(frame["Name"], frame["CategoryText"], frame["Description"], strict=True))
     labels = (frame["lvl1"] + " > " + frame["lvl2"] + " > " + frame["lvl3"]).tolist()
     model = train_supervised(fields, labels, load_paths(labels), seed=0)

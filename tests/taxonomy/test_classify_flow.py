@@ -15,7 +15,7 @@ from catalog.records import upsert_records
 from catalog.repository import get_or_create_organization, upsert_catalog
 from catalog.schema import CatalogSchema
 from flows.classify import classify
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 from tests.llm_server import LLMServer
 
 MWPD = SHARED_DATA / "products" / "mwpd2020" / "mwpd2020_train_validation.csv"
@@ -33,7 +33,9 @@ def catalogue(tmp_path: Path) -> tuple[str, str, pd.DataFrame]:
         "  - {name: category, type: text, derive: classify}\n",
         encoding="utf-8",
     )
-    offers = pd.read_csv(MWPD, dtype=str, keep_default_na=False).sample(n=500, random_state=7)
+    offers = pd.read_csv(shared_path(MWPD), dtype=str, keep_default_na=False).sample(
+        n=500, random_state=7
+    )
     frame = pd.DataFrame(
         {
             "sku": offers["ID"].to_numpy(),

@@ -88,7 +88,7 @@ def test_version_follows_the_taxonomy(matcher: EmbeddingClassifier, gs1_like: Ta
     assert EmbeddingClassifier(load_paths(GS1_LIKE[:-1])).version != matcher.version
 
 
-def test_a_saved_matcher_predicts_the_same(matcher: EmbeddingClassifier, tmp_path) -> None:  # noqa: ANN001
+def test_a_saved_matcher_predicts_the_same(matcher: EmbeddingClassifier, tmp_path) -> None:
     from taxonomy.classifier import load_classifier, save_classifier
 
     texts = ["Mens T-Shirt", "Xbox controller"]

@@ -9,7 +9,7 @@ import pytest
 from catalog.errors import InputError
 from taxonomy.importers import load_csv, load_google, load_paths, load_shopify, load_taxonomy
 from taxonomy.model import Taxonomy, TaxonomyNode
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 GOOGLE_DIR = SHARED_DATA / "taxonomies" / "google-2021-09-21"
 GOOGLE_TXT = GOOGLE_DIR / "taxonomy-with-ids.en-US.txt"
@@ -19,7 +19,7 @@ SHOPIFY_DIR = SHARED_DATA / "taxonomies" / "shopify-2024-10"
 
 @pytest.fixture(scope="module")
 def google() -> Taxonomy:
-    return load_google(GOOGLE_TXT)
+    return load_google(shared_path(GOOGLE_TXT))
 
 
 def test_google_text_loads_every_node_with_its_version(google: Taxonomy) -> None:
@@ -48,27 +48,29 @@ def test_google_parents_and_paths_are_consistent(google: Taxonomy) -> None:
 
 
 def test_csv_and_text_versions_of_google_agree(google: Taxonomy) -> None:
-    from_csv = load_csv(GOOGLE_CSV)
+    from_csv = load_csv(shared_path(GOOGLE_CSV))
     assert list(from_csv.nodes) == list(google.nodes)
     assert from_csv.nodes == google.nodes
     assert from_csv.content_hash == google.content_hash
     # No version in the CSV: the content hash stands in, so reloading gives the same version.
     assert from_csv.version == google.content_hash[:16]
-    assert load_csv(GOOGLE_CSV).version == from_csv.version
+    assert load_csv(shared_path(GOOGLE_CSV)).version == from_csv.version
 
 
 def test_shopify_text_and_csv_agree() -> None:
-    from_text = load_shopify(SHOPIFY_DIR / "categories.txt")
+    from_text = load_shopify(shared_path(SHOPIFY_DIR) / "categories.txt")
     assert len(from_text) == 10365 and len(from_text.leaves()) == 8326
     assert from_text.version == "2024-10"
     assert from_text.nodes["aa-1"].path == ("Apparel & Accessories", "Clothing")
-    assert from_text.content_hash == load_csv(SHOPIFY_DIR / "categories.csv").content_hash
-    assert load_taxonomy(SHOPIFY_DIR / "categories.txt").version == "2024-10"
+    assert (
+        from_text.content_hash == load_csv(shared_path(SHOPIFY_DIR) / "categories.csv").content_hash
+    )
+    assert load_taxonomy(shared_path(SHOPIFY_DIR) / "categories.txt").version == "2024-10"
 
 
 def test_load_taxonomy_detects_the_format(google: Taxonomy, tmp_path: Path) -> None:
-    assert load_taxonomy(GOOGLE_TXT).content_hash == google.content_hash
-    assert load_taxonomy(GOOGLE_CSV).content_hash == google.content_hash
+    assert load_taxonomy(shared_path(GOOGLE_TXT)).content_hash == google.content_hash
+    assert load_taxonomy(shared_path(GOOGLE_CSV)).content_hash == google.content_hash
     paths_file = tmp_path / "labels.txt"
     paths_file.write_text("Tools > Drills\nTools > Saws\n\nGarden\n", encoding="utf-8")
     plain = load_taxonomy(paths_file)

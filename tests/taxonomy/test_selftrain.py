@@ -38,7 +38,7 @@ def catalogue() -> tuple[Taxonomy, list[str], list[str]]:
     return load_paths(sorted(KINDS)), texts, gold
 
 
-def _accuracy(model, texts: list[str], gold: list[str], taxonomy: Taxonomy) -> float:  # noqa: ANN001
+def _accuracy(model, texts: list[str], gold: list[str], taxonomy: Taxonomy) -> float:
     predicted = model.predict(texts)
     return sum(
         taxonomy[p.node_id].path_text == g for p, g in zip(predicted, gold, strict=True)

@@ -21,7 +21,7 @@ from taxonomy.importers import load_google, load_taxonomy
 from taxonomy.model import Taxonomy
 from taxonomy.store import find_taxonomy, load_stored, remap_catalog, save_taxonomy
 from taxonomy.versions import diff_taxonomies, remap_paths
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_path
 
 SHOPIFY = SHARED_DATA / "taxonomies" / "shopify-2024-10"
 GOOGLE_TXT = SHARED_DATA / "taxonomies" / "google-2021-09-21" / "taxonomy-with-ids.en-US.txt"
@@ -165,7 +165,7 @@ def test_shopify_release_carries_attributes_and_maps_to_google() -> None:
         load_shopify_google_crosswalk,
     )
 
-    shopify = load_taxonomy(SHOPIFY)
+    shopify = load_taxonomy(shared_path(SHOPIFY))
     assert (shopify.name, shopify.version) == ("shopify", "2024-10")
     clothing = shopify.resolve("Apparel & Accessories > Clothing")
     handles = [a.handle for a in shopify.attributes_of(clothing.id)]
@@ -177,9 +177,9 @@ def test_shopify_release_carries_attributes_and_maps_to_google() -> None:
     tops = shopify.resolve("Apparel & Accessories > Clothing > Clothing Tops")
     assert shopify.attributes_of(tops.id)  # listed for every Shopify category
 
-    google = load_google(GOOGLE_TXT)
+    google = load_google(shared_path(GOOGLE_TXT))
     crosswalk = load_shopify_google_crosswalk(
-        SHOPIFY / "shopify_to_google_mapping.csv", google=google
+        shared_path(SHOPIFY) / "shopify_to_google_mapping.csv", google=google
     )
     assert google[crosswalk.translate(clothing.id)].path_text == "Apparel & Accessories > Clothing"
     assert all(target in google for target in crosswalk.mapping.values())
@@ -188,7 +188,7 @@ def test_shopify_release_carries_attributes_and_maps_to_google() -> None:
 def test_stored_taxonomy_round_trips_with_attributes(store_url: str) -> None:
     from taxonomy.model import CategoryAttribute
 
-    taxonomy = load_google(GOOGLE_TXT)
+    taxonomy = load_google(shared_path(GOOGLE_TXT))
     taxonomy.attributes = {"1": (CategoryAttribute("color", "Color", "", ("Red", "Blue")),)}
     with session_scope(store_url) as session:
         org = get_or_create_organization(session, name="default")

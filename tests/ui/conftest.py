@@ -76,7 +76,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def page(browser, workbench: Workbench) -> Iterator[object]:  # noqa: ANN001
+def page(browser, workbench: Workbench) -> Iterator[object]:
     """A page signed in as reviewer 'Alice' through the sign-in form."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)

@@ -34,12 +34,12 @@ def _api_change(workbench: Workbench, seed: Seeded, change_id: int) -> dict:
     return response.json()
 
 
-def _queue(page, workbench: Workbench, seed: Seeded, query: str = "") -> None:  # noqa: ANN001
+def _queue(page, workbench: Workbench, seed: Seeded, query: str = "") -> None:
     page.goto(workbench.ui(f"/catalogs/{seed.catalog}/queue{query}"))
     page.wait_for_selector("#queue .item.current")
 
 
-def test_sign_in_sets_a_hardened_session_cookie(page, workbench: Workbench, browser) -> None:  # noqa: ANN001
+def test_sign_in_sets_a_hardened_session_cookie(page, workbench: Workbench, browser) -> None:
     cookie = next(c for c in page.context.cookies() if c["name"] == "skuflow_session")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/ui" and cookie["expires"] > 0
@@ -57,7 +57,7 @@ def test_sign_in_sets_a_hardened_session_cookie(page, workbench: Workbench, brow
         other.close()
 
 
-def test_approve_one_and_reject_one_with_the_buttons(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_approve_one_and_reject_one_with_the_buttons(page, workbench: Workbench, seed) -> None:
     first, second = seed.queued(workbench.store_url)[:2]
     _queue(page, workbench, seed)
     page.click(f"#change-{first.id} button.approve")
@@ -73,7 +73,7 @@ def test_approve_one_and_reject_one_with_the_buttons(page, workbench: Workbench,
         assert session.get(Record, second.record_id).values.get(second.field) is None
 
 
-def test_bulk_approve_above_a_confidence(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_bulk_approve_above_a_confidence(page, workbench: Workbench, seed) -> None:
     queued = seed.queued(workbench.store_url)
     high = {c.id for c in queued if c.confidence >= 0.8}
     _queue(page, workbench, seed)
@@ -91,7 +91,7 @@ def test_bulk_approve_above_a_confidence(page, workbench: Workbench, seed) -> No
     assert len(page.query_selector_all("#queue .item")) == len(queued) - len(high)
 
 
-def test_roll_a_field_back_from_the_record_page(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_roll_a_field_back_from_the_record_page(page, workbench: Workbench, seed) -> None:
     applied = seed.changes(workbench.store_url, status="applied", field="voltage")[0]
     external_id = next(k for k, v in seed.records.items() if v == applied.record_id)
     page.goto(workbench.ui(f"/catalogs/{seed.catalog}/records/{external_id}"))
@@ -109,7 +109,7 @@ def test_roll_a_field_back_from_the_record_page(page, workbench: Workbench, seed
     assert holder == str(voltage["changes"][-1]["id"])
 
 
-def test_keyboard_only_review(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_keyboard_only_review(page, workbench: Workbench, seed) -> None:
     queued = seed.queued(workbench.store_url)
     _queue(page, workbench, seed)
     page.keyboard.press("j")
@@ -130,7 +130,7 @@ def test_keyboard_only_review(page, workbench: Workbench, seed) -> None:  # noqa
     assert _api_change(workbench, seed, queued[2].id)["status"] == "rejected"
 
 
-def test_a_title_holding_script_renders_as_text(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_a_title_holding_script_renders_as_text(page, workbench: Workbench, seed) -> None:
     xss = seed.queued(workbench.store_url, record_id=seed.records["AC-XSS"])[0]
     for path in (
         f"/catalogs/{seed.catalog}/queue",
@@ -144,7 +144,7 @@ def test_a_title_holding_script_renders_as_text(page, workbench: Workbench, seed
         assert page.query_selector("main img[src=x]") is None
 
 
-def test_a_form_without_its_csrf_token_is_refused(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_a_form_without_its_csrf_token_is_refused(page, workbench: Workbench, seed) -> None:
     change = seed.queued(workbench.store_url)[0]
     url = workbench.ui(f"/catalogs/{seed.catalog}/changes/{change.id}/approve")
     for form in ({}, {"csrf_token": "forged"}):
@@ -154,7 +154,7 @@ def test_a_form_without_its_csrf_token_is_refused(page, workbench: Workbench, se
     assert _status(workbench, change.id) == ("queued_for_review", None)
 
 
-def test_foreign_and_unknown_ids_answer_a_404_page(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_foreign_and_unknown_ids_answer_a_404_page(page, workbench: Workbench, seed) -> None:
     other = seed_catalog(workbench.store_url, workbench.reports, organization="globex")
     foreign = other.queued(workbench.store_url)[0]
     base = f"/catalogs/{seed.catalog}"
@@ -181,7 +181,7 @@ def test_foreign_and_unknown_ids_answer_a_404_page(page, workbench: Workbench, s
     assert _status(workbench, foreign.id) == ("queued_for_review", None)
 
 
-def test_deciding_a_change_someone_else_decided_says_so(page, workbench: Workbench, seed) -> None:  # noqa: ANN001
+def test_deciding_a_change_someone_else_decided_says_so(page, workbench: Workbench, seed) -> None:
     change = seed.queued(workbench.store_url)[0]
     _queue(page, workbench, seed)
     rejected = workbench.api.post(

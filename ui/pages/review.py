@@ -37,8 +37,8 @@ def queue(
     catalog: CatalogName,
     field: Annotated[str | None, Query(max_length=200)] = None,
     operation: Annotated[str | None, Query(max_length=50)] = None,
-    min: Confidence = None,  # noqa: A002 - the query's name
-    max: Confidence = None,  # noqa: A002
+    min: Confidence = None,  # the query's name
+    max: Confidence = None,
     run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     order: ChangeOrder = "oldest",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
