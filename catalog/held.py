@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import CursorResult, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import HeldRow, HeldRowStatus, Record, utcnow
@@ -106,7 +106,7 @@ def resolve_holds(
             .values(status=HeldRowStatus.RESOLVED.value, resolved_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        closed += result.rowcount or 0
+        closed += cast(CursorResult[Any], result).rowcount or 0
     return closed
 
 
