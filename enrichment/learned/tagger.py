@@ -14,9 +14,11 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from enrichment.learned.examples import OUTSIDE
 
@@ -82,8 +84,9 @@ SECONDARY_FLOOR = 0.1
 """Lowest peak marginal that makes a secondary span (below it the label is noise)."""
 SECONDARY_EXTEND = 0.5
 """A secondary span grows over neighbours whose marginal is at least this share of its peak."""
-_BATCH_TOKENS = 60_000
-"""Padded tokens decoded in one numpy batch (bounds memory: batch × labels² floats)."""
+_BATCH_RECORDS = 2_000
+"""Records decoded in one numpy batch (bounds memory: their tokens × labels floats, a few
+times over)."""
 
 
 class CRFTagger:
@@ -182,32 +185,17 @@ class CRFTagger:
         out: list[list[TaggedSpan]] = [[] for _ in xseqs]
         by_labels: dict[tuple[int, ...], list[int]] = {}
         for i, (xseq, labels) in enumerate(zip(xseqs, allowed, strict=True)):
-            if not xseq:
-                continue
-            key = self._label_set(labels)
-            by_labels.setdefault(key, []).append(i)
+            if xseq:
+                by_labels.setdefault(self._label_set(labels), []).append(i)
         for key, members in by_labels.items():
             state, transitions = self._restricted_weights(key)
             names = [self.label_names[k] for k in key]
-            emissions = [self._emissions(xseqs[i], state) for i in members]
-            order = sorted(range(len(members)), key=lambda m: emissions[m].shape[0])
-            start = 0
-            while start < len(order):
-                longest = emissions[order[start]].shape[0]
-                stop = start + 1
-                while (
-                    stop < len(order)
-                    and (stop - start + 1) * max(longest, emissions[order[stop]].shape[0])
-                    <= _BATCH_TOKENS
-                ):
-                    longest = max(longest, emissions[order[stop]].shape[0])
-                    stop += 1
-                chosen = order[start:stop]
-                paths, marginals = _decode([emissions[m] for m in chosen], transitions)
-                for m, path, marginal in zip(chosen, paths, marginals, strict=True):
-                    i = members[m]
+            for start in range(0, len(members), _BATCH_RECORDS):
+                chosen = members[start : start + _BATCH_RECORDS]
+                sequences = [xseqs[i] for i in chosen]
+                paths, marginals = _decode(self._emissions(sequences, state), transitions)
+                for i, path, marginal in zip(chosen, paths, marginals, strict=True):
                     out[i] = _spans(path, marginal, names, extra[i], extra_limits[i])
-                start = stop
         return out
 
     def _label_set(self, labels: Sequence[str] | None) -> tuple[int, ...]:
@@ -230,66 +218,98 @@ class CRFTagger:
             self._restricted[key] = held
         return held
 
-    def _emissions(self, xseq: list[list[str]], state: np.ndarray) -> np.ndarray:
-        """Tokens × labels: the summed weights of each token's features."""
-        index = self._feature_index
+    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> list[np.ndarray]:
+        """Per sequence, tokens × labels: the summed weights of each token's features (a
+        feature the model does not know weighs nothing). One gather and one sum for the
+        whole batch."""
+        get = self._feature_index.get
         unknown = len(self.feature_names)
-        ids: list[int] = []
-        starts: list[int] = []
-        for feats in xseq:
-            starts.append(len(ids))
-            ids.append(unknown)
-            ids.extend([j for j in map(index.get, feats) if j is not None])
-        return np.add.reduceat(state[ids], starts, axis=0)
+        flat = [f for xseq in xseqs for feats in xseq for f in feats]
+        widths = [len(feats) for xseq in xseqs for feats in xseq]
+        ids = np.fromiter(map(get, flat, repeat(unknown)), dtype=np.intp, count=len(flat))
+        indptr = np.zeros(len(widths) + 1, dtype=np.intp)
+        np.cumsum(widths, out=indptr[1:])
+        tokens = sparse.csr_matrix(
+            (np.ones(len(flat)), ids, indptr), shape=(len(widths), state.shape[0])
+        )
+        summed = np.asarray(tokens @ state)
+        bounds = np.cumsum([0] + [len(xseq) for xseq in xseqs])
+        return [summed[bounds[k] : bounds[k + 1]] for k in range(len(xseqs))]
 
 
 def _decode(
     emissions: Sequence[np.ndarray], transitions: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Viterbi paths and forward-backward marginals of a batch of sequences (padded to the
-    longest; padding repeats the last state, so it changes neither)."""
+    """Viterbi paths and forward-backward marginals of a batch of sequences.
+
+    The sequences are ordered longest first and laid out time-major, so step t works on
+    the prefix of sequences still running: every numpy call covers the whole batch, and no
+    step is spent on padding.
+    """
+    b, n = len(emissions), transitions.shape[0]
     lengths = np.asarray([e.shape[0] for e in emissions])
-    b, t_max, n = len(emissions), int(lengths.max()), transitions.shape[0]
-    emit = np.zeros((b, t_max, n))
-    for k, e in enumerate(emissions):
-        emit[k, : e.shape[0]] = e
-    live = np.arange(t_max)[None, :] < lengths[:, None]
-    # Viterbi in log space.
-    score = emit[:, 0].copy()
-    back = np.zeros((b, t_max, n), dtype=np.intp)
-    identity = np.broadcast_to(np.arange(n), (b, n))
+    order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    t_max = int(sorted_lengths[0])
+    # active[t]: how many sequences have a token at step t (a prefix, longest first).
+    active = np.searchsorted(-sorted_lengths, -np.arange(t_max), side="left")
+    begin = np.zeros(t_max + 1, dtype=np.intp)
+    np.cumsum(active, out=begin[1:])
+    offsets = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(sorted_lengths, out=offsets[1:])
+    stacked = np.concatenate([emissions[k] for k in order])
+    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j.
+    seq_of_row = np.concatenate([np.arange(k) for k in active])
+    step_of_row = np.repeat(np.arange(t_max), active)
+    emit = stacked[offsets[seq_of_row] + step_of_row]
+    rows = emit.shape[0]
+
+    # Viterbi, log space.
+    back = np.zeros((rows, n), dtype=np.intp)
+    score = emit[: active[0]].copy()
+    final = np.empty((b, n))
     for t in range(1, t_max):
-        cand = score[:, :, None] + transitions[None]
-        best = cand.argmax(axis=1)
-        step = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0] + emit[:, t]
-        on = live[:, t]
-        score = np.where(on[:, None], step, score)
-        back[:, t] = np.where(on[:, None], best, identity)
-    path = np.zeros((b, t_max), dtype=np.intp)
-    path[:, -1] = score.argmax(axis=1)
-    rows = np.arange(b)
-    for t in range(t_max - 1, 0, -1):
-        path[:, t - 1] = back[rows, t, path[:, t]]
-    # Forward-backward, scaled, in probability space.
+        k = active[t]
+        final[k : active[t - 1]] = score[k:]
+        cand = score[:k, :, None] + transitions[None]
+        back[begin[t] : begin[t + 1]] = cand.argmax(axis=1)
+        score = cand.max(axis=1) + emit[begin[t] : begin[t + 1]]
+    final[: active[t_max - 1]] = score
+    labels = np.empty(rows, dtype=np.intp)
+    current = np.zeros(b, dtype=np.intp)
+    for t in range(t_max - 1, -1, -1):
+        k = active[t]
+        ending = active[t + 1] if t + 1 < t_max else 0
+        current[ending:k] = final[ending:k].argmax(axis=1)
+        labels[begin[t] : begin[t + 1]] = current[:k]
+        if t:
+            current[:k] = back[begin[t] + np.arange(k), current[:k]]
+
+    # Forward-backward, scaled, probability space.
     expt = np.exp(transitions)
-    pot = np.exp(emit - emit.max(axis=2, keepdims=True))
-    alpha = np.empty((b, t_max, n))
-    a = pot[:, 0]
-    alpha[:, 0] = a / a.sum(axis=1, keepdims=True)
+    pot = np.exp(emit - emit.max(axis=1, keepdims=True))
+    alpha = np.empty((rows, n))
+    a = pot[: active[0]]
+    alpha[: active[0]] = a / a.sum(axis=1, keepdims=True)
     for t in range(1, t_max):
-        a = (alpha[:, t - 1] @ expt) * pot[:, t]
-        alpha[:, t] = a / a.sum(axis=1, keepdims=True)
-    beta = np.ones((b, t_max, n))
+        k = active[t]
+        a = (alpha[begin[t - 1] : begin[t - 1] + k] @ expt) * pot[begin[t] : begin[t + 1]]
+        alpha[begin[t] : begin[t + 1]] = a / a.sum(axis=1, keepdims=True)
+    beta = np.ones((rows, n))
     for t in range(t_max - 2, -1, -1):
-        nxt = (pot[:, t + 1] * beta[:, t + 1]) @ expt.T
-        nxt = nxt / nxt.sum(axis=1, keepdims=True)
-        beta[:, t] = np.where(live[:, t + 1][:, None], nxt, 1.0)
+        k = active[t + 1]
+        nxt = (pot[begin[t + 1] : begin[t + 2]] * beta[begin[t + 1] : begin[t + 2]]) @ expt.T
+        beta[begin[t] : begin[t] + k] = nxt / nxt.sum(axis=1, keepdims=True)
     marginal = alpha * beta
-    marginal /= marginal.sum(axis=2, keepdims=True)
-    return (
-        [path[k, : lengths[k]] for k in range(b)],
-        [marginal[k, : lengths[k]] for k in range(b)],
-    )
+    marginal /= marginal.sum(axis=1, keepdims=True)
+
+    paths: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * b
+    marginals: list[np.ndarray] = [np.empty((0, n))] * b
+    for j in range(b):
+        where = begin[: sorted_lengths[j]] + j
+        paths[order[j]] = labels[where]
+        marginals[order[j]] = marginal[where]
+    return paths, marginals
 
 
 def _spans(
