@@ -26,6 +26,7 @@ DENSE = (
     "tokens",
     "not_title",
     "position",
+    "secondary",
 )
 _EPS = 1e-6
 REGULARISATION = 1.0
@@ -43,6 +44,8 @@ class SpanEvidence:
     tokens: int
     field_index: int
     position: int
+    secondary: bool = False
+    """Read from the marginals, not on the tagger's most likely labelling."""
 
     def dense(self) -> list[float]:
         return [
@@ -54,6 +57,7 @@ class SpanEvidence:
             min(self.tokens, 8) / 8.0,
             1.0 if self.field_index else 0.0,
             min(self.position, 20) / 20.0,
+            1.0 if self.secondary else 0.0,
         ]
 
 

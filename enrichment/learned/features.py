@@ -34,12 +34,15 @@ def _shape(text: str) -> str:
 
 
 class TokenFeatures:
-    """Feature strings for token sequences; one instance holds the per-text caches."""
+    """Feature strings for token sequences; one instance holds the per-text caches (every
+    string that depends on one token's text, or on it and the group, is built once)."""
 
     def __init__(self) -> None:
         self._own: dict[str, tuple[str, ...]] = {}
         self._left: dict[str, tuple[str, ...]] = {}
         self._right: dict[str, tuple[str, ...]] = {}
+        self._far: dict[str, tuple[str, str]] = {}
+        self._grouped: dict[str, dict[str, str]] = {}
 
     def _text_features(self, text: str) -> None:
         lower = text.casefold()
@@ -61,6 +64,7 @@ class TokenFeatures:
         self._own[text] = tuple(own)
         self._left[text] = ("w-1=" + lower, "sh-1=" + short)
         self._right[text] = ("w+1=" + lower, "sh+1=" + short)
+        self._far[text] = ("w-2=" + lower, "w+2=" + lower)
 
     def sequence(
         self, tokens: Sequence[Token], group: str, known: Sequence[Sequence[str]]
@@ -76,47 +80,70 @@ class TokenFeatures:
             self._own.clear()
             self._left.clear()
             self._right.clear()
+            self._far.clear()
+            self._grouped.clear()
         texts = [t.text for t in tokens]
+        own_of, left_of, right_of, far_of = self._own, self._left, self._right, self._far
         for text in texts:
-            if text not in self._own:
+            if text not in own_of:
                 self._text_features(text)
-        lowered = [t.casefold() for t in texts]
-        n = len(tokens)
+        fields = [t.field for t in tokens]
+        lowered = [own_of[t][0][2:] for t in texts]
         c = "c=" + group
+        grouped = self._grouped.setdefault(c, {})
+        positions = _positions(c)
+        n = len(tokens)
         out: list[list[str]] = []
         field_start = 0
         for i, token in enumerate(tokens):
-            if i == 0 or tokens[i - 1].field != token.field:
+            field = fields[i]
+            same_left = i > 0 and fields[i - 1] == field
+            if not same_left:
                 field_start = i
             index = i - field_start
-            feats = [c, "f=" + token.field, f"i={min(index, 6)}", *self._own[texts[i]]]
+            text = texts[i]
             word = lowered[i]
-            feats.append(f"{c}|w={word}")
-            feats.append(f"{c}|i={min(index, 4)}")
+            at_group = grouped.get(text)
+            if at_group is None:
+                at_group = grouped[text] = f"{c}|w={word}"
+            feats = [c, "f=" + field, *positions[min(index, 6)], *own_of[text], at_group]
             if token.glued:
                 feats.append("gl")
-            if i > 0 and tokens[i - 1].field == token.field:
-                feats.extend(self._left[texts[i - 1]])
-                feats.append(f"b-={lowered[i - 1]}|{word}")
-                if i > 1 and tokens[i - 2].field == token.field:
-                    feats.append("w-2=" + lowered[i - 2])
+            if same_left:
+                feats.extend(left_of[texts[i - 1]])
+                feats.append("b-=" + lowered[i - 1] + "|" + word)
+                if i > 1 and fields[i - 2] == field:
+                    feats.append(far_of[texts[i - 2]][0])
             else:
                 feats.append("bof")
-            if i + 1 < n and tokens[i + 1].field == token.field:
-                feats.extend(self._right[texts[i + 1]])
-                feats.append(f"b+={word}|{lowered[i + 1]}")
+            if i + 1 < n and fields[i + 1] == field:
+                feats.extend(right_of[texts[i + 1]])
+                feats.append("b+=" + word + "|" + lowered[i + 1])
                 if tokens[i + 1].glued:
                     feats.append("gr")
-                if i + 2 < n and tokens[i + 2].field == token.field:
-                    feats.append("w+2=" + lowered[i + 2])
+                if i + 2 < n and fields[i + 2] == field:
+                    feats.append(far_of[texts[i + 2]][1])
             else:
                 feats.append("eof")
-            for match in known[i]:
-                feats.append("g=" + match)
-                feats.append(f"{c}|g={match}")
+            matches = known[i]
+            if matches:
+                for match in matches:
+                    feats.append("g=" + match)
+                    feats.append(f"{c}|g={match}")
             if i > 0 and known[i - 1]:
                 feats.extend("g-1=" + m for m in known[i - 1])
             if i + 1 < n and known[i + 1]:
                 feats.extend("g+1=" + m for m in known[i + 1])
             out.append(feats)
         return out
+
+
+_POSITIONS: dict[str, list[tuple[str, str]]] = {}
+
+
+def _positions(c: str) -> list[tuple[str, str]]:
+    """`i=` (position in its field, capped at 6) and the group's `c|i=` (capped at 4)."""
+    held = _POSITIONS.get(c)
+    if held is None:
+        held = _POSITIONS[c] = [(f"i={k}", f"{c}|i={min(k, 4)}") for k in range(7)]
+    return held

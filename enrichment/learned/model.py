@@ -48,10 +48,10 @@ from enrichment.learned.examples import (
 )
 from enrichment.learned.features import FEATURE_FORMAT, TokenFeatures
 from enrichment.learned.gazetteer import Gazetteer
-from enrichment.learned.tagger import CRFParams, CRFTagger, train_crf
+from enrichment.learned.tagger import CRFParams, CRFTagger, TaggedSpan, train_crf
 from enrichment.learned.tokens import MAX_FIELD_CHARS, Token, tokenize, words
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 """Bump when the saved layout or the training procedure changes (part of the cache key)."""
 METHOD = "learned-crf"
 MIN_FOLDS = 2
@@ -75,6 +75,9 @@ class ExtractorParams:
     max_chars: int = MAX_FIELD_CHARS
     prior_strength: float = 2.0
     """Pseudo-observations at the base rate per isotonic step (see catalog.calibration)."""
+    secondary: bool = True
+    """Also propose, per attribute of the record's group that the best labelling leaves out,
+    its most probable run in the title (see `CRFTagger.spans`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class ExtractorParams:
             "folds": self.folds,
             "max_chars": self.max_chars,
             "prior_strength": self.prior_strength,
+            "secondary": self.secondary,
         }
 
 
@@ -229,18 +233,28 @@ class LearnedExtractor:
         """
         floor = self.min_confidence if min_confidence is None else min_confidence
         wanted = set(attributes) if attributes is not None else None
-        found: list[list[_Candidate]] = []
+        prepared: list[tuple[list[Token], dict[str, str], list[str] | None]] = []
+        xseqs: list[list[list[str]]] = []
         for i, record in enumerate(texts):
             group = (groups[i] if groups is not None else None) or ""
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
             tokens = tokenize(fields, max_chars=self.params.max_chars)
             allowed = self.group_attributes.get(group)
             lowered = [t.text.casefold() for t in tokens]
-            xseq = self._features.sequence(tokens, group, self.gazetteer.tags(lowered))
+            xseqs.append(self._features.sequence(tokens, group, self.gazetteer.tags(lowered)))
+            prepared.append((tokens, fields, allowed))
+        spans = self.tagger.spans_batch(
+            xseqs,
+            [allowed for _, _, allowed in prepared],
+            [(allowed or ()) if self.params.secondary else () for _, _, allowed in prepared],
+            [_title_tokens(tokens) for tokens, _, _ in prepared],
+        )
+        found: list[list[_Candidate]] = []
+        for (tokens, fields, allowed), record_spans in zip(prepared, spans, strict=True):
             found.append(
                 [
                     c
-                    for c in _candidates(tokens, fields, xseq, self.tagger, self.gazetteer, None)
+                    for c in _candidates(tokens, fields, record_spans, self.gazetteer, None)
                     if (allowed is None or c.attribute in allowed)
                     and (wanted is None or c.attribute in wanted)
                 ]
@@ -287,7 +301,7 @@ class LearnedExtractor:
             for name, data in (
                 ("meta.json", json.dumps(meta, sort_keys=True, indent=1).encode()),
                 ("gazetteer.json", json.dumps(self.gazetteer.to_json()).encode()),
-                ("tagger.crfsuite", self.tagger.model),
+                ("tagger.json", json.dumps(self.tagger.to_json()).encode()),
             ):
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -309,7 +323,7 @@ class LearnedExtractor:
             with zipfile.ZipFile(path) as archive:
                 meta = json.loads(archive.read("meta.json"))
                 gazetteer = Gazetteer.from_json(json.loads(archive.read("gazetteer.json")))
-                model = archive.read("tagger.crfsuite")
+                tagger = CRFTagger.from_json(json.loads(archive.read("tagger.json")))
         except FileNotFoundError:
             raise ModelFileError(f"{path}: no such model file") from None
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
@@ -326,6 +340,7 @@ class LearnedExtractor:
             folds=raw["folds"],
             max_chars=raw["max_chars"],
             prior_strength=raw["prior_strength"],
+            secondary=raw["secondary"],
         )
         return cls(
             version=meta["version"],
@@ -334,7 +349,7 @@ class LearnedExtractor:
             attributes=list(meta["attributes"]),
             group_attributes={g: list(a) for g, a in meta["group_attributes"].items()},
             gazetteer=gazetteer,
-            tagger=CRFTagger(model),
+            tagger=tagger,
             confidence=ConfidenceModel.from_json(meta["confidence"]),
             calibrator=calibrator_from_json(meta["calibrator"]),
             min_confidence=float(meta["min_confidence"]),
@@ -343,20 +358,28 @@ class LearnedExtractor:
         )
 
 
+def _title_tokens(tokens: list[Token]) -> int:
+    """How many tokens the first field (the title) has: where secondary spans are sought."""
+    count = 0
+    while count < len(tokens) and tokens[count].field == tokens[0].field:
+        count += 1
+    return count
+
+
 def _candidates(
     tokens: list[Token],
     texts: Mapping[str, str],
-    xseq: list[list[str]],
-    tagger: CRFTagger,
+    spans: Sequence[TaggedSpan],
     gazetteer: Gazetteer,
     leave_out: int | None,
 ) -> list[_Candidate]:
-    """The best-scored span per attribute the tagger finds in one record."""
+    """The best-scored span per attribute among the tagger's spans of one record (on its
+    most likely labelling, or secondary ones read from the marginals)."""
     if not tokens:
         return []
     best: dict[str, _Candidate] = {}
     field_index = {f: i for i, f in enumerate(texts)}
-    for span in tagger.spans(xseq):
+    for span in spans:
         for first, last in _field_pieces(tokens, span.first, span.last):
             head, tail = tokens[first], tokens[last]
             key = tuple(t.text.casefold() for t in tokens[first : last + 1])
@@ -383,6 +406,7 @@ def _candidates(
                     tokens=last - first + 1,
                     field_index=field_index.get(head.field, 0),
                     position=first - position,
+                    secondary=span.secondary,
                 ),
             )
             held = best.get(span.attribute)
@@ -518,7 +542,7 @@ def train_extractor(
         prior_strength=params.prior_strength,
     )
     cv = cross_validation(calibrator(scores).tolist() if rows else [], correct, gold)
-    final = CRFTagger(train_crf(xseqs, yseqs, params.crf))
+    final = CRFTagger.from_crfsuite(train_crf(xseqs, yseqs, params.crf))
     seconds = round(time.perf_counter() - started, 2)
     counts = dict(sorted(training.counts.items()))
     model = LearnedExtractor(
@@ -574,17 +598,21 @@ def _out_of_fold(
             or not any(label != "O" for i in train_idx for label in yseqs[i])
         ):
             continue
-        tagger = CRFTagger(
+        tagger = CRFTagger.from_crfsuite(
             train_crf([xseqs[i] for i in train_idx], [yseqs[i] for i in train_idx], params.crf)
         )
-        for i in test_idx:
+        group_allowed = [allowed.get(training.records[i].record.group) for i in test_idx]
+        spans = tagger.spans_batch(
+            [xseqs[i] for i in test_idx],
+            group_allowed,
+            [(a or ()) if params.secondary else () for a in group_allowed],
+            [_title_tokens(training.records[i].tokens) for i in test_idx],
+        )
+        for i, record_allowed, record_spans in zip(test_idx, group_allowed, spans, strict=True):
             aligned = training.records[i]
-            group_allowed = allowed.get(aligned.record.group)
-            found = _candidates(
-                aligned.tokens, aligned.record.texts, xseqs[i], tagger, gazetteer, fold
-            )
+            found = _candidates(aligned.tokens, aligned.record.texts, record_spans, gazetteer, fold)
             for candidate in found:
-                if group_allowed is not None and candidate.attribute not in group_allowed:
+                if record_allowed is not None and candidate.attribute not in record_allowed:
                     continue
                 labelled = aligned.record.values.get(candidate.attribute) or []
                 rows.append(candidate.evidence)

@@ -1,18 +1,24 @@
-"""The sequence tagger: a linear-chain CRF (CRFsuite) over token features, one label per token
-(an attribute name, or `O`), and the spans it tags with their marginal probabilities.
+"""The sequence tagger: a linear-chain CRF over token features, one label per token (an
+attribute name, or `O`), and the spans it tags with their marginal probabilities.
 
-CRFsuite's L-BFGS training is deterministic for the same sequences in the same order, and the
-trained model is a byte string: it is stored inside the extractor's file and opened in memory.
+CRFsuite trains it (L-BFGS, deterministic for the same sequences in the same order). Decoding
+is done here, in numpy, from CRFsuite's weights: a record is decoded over the labels its group
+can have (a coffee is never tagged with a shoe size), records of one group in one batch, so
+Viterbi and the forward-backward marginals cost (labels of the group)² per token instead of
+(all labels)², and every marginal is at hand for secondary spans.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import repeat
 from pathlib import Path
+
+import numpy as np
+from scipy import sparse
 
 from enrichment.learned.examples import OUTSIDE
 
@@ -44,6 +50,9 @@ class TaggedSpan:
     score: float
     mean: float
     spill: float
+    secondary: bool = False
+    """Not on the most likely labelling: the best run of an attribute the labelling left
+    out, read from the marginals (a value the tagger was unsure of, scored as such)."""
 
 
 def _require_crfsuite():  # the pycrfsuite module
@@ -71,52 +80,294 @@ def train_crf(
         return path.read_bytes()
 
 
+SECONDARY_FLOOR = 0.1
+"""Lowest peak marginal that makes a secondary span (below it the label is noise)."""
+SECONDARY_EXTEND = 0.5
+"""A secondary span grows over neighbours whose marginal is at least this share of its peak."""
+_BATCH_RECORDS = 2_000
+"""Records decoded in one numpy batch (bounds memory: their tokens × labels floats, a few
+times over)."""
+
+
 class CRFTagger:
-    """A trained CRF, opened from its bytes. CRFsuite taggers are not thread-safe, so calls
-    are serialised; it pickles as its bytes."""
+    """A trained CRF as weight matrices: one row of label weights per feature string, and the
+    label-to-label transitions. Built from CRFsuite's model bytes, saved as JSON."""
 
-    def __init__(self, model: bytes) -> None:
-        self.model = model
-        self._open()
+    def __init__(
+        self,
+        labels: Sequence[str],
+        features: Sequence[str],
+        state: np.ndarray,
+        transitions: np.ndarray,
+    ) -> None:
+        self.label_names = list(labels)
+        self.labels = frozenset(self.label_names)
+        self._label_index = {label: i for i, label in enumerate(self.label_names)}
+        self.feature_names = list(features)
+        self._feature_index = {f: i for i, f in enumerate(self.feature_names)}
+        self._state = np.asarray(state, dtype=np.float64)
+        """(features + 1) × labels; the last row is zeros (unknown features land there)."""
+        self._transitions = np.asarray(transitions, dtype=np.float64)
+        self._restricted: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
-    def _open(self) -> None:
+    @classmethod
+    def from_crfsuite(cls, model: bytes) -> CRFTagger:
+        """Read the weights of a model `train_crf` returned (via CRFsuite's text dump)."""
         pycrfsuite = _require_crfsuite()
-        self._tagger = pycrfsuite.Tagger()
-        self._tagger.open_inmemory(self.model)
-        self._lock = threading.Lock()
-        self.labels = frozenset(self._tagger.labels())
+        tagger = pycrfsuite.Tagger()
+        tagger.open_inmemory(model)
+        labels = list(tagger.labels())
+        with tempfile.TemporaryDirectory(prefix="skuflow-crf-") as folder:
+            path = Path(folder) / "dump.txt"
+            tagger.dump(os.fspath(path))
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        tagger.close()
+        index = {label: i for i, label in enumerate(labels)}
+        transitions = np.zeros((len(labels), len(labels)))
+        features: dict[str, int] = {}
+        rows: list[tuple[int, int, float]] = []
+        section = ""
+        for line in text.splitlines():
+            if line.endswith(" = {"):
+                section = line[: -len(" = {")]
+                continue
+            if section not in ("TRANSITIONS", "STATE_FEATURES") or not line.startswith("  ("):
+                continue
+            body, weight = line.split(") ", 1)[1].rsplit(": ", 1)
+            source, label = body.rsplit(" --> ", 1)
+            if section == "TRANSITIONS":
+                transitions[index[source], index[label]] = float(weight)
+            else:
+                feature = features.setdefault(source, len(features))
+                rows.append((feature, index[label], float(weight)))
+        state = np.zeros((len(features) + 1, len(labels)))
+        for feature, label, weight in rows:
+            state[feature, label] = weight
+        return cls(labels, list(features), state, transitions)
 
-    def __getstate__(self) -> dict[str, bytes]:
-        return {"model": self.model}
+    def to_json(self) -> dict[str, object]:
+        nonzero = np.argwhere(self._state[:-1] != 0.0)
+        return {
+            "labels": self.label_names,
+            "features": self.feature_names,
+            "state": [[int(f), int(k), float(self._state[f, k])] for f, k in nonzero],
+            "transitions": self._transitions.tolist(),
+        }
 
-    def __setstate__(self, state: dict[str, bytes]) -> None:
-        self.model = state["model"]
-        self._open()
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> CRFTagger:
+        labels = list(data["labels"])  # type: ignore[call-overload]
+        features = list(data["features"])  # type: ignore[call-overload]
+        state = np.zeros((len(features) + 1, len(labels)))
+        triples = np.asarray(data["state"], dtype=np.float64).reshape(-1, 3)
+        state[triples[:, 0].astype(int), triples[:, 1].astype(int)] = triples[:, 2]
+        return cls(labels, features, state, np.asarray(data["transitions"], dtype=np.float64))
 
-    def spans(self, xseq: list[list[str]]) -> list[TaggedSpan]:
-        """The most likely labelling, as spans of equal non-`O` labels."""
-        if not xseq:
-            return []
-        with self._lock:
-            tagger = self._tagger
-            tagger.set(xseq)
-            labels = tagger.tag()
-            out: list[TaggedSpan] = []
-            i, n = 0, len(labels)
-            while i < n:
-                label = labels[i]
-                if label == OUTSIDE:
-                    i += 1
-                    continue
-                j = i
-                while j + 1 < n and labels[j + 1] == label:
-                    j += 1
-                marginals = [tagger.marginal(label, k) for k in range(i, j + 1)]
-                spill = max(
-                    tagger.marginal(label, i - 1) if i > 0 else 0.0,
-                    tagger.marginal(label, j + 1) if j + 1 < n else 0.0,
-                )
-                mean = sum(marginals) / len(marginals)
-                out.append(TaggedSpan(label, i, j, min(marginals), mean, spill))
-                i = j + 1
+    def spans(
+        self, xseq: list[list[str]], extra: Sequence[str] = (), extra_limit: int = 0
+    ) -> list[TaggedSpan]:
+        """`spans_batch` for one sequence over every label."""
+        return self.spans_batch([xseq], [None], [extra], [extra_limit])[0]
+
+    def spans_batch(
+        self,
+        xseqs: Sequence[list[list[str]]],
+        allowed: Sequence[Sequence[str] | None],
+        extra: Sequence[Sequence[str]],
+        extra_limits: Sequence[int],
+    ) -> list[list[TaggedSpan]]:
+        """Per sequence, the most likely labelling over `O` and its `allowed` labels (None:
+        every label) as spans of equal non-`O` labels; then, for each label in its `extra`
+        that the labelling does not use, its most probable run among the first
+        `extra_limits` tokens (a secondary span), when its peak marginal reaches
+        `SECONDARY_FLOOR`. Secondary spans recover values the single best labelling drops
+        (two attributes competing for one title); their low marginals say so."""
+        out: list[list[TaggedSpan]] = [[] for _ in xseqs]
+        by_labels: dict[tuple[int, ...], list[int]] = {}
+        for i, (xseq, labels) in enumerate(zip(xseqs, allowed, strict=True)):
+            if xseq:
+                by_labels.setdefault(self._label_set(labels), []).append(i)
+        for key, members in by_labels.items():
+            state, transitions = self._restricted_weights(key)
+            names = [self.label_names[k] for k in key]
+            for start in range(0, len(members), _BATCH_RECORDS):
+                chosen = members[start : start + _BATCH_RECORDS]
+                sequences = [xseqs[i] for i in chosen]
+                paths, marginals = _decode(self._emissions(sequences, state), transitions)
+                for i, path, marginal in zip(chosen, paths, marginals, strict=True):
+                    out[i] = _spans(path, marginal, names, extra[i], extra_limits[i])
         return out
+
+    def _label_set(self, labels: Sequence[str] | None) -> tuple[int, ...]:
+        if labels is None:
+            return tuple(range(len(self.label_names)))
+        wanted = {self._label_index[x] for x in labels if x in self._label_index}
+        outside = self._label_index.get(OUTSIDE)
+        if outside is not None:
+            wanted.add(outside)
+        return tuple(sorted(wanted))
+
+    def _restricted_weights(self, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        held = self._restricted.get(key)
+        if held is None:
+            columns = np.asarray(key, dtype=np.intp)
+            held = (
+                np.ascontiguousarray(self._state[:, columns]),
+                np.ascontiguousarray(self._transitions[np.ix_(columns, columns)]),
+            )
+            self._restricted[key] = held
+        return held
+
+    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> list[np.ndarray]:
+        """Per sequence, tokens × labels: the summed weights of each token's features (a
+        feature the model does not know weighs nothing). One gather and one sum for the
+        whole batch."""
+        get = self._feature_index.get
+        unknown = len(self.feature_names)
+        flat = [f for xseq in xseqs for feats in xseq for f in feats]
+        widths = [len(feats) for xseq in xseqs for feats in xseq]
+        ids = np.fromiter(map(get, flat, repeat(unknown)), dtype=np.intp, count=len(flat))
+        indptr = np.zeros(len(widths) + 1, dtype=np.intp)
+        np.cumsum(widths, out=indptr[1:])
+        tokens = sparse.csr_matrix(
+            (np.ones(len(flat)), ids, indptr), shape=(len(widths), state.shape[0])
+        )
+        summed = np.asarray(tokens @ state)
+        bounds = np.cumsum([0] + [len(xseq) for xseq in xseqs])
+        return [summed[bounds[k] : bounds[k + 1]] for k in range(len(xseqs))]
+
+
+def _decode(
+    emissions: Sequence[np.ndarray], transitions: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Viterbi paths and forward-backward marginals of a batch of sequences.
+
+    The sequences are ordered longest first and laid out time-major, so step t works on
+    the prefix of sequences still running: every numpy call covers the whole batch, and no
+    step is spent on padding.
+    """
+    b, n = len(emissions), transitions.shape[0]
+    lengths = np.asarray([e.shape[0] for e in emissions])
+    order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    t_max = int(sorted_lengths[0])
+    # active[t]: how many sequences have a token at step t (a prefix, longest first).
+    active = np.searchsorted(-sorted_lengths, -np.arange(t_max), side="left")
+    begin = np.zeros(t_max + 1, dtype=np.intp)
+    np.cumsum(active, out=begin[1:])
+    offsets = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(sorted_lengths, out=offsets[1:])
+    stacked = np.concatenate([emissions[k] for k in order])
+    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j.
+    seq_of_row = np.concatenate([np.arange(k) for k in active])
+    step_of_row = np.repeat(np.arange(t_max), active)
+    emit = stacked[offsets[seq_of_row] + step_of_row]
+    rows = emit.shape[0]
+
+    # Viterbi, log space.
+    back = np.zeros((rows, n), dtype=np.intp)
+    score = emit[: active[0]].copy()
+    final = np.empty((b, n))
+    for t in range(1, t_max):
+        k = active[t]
+        final[k : active[t - 1]] = score[k:]
+        cand = score[:k, :, None] + transitions[None]
+        back[begin[t] : begin[t + 1]] = cand.argmax(axis=1)
+        score = cand.max(axis=1) + emit[begin[t] : begin[t + 1]]
+    final[: active[t_max - 1]] = score
+    labels = np.empty(rows, dtype=np.intp)
+    current = np.zeros(b, dtype=np.intp)
+    for t in range(t_max - 1, -1, -1):
+        k = active[t]
+        ending = active[t + 1] if t + 1 < t_max else 0
+        current[ending:k] = final[ending:k].argmax(axis=1)
+        labels[begin[t] : begin[t + 1]] = current[:k]
+        if t:
+            current[:k] = back[begin[t] + np.arange(k), current[:k]]
+
+    # Forward-backward, scaled, probability space.
+    expt = np.exp(transitions)
+    pot = np.exp(emit - emit.max(axis=1, keepdims=True))
+    alpha = np.empty((rows, n))
+    a = pot[: active[0]]
+    alpha[: active[0]] = a / a.sum(axis=1, keepdims=True)
+    for t in range(1, t_max):
+        k = active[t]
+        a = (alpha[begin[t - 1] : begin[t - 1] + k] @ expt) * pot[begin[t] : begin[t + 1]]
+        alpha[begin[t] : begin[t + 1]] = a / a.sum(axis=1, keepdims=True)
+    beta = np.ones((rows, n))
+    for t in range(t_max - 2, -1, -1):
+        k = active[t + 1]
+        nxt = (pot[begin[t + 1] : begin[t + 2]] * beta[begin[t + 1] : begin[t + 2]]) @ expt.T
+        beta[begin[t] : begin[t] + k] = nxt / nxt.sum(axis=1, keepdims=True)
+    marginal = alpha * beta
+    marginal /= marginal.sum(axis=1, keepdims=True)
+
+    paths: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * b
+    marginals: list[np.ndarray] = [np.empty((0, n))] * b
+    for j in range(b):
+        where = begin[: sorted_lengths[j]] + j
+        paths[order[j]] = labels[where]
+        marginals[order[j]] = marginal[where]
+    return paths, marginals
+
+
+def _spans(
+    path: np.ndarray,
+    marginal: np.ndarray,
+    names: list[str],
+    extra: Sequence[str],
+    extra_limit: int,
+) -> list[TaggedSpan]:
+    out: list[TaggedSpan] = []
+    labels = path.tolist()
+    n = len(labels)
+    outside = names.index(OUTSIDE) if OUTSIDE in names else -1
+    i = 0
+    while i < n:
+        label = labels[i]
+        if label == outside:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and labels[j + 1] == label:
+            j += 1
+        run = marginal[i : j + 1, label]
+        spill = max(
+            float(marginal[i - 1, label]) if i > 0 else 0.0,
+            float(marginal[j + 1, label]) if j + 1 < n else 0.0,
+        )
+        out.append(TaggedSpan(names[label], i, j, float(run.min()), float(run.mean()), spill))
+        i = j + 1
+    limit = min(extra_limit, n)
+    if limit and extra:
+        used = set(labels)
+        position = {name: k for k, name in enumerate(names)}
+        for name in extra:
+            k = position.get(name)
+            if k is None or k in used:
+                continue
+            span = _secondary(name, marginal[:limit, k])
+            if span is not None:
+                out.append(span)
+    return out
+
+
+def _secondary(label: str, marginals: np.ndarray) -> TaggedSpan | None:
+    """The run around the highest marginal of `label`, or None when that is below the floor."""
+    top = int(marginals.argmax())
+    peak = float(marginals[top])
+    if peak < SECONDARY_FLOOR:
+        return None
+    floor = peak * SECONDARY_EXTEND
+    first = last = top
+    while first > 0 and marginals[first - 1] >= floor:
+        first -= 1
+    while last + 1 < len(marginals) and marginals[last + 1] >= floor:
+        last += 1
+    run = marginals[first : last + 1]
+    spill = max(
+        float(marginals[first - 1]) if first > 0 else 0.0,
+        float(marginals[last + 1]) if last + 1 < len(marginals) else 0.0,
+    )
+    return TaggedSpan(label, first, last, float(run.min()), float(run.mean()), spill, True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_FIELD_CHARS = 5_000
 """Each text field is cut to this many characters before tokenising: a 1 MB description
@@ -27,9 +27,8 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One token of one text field.
+class Token(NamedTuple):
+    """One token of one text field (a named tuple: thousands are made per second).
 
     Attributes:
         text: The characters as written.
@@ -58,10 +57,11 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         if not text:
             continue
         previous_end = -1
+        append = tokens.append
         for match in _TOKEN.finditer(text[:max_chars]):
-            start = match.start()
-            tokens.append(Token(match.group(), field, start, match.end(), start == previous_end))
-            previous_end = match.end()
+            start, end = match.span()
+            append(Token(match.group(), field, start, end, start == previous_end))
+            previous_end = end
     return tokens
 
 
