@@ -141,8 +141,8 @@ class CRFTagger:
                 feature = features.setdefault(source, len(features))
                 rows.append((feature, index[label], float(weight)))
         state = np.zeros((len(features) + 1, len(labels)))
-        for feature, label, weight in rows:
-            state[feature, label] = weight
+        for feature_id, label_id, feature_weight in rows:
+            state[feature_id, label_id] = feature_weight
         return cls(labels, list(features), state, transitions)
 
     def to_json(self) -> dict[str, object]:
