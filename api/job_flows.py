@@ -22,8 +22,8 @@ starts them in-process as well (the claim keeps it to one run).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -64,8 +64,9 @@ class JobKind:
 
 # -- the process a job runs in ------------------------------------------------------------------
 
-_embedded: dict[int, JobRunner] = {}
-_embedded_lock = threading.Lock()
+_embedded: ContextVar[JobRunner | None] = ContextVar("skuflow_job_runner", default=None)
+"""The runner whose thread calls a job's flow (embedded): the flow runs in that thread, so it
+sees this, and two apps in one process (tests) never run each other's job of the same id."""
 
 
 @lru_cache(maxsize=1)
@@ -86,15 +87,14 @@ def _worker_runner() -> JobRunner:
     )
 
 
-def _runner_for(job_id: int) -> JobRunner:
-    with _embedded_lock:
-        runner = _embedded.get(job_id)
+def _runner_for() -> JobRunner:
+    runner = _embedded.get()
     return runner if runner is not None else _worker_runner()
 
 
 def _run_job(job_id: int) -> Any:  # noqa: ANN401 - the job's result or a Cancelled state
     """The body of every job flow: claim the job, do its work, finish it."""
-    runner = _runner_for(job_id)
+    runner = _runner_for()
     try:
         context = runner.context(job_id)
     except JobGone:
@@ -130,13 +130,11 @@ def run_embedded(runner: JobRunner, job_id: int) -> RunStatus | None:
         if run is None:
             raise JobGone(job_id)
         kind = JOB_KINDS[run.operation]
-    with _embedded_lock:
-        _embedded[job_id] = runner
+    token = _embedded.set(runner)
     try:
         kind.flow(job_id=job_id, return_state=True)
     finally:
-        with _embedded_lock:
-            _embedded.pop(job_id, None)
+        _embedded.reset(token)
     with transaction(runner.sessions) as session:
         run = session.get(Run, job_id)
         if run is None:
