@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from api.errors import not_found, unauthorized
 from api.ids import as_key
-from api.jobs import JobWork
 from api.keys import authenticate_key
 from api.settings import ApiSettings
 from catalog.db import transaction
@@ -86,8 +85,8 @@ def owned_or_404(
     return row
 
 
-def start_job(request: Request, session: Session, run: Run, work: JobWork) -> None:
-    """Commit the queued job, then hand its work to the app's runner (so the worker always
-    finds the row); subscribers are notified when it ends."""
+def start_job(request: Request, session: Session, run: Run) -> None:
+    """Commit the queued job, then hand it to the app's runner, which runs its flow (so the
+    worker always finds the row); subscribers are notified when it ends."""
     session.commit()
-    request.app.state.jobs.submit(run, work, on_finish=request.app.state.on_job_finish)
+    request.app.state.jobs.submit(run, on_finish=request.app.state.on_job_finish)

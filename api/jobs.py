@@ -1,20 +1,30 @@
 """Background jobs: a job is a store `Run` started over HTTP and worked on off the request.
 
-`JobRunner` runs a job's work function in a thread pool inside the API process (the embedded
-default). The work gets a `JobContext` to report progress, charge credits, and check for
-cancellation between chunks; `JobContext.for_each_chunk` makes one bad item fail alone instead
-of the whole job. Status moves ``queued → running → completed | failed``; ``cancelled`` is set
-by `cancel_job` and wins over whatever the work returns afterwards.
+Every job of a known operation is a run of its own flow (`api.job_flows`: ``api-ingest``,
+``api-sync``, ``enrich-job``, ``dataset-task``, ``auto-enrich``). `JobRunner` starts it:
 
-With ``backend="prefect"`` (``SKUFLOW_API_JOBS=prefect``) each job's work runs as a Prefect
-flow run in the same threads (`api.flow_jobs`), so jobs show up in the Prefect UI with their
-state. Not done yet: handing jobs to deployment workers with ``run_deployment``.
+- embedded (the default, ``SKUFLOW_API_JOBS=embedded``): the flow is called in one of the API
+  process's threads, so a request answers 202 at once;
+- deployments (``SKUFLOW_API_JOBS=deployments``): a flow run of the job's deployment in
+  prefect.yaml is created (``run_deployment``, no waiting) and a worker executes it; the
+  Prefect UI shows it by name, and cancelling the job moves the flow run to Cancelling.
+
+The work gets a `JobContext` to report progress, charge credits, and check for cancellation
+between chunks; `JobContext.for_each_chunk` makes one bad item fail alone instead of the whole
+job. Status moves ``queued → running → completed | failed``; ``cancelled`` is set by
+`cancel_job` and wins over whatever the work returns afterwards. The status itself is written
+by the one run lifecycle (`flows.support.runs`): the worker holds a lease it renews while the
+work runs, and a job whose process died (its lease ran out) is claimed again and re-run — the
+stages and the credits ledger are idempotent, so nothing is done or charged twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -22,13 +32,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.redaction import Redactor
 from api.usage import charge
 from catalog.db import transaction
-from catalog.models import Organization, Run, RunStatus, utcnow
+from catalog.models import Organization, Run, RunStatus
+from flows.support import runs as lifecycle
 
 log = logging.getLogger("skuflow.api.jobs")
 
@@ -42,6 +52,10 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+class JobGone(LookupError):
+    """The job's row was deleted before or while it ran; there is nothing to finish."""
 
 
 class JobCancelled(Exception):
@@ -73,12 +87,14 @@ def create_job(
 
 def cancel_job(session: Session, *, run: Run) -> bool:
     """Cancel a queued or running job; False when it had already finished. Work in progress
-    stops at its next chunk; what it completed is kept (and stays charged)."""
-    if run.status not in ACTIVE:
+    stops at its next chunk; what it completed is kept (and stays charged). A job a worker
+    runs (a deployment's flow run) is cancelled in Prefect too."""
+    if not lifecycle.cancel_run(session, run=run):
         return False
-    run.status = RunStatus.CANCELLED.value
-    run.finished_at = utcnow()
-    session.flush()
+    if run.flow_run_id:
+        from api.job_flows import cancel_flow_run
+
+        cancel_flow_run(run.flow_run_id)
     return True
 
 
@@ -97,6 +113,8 @@ class JobContext:
     sessions: sessionmaker[Session]
     params: dict[str, Any] = field(default_factory=dict)
     operation: str = ""
+    hand_over: Callable[[list[int]], None] | None = None
+    """Starts follow-up jobs this job queued (embedded: this process's runner)."""
 
     def session(self) -> AbstractContextManager[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
@@ -171,39 +189,156 @@ JobWork = Callable[[JobContext], dict[str, Any] | None]
 OnFinish = Callable[[int], None]
 
 
+def execute_job(
+    context: JobContext,
+    work: JobWork,
+    *,
+    owner: str,
+    lease_seconds: float,
+    restart: str = "reset",
+    redactor: Redactor | None = None,
+) -> RunStatus | None:
+    """Claim the job, run ``work`` while a heartbeat renews the lease, and finish it. None when
+    the job was not this owner's to run (finished, cancelled, or held by a live worker). A
+    job taken over after its process died starts its counts again when its work redoes every
+    item (``restart="reset"``); work that skips what it finished keeps them (``continue``)."""
+    from prefect.runtime import flow_run
+
+    with context.session() as session:
+        attempt = lifecycle.claim_job(
+            session, run_id=context.run_id, owner=owner, lease_seconds=lease_seconds
+        )
+        if attempt is None:
+            return None
+        run = session.get(Run, context.run_id)
+        previous = run.flow_run_id
+        if flow_run.id:
+            run.flow_run_id = str(flow_run.id)
+        if attempt > 1 and restart == "reset":
+            counts = dict(run.counts or {})
+            run.counts = {**counts, "completed": 0, "failed": 0, "resumed": attempt - 1}
+    if attempt > 1 and previous and previous != str(flow_run.id or ""):
+        from api.job_flows import mark_crashed
+
+        mark_crashed(previous, taken_over_by=str(flow_run.id) if flow_run.id else None)
+    heartbeat = _Heartbeat(context, owner=owner, lease_seconds=lease_seconds)
+    heartbeat.start()
+    status, result, error = RunStatus.COMPLETED, None, None
+    try:
+        result = work(context)
+    except JobCancelled:
+        status = RunStatus.CANCELLED
+    except Exception as exc:  # noqa: BLE001 - recorded on the job for the client
+        log.exception("job %s failed", context.run_id)
+        status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    finally:
+        heartbeat.stop()
+    if redactor is not None:  # no server paths or database URLs in what clients read
+        result = redactor.value(result) if result else result
+        error = redactor.text(error) if error is not None else None
+    with context.session() as session:
+        run = lifecycle.finish_job(
+            session, run_id=context.run_id, status=status, result=result, error=error
+        )
+        return RunStatus(run.status)
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a job's lease every third of its length while the work runs."""
+
+    def __init__(self, context: JobContext, *, owner: str, lease_seconds: float) -> None:
+        super().__init__(name=f"skuflow-lease-{context.run_id}", daemon=True)
+        self.context, self.owner, self.lease_seconds = context, owner, lease_seconds
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.lease_seconds / 3):
+            try:
+                with self.context.session() as session:
+                    lifecycle.renew_lease(
+                        session,
+                        run_id=self.context.run_id,
+                        owner=self.owner,
+                        lease_seconds=self.lease_seconds,
+                    )
+            except Exception:  # noqa: BLE001 - the next beat tries again; expiry is the fallback
+                log.exception("renewing the lease of job %s failed", self.context.run_id)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
+def worker_id() -> str:
+    """This process, as a lease owner."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class JobRunner:
-    """Runs jobs in a thread pool; one per app."""
+    """Starts jobs, embedded (threads of this process) or as deployments' flow runs; one per
+    app. Embedded, it also takes over jobs whose lease ran out (their process died)."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         *,
+        settings: Any = None,  # noqa: ANN401 - ApiSettings (imported lazily: no cycle)
         workers: int = 4,
-        backend: str = "threads",
+        mode: str = "embedded",
+        lease_seconds: float = 60.0,
+        on_finish: OnFinish | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         """``redactor`` takes server paths and database URLs out of each job's result and
         error before they are stored (clients read them, and webhooks carry them)."""
         self.sessions = sessions
-        self.backend = backend
+        self.settings = settings
+        self.mode = "deployments" if mode == "deployments" else "embedded"
+        self.lease_seconds = lease_seconds
+        self.owner = worker_id()
+        self.on_finish = on_finish
         self.redactor = redactor or Redactor()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skuflow-job")
         self._lock = threading.Lock()
         self._futures: dict[int, Future[None]] = {}
+        self._closed = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
-    def submit(self, run: Run, work: JobWork, *, on_finish: OnFinish | None = None) -> None:
-        """Start ``work`` for a queued job (call after the job's row is committed)."""
-        context = JobContext(
-            run_id=run.id,
-            organization_id=run.organization_id,
-            sessions=self.sessions,
-            params=dict(run.params or {}),
-            operation=run.operation,
-        )
-        future = self._pool.submit(self._run, context, work, on_finish)
+    # -- starting jobs ---------------------------------------------------------------------
+
+    def submit(
+        self, run: Run, work: JobWork | None = None, *, on_finish: OnFinish | None = None
+    ) -> None:
+        """Start a queued job (call after its row is committed): the flow of its operation,
+        or ``work`` given here (ad-hoc work of no flow, run in this process)."""
+        self.submit_id(run.id, work, on_finish=on_finish)
+
+    def submit_id(
+        self, run_id: int, work: JobWork | None = None, *, on_finish: OnFinish | None = None
+    ) -> None:
+        on_finish = on_finish or self.on_finish
+        if self.mode == "deployments" and work is None:
+            from api.job_flows import start_deployment_run
+
+            start_deployment_run(self.sessions, run_id)
+            if on_finish is not None:
+                self._track(run_id, self._pool.submit(self._await_finish, run_id, on_finish))
+            return
+        with transaction(self.sessions) as session:
+            lifecycle.dispatch_job(
+                session, run_id=run_id, owner=self.owner, lease_seconds=self.lease_seconds
+            )
+        self._track(run_id, self._pool.submit(self._run, run_id, work, on_finish))
+
+    def hand_over(self, run_ids: list[int]) -> None:
+        """Start follow-up jobs a job queued (auto-enrichment after an ingest)."""
+        for run_id in run_ids:
+            self.submit_id(run_id)
+
+    def _track(self, run_id: int, future: Future[None]) -> None:
         with self._lock:
-            self._futures[run.id] = future
-        future.add_done_callback(lambda _f, rid=run.id: self._forget(rid))
+            self._futures[run_id] = future
+        future.add_done_callback(lambda _f, rid=run_id: self._forget(rid))
 
     def _forget(self, run_id: int) -> None:
         with self._lock:
@@ -213,57 +348,124 @@ class JobRunner:
         with self._lock:
             return len(self._futures)
 
-    def _run(self, context: JobContext, work: JobWork, on_finish: OnFinish | None) -> None:
-        with context.session() as session:
-            started = session.execute(
-                update(Run)
-                .where(Run.id == context.run_id, Run.status == RunStatus.QUEUED.value)
-                .values(status=RunStatus.RUNNING.value, started_at=utcnow())
-            ).rowcount
-        if started:
-            status, result, error = RunStatus.COMPLETED, None, None
+    def context(self, run_id: int) -> JobContext:
+        """The job's context; `JobGone` when its row no longer exists (deleted)."""
+        with transaction(self.sessions) as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise JobGone(run_id)
+            return JobContext(
+                run_id=run.id,
+                organization_id=run.organization_id,
+                sessions=self.sessions,
+                params=dict(run.params or {}),
+                operation=run.operation,
+                hand_over=self.hand_over,
+            )
+
+    def _run(self, run_id: int, work: JobWork | None, on_finish: OnFinish | None) -> None:
+        try:
+            if work is None:
+                from api.job_flows import run_embedded
+
+                status = run_embedded(self, run_id)
+            else:
+                status = execute_job(
+                    self.context(run_id),
+                    work,
+                    owner=self.owner,
+                    lease_seconds=self.lease_seconds,
+                    redactor=self.redactor,
+                )
+        except JobGone:
+            log.warning("job %s was deleted; nothing to run", run_id)
+            return
+        except Exception:  # noqa: BLE001 - a job that cannot start is failed, not lost
+            log.exception("job %s could not run", run_id)
+            with transaction(self.sessions) as session:
+                status = RunStatus(
+                    lifecycle.finish_job(
+                        session,
+                        run_id=run_id,
+                        status=RunStatus.FAILED,
+                        error="the job could not start; see the API log",
+                    ).status
+                )
+        if status is not None and status != RunStatus.QUEUED and on_finish is not None:
             try:
-                result = self._execute(context, work)
-            except JobCancelled:
-                status = RunStatus.CANCELLED
-            except Exception as exc:  # noqa: BLE001 - recorded on the job for the client
-                log.exception("job %s failed", context.run_id)
-                status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-            self._finish(context, status, result, error)
-        if started and on_finish is not None:  # not for a job cancelled while queued
-            try:
-                on_finish(context.run_id)
+                on_finish(run_id)
             except Exception:  # noqa: BLE001 - a notification must not break the runner
-                log.exception("on_finish of job %s failed", context.run_id)
+                log.exception("on_finish of job %s failed", run_id)
 
-    def _execute(self, context: JobContext, work: JobWork) -> dict[str, Any] | None:
-        if self.backend == "prefect":
-            from api.flow_jobs import run_as_flow
+    def _await_finish(self, run_id: int, on_finish: OnFinish) -> None:
+        """Deployments: call ``on_finish`` once the worker has finished the job."""
+        while not self._closed.wait(0.5):
+            with transaction(self.sessions) as session:
+                run = session.get(Run, run_id)
+                if run is None or run.status in FINISHED:
+                    break
+        else:
+            return
+        try:
+            on_finish(run_id)
+        except Exception:  # noqa: BLE001 - a notification must not break the runner
+            log.exception("on_finish of job %s failed", run_id)
 
-            return run_as_flow(context, work, context.operation)
-        return work(context)
+    # -- restart safety ----------------------------------------------------------------------
 
-    def _finish(
-        self,
-        context: JobContext,
-        status: RunStatus,
-        result: dict[str, Any] | None,
-        error: str | None,
-    ) -> None:
-        if result:
-            result = self.redactor.value(result)
-        if error is not None:
-            error = self.redactor.text(error)
-        with context.session() as session:
-            run = session.get(Run, context.run_id, with_for_update=True)
-            if result:
-                run.counts = {**(run.counts or {}), **result}
-            if run.status == RunStatus.CANCELLED.value:
+    def start_sweeper(self) -> None:
+        """Embedded: every half lease, take over the jobs whose lease ran out."""
+        if self.mode != "embedded" or self._sweeper is not None:
+            return
+        self._sweeper = threading.Thread(target=self._sweep, name="skuflow-jobs-sweep", daemon=True)
+        self._sweeper.start()
+
+    def _sweep(self) -> None:
+        while True:
+            try:
+                self.recover()
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                log.exception("taking over expired jobs failed")
+            if self._closed.wait(max(self.lease_seconds / 2, 0.5)):
                 return
-            run.status = status.value
-            run.finished_at = utcnow()
-            if error is not None:
-                run.error = error[:2000]
+
+    def recover(self) -> list[int]:
+        """Hand the jobs whose lease ran out to this process (each is claimed atomically, so a
+        job is taken by one process); jobs of no flow are failed, since their work is gone."""
+        from api.job_flows import JOB_KINDS
+
+        with transaction(self.sessions) as session:
+            expired = lifecycle.expired_jobs(session)
+            kinds = {run_id: session.get(Run, run_id).operation in JOB_KINDS for run_id in expired}
+            for run_id, known in kinds.items():
+                if not known:
+                    lifecycle.finish_job(
+                        session,
+                        run_id=run_id,
+                        status=RunStatus.FAILED,
+                        error="the process running this job stopped",
+                    )
+        taken = [run_id for run_id, known in kinds.items() if known]
+        with self._lock:
+            taken = [run_id for run_id in taken if run_id not in self._futures]
+        for run_id in taken:
+            log.warning("taking over job %s (its lease ran out)", run_id)
+            self.submit_id(run_id, on_finish=self._after_takeover)
+        return taken
+
+    def _after_takeover(self, run_id: int) -> None:
+        """A taken-over job's end: what its kind does after it (a dataset task unlocks its
+        dataset), then the subscribers' notification (the route's own callback died with the
+        process that started it)."""
+        from api.job_flows import JOB_KINDS
+
+        with transaction(self.sessions) as session:
+            kind = JOB_KINDS.get(session.get(Run, run_id).operation)
+        if kind is not None and kind.after is not None:
+            kind.after(self.sessions, run_id)
+        if self.on_finish is not None:
+            self.on_finish(run_id)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -65,21 +65,26 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """An app over the store ``settings`` name (migrated on creation)."""
     settings = settings or get_api_settings()
     sessions = sessionmaker(engine_for(settings.resolved_store_url), expire_on_commit=False)
-    runner = JobRunner(
-        sessions,
-        workers=settings.job_workers,
-        backend=settings.jobs,
-        redactor=Redactor.for_settings(settings),
-    )
     sender = WebhookSender(
         sessions,
         timeout=settings.webhook_timeout,
         attempts=settings.webhook_attempts,
         backoff=settings.webhook_backoff,
     )
+    on_job_finish = job_notifier(sessions, sender)
+    runner = JobRunner(
+        sessions,
+        settings=settings,
+        workers=settings.job_workers,
+        mode=settings.jobs,
+        lease_seconds=settings.job_lease_seconds,
+        on_finish=on_job_finish,
+        redactor=Redactor.for_settings(settings),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runner.start_sweeper()  # jobs left by a process that died are taken over
         yield
         runner.shutdown(wait=False)
         sender.shutdown(wait=False)
@@ -95,7 +100,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.jobs = runner
     app.state.webhooks = sender
-    app.state.on_job_finish = job_notifier(sessions, sender)
+    app.state.on_job_finish = on_job_finish
     install_error_handlers(app)
     app.add_middleware(JsonNestingLimit)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost

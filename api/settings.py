@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from catalog.settings import SkuflowSettings, normalize_database_url, read_settings
@@ -31,11 +31,26 @@ class ApiSettings(SkuflowSettings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
     )
-    jobs: Literal["threads", "prefect"] = Field(
-        "threads",
-        description="Run jobs in the API's threads, or as Prefect flow runs (visible in the UI).",
+    jobs: Literal["embedded", "deployments"] = Field(
+        "embedded",
+        description="Run each job's flow in the API's threads (embedded), or as a flow run of "
+        "its prefect.yaml deployment that a worker executes (deployments).",
     )
     job_workers: int = Field(4, ge=1, le=64, description="Threads running background jobs.")
+    job_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="A job's lease, renewed while it runs; a job whose process died is taken "
+        "over this long after its last heartbeat.",
+    )
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _legacy_jobs(cls, value: object) -> object:
+        """``threads`` and ``prefect`` (before every job was a flow run) mean embedded."""
+        return "embedded" if value in ("threads", "prefect") else value
+
     webhook_timeout: float = Field(10.0, gt=0, description="Seconds per delivery attempt.")
     webhook_attempts: int = Field(5, ge=1, le=20, description="Delivery attempts per webhook.")
     webhook_backoff: float = Field(

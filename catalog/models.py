@@ -154,6 +154,7 @@ class Record(Base):
 
 class Run(Base):
     __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_status_lease", "status", "lease_expires_at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -169,6 +170,11 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    """The process working on the run (a background job), while it holds the lease."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Renewed by the worker's heartbeat; a queued or running job past it is taken over."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Change(Base):

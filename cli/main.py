@@ -251,6 +251,41 @@ def export(
     written)."""
     if file_format not in ("auto", "google-merchant"):
         raise typer.BadParameter("--format takes auto or google-merchant")
+    from flows.support.runs import recorded_run
+
+    with open_catalog(catalog) as (_session, stored):
+        name = stored.name
+    with recorded_run(
+        catalog=name, operation="export", params={"out": str(out), "format": file_format}
+    ) as run:
+        run.extra["outputs"] = _export(
+            out,
+            name,
+            file_format,
+            link_template=link_template,
+            image_template=image_template,
+            feed_map=feed_map,
+            currency=currency,
+            availability=availability,
+            google_categories=google_categories,
+            category_is_google=category_is_google,
+        )
+
+
+def _export(
+    out: Path,
+    catalog: str,
+    file_format: str,
+    *,
+    link_template: str | None,
+    image_template: str | None,
+    feed_map: list[str] | None,
+    currency: str | None,
+    availability: str,
+    google_categories: Path | None,
+    category_is_google: bool,
+) -> list[str]:
+    """Write the export (the work of `skuflow export`, inside its recorded run)."""
     if file_format == "google-merchant":
         from cli.feeds import FeedOptions, export_google_merchant
 
@@ -267,7 +302,7 @@ def export(
                 category_is_google=category_is_google,
             ),
         )
-        return
+        return [str(out)]
     from catalog.distribute import distribute
     from catalog.repository import catalog_schema
     from catalog.settings import get_settings
@@ -282,6 +317,7 @@ def export(
             batch_size=get_settings().batch_size,
         )
     console.print(f"Wrote {results[0].rows} record(s) to {results[0].location}.")
+    return [str(results[0].location)]
 
 
 @app.command()

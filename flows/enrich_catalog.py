@@ -16,9 +16,10 @@ from pydantic.json_schema import SkipJsonSchema
 
 from catalog.db import session_scope
 from catalog.models import Organization, RunStatus
-from catalog.repository import finish_run, get_catalog, start_run
+from catalog.repository import get_catalog, start_run
 from catalog.settings import get_settings, normalize_database_url
 from enrichment.config import EnrichConfig
+from flows.support.runs import close_stored_run
 from flows.support.stages import enrich_stored
 
 
@@ -78,10 +79,8 @@ def enrich_catalog(
             output_schema=output_schema,
         )
     except BaseException as exc:
-        with session_scope(store_url) as session:
-            finish_run(session, run_id=run_id, status=RunStatus.FAILED, error=str(exc)[:2000])
+        close_stored_run(store_url, run_id, RunStatus.FAILED, error=str(exc)[:2000])
         raise
-    with session_scope(store_url) as session:
-        finish_run(session, run_id=run_id, status=RunStatus.COMPLETED)
+    close_stored_run(store_url, run_id, RunStatus.COMPLETED)
     logger.info("enrich-catalog %s: %s", catalog, dict(totals))
     return {"run_id": run_id, "counts": dict(totals)}

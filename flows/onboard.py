@@ -21,13 +21,17 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from pydantic.json_schema import SkipJsonSchema
 
-from catalog.changes import ChangeFilter, status_counts
 from catalog.db import session_scope
 from catalog.errors import ValidationFailed
 from catalog.filters import RecordFilter
 from catalog.models import Run, RunStatus
-from catalog.records import count_records
-from catalog.repository import finish_run, get_or_create_organization, start_run, upsert_catalog
+from catalog.repository import (
+    catalog_schema,
+    get_catalog,
+    get_or_create_organization,
+    start_run,
+    upsert_catalog,
+)
 from catalog.rows import Source
 from catalog.schema import CatalogSchema
 from catalog.settings import get_settings, normalize_database_url
@@ -36,7 +40,7 @@ from connectors.files import FileSource
 from flows.support.announce import announce_end, announce_start
 from flows.support.artifacts import publish_validation_report
 from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
-from flows.support.runs import bind_filter, filter_params
+from flows.support.runs import bind_filter, close_stored_run, filter_params
 from flows.support.stages import catalog_enrich_config, enrich_stored
 from flows.support.targets import build_targets
 from tasks.classify import classify_batch, prepare
@@ -75,7 +79,7 @@ def onboard(
     Args:
         source: path (or glob) of the supplier file, or `block:<block-type-slug>/<name>` for a
             saved source block (e.g. `block:skuflow-s3-source/supplier-feeds`).
-        catalog: path of the catalogue schema YAML.
+        catalog: path of the catalogue schema YAML, or the name of a stored catalogue.
         taxonomy: taxonomy file (Google `id - A > B` text or CSV `id,path`) for classification.
         companies: reference table of companies (CSV) for supplier firmographics.
         out: directory for file exports; `formats` picks csv, jsonl and/or parquet.
@@ -98,10 +102,13 @@ def onboard(
     settings = get_settings()
     store_url = normalize_database_url(database_url) if database_url else settings.store_url
     batch_size = batch_size or settings.batch_size
-    schema = CatalogSchema.from_yaml(catalog)
-    record_filter = bind_filter(record_filter, schema)
     with session_scope(store_url) as session:
         org = get_or_create_organization(session, name=organization or settings.organization)
+        if catalog.endswith((".yaml", ".yml")):
+            schema = CatalogSchema.from_yaml(catalog)
+        else:  # a catalogue already in the store (a supplier-portal upload names its own)
+            schema = catalog_schema(get_catalog(session, organization=org.name, name=catalog))
+        record_filter = bind_filter(record_filter, schema)
         stored = upsert_catalog(session, organization=org, schema=schema)
         catalog_id = stored.id
         if run_id is None:
@@ -204,7 +211,7 @@ def onboard(
             record_filter=record_filter,
         )
     except ValidationFailed as exc:
-        _close_run(
+        close_stored_run(
             store_url,
             run_id,
             RunStatus.FAILED,
@@ -214,10 +221,10 @@ def onboard(
         announce_end("failed", store_url=store_url, run_id=run_id)
         raise
     except Exception as exc:
-        _close_run(store_url, run_id, RunStatus.FAILED, error=str(exc))
+        close_stored_run(store_url, run_id, RunStatus.FAILED, error=str(exc))
         announce_end("failed", store_url=store_url, run_id=run_id)
         raise
-    summary = _close_run(
+    summary = close_stored_run(
         store_url,
         run_id,
         RunStatus.COMPLETED,
@@ -234,30 +241,3 @@ def _source(source: str, *, encoding: str) -> Source:
     if source.startswith("block:"):
         return load_source(source.removeprefix("block:"))
     return FileSource(path=source, encoding=encoding)
-
-
-def _close_run(
-    store_url: str,
-    run_id: int,
-    status: RunStatus,
-    *,
-    error: str | None = None,
-    report_path: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    with session_scope(store_url) as session:
-        run = session.get(Run, run_id)
-        totals = {
-            "records": count_records(session, catalog_id=run.catalog_id),
-            "changes": dict(status_counts(session, where=ChangeFilter(run_id=run_id))),
-            **(extra or {}),
-        }
-        finish_run(
-            session,
-            run_id=run_id,
-            status=status,
-            counts=totals,
-            error=error,
-            report_path=report_path,
-        )
-        return {"run_id": run_id, "status": status.value, **run.counts}

@@ -157,18 +157,9 @@ def retry_job(session: Session, *, run: Run) -> Run:
             f"job {run.id} is {run.status}; only failed or cancelled jobs can be retried",
             code="JOB_NOT_RETRYABLE",
         )
-    run.status = RunStatus.QUEUED.value
-    run.error = None
-    run.started_at = None
-    run.finished_at = None
-    run.counts = {
-        "total": (run.counts or {}).get("total", 0),
-        "completed": 0,
-        "failed": 0,
-        "retries": (run.counts or {}).get("retries", 0) + 1,
-    }
-    session.flush()
-    return run
+    from flows.support.runs import requeue_job
+
+    return requeue_job(session, run=run)
 
 
 def submit_queued(
@@ -191,7 +182,7 @@ def submit_queued(
             .order_by(Run.id)
         ).all()
     for run in queued:
-        runner.submit(run, auto_enrich_work(settings), on_finish=on_finish)
+        runner.submit(run, on_finish=on_finish)
     return len(queued)
 
 
@@ -375,24 +366,24 @@ def is_active(run: Run) -> bool:
     return run.status not in FINISHED
 
 
-def ingest_trigger(state: Any):  # noqa: ANN201, ANN401 - the app's state
-    """What an ingest job calls once its records are stored: start the auto-enrichment jobs
-    the organization's config asks for (left queued while paused)."""
+def queue_auto_enrichment(
+    ctx: JobContext, catalog_id: int, created: list[str], updated: list[str]
+) -> list[int]:
+    """What an ingest job does once its records are stored: queue the auto-enrichment jobs the
+    organization's config asks for and, unless the pipeline is paused (they wait queued),
+    announce each (``skuflow.job.queued``: the ``auto-enrich-on-ingest`` deployment's trigger
+    runs it on a worker) and hand them to this process's runner when embedded."""
+    from flows.support.run_events import emit_job_queued
 
-    def trigger(
-        ctx: JobContext, catalog_id: int, created: list[str], updated: list[str]
-    ) -> list[int]:
-        with ctx.session() as session:
-            org = session.get(Organization, ctx.organization_id)
-            runs = start_jobs(
-                session, org=org, catalog_id=catalog_id, created=created, updated=updated
-            )
-            paused = settings_row(session, org=org).paused
-        if not paused:
-            for run in runs:
-                state.jobs.submit(
-                    run, auto_enrich_work(state.settings), on_finish=state.on_job_finish
-                )
-        return [run.id for run in runs]
-
-    return trigger
+    with ctx.session() as session:
+        org = session.get(Organization, ctx.organization_id)
+        runs = start_jobs(session, org=org, catalog_id=catalog_id, created=created, updated=updated)
+        paused = settings_row(session, org=org).paused
+        ids = [run.id for run in runs]
+        catalog = session.get(Catalog, catalog_id).name
+    if not paused and ids:
+        for run_id in ids:
+            emit_job_queued(run_id=run_id, operation=OPERATION, catalog=catalog, after=ctx.run_id)
+        if ctx.hand_over is not None:
+            ctx.hand_over(ids)
+    return ids

@@ -140,16 +140,13 @@ def retry_job(
     request: Request,
     session: SessionDep,
     org: CurrentOrganization,
-    settings: SettingsDep,
 ) -> JobPublic:
     """Queue a failed or cancelled job again (it waits while the pipeline is paused)."""
     run = service.retry_job(session, run=service.get_job(session, org=org, job_id=id))
     paused = service.settings_row(session, org=org).paused
     session.commit()
     if not paused:
-        request.app.state.jobs.submit(
-            run, service.auto_enrich_work(settings), on_finish=request.app.state.on_job_finish
-        )
+        request.app.state.jobs.submit(run, on_finish=request.app.state.on_job_finish)
     return _job(run)
 
 

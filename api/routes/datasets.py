@@ -140,7 +140,7 @@ def _start(request: Request, run: Run) -> None:
         tasks.task_finished(sessions, finished_id, notify)
         generic(finished_id)
 
-    request.app.state.jobs.submit(run, tasks.process_task, on_finish=on_finish)
+    request.app.state.jobs.submit(run, on_finish=on_finish)
 
 
 def _create_task(

@@ -305,7 +305,7 @@ def submit(
         finally:
             done.set()
 
-    request.app.state.jobs.submit(run, service.run_job, on_finish=on_finish)
+    request.app.state.jobs.submit(run, on_finish=on_finish)
     if not body.async_mode:
         done.wait()
         session.refresh(run)

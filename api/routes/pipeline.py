@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
-from api.auto_enrichment.service import ingest_trigger
 from api.deps import CurrentOrganization, SessionDep, SettingsDep, start_job
 from api.errors import ApiError
 from api.ids import BoundedId, Offset
@@ -31,7 +30,6 @@ from api.pipeline.schemas import (
     SyncRequest,
     SyncResponse,
 )
-from api.pipeline.sync import sync_work
 from catalog.models import Run
 
 router = APIRouter(prefix="/api", tags=["pipeline"])
@@ -65,13 +63,11 @@ def ingest(
     request: Request,
     session: SessionDep,
     org: CurrentOrganization,
-    settings: SettingsDep,
 ) -> IngestResponse:
     """Queue raw product/supplier records for processing: they are stored in the source's
     catalogue, then classified. Poll ``GET /api/jobs/{job_id}``."""
     run = service.start_ingest(session, org=org, request=body)
-    work = service.ingest_work(settings, after_store=ingest_trigger(request.app.state))
-    start_job(request, session, run, work)
+    start_job(request, session, run)
     return IngestResponse(
         job_id=run.id,
         status=run.status,
@@ -111,13 +107,12 @@ def sync(
     request: Request,
     session: SessionDep,
     org: CurrentOrganization,
-    settings: SettingsDep,
 ) -> SyncResponse:
     """Push the job's records (or inline ``data``) to the destination configured for
     ``destination``, as json, csv or xml. Poll ``GET /api/sync/{sync_id}``."""
     run = service.start_sync(session, org=org, request=body)
     rows = run.counts.get("total", 0)
-    start_job(request, session, run, sync_work(settings))
+    start_job(request, session, run)
     return SyncResponse(
         sync_id=run.id,
         job_id=body.job_id,

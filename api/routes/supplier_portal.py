@@ -3,7 +3,8 @@
 A catalogue owner issues one token per supplier with the organization's API key; the supplier
 then PUTs a file with that token (``curl -T prices.csv -H "Authorization: Bearer sup_…"
 …/api/portal/uploads/prices.csv``). A file that does not fit the catalogue's schema is refused
-with 422 and one detail per problem (row, column, message), and nothing is stored.
+with 422 and one detail per problem (row, column, message), and nothing is stored. A file
+that fits lands in the catalogue's portal inbox and is onboarded like every landed file.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentOrganization, SessionDep, owned_or_404
+from api.deps import CurrentOrganization, SessionDep, SettingsDep, owned_or_404
 from api.errors import COMMON_ERRORS, ErrorBody, not_found, unauthorized
 from api.ids import as_key
 from api.models import SupplierToken
 from api.supplier_portal.service import (
+    announced,
     authenticate_supplier,
     issue_supplier_token,
+    onboard_landed,
     receive_upload,
     revoke_supplier_token,
 )
@@ -51,11 +54,17 @@ class SupplierTokenPublic(BaseModel):
 class UploadPublic(BaseModel):
     supplier: str
     file: str
-    run_id: str
+    run_id: str | None = Field(
+        description="The onboard run (embedded); null when a worker runs it."
+    )
     rows: int
-    inserted: int
-    updated: int
-    unchanged: int
+    inserted: int | None
+    updated: int | None
+    unchanged: int | None
+    onboarding: str = Field(
+        description="The onboard run's status (completed, failed), or announced when a worker "
+        "onboards the file (SKUFLOW_API_JOBS=deployments)."
+    )
 
 
 def current_supplier(
@@ -116,27 +125,45 @@ def revoke_token(token_id: str, session: SessionDep, org: CurrentOrganization) -
     | {422: {"model": ErrorBody, "description": "The file was refused; details by line."}},
 )
 async def upload_file(
-    filename: str, request: Request, session: SessionDep, supplier: CurrentSupplier
+    filename: str,
+    request: Request,
+    session: SessionDep,
+    supplier: CurrentSupplier,
+    settings: SettingsDep,
 ) -> UploadPublic:
-    """Check a supplier's file against the catalogue's schema and ingest it if it fits."""
+    """Check a supplier's file against the catalogue's schema; if it fits, land it and onboard
+    it (announced with ``skuflow.source.landed``; embedded, onboarded before the answer)."""
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         async for chunk in request.stream():
             spool.write(chunk)
         spool.seek(0)
-        result = await run_in_threadpool(
+        landed = await run_in_threadpool(
             receive_upload,
             session,
             token=supplier,
             filename=filename,
             stream=spool,  # type: ignore[arg-type]
             batch_size=get_settings().batch_size,
+            inbox=settings.resolved_home / "inbox" / "portal",
+        )
+    session.commit()
+    if settings.jobs == "deployments":
+        result = announced(landed)
+    else:
+        store = settings.resolved_store_url
+        result = await run_in_threadpool(
+            onboard_landed,
+            landed,
+            # only when it is not the environment's store: parameters are shown in the UI
+            database_url=None if store == get_settings().store_url else store,
         )
     return UploadPublic(
         supplier=result.supplier,
         file=result.file,
-        run_id=str(result.run_id),
+        run_id=None if result.run_id is None else str(result.run_id),
         rows=result.rows,
         inserted=result.inserted,
         updated=result.updated,
         unchanged=result.unchanged,
+        onboarding=result.onboarding,
     )

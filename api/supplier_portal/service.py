@@ -1,5 +1,10 @@
 """The supplier upload portal: a supplier sends a file with its own token; the file is checked
-against the catalogue's schema and either rejected with every problem by line, or ingested.
+against the catalogue's schema and either rejected with every problem by line, or landed.
+
+A landed file goes the way of every supplier file (`flows.support.landing`): it is put in the
+catalogue's portal inbox, claimed, and announced with ``skuflow.source.landed``; the onboard
+flow then ingests, classifies, enriches, validates and distributes it — on a worker through the
+``onboard-on-landing`` deployment's trigger, or (embedded) called by the API (`onboard_landed`).
 
 A supplier cannot read a traceback, and a half-loaded price list is worse than none: the whole
 file is read and checked (header, every value's type, the schema's blocking rules, duplicate
@@ -15,6 +20,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +31,9 @@ from sqlalchemy.orm import Session
 
 from api.models import SupplierToken
 from catalog.errors import InputError, InputProblem
-from catalog.ingest import ingest_source
 from catalog.mapping import find_duplicate_ids, map_batch, resolve_columns
-from catalog.models import Catalog, Organization, RunStatus, utcnow
-from catalog.repository import catalog_schema, finish_run, start_run
+from catalog.models import Catalog, Organization, utcnow
+from catalog.repository import catalog_schema
 from catalog.schema import CatalogSchema
 from connectors.fetched_files import LabelledFile
 from connectors.files import EXTENSIONS, extension_of
@@ -36,7 +41,6 @@ from connectors.files import EXTENSIONS, extension_of
 PREFIX = "sup"
 MAX_PROBLEMS = 200
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
-OPERATION = "supplier-upload"
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,29 @@ class IssuedSupplierToken:
 
 
 @dataclass(frozen=True)
+class LandedUpload:
+    """A checked upload, claimed in the inbox and announced."""
+
+    supplier: str
+    file: str
+    rows: int
+    source: str
+    """The claimed file, what the onboard run reads."""
+    catalog: str
+    organization: str
+
+
+@dataclass(frozen=True)
 class UploadResult:
     supplier: str
     file: str
-    run_id: int
+    run_id: int | None
     rows: int
-    inserted: int
-    updated: int
-    unchanged: int
+    inserted: int | None
+    updated: int | None
+    unchanged: int | None
+    onboarding: str
+    """The onboard run's status (embedded), or ``announced`` when a worker runs it."""
 
 
 def issue_supplier_token(
@@ -145,9 +164,13 @@ def receive_upload(
     filename: str,
     stream: BinaryIO,
     batch_size: int,
-) -> UploadResult:
-    """Check an uploaded file and, if it passes, ingest it into the token's catalogue in the
-    caller's transaction (a run `supplier-upload` records who sent what)."""
+    inbox: Path,
+) -> LandedUpload:
+    """Check an uploaded file and, if it passes, land it: saved in ``inbox/<catalogue id>/``,
+    claimed (`claim_landed_files`) and announced (`emit_source_landed`) for onboarding into the
+    token's catalogue. A refused file leaves nothing behind."""
+    from flows.support.landing import claim_landed_files, emit_source_landed
+
     label = _safe_name(filename)
     suffix = extension_of(label)
     if suffix not in EXTENSIONS:
@@ -158,34 +181,89 @@ def receive_upload(
     if catalog is None:  # the catalogue was deleted; the token went with it
         raise InputError.single(label, "this upload link no longer has a catalogue")
     schema = catalog_schema(catalog)
-    with tempfile.TemporaryDirectory(prefix="skuflow-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+    organization = session.get(Organization, catalog.organization_id).name
+    folder = inbox / str(catalog.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="skuflow-upload-") as staging:
+        path = Path(staging) / f"upload{suffix}"
         _save(stream, path, label)
         rows = check_upload(schema, path, label=label, batch_size=batch_size)
-        run = start_run(
-            session,
-            organization=session.get(Organization, catalog.organization_id),
-            catalog=catalog,
-            operation=OPERATION,
-            params={"supplier": token.supplier, "file": label},
-        )
-        result = ingest_source(
-            session,
-            catalog_id=catalog.id,
-            schema=schema,
-            source=LabelledFile(path, label),
-            batch_size=batch_size,
-            run_id=run.id,
-        )
-        finish_run(session, run_id=run.id, status=RunStatus.COMPLETED, counts=result.as_dict())
-    return UploadResult(
+        name = f"{secrets.token_hex(6)}-{label}"
+        shutil.move(path, folder / name)  # a rename on one device; copied whole across
+    (claimed,) = claim_landed_files(folder, pattern=name, settle_seconds=0)
+    emit_source_landed(
+        source=str(claimed),
+        catalog=catalog.name,
+        origin="portal",
+        supplier=token.supplier,
+        organization=organization,
+    )
+    return LandedUpload(
         supplier=token.supplier,
         file=label,
-        run_id=run.id,
         rows=rows,
-        inserted=result.counts.inserted,
-        updated=result.counts.updated,
-        unchanged=result.counts.unchanged,
+        source=str(claimed),
+        catalog=catalog.name,
+        organization=organization,
+    )
+
+
+def onboard_landed(landed: LandedUpload, *, database_url: str | None) -> UploadResult:
+    """Embedded: onboard a landed upload here with the onboard flow, as the
+    ``onboard-on-landing`` deployment would on a worker. A run that fails (its validation
+    halted it) is reported with its status; what it ingested stays, as for any onboard."""
+    from catalog.db import session_scope
+    from catalog.models import Run
+    from catalog.repository import get_catalog, get_or_create_organization, start_run
+    from flows.onboard import onboard
+
+    with session_scope(database_url) as session:
+        run_id = start_run(
+            session,
+            organization=get_or_create_organization(session, name=landed.organization),
+            catalog=get_catalog(session, organization=landed.organization, name=landed.catalog),
+            operation="onboard",
+            params={
+                "source": landed.source,
+                "catalog": landed.catalog,
+                "supplier": landed.supplier,
+            },
+        ).id
+    onboard(
+        source=landed.source,
+        catalog=landed.catalog,
+        organization=landed.organization,
+        database_url=database_url,
+        run_id=run_id,
+        return_state=True,
+    )
+    with session_scope(database_url) as session:
+        run = session.get(Run, run_id)
+        status = run.status
+        counts = dict((run.counts or {}).get("ingest") or {})
+    return UploadResult(
+        supplier=landed.supplier,
+        file=landed.file,
+        run_id=run_id,
+        rows=landed.rows,
+        inserted=int(counts.get("inserted", 0)),
+        updated=int(counts.get("updated", 0)),
+        unchanged=int(counts.get("unchanged", 0)),
+        onboarding=status,
+    )
+
+
+def announced(landed: LandedUpload) -> UploadResult:
+    """With deployments: the upload is announced; a worker's onboard run ingests it."""
+    return UploadResult(
+        supplier=landed.supplier,
+        file=landed.file,
+        run_id=None,
+        rows=landed.rows,
+        inserted=None,
+        updated=None,
+        unchanged=None,
+        onboarding="announced",
     )
 
 

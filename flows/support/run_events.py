@@ -93,3 +93,17 @@ def emit_change_events(*, store_url: str, run_id: int) -> list[Event]:
             )
         )
     return [e for e in events if e is not None]
+
+
+def emit_job_queued(
+    *, run_id: int, operation: str, catalog: str | None, after: int | None = None
+) -> Event | None:
+    """``skuflow.job.queued``: a background job was queued by another (an ingest queues its
+    auto-enrichment); the job's deployment trigger in prefect.yaml runs it."""
+    resource = run_resource(run_id=run_id, operation=operation, catalog=catalog)
+    resource["prefect.resource.id"] = f"skuflow.job.{run_id}"
+    return emit(
+        "skuflow.job.queued",
+        resource=resource,
+        payload={"job_id": run_id, "operation": operation, "after": after},
+    )

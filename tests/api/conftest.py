@@ -145,9 +145,10 @@ def start_api(store_url: str, tmp: Path, **overrides) -> tuple[Api, LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[Api]:
     """The API over a fresh SQLite store, shared by the session (starting one costs seconds;
-    tests stay apart by each using organizations of their own)."""
+    tests stay apart by each using organizations of their own). Its jobs are flow runs, on
+    the session's Prefect test server."""
     tmp = tmp_path_factory.mktemp("api")
     running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp)
     yield running
@@ -157,7 +158,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 
 @pytest.fixture(scope="module")
-def pg_api(tmp_path_factory: pytest.TempPathFactory, postgres_database: str) -> Iterator[Api]:
+def pg_api(
+    tmp_path_factory: pytest.TempPathFactory, postgres_database: str, prefect_harness: None
+) -> Iterator[Api]:
     """The API over the session's PostgreSQL database, emptied for this module."""
     from tests.conftest import _reset_postgres
 

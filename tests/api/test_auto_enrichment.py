@@ -303,3 +303,43 @@ def test_organizations_are_isolated(api: Api) -> None:
 )
 def test_every_endpoint_needs_a_key(api: Api, method: str, path: str) -> None:
     assert_error(api.anonymous().request(method, f"{BASE}{path}", json={}), 401, "UNAUTHORIZED")
+
+
+def test_the_triggered_job_is_announced_by_an_event_and_runs_as_its_flow(api: Api) -> None:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from catalog.db import session_scope
+    from catalog.models import Run
+
+    client = api.client()
+    enable(client)
+    job_id = ingest_and_get_job(client)
+    assert settled(client, job_id)["status"] == "completed"
+
+    def announced() -> list[dict]:
+        response = httpx.post(
+            f"{PREFECT_API_URL.value()}/events/filter",
+            json={
+                "filter": {
+                    "event": {"name": ["skuflow.job.queued"]},
+                    "resource": {"id": [f"skuflow.job.{job_id}"]},
+                },
+                "limit": 5,
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["events"]
+
+    [event] = wait_for(announced, timeout=30)
+    assert event["payload"]["job_id"] == int(job_id)
+    assert event["resource"]["skuflow.operation"] == "auto_enrich"
+    with session_scope(api.store_url) as session:
+        flow_run_id = session.get(Run, int(job_id)).flow_run_id
+    with get_client(sync_client=True) as prefect:
+        flow_run = prefect.read_flow_run(UUID(flow_run_id))
+        assert prefect.read_flow(flow_run.flow_id).name == "auto-enrich"
+    assert flow_run.name == f"auto-enrich-{job_id}" and flow_run.state.is_completed()

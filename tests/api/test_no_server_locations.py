@@ -16,7 +16,7 @@ from tests.fakes.webhook_receiver import start_receiver
 
 
 @pytest.fixture
-def own_api(tmp_path: Path) -> Iterator[tuple[Api, Path]]:
+def own_api(tmp_path: Path, prefect_harness: None) -> Iterator[tuple[Api, Path]]:
     targets = {
         "warehouse": f"sqlite:///{tmp_path / 'warehouse.db'}#synced_products",
         # nothing listens on port 1: the job fails, with the driver's error text

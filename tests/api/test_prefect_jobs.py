@@ -1,5 +1,5 @@
-"""SKUFLOW_API_JOBS=prefect: every job is a Prefect flow run (named after the job, its id on
-the job), and cancelling the job through the API ends its flow run as Cancelled."""
+"""Embedded jobs: every job is a run of its operation's flow (named after the job, its id on the
+job), and cancelling the job through the API ends its flow run as Cancelled."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.api.conftest import Api, start_api, wait_for
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("prefect-api")
-    running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp, jobs="prefect")
+    running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp, jobs="embedded")
     yield running
     server.stop()
 
@@ -35,6 +35,8 @@ def _flow_run_id(api: Api, job_id: int) -> str | None:
 
 
 def test_a_job_is_a_flow_run(prefect_api: Api) -> None:
+    from prefect.client.orchestration import get_client
+
     client = prefect_api.client()
     job_id = client.post("/api/ingest", json={"source": "s", "records": [{"id": "A"}]}).json()[
         "job_id"
@@ -53,7 +55,9 @@ def test_a_job_is_a_flow_run(prefect_api: Api) -> None:
     run = _flow_run(_flow_run_id(prefect_api, sync["sync_id"]))
     assert run.name == f"sync-{sync['sync_id']}"
     assert run.state.is_completed()
-    assert run.parameters == {"run_id": sync["sync_id"], "operation": "sync"}
+    assert run.parameters == {"job_id": sync["sync_id"]}
+    with get_client(sync_client=True) as prefect:
+        assert prefect.read_flow(run.flow_id).name == "api-sync"
 
 
 def test_cancelling_a_job_cancels_its_flow_run(prefect_api: Api) -> None:

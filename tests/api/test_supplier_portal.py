@@ -62,6 +62,7 @@ def test_supplier_uploads_a_good_file_and_a_bad_one(api, tmp_path):
         "inserted": 1,
         "updated": 0,
         "unchanged": 0,
+        "onboarding": "completed",
     }
 
     bad = supplier.put(

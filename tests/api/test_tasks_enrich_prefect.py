@@ -1,5 +1,5 @@
-"""With SKUFLOW_API_JOBS=prefect, enrichment jobs and dataset tasks are Prefect flow runs too:
-named after the job, completed in Prefect when the job completes."""
+"""Enrichment jobs and dataset tasks are Prefect flow runs too (flows `enrich-job` and
+`dataset-task`): named after the job, completed in Prefect when the job completes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.api.conftest import Api, start_api, wait_for
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("prefect-tasks-api")
-    running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp, jobs="prefect")
+    running, server = start_api(f"sqlite:///{tmp / 'store.db'}", tmp, jobs="embedded")
     yield running
     server.stop()
 

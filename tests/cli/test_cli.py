@@ -94,3 +94,20 @@ def test_a_bad_file_exits_1_naming_file_row_and_column(tmp_path: Path) -> None:
     assert "nothing was stored" in result.output
     assert "bad.csv" in result.output and "row 2" in result.output
     assert "Unit Price" in result.output and "ask us" in result.output
+
+
+def test_export_records_a_run(tmp_path: Path) -> None:
+    from catalog.db import session_scope
+    from catalog.models import Run
+
+    assert _onboard(tmp_path / "out").exit_code == 0
+    export = tmp_path / "now.csv"
+    assert runner.invoke(app, ["export", str(export)]).exit_code == 0
+    failed = runner.invoke(app, ["export", str(tmp_path / "now.unknown")])
+    assert failed.exit_code != 0
+    with session_scope() as session:
+        runs = session.query(Run).filter(Run.operation == "export").order_by(Run.id).all()
+        assert [r.status for r in runs] == ["completed", "failed"]
+        assert runs[0].params["out"] == str(export)
+        assert runs[0].counts["outputs"] == [str(export)]
+        assert runs[0].counts["records"] > 0 and runs[1].error

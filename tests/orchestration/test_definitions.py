@@ -30,6 +30,9 @@ def test_every_deployment_in_prefect_yaml_builds() -> None:
     assert [set(t.expect) for t in built["export-after-onboard"].triggers] == [
         {"skuflow.run.completed"}
     ]
+    assert [set(t.expect) for t in built["auto-enrich-on-ingest"].triggers] == [
+        {"skuflow.job.queued"}
+    ]
     assert [set(t.expect) for t in built["notify-slack"].triggers] == [
         {"skuflow.run.completed", "skuflow.run.failed"}
     ]

@@ -440,3 +440,137 @@ def test_prefect_deploy_all_works_from_a_clean_checkout(served: Served, tmp_path
         }
     assert deployed["onboard-on-landing"].work_pool_name == "local-process"
     assert deployed["monitor-daily"].schedules[0].schedule.cron == "0 6 * * *"
+
+
+# -- the HTTP API's jobs as flow runs of prefect.yaml's deployments ------------------------------
+
+PORTAL_SCHEMA = """
+name: portal-parts
+kind: products
+id: sku
+text: [title]
+unknown_columns: ignore
+attributes:
+  - {name: sku, type: text, required: true, source: ["sku"]}
+  - {name: title, type: text, required: true, source: ["title"]}
+  - {name: price, type: number, min: 0, source: ["price"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def deployed_api(served: Served) -> Any:
+    """The API with SKUFLOW_API_JOBS=deployments over the served deployments' store: its jobs
+    are flow runs of prefect.yaml's deployments, executed by `skuflow serve`."""
+    from api.main import create_app
+    from api.settings import ApiSettings
+    from tests.api.conftest import Api, LiveServer
+
+    settings = ApiSettings(
+        store_url=served.store_url, home=served.workdir / ".skuflow", jobs="deployments"
+    )
+    app = create_app(settings)
+    server = LiveServer(app, inherit_context=True).start()
+    yield Api(url=server.url, store_url=served.store_url, app=app)
+    server.stop()
+
+
+def _job_flow_run(api: Any, job_id: int) -> FlowRun:
+    with session_scope(api.store_url) as session:
+        flow_run_id = wait_for(
+            lambda: session.get(Run, job_id).flow_run_id or session.expire_all(),
+            timeout=30,
+            what=f"job {job_id}'s flow run",
+        )
+    return _read_run(flow_run_id)
+
+
+def test_an_api_job_is_a_run_of_its_deployment_and_is_cancelled_through_the_api(
+    deployed_api: Any,
+) -> None:
+    from api.jobs import create_job
+    from catalog.repository import get_or_create_organization
+
+    org, key = deployed_api.new_key()
+    client = deployed_api.client(key=key)
+    job_id = client.post("/api/ingest", json={"source": "erp", "records": [{"id": "A-1"}]}).json()[
+        "job_id"
+    ]
+    run = _final(_job_flow_run(deployed_api, job_id).id)
+    with get_client(sync_client=True) as prefect:
+        deployment = prefect.read_deployment(run.deployment_id)
+        assert (prefect.read_flow(run.flow_id).name, deployment.name) == (
+            "api-ingest",
+            "api-ingest",
+        )
+    assert run.name == f"ingest-{job_id}" and run.parameters == {"job_id": job_id}
+    assert run.state.is_completed(), run.state
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert (job["status"], job["completed"], job["credits_used"]) == ("completed", 1, 1.0)
+
+    with session_scope(deployed_api.store_url) as session:  # an ingest that never finishes
+        never = create_job(
+            session,
+            organization=get_or_create_organization(session, name=org),
+            operation="ingest",
+            params={"records": []},
+        ).id
+    sync_id = client.post("/api/sync", json={"job_id": never, "destination": "erp"}).json()[
+        "sync_id"
+    ]
+    flow_run = _job_flow_run(deployed_api, sync_id)
+    wait_for(
+        lambda: _read_run(flow_run.id).state.is_running(),
+        timeout=RUN_TIMEOUT,
+        what="the sync job's flow run to start on the served runner",
+    )
+    assert client.post(f"/api/jobs/{sync_id}/cancel").json()["status"] == "cancelled"
+    cancelled = _final(flow_run.id)
+    assert cancelled.state.is_cancelled(), cancelled.state
+    assert client.get(f"/api/sync/{sync_id}").json()["status"] == "cancelled"
+
+
+def test_a_portal_upload_starts_an_onboard_run_through_the_landed_event(
+    deployed_api: Any, served: Served, tmp_path: Path
+) -> None:
+    from catalog.repository import get_or_create_organization, upsert_catalog
+    from catalog.schema import CatalogSchema
+
+    org, key = deployed_api.new_key()
+    (tmp_path / "portal.yaml").write_text(PORTAL_SCHEMA)
+    with session_scope(deployed_api.store_url) as session:
+        upsert_catalog(
+            session,
+            organization=get_or_create_organization(session, name=org),
+            schema=CatalogSchema.from_yaml(tmp_path / "portal.yaml"),
+        )
+    owner = deployed_api.client(key=key)
+    token = owner.post(
+        "/api/catalogs/portal-parts/supplier-tokens", json={"supplier": "Acme"}
+    ).json()["token"]
+    answer = httpx.put(
+        f"{deployed_api.url}/api/portal/uploads/prices.csv",
+        content=b"sku,title,price\nPT-1,Bolt,1.5\nPT-2,Nut,0.5\n",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["onboarding"] == "announced"
+
+    run = _finished_run(
+        "onboard/onboard-on-landing",
+        where=lambda r: (
+            "prices.csv" in str(r.parameters.get("source"))
+            and r.parameters.get("organization") == org
+        ),
+    )
+    assert run.state.is_completed(), run.state
+    assert run.parameters["catalog"] == "portal-parts"
+    landed = _skuflow_events(
+        served.api_url, "skuflow.source.landed", resource_id="skuflow.source.portal.Acme"
+    )
+    assert any(e["payload"]["parameters"]["source"] == run.parameters["source"] for e in landed)
+    with session_scope(deployed_api.store_url) as session:
+        skus = set(
+            session.scalars(sa.select(Record.external_id).where(Record.external_id.like("PT-%")))
+        )
+    assert skus == {"PT-1", "PT-2"}
