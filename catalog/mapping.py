@@ -230,6 +230,8 @@ def map_batch(batch: RowBatch, mapping: ColumnMapping, schema: CatalogSchema) ->
             values, causes = _type_array(raw, attribute)
         else:
             values, causes = _type_scalar(raw, attribute, attribute.type)
+        for position in _nul_positions(raw):
+            causes.setdefault(position, _NUL_CAUSE)
         data[attribute.name] = values
         failures += [(p, order[attribute.name], column, m) for p, m in causes.items()]
 
@@ -306,6 +308,23 @@ def _type_id(raw: pd.Series, attribute: Attribute) -> tuple[np.ndarray, dict[int
                 f"the id is empty (attribute {attribute.name} is the record's id)"
             )
     return values, causes
+
+
+_NUL_CAUSE = (
+    "holds a NUL character (\\x00), which no text column can store; remove it from the source"
+)
+
+
+def _nul_positions(raw: pd.Series) -> list[int]:
+    """Positions of text cells holding a NUL: PostgreSQL refuses them in text and JSON, so such
+    a row is refused here, naming its field, rather than failing the whole batch's write."""
+    if raw.empty:
+        return []
+    try:
+        found = raw.astype(object).str.contains("\x00", regex=False, na=False)
+    except AttributeError:  # no text in the column (numbers, lists): nothing to hold a NUL
+        return []
+    return [int(p) for p in np.flatnonzero(found.to_numpy(dtype=bool))]
 
 
 def _type_scalar(

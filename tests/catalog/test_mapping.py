@@ -467,3 +467,14 @@ def test_hashes_of_a_mapped_batch_are_indexed_by_id() -> None:
     assert hashes["A"] != hashes["B"]  # the id is part of the content
     same = mapped(row(SKU="A", Weight="1000 g"))
     assert content_hashes(same.frame)["A"] == hashes["A"]  # 1 kg and 1000 g are one value
+
+
+def test_a_nul_character_is_a_problem_naming_its_row_and_column() -> None:
+    # PostgreSQL stores no NUL in text or JSON: such a value once failed the whole batch's write
+    result = mapped(row(SKU="A"), row(SKU="B", Title="Drill\x00 bit"), row(SKU="C", Qty=3))
+
+    assert messages(result) == [
+        "feed.csv, row 3, column 'Title': holds a NUL character (\\x00), which no text column "
+        "can store; remove it from the source"
+    ]
+    assert result.frame.index.tolist() == ["A", "C"]
