@@ -69,12 +69,15 @@ def ingest_source(
     column_overrides: Mapping[str, str] | None = None,
     run_id: int | None = None,
     hold_invalid: bool = False,
+    halt_on_held: bool = True,
 ) -> IngestResult:
     """Read ``source`` into the catalogue; raise ``InputError`` listing every problem found.
 
     The caller owns the transaction: on ``InputError`` it must roll back (``session_scope``
     does), which is what leaves a half-read file unstored. Held rows (``hold_invalid``) are
     stored in that transaction too, so the caller commits a halted result as any other.
+    ``halt_on_held=False`` holds them without halting even under `on_invalid: halt`: a run with
+    a record filter judges only its selection, so a bad row outside it is held, not fatal.
     """
     name = source.describe()
     mapping = resolve_columns(source.columns(), schema, source=name, overrides=column_overrides)
@@ -123,7 +126,7 @@ def ingest_source(
     if result.rows_read == 0:
         edits.rollback()
         raise InputError.single(name, "has a header but no data rows")
-    result.halted = bool(result.held) and schema.on_invalid == "halt"
+    result.halted = bool(result.held) and schema.on_invalid == "halt" and halt_on_held
     if result.halted:
         edits.rollback()
     else:

@@ -66,6 +66,8 @@ def monitor(
             schema=opened.schema,
             source=FileSource(path=source, encoding=encoding),
             batch_size=opened.batch_size,
+            # a filtered run judges only its selection: bad rows outside it are held, not fatal
+            halt_on_held=record_filter is None,
         )
         enrich_pending(opened, companies, progress)
         drift = _publish_drift(opened, fields)

@@ -135,6 +135,8 @@ def onboard(
             batch_size=batch_size,
             column_overrides=column_overrides,
             reports_dir=str(settings.reports_dir),
+            # a filtered run judges only its selection: bad rows outside it are held, not fatal
+            halt_on_held=record_filter is None,
         )
         plan = {
             "store_url": store_url,

@@ -49,6 +49,7 @@ def ingest(
     batch_size: int,
     column_overrides: dict[str, str] | None = None,
     reports_dir: str | None = None,
+    halt_on_held: bool = True,
 ) -> dict[str, int]:
     halted: IngestResult | None = None
     with session_scope(store_url) as session:
@@ -68,6 +69,7 @@ def ingest(
                 column_overrides=column_overrides,
                 run_id=run_id,
                 hold_invalid=True,
+                halt_on_held=halt_on_held,
             )
             counts = result.as_dict()
             halted = result if result.halted else None
