@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,7 @@ def served(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "SKUFLOW_DATABASE_URL": store_url,
     }
     log = workdir / "serve.log"
+    started = datetime.now(UTC)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve", "--api-url", prefect_api],
@@ -118,7 +120,7 @@ def served(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
     try:
         wait_for(
-            lambda: _served_count() >= _yaml_count() or process.poll() is not None,
+            lambda: _served_count(started) >= _yaml_count() or process.poll() is not None,
             timeout=180,
             what="the served deployments",
         )
@@ -140,12 +142,16 @@ def _yaml_count() -> int:
     return len(deployment_specs())
 
 
-def _served_count() -> int:
+def _served_count(since: datetime) -> int:
+    """Deployments (re)registered since ``since``: ones an earlier module applied on the shared
+    server do not count, or the fixture would yield before `skuflow serve` re-registers them
+    (and replaces a schedule a test just created)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.sorting import DeploymentSort
 
     with get_client(sync_client=True) as client:
-        return len(client.read_deployments(limit=200, sort=DeploymentSort.NAME_ASC))
+        deployments = client.read_deployments(limit=200, sort=DeploymentSort.NAME_ASC)
+    return sum(1 for d in deployments if d.updated is not None and d.updated >= since)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, every: float = 0.5) -> Any:
