@@ -37,6 +37,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite store (one writer at a time)."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
 def migrate(engine: Engine) -> None:
     """Bring the store's tables to the newest migration (safe to call on every start)."""
     from alembic import command

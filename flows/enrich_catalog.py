@@ -20,9 +20,10 @@ from catalog.repository import finish_run, get_catalog, start_run
 from catalog.settings import get_settings, normalize_database_url
 from enrichment.config import EnrichConfig
 from flows.support.stages import enrich_stored
+from flows.support.task_runners import SettingsTaskRunner
 
 
-@flow(name="enrich-catalog")
+@flow(name="enrich-catalog", task_runner=SettingsTaskRunner())
 def enrich_catalog(
     catalog: str,
     output_schema: list[dict[str, Any]] | None = None,
