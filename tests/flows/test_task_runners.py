@@ -92,6 +92,18 @@ def _processed(store: str, stage: str) -> int:
     return int(value.get(stage, {}).get("processed", 0))
 
 
+def _dask_workers() -> list[int]:
+    """Pids of the local cluster's worker processes: this process's children started by
+    multiprocessing's spawn (the nannies live in this process and spawn them)."""
+    import psutil
+
+    return sorted(
+        child.pid
+        for child in psutil.Process().children()
+        if "spawn_main" in " ".join(child.cmdline())
+    )
+
+
 def test_the_dask_runner_builds_a_local_cluster_of_the_asked_processes() -> None:
     runner = build_task_runner("dask", workers=3)
     assert runner.cluster_kwargs["n_workers"] == 3
@@ -121,16 +133,14 @@ def test_a_dask_worker_killed_mid_run_costs_no_change_and_no_duplicate(
     stop = threading.Event()
 
     def kill_one_worker() -> None:
-        from distributed import default_client
-
         while not stop.wait(0.2):
             if not 0 < _processed(store, "classify") < RECORDS:
                 continue
-            pids = default_client().run(os.getpid)  # {worker address: pid}
-            pid = sorted(pids.values())[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-            return
+            workers = _dask_workers()
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+                return
 
     killer = threading.Thread(target=kill_one_worker, daemon=True)
     killer.start()
