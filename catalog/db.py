@@ -42,15 +42,21 @@ def make_engine(url: str) -> Engine:
 
 def _dumps(value: Any) -> str:
     """JSON columns' encoder: orjson, several times faster than `json`, which the store's hot
-    paths paid for on every value written. Non-string keys and NumPy values are written as
-    `json.dumps` (with `default`) would; what orjson refuses (integers past 64 bits, ...)
-    goes through `json.dumps`. NaN is written as null (valid JSON; PostgreSQL refuses NaN)."""
+    paths paid for on every value written. Non-string keys are written as `json.dumps` would,
+    NumPy numbers as plain numbers; what orjson refuses (integers past 64 bits, ...) goes
+    through `json.dumps`. NaN is written as null (valid JSON; PostgreSQL refuses NaN)."""
     try:
         return orjson.dumps(
             value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
         ).decode()
     except TypeError:
-        return json.dumps(value)
+        return json.dumps(value, default=_numpy_item)
+
+
+def _numpy_item(value: Any) -> Any:
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _loads(text: str | bytes) -> Any:
