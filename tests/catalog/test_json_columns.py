@@ -1,6 +1,6 @@
-"""The store's JSON columns (encoded with orjson) keep what the `json` module kept — text in any
-script, NumPy numbers, integer keys, integers past 64 bits; and an older SQLite store's NaN
-still reads."""
+"""The store's JSON columns (encoded with orjson) keep what the `json` module kept (text in any
+script, integer keys, integers past 64 bits), write NumPy numbers as plain numbers, and still
+read a NaN an older version wrote to a SQLite store."""
 
 from __future__ import annotations
 
