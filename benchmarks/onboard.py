@@ -1,12 +1,23 @@
-"""Onboard throughput and peak memory, with and without Prefect, on SQLite and PostgreSQL.
+"""Onboard throughput and peak memory against the floor of its model work, on SQLite and
+PostgreSQL, with batches on threads or on Dask worker processes.
 
-Prints records/s and peak RSS for generated catalogues of 10k and 100k records, end to end
-(ingest → classify → enrich → validate → distribute), once through the Prefect flow and once
-through the very same task functions called without Prefect (``task.fn``), and their ratio.
-Each measurement runs in its own process so peak memory is that run's alone. Prefect's
-temporary server is started (and timed separately) before the flow is timed.
+Prints, for generated catalogues (10k and 100k records by default):
 
-    .venv/bin/python benchmarks/onboard.py [--sizes 10000,100000] [--stores sqlite,postgres]
+- `floor`: the same records' model work alone, in memory, in one process — classifier
+  prediction, attribute extraction (the enrich engine over the records as plain items),
+  validation of the records as a DataFrame, writing the export files (CSV and Parquet).
+  Models are trained and the records loaded before the clock starts;
+- `plain`: the chain end to end (ingest → classify → enrich → validate → distribute) through
+  the task functions without Prefect (``task.fn``), batches one after another;
+- `prefect`: the onboard flow end to end on the chosen task runner;
+
+each with seconds, records/s, peak MB (the measuring process; `workers MB` is the largest
+child: Dask workers and Prefect's temporary server), the ratio to the floor and, for
+`prefect`, to `plain` (Prefect's own overhead). Each measurement runs in its own process.
+Prefect's temporary server is started (and timed separately) before the flow is timed.
+
+    .venv/bin/python benchmarks/onboard.py [--sizes 10000,100000] [--store sqlite,postgres]
+        [--task-runner threads|dask] [--workers 2] [--modes floor,plain,prefect]
 """
 
 from __future__ import annotations
@@ -89,10 +100,91 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     return {"validation": result["success"]}
 
 
-def run_prefect(*, store_url: str, source: str, out: str, batch_size: int) -> dict:
-    from flows.onboard import onboard
+def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict:
+    """Set up (untimed): ingest, train the classifier and the enrich models, load every record
+    into memory. Then time the model work alone over the records, batch by batch in one
+    process: prediction, extraction, validation of the values as a DataFrame, the exports."""
+    import pandas as pd
+    import sqlalchemy as sa
 
-    summary = onboard(
+    from catalog.checks import ID_COLUMN
+    from catalog.db import session_scope
+    from catalog.models import Record
+    from catalog.records import load_records
+    from catalog.repository import get_or_create_organization, start_run, upsert_catalog
+    from catalog.schema import CatalogSchema
+    from catalog.settings import get_settings
+    from catalog.validation import SuiteRunner
+    from connectors.files import FileSource
+    from enrichment.engine import enrich_items
+    from flows.support.stages import catalog_enrich_config
+    from tasks.classify import prepare
+    from tasks.enrich import prepare_enrich
+    from tasks.ingest import ingest
+    from taxonomy.assign import cached_classifier
+    from taxonomy.text import record_texts
+
+    schema = CatalogSchema.from_yaml(EXAMPLES / "catalog.yaml")
+    settings = get_settings()
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name="bench")
+        catalog = upsert_catalog(session, organization=org, schema=schema)
+        run_id = start_run(session, organization=org, catalog=catalog, operation="onboard").id
+    common = {"store_url": store_url, "catalog_id": catalog.id, "schema": schema}
+    ingest.fn(**common, run_id=run_id, source=FileSource(path=source), batch_size=batch_size)
+    taxonomy = str(EXAMPLES / "taxonomy.txt")
+    model = prepare.fn(**common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir))
+    classifier = cached_classifier(model)
+    prepared, _ = prepare_enrich.fn(
+        store_url=store_url,
+        catalog_id=catalog.id,
+        config=catalog_enrich_config(str(EXAMPLES / "suppliers.csv")),
+        models_dir=str(settings.models_dir),
+        batch_size=batch_size,
+    )
+    with session_scope(store_url) as session:
+        ids = session.scalars(
+            sa.select(Record.id).where(Record.catalog_id == catalog.id).order_by(Record.id)
+        ).all()
+        batches = [
+            load_records(session, record_ids=ids[i : i + batch_size])
+            for i in range(0, len(ids), batch_size)
+        ]
+    with prepared.options() as options:
+        warm = list(batches[0].values.values())[:10]
+        enrich_items(warm, prepared.fields, options)  # the caches the chain warms once too
+        columns = [a.name for a in schema.attributes]
+        started = time.perf_counter()
+        runner = SuiteRunner(schema, id_column=ID_COLUMN)
+        frames = []
+        for batch in batches:
+            classifier.predict(record_texts(batch.source_frame, schema))
+            enrich_items(list(batch.values.values()), prepared.fields, options)
+            frame = pd.DataFrame.from_records(list(batch.values.values()), columns=columns)
+            frame[ID_COLUMN] = list(batch.external_ids.values())
+            runner.validate(frame)
+            frames.append(frame)
+        runner.report()
+        exported = pd.concat(frames, ignore_index=True)
+        exported.to_csv(Path(out) / "floor.csv", index=False)
+        exported.astype(str).to_parquet(Path(out) / "floor.parquet", index=False)
+        seconds = time.perf_counter() - started
+    return {"validation": True, "timed": seconds}
+
+
+def run_prefect(
+    *,
+    store_url: str,
+    source: str,
+    out: str,
+    batch_size: int,
+    task_runner: str = "threads",
+    workers: int = 2,
+) -> dict:
+    from flows.onboard import onboard
+    from flows.support.task_runners import with_task_runner
+
+    summary = with_task_runner(onboard, task_runner, workers=workers)(
         source=source,
         catalog=str(EXAMPLES / "catalog.yaml"),
         taxonomy=str(EXAMPLES / "taxonomy.txt"),
@@ -106,13 +198,15 @@ def run_prefect(*, store_url: str, source: str, out: str, batch_size: int) -> di
     return {"validation": summary["validation"]["success"]}
 
 
-def one(mode: str, store_url: str, source: str, batch_size: int) -> None:
+def one(
+    mode: str, store_url: str, source: str, batch_size: int, task_runner: str, workers: int
+) -> None:
     """Child process: one timed run; prints a JSON line. Imports happen before the clock
-    starts in both modes, so the ratio is Prefect's orchestration cost alone."""
+    starts in every mode, so the ratios are the chain's and Prefect's costs alone."""
     import great_expectations  # noqa: F401  (imported lazily by validate: ~3 s, cold or warm)
     import sklearn.svm  # noqa: F401
 
-    import flows.onboard  # noqa: F401  (the modules both modes run)
+    import flows.onboard  # noqa: F401  (the modules every mode runs)
 
     warmup = 0.0
     if mode == "prefect":
@@ -127,11 +221,27 @@ def one(mode: str, store_url: str, source: str, batch_size: int) -> None:
         warmup = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        runner = run_prefect if mode == "prefect" else run_plain
-        result = runner(store_url=store_url, source=source, out=out, batch_size=batch_size)
-        seconds = time.perf_counter() - started
+        params = {"store_url": store_url, "source": source, "out": out, "batch_size": batch_size}
+        if mode == "prefect":
+            result = run_prefect(**params, task_runner=task_runner, workers=workers)
+        elif mode == "floor":
+            result = run_floor(**params)
+        else:
+            result = run_plain(**params)
+        seconds = result.pop("timed", None) or time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "warmup": warmup, **result}))
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "children_mb": children_mb,
+                "warmup": warmup,
+                **result,
+            }
+        )
+    )
 
 
 def fresh_store(kind: str, workdir: Path) -> tuple[str, callable]:
@@ -155,12 +265,20 @@ def fresh_store(kind: str, workdir: Path) -> tuple[str, callable]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--store", "--stores", dest="stores", default="sqlite,postgres")
+    parser.add_argument("--task-runner", choices=("threads", "dask"), default="threads")
+    parser.add_argument("--workers", type=int, default=2, help="threads, or Dask processes")
+    parser.add_argument("--modes", default="floor,plain,prefect")
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--one", nargs=3, metavar=("MODE", "STORE_URL", "SOURCE"))
     args = parser.parse_args()
     if args.one:
-        one(*args.one, batch_size=args.batch_size)
+        one(
+            *args.one,
+            batch_size=args.batch_size,
+            task_runner=args.task_runner,
+            workers=args.workers,
+        )
         return
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -170,54 +288,71 @@ def main() -> None:
         **os.environ,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "ERROR",
+        # a loaded machine starts the temporary server slowly (the default waits 20 s)
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
     }
+    modes = args.modes.split(",")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     print(
-        f"{'records':>8} {'store':>8} {'mode':>8} {'seconds':>8} {'rec/s':>8} "
-        f"{'peak MB':>8} {'ratio':>6}"
+        f"{'records':>8} {'store':>8} {'runner':>9} {'mode':>8} {'seconds':>8} {'rec/s':>8} "
+        f"{'peak MB':>8} {'workers MB':>10} {'/floor':>7} {'/plain':>7}"
     )
+
+    def measure(mode: str, kind: str, n: int, source: Path, workdir: Path) -> dict:
+        url, drop = fresh_store(kind, workdir)
+        env["SKUFLOW_HOME"] = str(workdir / f"home-{uuid.uuid4().hex[:6]}")
+        command = [
+            sys.executable,
+            __file__,
+            "--batch-size",
+            str(args.batch_size),
+            "--task-runner",
+            args.task_runner,
+            "--workers",
+            str(args.workers),
+            "--one",
+            mode,
+            url,
+            str(source),
+        ]
+        try:
+            child = subprocess.run(command, env=env, capture_output=True, text=True)
+        finally:
+            drop()
+        if child.returncode != 0:
+            sys.exit(f"{n} {kind} {mode} failed:\n{child.stderr[-3000:]}")
+        return json.loads(child.stdout.strip().splitlines()[-1])
+
+    def show(n: int, kind: str, runner: str, mode: str, result: dict, floor, plain) -> None:  # noqa: ANN001
+        vs_floor = f"{result['seconds'] / floor:.2f}" if floor else ""
+        vs_plain = f"{result['seconds'] / plain:.2f}" if plain and mode == "prefect" else ""
+        note = f"  (server warm-up {result['warmup']:.1f}s, not timed)" if mode == "prefect" else ""
+        print(
+            f"{n:>8} {kind:>8} {runner:>9} {mode:>8} {result['seconds']:>8.1f} "
+            f"{n / result['seconds']:>8.0f} {result['peak_mb']:>8.0f} "
+            f"{result['children_mb']:>10.0f} {vs_floor:>7} {vs_plain:>7}{note}",
+            flush=True,
+        )
+
     peaks: dict[tuple[str, str, int], float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         env["PREFECT_HOME"] = str(workdir / "prefect")
         for n in (int(s) for s in args.sizes.split(",")):
             source = generate_catalog(workdir / f"catalog-{n}.csv", n)
+            floor = None
+            if "floor" in modes:
+                result = measure("floor", "sqlite", n, source, workdir)
+                floor = result["seconds"]
+                show(n, "memory", "1 process", "floor", result, None, None)
             for kind in args.stores.split(","):
-                seconds: dict[str, float] = {}
-                for mode in ("plain", "prefect"):
-                    url, drop = fresh_store(kind, workdir)
-                    command = [
-                        sys.executable,
-                        __file__,
-                        "--batch-size",
-                        str(args.batch_size),
-                        "--one",
-                        mode,
-                        url,
-                        str(source),
-                    ]
-                    try:
-                        child = subprocess.run(command, env=env, capture_output=True, text=True)
-                    finally:
-                        drop()
-                    if child.returncode != 0:
-                        sys.exit(f"{n} {kind} {mode} failed:\n{child.stderr[-3000:]}")
-                    output = child.stdout.strip().splitlines()[-1]
-                    result = json.loads(output)
-                    seconds[mode] = result["seconds"]
+                plain = None
+                for mode in [m for m in modes if m != "floor"]:
+                    result = measure(mode, kind, n, source, workdir)
+                    plain = result["seconds"] if mode == "plain" else plain
+                    runner = args.task_runner if mode == "prefect" else "in-line"
                     peaks[(kind, mode, n)] = result["peak_mb"]
-                    ratio = (
-                        f"{seconds['prefect'] / seconds['plain']:.2f}" if mode == "prefect" else ""
-                    )
-                    print(
-                        f"{n:>8} {kind:>8} {mode:>8} {result['seconds']:>8.1f} "
-                        f"{n / result['seconds']:>8.0f} {result['peak_mb']:>8.0f} {ratio:>6}"
-                        + (
-                            f"  (server warm-up {result['warmup']:.1f}s, not timed)"
-                            if mode == "prefect"
-                            else ""
-                        ),
-                        flush=True,
-                    )
+                    show(n, kind, runner, mode, result, floor, plain)
     sizes = sorted({n for _, _, n in peaks})
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
@@ -227,6 +362,7 @@ def main() -> None:
                     f"peak memory {kind}/{mode}: {large} vs {small} records = "
                     f"{peaks[(kind, mode, large)] / peaks[(kind, mode, small)]:.2f}x"
                 )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +26,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **_JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -34,7 +37,43 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
+
+
+def _dumps(value: Any) -> str:
+    """JSON columns' encoder: orjson, several times faster than `json`, which the store's hot
+    paths paid for on every value written. Non-string keys are written as `json.dumps` would,
+    NumPy numbers as plain numbers; what orjson refuses (integers past 64 bits, ...) goes
+    through `json.dumps`. NaN is written as null (valid JSON; PostgreSQL refuses NaN)."""
+    try:
+        return orjson.dumps(
+            value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        ).decode()
+    except TypeError:
+        return json.dumps(value, default=_numpy_item)
+
+
+def _numpy_item(value: Any) -> Any:
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _loads(text: str | bytes) -> Any:
+    """JSON columns' decoder: orjson; `json.loads` for what only it reads (a NaN an older
+    version wrote to a SQLite store)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+_JSON_CODEC = {"json_serializer": _dumps, "json_deserializer": _loads}
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite store (one writer at a time)."""
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def migrate(engine: Engine) -> None:

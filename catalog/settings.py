@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +71,22 @@ class Settings(SkuflowSettings):
     )
     organization: str = Field("default", description="Organization the CLI acts for.")
     batch_size: int = Field(5000, ge=1, le=100_000, description="Records per task batch.")
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads",
+        description="Where a run's batches execute: `threads` in the flow's process, `dask` "
+        "on a Dask cluster (worker processes, possibly on other machines).",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Address of a running Dask scheduler (`tcp://host:8786`) for `dask`; "
+        "without it a local cluster is started for the run.",
+    )
+    threads: int = Field(
+        2, ge=1, le=64, description="Batches the `threads` runner runs at once (PostgreSQL)."
+    )
+    dask_workers: int = Field(
+        2, ge=1, le=256, description="Worker processes of the local Dask cluster (one thread each)."
+    )
 
     @property
     def store_url(self) -> str:

@@ -108,6 +108,22 @@ def onboard(
             help="Also publish to a saved destination block: <type-slug>/<name>[:mode].",
         ),
     ] = None,
+    task_runner: Annotated[
+        str | None,
+        typer.Option(
+            "--task-runner",
+            help="Where batches run: threads, or dask (SKUFLOW_DASK_ADDRESS's scheduler, else "
+            "a local cluster). Default: SKUFLOW_TASK_RUNNER, else threads.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Threads, or local Dask worker processes (default: SKUFLOW_THREADS / "
+            "SKUFLOW_DASK_WORKERS, 2).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a supplier file, classify, enrich, validate, and publish the catalogue."""
     quiet_prefect()
@@ -124,7 +140,15 @@ def onboard(
         column_overrides=_mapping(column_map),
         encoding=encoding,
         destinations=destination,
+        task_runner=_task_runner(task_runner),
+        workers=workers,
     )
+
+
+def _task_runner(value: str | None) -> str | None:
+    if value is not None and value not in ("threads", "dask"):
+        raise typer.BadParameter(f"{value!r}: use threads or dask", param_hint="--task-runner")
+    return value
 
 
 @app.command()

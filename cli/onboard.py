@@ -26,8 +26,11 @@ def run_onboard(
     column_overrides: dict[str, str] | None,
     encoding: str = "utf-8",
     destinations: list[str] | None = None,
+    task_runner: str | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Run the onboard flow in this process and show its progress; returns its summary."""
+    """Run the onboard flow in this process and show its progress; returns its summary.
+    `task_runner`/`workers` override the settings' runner for this run."""
     from catalog.db import session_scope
     from catalog.errors import InputError, SkuflowError, ValidationFailed
     from catalog.repository import get_or_create_organization, start_run, upsert_catalog
@@ -35,8 +38,11 @@ def run_onboard(
     from catalog.settings import get_settings
     from flows.onboard import onboard
     from flows.support.credentials import stash_password
+    from flows.support.task_runners import with_task_runner
 
     settings = get_settings()
+    if task_runner is not None or workers is not None:
+        onboard = with_task_runner(onboard, task_runner, workers=workers)
     schema = CatalogSchema.from_yaml(catalog)
     with session_scope() as session:
         org = get_or_create_organization(session, name=settings.organization)

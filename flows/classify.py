@@ -23,14 +23,12 @@ from prefect import flow
 from pydantic.json_schema import SkipJsonSchema
 
 from catalog.models import RunStatus
-from catalog.settings import get_settings
 from flows.support.runs import close_run, open_run
-from tasks.classify import classify_batch, prepare
-from tasks.plan import plan_batches
-from taxonomy.assign import classify_version, taxonomy_from_file
+from flows.support.stages import classify_stored
+from flows.support.task_runners import SettingsTaskRunner
 
 
-@flow(name="classify")
+@flow(name="classify", task_runner=SettingsTaskRunner())
 def classify(
     catalog: str,
     taxonomy: str,
@@ -57,36 +55,17 @@ def classify(
         category = opened.schema.category_attribute
         if category is None:
             raise ValueError(f"catalogue '{opened.schema.name}' has no attribute to classify")
-        common = {
-            "store_url": opened.store_url,
-            "catalog_id": opened.catalog_id,
-            "schema": opened.schema,
-        }
-        model_path = prepare(
-            **common, taxonomy_path=taxonomy, models_dir=str(get_settings().models_dir)
-        )
-        version = classify_version(opened.schema, taxonomy_from_file(taxonomy))
-        below = opened.schema.thresholds_for(category.name).auto_apply if llm else None
-        if llm:
-            version += "+llm"
-        for id_range in plan_batches(
+        model_path, counts = classify_stored(
             store_url=opened.store_url,
+            run_id=opened.run_id,
             catalog_id=opened.catalog_id,
-            stage="classify",
-            version=version,
+            schema=opened.schema,
+            taxonomy=taxonomy,
             batch_size=opened.batch_size,
-        ):
-            counts = classify_batch(
-                **common,
-                run_id=opened.run_id,
-                taxonomy_path=taxonomy,
-                model_path=model_path,
-                id_range=id_range,
-                version=version,
-                llm_below=below,
-            )
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
+            progress=None,
+            llm=llm,
+        )
+        totals = dict(counts)
     except Exception as exc:
         close_run(opened, RunStatus.FAILED, error=str(exc))
         raise

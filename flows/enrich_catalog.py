@@ -21,9 +21,10 @@ from catalog.settings import get_settings, normalize_database_url
 from enrichment.config import EnrichConfig
 from flows.support.runs import close_stored_run
 from flows.support.stages import enrich_stored
+from flows.support.task_runners import SettingsTaskRunner
 
 
-@flow(name="enrich-catalog")
+@flow(name="enrich-catalog", task_runner=SettingsTaskRunner())
 def enrich_catalog(
     catalog: str,
     output_schema: list[dict[str, Any]] | None = None,

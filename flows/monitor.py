@@ -23,12 +23,13 @@ from flows.support.artifacts import artifact_key
 from flows.support.drift import drift_rows
 from flows.support.runs import OpenRun, close_run, open_run
 from flows.support.stages import enrich_pending
+from flows.support.task_runners import SettingsTaskRunner
 from tasks.ingest import ingest
 
 DRIFT_TABLE_LIMIT = 500
 
 
-@flow(name="monitor")
+@flow(name="monitor", task_runner=SettingsTaskRunner())
 def monitor(
     source: str,
     catalog: str,

@@ -41,18 +41,16 @@ from flows.support.announce import announce_end, announce_start
 from flows.support.artifacts import publish_validation_report
 from flows.support.review_checkpoint import TimeoutPolicy, review_checkpoint
 from flows.support.runs import bind_filter, close_stored_run, filter_params
-from flows.support.stages import catalog_enrich_config, enrich_stored
+from flows.support.stages import catalog_enrich_config, classify_stored, enrich_stored
 from flows.support.targets import build_targets
-from tasks.classify import classify_batch, prepare
+from flows.support.task_runners import SettingsTaskRunner
 from tasks.dedupe import dedupe
 from tasks.distribute import distribute
 from tasks.ingest import ingest
-from tasks.plan import plan_batches
 from tasks.validate import validate
-from taxonomy.assign import classify_version, taxonomy_from_file
 
 
-@flow(name="onboard")
+@flow(name="onboard", task_runner=SettingsTaskRunner())
 def onboard(
     source: str,
     catalog: str,
@@ -138,30 +136,15 @@ def onboard(
             # a filtered run judges only its selection: bad rows outside it are held, not fatal
             halt_on_held=record_filter is None,
         )
-        plan = {
-            "store_url": store_url,
-            "catalog_id": catalog_id,
-            "batch_size": batch_size,
-            "record_filter": record_filter,
-        }
         if taxonomy and schema.category_attribute is not None:
-            model_path = prepare(
-                **common, taxonomy_path=taxonomy, models_dir=str(settings.models_dir)
+            classify_stored(
+                **common,
+                run_id=run_id,
+                taxonomy=taxonomy,
+                batch_size=batch_size,
+                progress=progress,
+                record_filter=record_filter,
             )
-            version = classify_version(schema, taxonomy_from_file(taxonomy))
-            classify_ranges = plan_batches(**plan, stage="classify", version=version)
-            progress.plan(len(classify_ranges))
-            for id_range in classify_ranges:
-                classify_batch(
-                    **common,
-                    run_id=run_id,
-                    taxonomy_path=taxonomy,
-                    model_path=model_path,
-                    id_range=id_range,
-                    version=version,
-                    record_filter=record_filter,
-                )
-                progress.advance()
         enrich_stored(
             store_url=store_url,
             run_id=run_id,

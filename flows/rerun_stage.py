@@ -20,11 +20,12 @@ from catalog.models import RunStatus
 from flows.support.announce import announce_end, announce_start
 from flows.support.runs import close_run, open_run
 from flows.support.stages import classify_pending, enrich_pending, validate_and_report
+from flows.support.task_runners import SettingsTaskRunner
 
 Stage = Literal["classify", "enrich", "validate"]
 
 
-@flow(name="rerun-stage")
+@flow(name="rerun-stage", task_runner=SettingsTaskRunner())
 def rerun_stage(
     catalog: str,
     stage: Stage,

@@ -1,16 +1,26 @@
 """The per-stage loops the flows share: plan the batches a stage has not yet seen, run its
-task over each, advance the run's progress. `rerun-stage`, `monitor` and `quality-report`
-call these, so a stage runs the same way whichever flow asks for it.
+task over them on the flow's task runner, advance the run's progress. `onboard`, `classify`,
+`enrich-catalog`, `rerun-stage`, `monitor` and `quality-report` call these, so a stage runs
+the same way whichever flow asks for it.
+
+Batches are submitted together and run in parallel on the runner (threads, or Dask worker
+processes: see `flows/support/task_runners.py`); each batch is its own transaction over a
+disjoint id range, so they don't wait on each other. A SQLite store has one writer: there the
+batches run one at a time, and the run's log says so.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
-from prefect import get_run_logger
+from prefect import Task, get_run_logger
+from prefect.futures import as_completed
 
+from catalog.db import is_sqlite
 from catalog.filters import RecordFilter
+from catalog.schema import CatalogSchema
 from catalog.settings import get_settings
 from enrichment.config import EnrichConfig
 from flows.support.artifacts import publish_validation_report
@@ -22,28 +32,119 @@ from tasks.validate import validate
 from taxonomy.assign import classify_version, taxonomy_from_file
 
 
-def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
-    """Classify, batch by batch, the records classify has not seen at their content."""
-    common = {
-        "store_url": opened.store_url,
-        "catalog_id": opened.catalog_id,
-        "schema": opened.schema,
-    }
+def run_batches(
+    batch_task: Task,
+    ranges: Sequence[tuple[int, int]],
+    *,
+    store_url: str,
+    progress: Any | None,
+    **parameters: Any,
+) -> Counter[str]:
+    """Run `batch_task(id_range=..., store_url=..., **parameters)` over every range and wait
+    for all of them; returns their summed counts. Parameters travel to the workers, so they
+    are keys, paths and small models of plain data, never loaded models or records.
+
+    Raises the first failed batch's error once the batches already running have settled
+    (each is idempotent: a re-run does only what is left)."""
+    totals: Counter[str] = Counter()
+    if not ranges:
+        return totals
+
+    def submit(id_range: tuple[int, int]) -> Any:
+        return batch_task.submit(id_range=id_range, store_url=store_url, **parameters)
+
+    if is_sqlite(store_url):
+        if len(ranges) > 1:
+            get_run_logger().info(
+                "%s: the SQLite store keeps one writer; %d batches run one at a time "
+                "(a PostgreSQL store runs them in parallel)",
+                batch_task.name,
+                len(ranges),
+            )
+        for id_range in ranges:
+            totals.update(submit(id_range).result())
+            if progress is not None:
+                progress.advance()
+        return totals
+    futures = [submit(id_range) for id_range in ranges]
+    failure: Exception | None = None
+    for future in as_completed(futures):
+        try:
+            totals.update(future.result())
+        except Exception as exc:  # re-raised once the others have settled
+            failure = failure or exc
+            continue
+        if progress is not None:
+            progress.advance()
+    if failure is not None:
+        raise failure
+    return totals
+
+
+def classify_stored(
+    *,
+    store_url: str,
+    run_id: int,
+    catalog_id: int,
+    schema: CatalogSchema,
+    taxonomy: str,
+    batch_size: int,
+    progress: Any | None,
+    record_filter: RecordFilter | None = None,
+    llm: bool = False,
+) -> tuple[str, Counter[str]]:
+    """The classify stage over a stored catalogue: prepare the classifier once, then every
+    batch not yet classified at its content. With `llm`, predictions under the auto-apply
+    threshold get the LLM cascade (a version of its own). Returns the model's path and the
+    summed counts."""
+    common = {"store_url": store_url, "catalog_id": catalog_id, "schema": schema}
     model_path = prepare(
         **common, taxonomy_path=taxonomy, models_dir=str(get_settings().models_dir)
     )
-    version = classify_version(opened.schema, taxonomy_from_file(taxonomy))
-    for id_range in _planned(opened, "classify", version, progress):
-        classify_batch(
-            **common,
-            run_id=opened.run_id,
-            taxonomy_path=taxonomy,
-            model_path=model_path,
-            id_range=id_range,
-            version=version,
-            record_filter=opened.record_filter,
-        )
-        progress.advance()
+    version = classify_version(schema, taxonomy_from_file(taxonomy))
+    below = None
+    if llm and schema.category_attribute is not None:
+        below = schema.thresholds_for(schema.category_attribute.name).auto_apply
+        version += "+llm"
+    ranges = plan_batches(
+        store_url=store_url,
+        catalog_id=catalog_id,
+        stage="classify",
+        version=version,
+        batch_size=batch_size,
+        record_filter=record_filter,
+    )
+    if progress is not None:
+        progress.plan(len(ranges))
+    totals = run_batches(
+        classify_batch,
+        ranges,
+        store_url=store_url,
+        progress=progress,
+        catalog_id=catalog_id,
+        schema=schema,
+        run_id=run_id,
+        taxonomy_path=taxonomy,
+        model_path=model_path,
+        version=version,
+        llm_below=below,
+        record_filter=record_filter,
+    )
+    return model_path, totals
+
+
+def classify_pending(opened: OpenRun, taxonomy: str, progress: Any) -> None:
+    """Classify, batch by batch, the records classify has not seen at their content."""
+    classify_stored(
+        store_url=opened.store_url,
+        run_id=opened.run_id,
+        catalog_id=opened.catalog_id,
+        schema=opened.schema,
+        taxonomy=taxonomy,
+        batch_size=opened.batch_size,
+        progress=progress,
+        record_filter=opened.record_filter,
+    )
 
 
 def catalog_enrich_config(companies: str | None) -> EnrichConfig:
@@ -95,20 +196,15 @@ def enrich_stored(
         logger.info("enrich: %s", note)
     if progress is not None:
         progress.plan(len(ranges))
-    totals: Counter[str] = Counter()
-    for id_range in ranges:
-        totals.update(
-            enrich_batch(
-                store_url=store_url,
-                run_id=run_id,
-                prepared=prepared,
-                id_range=id_range,
-                record_filter=record_filter,
-            )
-        )
-        if progress is not None:
-            progress.advance()
-    return totals
+    return run_batches(
+        enrich_batch,
+        ranges,
+        store_url=store_url,
+        progress=progress,
+        run_id=run_id,
+        prepared=prepared,
+        record_filter=record_filter,
+    )
 
 
 def validate_and_report(opened: OpenRun, *, hold_invalid: bool = False) -> dict[str, Any]:
@@ -128,16 +224,3 @@ def validate_and_report(opened: OpenRun, *, hold_invalid: bool = False) -> dict[
         catalog=opened.schema.name, markdown=result["markdown"], success=result["success"]
     )
     return result
-
-
-def _planned(opened: OpenRun, stage: str, version: str, progress: Any) -> list[tuple[int, int]]:
-    ranges = plan_batches(
-        store_url=opened.store_url,
-        catalog_id=opened.catalog_id,
-        stage=stage,
-        version=version,
-        batch_size=opened.batch_size,
-        record_filter=opened.record_filter,
-    )
-    progress.plan(len(ranges))
-    return ranges
