@@ -77,10 +77,16 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 def prefect_api(prefect_server: Server) -> Iterator[str]:
     """This process's Prefect client settings point at the test server (for one module, so
     the settings of other areas' tests are restored after it)."""
+    from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    # Prefect keeps one events worker per process whatever the API URL: one started by an
+    # earlier module would send this module's events (a portal upload's landed event) to that
+    # module's server. Stopped here, the next event starts a worker bound to this server.
+    EventsWorker.drain_all(timeout=10)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         yield prefect_server.api_url
+    EventsWorker.drain_all(timeout=10)
 
 
 @dataclass
