@@ -46,7 +46,10 @@ class SupervisedParams:
 
     features: FeatureParams = field(default_factory=FeatureParams)
     c: float = 1.0
-    tol: float = 0.1
+    tol: float = 0.3
+    """liblinear's stopping tolerance. The root stage (one-vs-rest over every text) is most of
+    the training time; on MWPD2020 0.1 → 0.3 cut the CPU time by ~10% with validation weighted F1
+    0.9030 → 0.9026 and auto-apply precision 0.9712 → 0.9741 (1.0 cost 0.002 F1)."""
     folds: int = 5
     """Held-out folds for calibration. Five give ~10,400 training texts per fold model on
     MWPD2020, closer to the final model's 13,000 than three folds' 8,700, so fold margins mean
@@ -347,6 +350,9 @@ def _fit_all(
 ) -> list[_Stages]:
     """One model per fold (on the other folds) and a final one on everything, last."""
     subsets = [train for train, _ in splits] + [np.arange(len(y))]
+    # liblinear reads float64: converting once here, not in each of the ~35 fits per model,
+    # gives the solver the same numbers for less time and garbage.
+    x = x.astype(np.float64)
     jobs = max(1, min(params.jobs, _cpu_count()))
     if jobs > 1 and len(y) >= 2000:
         from joblib import Parallel, delayed
@@ -454,14 +460,18 @@ def fit_linear(
     if present.size == 2:  # binary: one weight vector for the second class
         weights, bias = np.vstack([-weights, weights]), np.r_[-bias, bias]
     intercept[present] = bias
-    magnitude = np.abs(weights[weights != 0])
+    absolute = np.abs(weights)
+    kept = absolute > 0
+    magnitude = absolute[kept]
     keep = int(np.ceil(params.keep_weights * magnitude.size))
     if 0 < keep < magnitude.size:
         threshold = np.partition(magnitude, magnitude.size - keep)[magnitude.size - keep]
-        weights[np.abs(weights) < threshold] = 0.0
-    pruned = csr_matrix(weights.T).tocoo()
+        kept = absolute >= threshold
+    # One pass over the dense weights (classes × features) instead of zeroing, transposing
+    # and converting them: the same entries, a fraction of the time.
+    rows, columns = np.nonzero(kept)
     coef = csr_matrix(
-        (pruned.data, (pruned.row, present[pruned.col])),
+        (weights[rows, columns], (columns, present[rows])),
         shape=(n_features, n_classes),
         dtype=np.float32,
     )
