@@ -54,7 +54,7 @@ class SupervisedParams:
     """Held-out folds for calibration. Five give ~10,400 training texts per fold model on
     MWPD2020, closer to the final model's 13,000 than three folds' 8,700, so fold margins mean
     what the final model's do: auto-apply precision at 0.9 rose from 0.968 to 0.9705 (5-fold
-    CV) for ~45% longer training (about 26 s on 13,012 offers on a quiet 2-core machine)."""
+    CV) for ~45% more training CPU time (~48 s over 2 processes on 13,012 offers)."""
     prior_strength: float = 2.0
     keep_weights: float = 0.1
     """Share of the largest-magnitude weights kept. On MWPD2020 keeping 5-10% changed accuracy
