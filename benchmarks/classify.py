@@ -20,6 +20,7 @@ and throughput is measured in CPU time, which contention distorts far less.
     .venv/bin/python benchmarks/classify.py            # everything (~5 min on a quiet 2-core box)
     .venv/bin/python benchmarks/classify.py --quick    # 2 folds on a 4,000-offer sample
     .venv/bin/python benchmarks/classify.py --zero-shot-only   # [5] alone
+    .venv/bin/python benchmarks/classify.py --supervised-only  # [1]-[4] alone
 """
 
 from __future__ import annotations
@@ -324,6 +325,9 @@ def main() -> None:
     parser.add_argument(
         "--zero-shot-only", action="store_true", help="only [5]: zero-shot and self-training"
     )
+    parser.add_argument(
+        "--supervised-only", action="store_true", help="only [1]-[4]: the supervised model"
+    )
     args = parser.parse_args()
 
     from catalog.schema import Thresholds
@@ -355,8 +359,10 @@ def main() -> None:
         full = train_all_in_subprocess(frame_path, model_path)
         print("\n[4] inference throughput", flush=True)
         speed = throughput(model_path, frame)
-    print("\n[5] zero-shot from category names", flush=True)
-    zeros = zero_shot_table(frame)
+    zeros: list[str] = []
+    if not args.supervised_only:
+        print("\n[5] zero-shot from category names", flush=True)
+        zeros = zero_shot_table(frame)
 
     def row(name: str, f1: list[float]) -> str:
         avg = float(np.mean(f1))

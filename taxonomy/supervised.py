@@ -46,12 +46,15 @@ class SupervisedParams:
 
     features: FeatureParams = field(default_factory=FeatureParams)
     c: float = 1.0
-    tol: float = 0.1
+    tol: float = 0.3
+    """liblinear's stopping tolerance. The root stage (one-vs-rest over every text) is most of
+    the training time; on MWPD2020 0.1 → 0.3 cut the CPU time by ~10% with validation weighted F1
+    0.9030 → 0.9026 and auto-apply precision 0.9712 → 0.9741 (1.0 cost 0.002 F1)."""
     folds: int = 5
     """Held-out folds for calibration. Five give ~10,400 training texts per fold model on
     MWPD2020, closer to the final model's 13,000 than three folds' 8,700, so fold margins mean
     what the final model's do: auto-apply precision at 0.9 rose from 0.968 to 0.9705 (5-fold
-    CV) for ~45% longer training (about 26 s on 13,012 offers on a quiet 2-core machine)."""
+    CV) for ~45% more training CPU time (~48 s over 2 processes on 13,012 offers)."""
     prior_strength: float = 2.0
     keep_weights: float = 0.1
     """Share of the largest-magnitude weights kept. On MWPD2020 keeping 5-10% changed accuracy
@@ -352,11 +355,26 @@ def _fit_all(
         from joblib import Parallel, delayed
 
         # Separate processes: liblinear's generator is per process, so results stay exact.
+        # Every job gets the same matrix (joblib memory-maps it once for all workers) and
+        # takes its rows there, instead of six copies pickled through a pipe.
         return Parallel(n_jobs=jobs, backend="loky")(
-            delayed(_fit_stages)(x[rows], y[rows], class_root, n_roots, params, seed)
-            for rows in subsets
+            delayed(_fit_subset)(x, rows, y, class_root, n_roots, params, seed) for rows in subsets
         )
-    return [_fit_stages(x[rows], y[rows], class_root, n_roots, params, seed) for rows in subsets]
+    return [_fit_subset(x, rows, y, class_root, n_roots, params, seed) for rows in subsets]
+
+
+def _fit_subset(
+    x: csr_matrix,
+    rows: np.ndarray,
+    y: np.ndarray,
+    class_root: np.ndarray,
+    n_roots: int,
+    params: SupervisedParams,
+    seed: int,
+) -> _Stages:
+    """Both stages on `rows` of `x`. liblinear reads float64: converting the rows once here,
+    not in each of the ~35 fits of a model, gives the solver the same numbers for less time."""
+    return _fit_stages(x[rows].astype(np.float64), y[rows], class_root, n_roots, params, seed)
 
 
 def _cpu_count() -> int:
@@ -454,14 +472,18 @@ def fit_linear(
     if present.size == 2:  # binary: one weight vector for the second class
         weights, bias = np.vstack([-weights, weights]), np.r_[-bias, bias]
     intercept[present] = bias
-    magnitude = np.abs(weights[weights != 0])
+    absolute = np.abs(weights)
+    kept = absolute > 0
+    magnitude = absolute[kept]
     keep = int(np.ceil(params.keep_weights * magnitude.size))
     if 0 < keep < magnitude.size:
         threshold = np.partition(magnitude, magnitude.size - keep)[magnitude.size - keep]
-        weights[np.abs(weights) < threshold] = 0.0
-    pruned = csr_matrix(weights.T).tocoo()
+        kept = absolute >= threshold
+    # One pass over the dense weights (classes × features) instead of zeroing, transposing
+    # and converting them: the same entries, a fraction of the time.
+    rows, columns = np.nonzero(kept)
     coef = csr_matrix(
-        (pruned.data, (pruned.row, present[pruned.col])),
+        (weights[rows, columns], (columns, present[rows])),
         shape=(n_features, n_classes),
         dtype=np.float32,
     )
