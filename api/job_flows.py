@@ -92,7 +92,7 @@ def _runner_for() -> JobRunner:
     return runner if runner is not None else _worker_runner()
 
 
-def _run_job(job_id: int) -> Any:  # noqa: ANN401 - the job's result or a Cancelled state
+def _run_job(job_id: int) -> Any:  # the job's result or a Cancelled state
     """The body of every job flow: claim the job, do its work, finish it."""
     runner = _runner_for()
     try:
@@ -184,7 +184,7 @@ def cancel_flow_run(flow_run_id: str) -> None:
                 else Cancelling(message="cancelled through the skuflow API")
             )
             client.set_flow_run_state(flow_run.id, state, force=True)
-    except Exception:  # noqa: BLE001 - the job is cancelled in the store either way
+    except Exception:  # the job is cancelled in the store either way
         log.exception("cancelling flow run %s in Prefect failed", flow_run_id)
 
 
@@ -204,7 +204,7 @@ def mark_crashed(flow_run_id: str, *, taken_over_by: str | None) -> None:
             flow_run = client.read_flow_run(UUID(flow_run_id))
             if flow_run.state is not None and not flow_run.state.is_final():
                 client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
-    except Exception:  # noqa: BLE001 - the job goes on; only the old run's display is stale
+    except Exception:  # the job goes on; only the old run's display is stale
         log.exception("marking flow run %s crashed failed", flow_run_id)
 
 
@@ -212,32 +212,32 @@ def mark_crashed(flow_run_id: str, *, taken_over_by: str | None) -> None:
 
 
 @flow(name="api-ingest", flow_run_name="ingest-{job_id}", persist_result=False)
-def ingest_job(job_id: int) -> Any:  # noqa: ANN401
+def ingest_job(job_id: int) -> Any:
     """An ingest job: store the records (each bad one fails alone), classify the stored ones,
     queue the auto-enrichment the organization's config asks for."""
     return _run_job(job_id)
 
 
 @flow(name="api-sync", flow_run_name="sync-{job_id}", persist_result=False)
-def sync_job(job_id: int) -> Any:  # noqa: ANN401
+def sync_job(job_id: int) -> Any:
     """A sync job: push an ingest job's records (or inline data) to a destination."""
     return _run_job(job_id)
 
 
 @flow(name="enrich-job", flow_run_name="enrich-job-{job_id}", persist_result=False)
-def enrich_job(job_id: int) -> Any:  # noqa: ANN401
+def enrich_job(job_id: int) -> Any:
     """An enrichment job: its items through the enrich engine, in batches."""
     return _run_job(job_id)
 
 
 @flow(name="dataset-task", flow_run_name="dataset-task-{job_id}", persist_result=False)
-def dataset_task(job_id: int) -> Any:  # noqa: ANN401
+def dataset_task(job_id: int) -> Any:
     """A dataset task: fill a dataset's cells, a batch of rows at a time."""
     return _run_job(job_id)
 
 
 @flow(name="auto-enrich", flow_run_name="auto-enrich-{job_id}", persist_result=False)
-def auto_enrich_job(job_id: int) -> Any:  # noqa: ANN401
+def auto_enrich_job(job_id: int) -> Any:
     """An auto-enrichment job: the arrived records through the one enrich stage."""
     return _run_job(job_id)
 

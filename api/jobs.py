@@ -171,14 +171,14 @@ class JobContext:
                 continue
             except JobCancelled:
                 raise
-            except Exception:  # noqa: BLE001 - retried one by one below to isolate the cause
+            except Exception:  # retried one by one below to isolate the cause
                 log.debug("chunk at %s failed; retrying its items one by one", start)
             done = 0
             for item in chunk:
                 try:
                     handle([item])
                     done += 1
-                except Exception as exc:  # noqa: BLE001 - the item fails, the job goes on
+                except Exception as exc:  # the item fails, the job goes on
                     failures.append(ItemFailure(item=item, error=f"{type(exc).__name__}: {exc}"))
             if count:
                 self.progress(completed=done, failed=len(chunk) - done)
@@ -228,7 +228,7 @@ def execute_job(
         result = work(context)
     except JobCancelled:
         status = RunStatus.CANCELLED
-    except Exception as exc:  # noqa: BLE001 - recorded on the job for the client
+    except Exception as exc:  # recorded on the job for the client
         log.exception("job %s failed", context.run_id)
         status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
@@ -261,7 +261,7 @@ class _Heartbeat(threading.Thread):
                         owner=self.owner,
                         lease_seconds=self.lease_seconds,
                     )
-            except Exception:  # noqa: BLE001 - the next beat tries again; expiry is the fallback
+            except Exception:  # the next beat tries again; expiry is the fallback
                 log.exception("renewing the lease of job %s failed", self.context.run_id)
 
     def stop(self) -> None:
@@ -282,7 +282,7 @@ class JobRunner:
         self,
         sessions: sessionmaker[Session],
         *,
-        settings: Any = None,  # noqa: ANN401 - ApiSettings (imported lazily: no cycle)
+        settings: Any = None,  # ApiSettings (imported lazily: no cycle)
         workers: int = 4,
         mode: str = "embedded",
         lease_seconds: float = 60.0,
@@ -380,7 +380,7 @@ class JobRunner:
         except JobGone:
             log.warning("job %s was deleted; nothing to run", run_id)
             return
-        except Exception:  # noqa: BLE001 - a job that cannot start is failed, not lost
+        except Exception:  # a job that cannot start is failed, not lost
             log.exception("job %s could not run", run_id)
             with transaction(self.sessions) as session:
                 status = RunStatus(
@@ -394,7 +394,7 @@ class JobRunner:
         if status is not None and status != RunStatus.QUEUED and on_finish is not None:
             try:
                 on_finish(run_id)
-            except Exception:  # noqa: BLE001 - a notification must not break the runner
+            except Exception:  # a notification must not break the runner
                 log.exception("on_finish of job %s failed", run_id)
 
     def _await_finish(self, run_id: int, on_finish: OnFinish) -> None:
@@ -408,7 +408,7 @@ class JobRunner:
             return
         try:
             on_finish(run_id)
-        except Exception:  # noqa: BLE001 - a notification must not break the runner
+        except Exception:  # a notification must not break the runner
             log.exception("on_finish of job %s failed", run_id)
 
     # -- restart safety ----------------------------------------------------------------------
@@ -424,7 +424,7 @@ class JobRunner:
         while True:
             try:
                 self.recover()
-            except Exception:  # noqa: BLE001 - the next sweep tries again
+            except Exception:  # the next sweep tries again
                 log.exception("taking over expired jobs failed")
             if self._closed.wait(max(self.lease_seconds / 2, 0.5)):
                 return

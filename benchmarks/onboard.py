@@ -323,7 +323,7 @@ def main() -> None:
             sys.exit(f"{n} {kind} {mode} failed:\n{child.stderr[-3000:]}")
         return json.loads(child.stdout.strip().splitlines()[-1])
 
-    def show(n: int, kind: str, runner: str, mode: str, result: dict, floor, plain) -> None:  # noqa: ANN001
+    def show(n: int, kind: str, runner: str, mode: str, result: dict, floor, plain) -> None:
         vs_floor = f"{result['seconds'] / floor:.2f}" if floor else ""
         vs_plain = f"{result['seconds'] / plain:.2f}" if plain and mode == "prefect" else ""
         note = f"  (server warm-up {result['warmup']:.1f}s, not timed)" if mode == "prefect" else ""

@@ -25,7 +25,7 @@ def pause() -> None:
 
     try:
         paused = pause_all()
-    except Exception as exc:  # noqa: BLE001 - shown to the administrator, then exit 1
+    except Exception as exc:  # shown to the administrator, then exit 1
         errors.print(f"[red]could not pause the schedules:[/] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     console.print(f"paused {len(paused)} schedule(s): {', '.join(paused) or '-'}")
@@ -38,7 +38,7 @@ def resume() -> None:
 
     try:
         resumed = resume_all()
-    except Exception as exc:  # noqa: BLE001 - shown to the administrator, then exit 1
+    except Exception as exc:  # shown to the administrator, then exit 1
         errors.print(f"[red]could not resume the schedules:[/] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     console.print(f"resumed {len(resumed)} schedule(s): {', '.join(resumed) or '-'}")

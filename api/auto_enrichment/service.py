@@ -221,7 +221,7 @@ def enrich_config(config: ConfigFields, settings: ApiSettings) -> EnrichConfig:
     )
 
 
-def auto_enrich_work(settings: ApiSettings):  # noqa: ANN201
+def auto_enrich_work(settings: ApiSettings):
     """The job: prepare the enrich stage once (the catalogue's learned extractor trained or
     reused), then enrich the records in chunks; a chunk that fails is retried record by
     record, so one bad record fails alone."""

@@ -93,7 +93,7 @@ AfterStore = Callable[[JobContext, int, list[str], list[str]], list[int]]
 the ids of follow-up jobs it started (auto-enrichment)."""
 
 
-def ingest_work(settings: ApiSettings, *, after_store: AfterStore | None = None):  # noqa: ANN201
+def ingest_work(settings: ApiSettings, *, after_store: AfterStore | None = None):
     """The ingest job: store the records (bad records fail alone, each with its problems),
     classify the stored ones into the taxonomy as scored changes, then hand them on
     (``after_store``)."""

@@ -125,7 +125,7 @@ def organization_folder(target: str, organization_id: int) -> Path:
     return Path(target) / f"organization-{organization_id}"
 
 
-def sync_work(settings: ApiSettings):  # noqa: ANN201
+def sync_work(settings: ApiSettings):
     def work(ctx: JobContext) -> dict[str, Any]:
         params = ctx.params
         rows = params.get("data")

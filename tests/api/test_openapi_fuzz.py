@@ -23,7 +23,7 @@ near a minute on two shared cores."""
 pytestmark = pytest.mark.slow
 
 
-def _run(operation, mode: GenerationMode, headers: dict[str, str]) -> None:  # noqa: ANN001
+def _run(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -33,7 +33,7 @@ def _run(operation, mode: GenerationMode, headers: dict[str, str]) -> None:  # n
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def call(case) -> None:  # noqa: ANN001
+    def call(case) -> None:
         case.call_and_validate(headers=headers, checks=[not_a_server_error], timeout=30)
 
     call()

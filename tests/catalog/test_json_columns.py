@@ -44,7 +44,7 @@ def test_values_round_trip_as_json_wrote_them(store_url: str) -> None:
         assert run.counts == {"7": {"applied": 2}}
 
 
-def test_a_nan_an_older_version_wrote_to_sqlite_still_reads(tmp_path) -> None:  # noqa: ANN001
+def test_a_nan_an_older_version_wrote_to_sqlite_still_reads(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     run_id = _run_id(url, {})
     with get_engine(url).begin() as conn:  # what json.dumps wrote for a float NaN

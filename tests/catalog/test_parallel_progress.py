@@ -36,7 +36,7 @@ def test_parallel_batches_add_progress_without_deadlock(postgres_database: str) 
                 )
                 both_referenced.wait()
                 add_progress(session, run_id=run_id, stage="classify", counts={"processed": n})
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             errors.append(exc)
 
     threads = [threading.Thread(target=batch, args=(n,)) for n in (3, 4)]
