@@ -46,6 +46,7 @@ from enrichment.learned.examples import (
     TrainingSet,
     prepare_training,
 )
+from enrichment.learned.compiled import CompiledFeatures
 from enrichment.learned.features import FEATURE_FORMAT, TokenFeatures
 from enrichment.learned.gazetteer import Gazetteer
 from enrichment.learned.tagger import CRFParams, CRFTagger, TaggedSpan, train_crf
@@ -208,7 +209,8 @@ class LearnedExtractor:
         self.min_confidence = min_confidence
         self.params = params
         self.summary = summary
-        self._features = TokenFeatures()
+        self._compiled: CompiledFeatures | None = None
+        """Feature rows of `tagger`, per token text (built on the first `predict`)."""
 
     @property
     def name(self) -> str:
@@ -234,17 +236,23 @@ class LearnedExtractor:
         floor = self.min_confidence if min_confidence is None else min_confidence
         wanted = set(attributes) if attributes is not None else None
         prepared: list[tuple[list[Token], dict[str, str], list[str] | None]] = []
-        xseqs: list[list[list[str]]] = []
+        record_groups: list[str] = []
+        known: list[list[list[str]]] = []
         for i, record in enumerate(texts):
             group = (groups[i] if groups is not None else None) or ""
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
             tokens = tokenize(fields, max_chars=self.params.max_chars)
             allowed = self.group_attributes.get(group)
-            lowered = [t.text.casefold() for t in tokens]
-            xseqs.append(self._features.sequence(tokens, group, self.gazetteer.tags(lowered)))
+            known.append(self.gazetteer.tags([t.text.casefold() for t in tokens]))
+            record_groups.append(group)
             prepared.append((tokens, fields, allowed))
-        spans = self.tagger.spans_batch(
-            xseqs,
+        if self._compiled is None:
+            self._compiled = CompiledFeatures(
+                self.tagger.feature_index, len(self.tagger.feature_names)
+            )
+        batch = self._compiled.batch([p[0] for p in prepared], record_groups, known)
+        spans = self.tagger.spans_compiled(
+            batch,
             [allowed for _, _, allowed in prepared],
             [(allowed or ()) if self.params.secondary else () for _, _, allowed in prepared],
             [_title_tokens(tokens) for tokens, _, _ in prepared],
