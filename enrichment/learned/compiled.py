@@ -79,7 +79,7 @@ class CompiledFeatures:
         self._grouped: dict[tuple[str, str], int] = {}
         self._pairs: dict[tuple[str, str], tuple[int, int]] = {}
         self._constants: dict[str, int] = {}
-        self._matched: dict[tuple[str, str], tuple[int, int]] = {}
+        self._matched: dict[str, dict[str, tuple[int, int]]] = {}
         self._before: dict[str, int] = {}
         self._after: dict[str, int] = {}
 
@@ -257,6 +257,9 @@ class CompiledFeatures:
             if not hits:
                 continue
             c = "c=" + groups[k]
+            here_group = here_ids.get(c)
+            if here_group is None:
+                here_group = here_ids[c] = {}
             base = int(bounds[k])
             m = len(matches)
             near = set(hits)
@@ -265,9 +268,9 @@ class CompiledFeatures:
             for i in sorted(near):
                 row: list[int] = []
                 for match in matches[i]:
-                    pair = here_ids.get((c, match))
+                    pair = here_group.get(match)
                     if pair is None:
-                        pair = here_ids[(c, match)] = (
+                        pair = here_group[match] = (
                             self._id("g=" + match),
                             self._id(f"{c}|g={match}"),
                         )
