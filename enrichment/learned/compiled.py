@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -76,8 +77,14 @@ class CompiledFeatures:
         self._lower: list[str] = []
         self._rows: list[tuple[int, ...]] = []
         """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
-        self._grouped: dict[tuple[str, str], int] = {}
-        self._pairs: dict[tuple[str, str], tuple[int, int]] = {}
+        self._table = np.zeros((0, OWN_SLOTS + 6), dtype=np.intp)
+        """`_rows` as an array (extended as texts are added)."""
+        self._grouped: dict[str, dict[int, int]] = {}
+        """Group feature → text row → id of `c=…|w=…`."""
+        self._pairs: dict[int, int] = {}
+        """Rows of two texts (first << 32 | second) → id of `b-=a|b` …"""
+        self._pairs_after: dict[int, int] = {}
+        """… and of `b+=a|b`."""
         self._constants: dict[str, int] = {}
         self._matched: dict[str, dict[str, tuple[int, int]]] = {}
         self._before: dict[str, int] = {}
@@ -136,20 +143,24 @@ class CompiledFeatures:
             self._rows.clear()
             self._grouped.clear()
             self._pairs.clear()
+            self._pairs_after.clear()
+            self._table = self._table[:0]
         texts_index = self._texts
-        rows: list[int] = []
-        fields: list[int] = []
+        rows: list[int | None] = []
+        fields: list[str] = []
         glued_list: list[bool] = []
-        field_names: dict[str, int] = {}
         for tokens in records:
-            for text, field, _, _, glued_token in tokens:
-                row = texts_index.get(text)
-                rows.append(self._text(text) if row is None else row)
-                f = field_names.get(field)
-                if f is None:
-                    f = field_names[field] = len(field_names)
-                fields.append(f)
-                glued_list.append(glued_token)
+            if tokens:
+                texts, field_column, _, _, glued_column = zip(*tokens, strict=True)
+                first = len(rows)
+                rows += map(texts_index.get, texts)
+                if None in rows[first:]:
+                    for j, text in enumerate(texts, first):
+                        if rows[j] is None:
+                            held = texts_index.get(text)
+                            rows[j] = self._text(text) if held is None else held
+                fields += field_column
+                glued_list += glued_column
         n = len(rows)
         lengths = np.asarray([len(r) for r in records], dtype=np.intp)
         bounds = np.zeros(len(records) + 1, dtype=np.intp)
@@ -162,9 +173,15 @@ class CompiledFeatures:
                 np.zeros((0, fixed), dtype=np.intp), bounds, empty, empty, np.zeros(1, np.intp)
             )
         text_row = np.asarray(rows, dtype=np.intp)
-        table = np.asarray(self._rows, dtype=np.intp)[text_row]  # n × (OWN_SLOTS + 6)
+        if len(self._table) < len(self._rows):
+            self._table = np.concatenate(
+                [self._table, np.asarray(self._rows[len(self._table) :], dtype=np.intp)]
+            )
+        table = self._table[text_row]  # n × (OWN_SLOTS + 6)
         # Segments: one per (record, field); neighbours count only within a segment.
-        field_of = np.asarray(fields, dtype=np.intp)
+        field_names = list(dict.fromkeys(fields))
+        field_index = {f: k for k, f in enumerate(field_names)}
+        field_of = np.fromiter(map(field_index.__getitem__, fields), dtype=np.intp, count=n)
         record_of = np.repeat(np.arange(len(records)), lengths)
         glued = np.asarray(glued_list, dtype=bool)
         same_left = np.zeros(n, dtype=bool)
@@ -193,16 +210,20 @@ class CompiledFeatures:
             ids[mine, 3] = np.asarray(
                 [self._constant(f"{c}|i={min(k, 4)}") for k in range(7)]
             )[index[mine]]
-            grouped = self._grouped
-            unique, inverse = np.unique(text_row[mine], return_inverse=True)
-            lookup = np.empty(len(unique), dtype=np.intp)
-            for j, r in enumerate(unique.tolist()):
-                key = (c, self._lower[r])
-                held = grouped.get(key)
+            grouped = self._grouped.get(c)
+            if grouped is None:
+                grouped = self._grouped[c] = {}
+            mine_rows = text_row[mine].tolist()
+            found = np.fromiter(
+                map(grouped.get, mine_rows, repeat(-1)), dtype=np.intp, count=len(mine_rows)
+            )
+            for j in np.flatnonzero(found < 0).tolist():
+                r = mine_rows[j]
+                held = grouped.get(r)
                 if held is None:
-                    held = grouped[key] = self._id(f"{c}|w={self._lower[r]}")
-                lookup[j] = held
-            ids[mine, 13] = lookup[inverse]
+                    held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
+                found[j] = held
+            ids[mine, 13] = found
         ids[:, 4 : 4 + OWN_SLOTS] = table[:, :OWN_SLOTS]
         ids[glued, 14] = self._constant("gl")
         left = np.flatnonzero(same_left)
@@ -212,18 +233,18 @@ class CompiledFeatures:
         pair_minus = np.full(n, zero, dtype=np.intp)
         pair_plus = np.full(n, zero, dtype=np.intp)
         if left.size:
-            pairs = self._pairs
-            lower = self._lower
-            a_rows, b_rows = text_row[left - 1].tolist(), text_row[left].tolist()
-            minus, plus = [], []
-            for a, b in zip(a_rows, b_rows, strict=True):
-                key = (lower[a], lower[b])
-                held = pairs.get(key)
-                if held is None:
-                    body = key[0] + "|" + key[1]
-                    held = pairs[key] = (self._id("b-=" + body), self._id("b+=" + body))
-                minus.append(held[0])
-                plus.append(held[1])
+            pairs, after, lower = self._pairs, self._pairs_after, self._lower
+            keys = ((text_row[left - 1].astype(np.int64) << 32) | text_row[left]).tolist()
+            count = len(keys)
+            minus = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.intp, count=count)
+            plus = np.fromiter(map(after.get, keys, repeat(-1)), dtype=np.intp, count=count)
+            for j in np.flatnonzero(minus < 0).tolist():
+                key = keys[j]
+                if key not in pairs:
+                    body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
+                    pairs[key] = self._id("b-=" + body)
+                    after[key] = self._id("b+=" + body)
+                minus[j], plus[j] = pairs[key], after[key]
             pair_minus[left] = minus
             pair_plus[left - 1] = plus
         ids[:, 17] = pair_minus
