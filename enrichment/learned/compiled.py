@@ -120,8 +120,7 @@ class CompiledFeatures:
         ids = [self._id(f) for f in own]
         ids += [self._zero] * (OWN_SLOTS - len(ids))
         ids += [
-            self._id(f)
-            for f in ("w-1=" + lower, "sh-1=" + short, "w+1=" + lower, "sh+1=" + short)
+            self._id(f) for f in ("w-1=" + lower, "sh-1=" + short, "w+1=" + lower, "sh+1=" + short)
         ]
         ids += [self._id("w-2=" + lower), self._id("w+2=" + lower)]
         self._lower.append(lower)
@@ -207,9 +206,9 @@ class CompiledFeatures:
             c = "c=" + group
             ids[mine, 0] = self._constant(c)
             ids[mine, 2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index[mine]]
-            ids[mine, 3] = np.asarray(
-                [self._constant(f"{c}|i={min(k, 4)}") for k in range(7)]
-            )[index[mine]]
+            ids[mine, 3] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
+                index[mine]
+            ]
             grouped = self._grouped.get(c)
             if grouped is None:
                 grouped = self._grouped[c] = {}
