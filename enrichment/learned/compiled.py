@@ -20,7 +20,7 @@ from itertools import repeat
 
 import numpy as np
 
-from enrichment.learned.features import _SHAPE_RUNS, _shape
+from enrichment.learned.features import text_features
 from enrichment.learned.tokens import Token
 
 _CACHE_LIMIT = 200_000
@@ -101,28 +101,11 @@ class CompiledFeatures:
 
     def _text(self, text: str) -> int:
         """Row of `text` in the per-text tables, computed the way `sequence` does."""
-        lower = text.casefold()
-        shape = _shape(text)
-        short = _SHAPE_RUNS.sub(r"\1", shape)
-        own = [
-            "w=" + lower,
-            "sh=" + short,
-            "p2=" + lower[:2],
-            "p3=" + lower[:3],
-            "s2=" + lower[-2:],
-            "s3=" + lower[-3:],
-            f"len={min(len(text), 8)}",
-        ]
-        if len(shape) <= 6:
-            own.append("shl=" + shape)
-        if text.isdigit():
-            own.append("num")
+        own, left, right, far = text_features(text)
         ids = [self._id(f) for f in own]
         ids += [self._zero] * (OWN_SLOTS - len(ids))
-        ids += [
-            self._id(f) for f in ("w-1=" + lower, "sh-1=" + short, "w+1=" + lower, "sh+1=" + short)
-        ]
-        ids += [self._id("w-2=" + lower), self._id("w+2=" + lower)]
+        ids += [self._id(f) for f in (*left, *right, *far)]
+        lower = text.casefold()
         self._lower.append(lower)
         self._rows.append(tuple(ids))
         row = self._texts[text] = len(self._rows) - 1
