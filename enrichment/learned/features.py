@@ -4,7 +4,8 @@ the word, the known-value match and the position, so "Red" can be a Color for sh
 Flavor for tea.
 
 Everything that depends on a token's text alone is computed once per distinct text (a small
-cache), which is what keeps prediction at thousands of offers a second.
+cache). Prediction does not build these strings: `compiled` turns the same features into rows
+of the tagger's weights, slot by slot in this order.
 """
 
 from __future__ import annotations
@@ -33,6 +34,37 @@ def _shape(text: str) -> str:
     return "".join(chars)
 
 
+def text_features(
+    text: str,
+) -> tuple[tuple[str, ...], tuple[str, str], tuple[str, str], tuple[str, str]]:
+    """The features that depend on one token's text alone: its own (`w`, `sh`, `p2`, `p3`,
+    `s2`, `s3`, `len`, and `shl`, `num` when they apply), as its left neighbour's (`w-1`,
+    `sh-1`), as its right neighbour's (`w+1`, `sh+1`), and two tokens away (`w-2`, `w+2`).
+    Shared by training's strings and prediction's feature rows (`compiled`)."""
+    lower = text.casefold()
+    shape = _shape(text)
+    short = _SHAPE_RUNS.sub(r"\1", shape)
+    own = [
+        "w=" + lower,
+        "sh=" + short,
+        "p2=" + lower[:2],
+        "p3=" + lower[:3],
+        "s2=" + lower[-2:],
+        "s3=" + lower[-3:],
+        f"len={min(len(text), 8)}",
+    ]
+    if len(shape) <= 6:
+        own.append("shl=" + shape)
+    if text.isdigit():
+        own.append("num")
+    return (
+        tuple(own),
+        ("w-1=" + lower, "sh-1=" + short),
+        ("w+1=" + lower, "sh+1=" + short),
+        ("w-2=" + lower, "w+2=" + lower),
+    )
+
+
 class TokenFeatures:
     """Feature strings for token sequences; one instance holds the per-text caches (every
     string that depends on one token's text, or on it and the group, is built once)."""
@@ -45,26 +77,11 @@ class TokenFeatures:
         self._grouped: dict[str, dict[str, str]] = {}
 
     def _text_features(self, text: str) -> None:
-        lower = text.casefold()
-        shape = _shape(text)
-        short = _SHAPE_RUNS.sub(r"\1", shape)
-        own = [
-            "w=" + lower,
-            "sh=" + short,
-            "p2=" + lower[:2],
-            "p3=" + lower[:3],
-            "s2=" + lower[-2:],
-            "s3=" + lower[-3:],
-            f"len={min(len(text), 8)}",
-        ]
-        if len(shape) <= 6:
-            own.append("shl=" + shape)
-        if text.isdigit():
-            own.append("num")
-        self._own[text] = tuple(own)
-        self._left[text] = ("w-1=" + lower, "sh-1=" + short)
-        self._right[text] = ("w+1=" + lower, "sh+1=" + short)
-        self._far[text] = ("w-2=" + lower, "w+2=" + lower)
+        own, left, right, far = text_features(text)
+        self._own[text] = own
+        self._left[text] = left
+        self._right[text] = right
+        self._far[text] = far
 
     def sequence(
         self, tokens: Sequence[Token], group: str, known: Sequence[Sequence[str]]

@@ -26,7 +26,7 @@ class Gazetteer:
     counts: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
     fold_counts: list[dict[tuple[str, ...], Counter[str]]] = field(default_factory=list)
     longest: int = 0
-    _starts: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _starts: dict[str, tuple[int, ...]] | None = field(default=None, repr=False, compare=False)
     _starts_size: int = field(default=-1, repr=False, compare=False)
 
     @classmethod
@@ -59,10 +59,10 @@ class Gazetteer:
         n = len(lowered)
         counts = self.counts
         starts = self._first_words()
-        for i in range(n):
-            if lowered[i] not in starts:
-                continue
-            for length in range(min(self.longest, n - i), 0, -1):
+        for i in [i for i, word in enumerate(lowered) if word in starts]:
+            for length in starts[lowered[i]]:
+                if length > n - i or length > self.longest:
+                    continue
                 key = tuple(lowered[i : i + length])
                 hit = counts.get(key)
                 if hit is None:
@@ -76,10 +76,15 @@ class Gazetteer:
                         out[j].append(f"{attribute}:I")
         return out
 
-    def _first_words(self) -> frozenset[str]:
-        """Words a listed value starts with: every other position is skipped at once."""
+    def _first_words(self) -> dict[str, tuple[int, ...]]:
+        """Words a listed value starts with, and the lengths (in words) of the values that
+        start with each, longest first: every other position and length is skipped at once
+        (the same matches, in the same order, as trying every length down from `longest`)."""
         if self._starts is None or self._starts_size != len(self.counts):
-            self._starts = frozenset(k[0] for k in self.counts)
+            lengths: dict[str, set[int]] = {}
+            for key in self.counts:
+                lengths.setdefault(key[0], set()).add(len(key))
+            self._starts = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
             self._starts_size = len(self.counts)
         return self._starts
 

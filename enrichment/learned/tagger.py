@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from enrichment.learned.compiled import CompiledBatch
 from enrichment.learned.examples import OUTSIDE
 
 
@@ -182,18 +183,50 @@ class CRFTagger:
         `extra_limits` tokens (a secondary span), when its peak marginal reaches
         `SECONDARY_FLOOR`. Secondary spans recover values the single best labelling drops
         (two attributes competing for one title); their low marginals say so."""
-        out: list[list[TaggedSpan]] = [[] for _ in xseqs]
+        return self._spans_of(
+            [len(x) for x in xseqs],
+            lambda rows, state: self._emissions([xseqs[i] for i in rows], state),
+            allowed,
+            extra,
+            extra_limits,
+        )
+
+    def spans_compiled(
+        self,
+        batch: CompiledBatch,
+        allowed: Sequence[Sequence[str] | None],
+        extra: Sequence[Sequence[str]],
+        extra_limits: Sequence[int],
+    ) -> list[list[TaggedSpan]]:
+        """`spans_batch` on feature rows (`CompiledFeatures.batch` of this tagger's
+        `feature_index`): the same spans, without building feature strings."""
+        lengths = np.diff(batch.bounds).tolist()
+        return self._spans_of(lengths, batch.emissions, allowed, extra, extra_limits)
+
+    @property
+    def feature_index(self) -> dict[str, int]:
+        """Feature string → its row in the weights; unknown features: `len(feature_names)`."""
+        return self._feature_index
+
+    def _spans_of(
+        self,
+        lengths: Sequence[int],
+        emissions: Callable[[list[int], np.ndarray], list[np.ndarray]],
+        allowed: Sequence[Sequence[str] | None],
+        extra: Sequence[Sequence[str]],
+        extra_limits: Sequence[int],
+    ) -> list[list[TaggedSpan]]:
+        out: list[list[TaggedSpan]] = [[] for _ in lengths]
         by_labels: dict[tuple[int, ...], list[int]] = {}
-        for i, (xseq, labels) in enumerate(zip(xseqs, allowed, strict=True)):
-            if xseq:
+        for i, (length, labels) in enumerate(zip(lengths, allowed, strict=True)):
+            if length:
                 by_labels.setdefault(self._label_set(labels), []).append(i)
         for key, members in by_labels.items():
             state, transitions = self._restricted_weights(key)
             names = [self.label_names[k] for k in key]
             for start in range(0, len(members), _BATCH_RECORDS):
                 chosen = members[start : start + _BATCH_RECORDS]
-                sequences = [xseqs[i] for i in chosen]
-                paths, marginals = _decode(self._emissions(sequences, state), transitions)
+                paths, marginals = _decode(emissions(chosen, state), transitions)
                 for i, path, marginal in zip(chosen, paths, marginals, strict=True):
                     out[i] = _spans(path, marginal, names, extra[i], extra_limits[i])
         return out
@@ -268,12 +301,17 @@ def _decode(
     back = np.zeros((rows, n), dtype=np.intp)
     score = emit[: active[0]].copy()
     final = np.empty((b, n))
+    # cand[sequence, to, from]: the reductions run over the contiguous last axis (the same
+    # sums, maxima and first-maximum ties as over `from` in any other layout).
+    into = np.ascontiguousarray(transitions.T)[None]
     for t in range(1, t_max):
         k = active[t]
         final[k : active[t - 1]] = score[k:]
-        cand = score[:k, :, None] + transitions[None]
-        back[begin[t] : begin[t + 1]] = cand.argmax(axis=1)
-        score = cand.max(axis=1) + emit[begin[t] : begin[t + 1]]
+        cand = score[:k, None, :] + into
+        best = cand.argmax(axis=2)
+        back[begin[t] : begin[t + 1]] = best
+        score = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
+        score += emit[begin[t] : begin[t + 1]]
     final[: active[t_max - 1]] = score
     labels = np.empty(rows, dtype=np.intp)
     current = np.zeros(b, dtype=np.intp)
@@ -337,16 +375,17 @@ def _spans(
             float(marginal[i - 1, label]) if i > 0 else 0.0,
             float(marginal[j + 1, label]) if j + 1 < n else 0.0,
         )
-        out.append(TaggedSpan(names[label], i, j, float(run.min()), float(run.mean()), spill))
+        out.append(TaggedSpan(names[label], i, j, float(run.min()), _mean(run), spill))
         i = j + 1
     limit = min(extra_limit, n)
     if limit and extra:
         used = set(labels)
         position = {name: k for k, name in enumerate(names)}
+        peaks = marginal[:limit].max(axis=0).tolist()
         for name in extra:
             k = position.get(name)
-            if k is None or k in used:
-                continue
+            if k is None or k in used or peaks[k] < SECONDARY_FLOOR:
+                continue  # (below the floor `_secondary` finds nothing)
             span = _secondary(name, marginal[:limit, k])
             if span is not None:
                 out.append(span)
@@ -370,4 +409,10 @@ def _secondary(label: str, marginals: np.ndarray) -> TaggedSpan | None:
         float(marginals[first - 1]) if first > 0 else 0.0,
         float(marginals[last + 1]) if last + 1 < len(marginals) else 0.0,
     )
-    return TaggedSpan(label, first, last, float(run.min()), float(run.mean()), spill, True)
+    return TaggedSpan(label, first, last, float(run.min()), _mean(run), spill, True)
+
+
+def _mean(values: np.ndarray) -> float:
+    """`float(values.mean())` without `mean`'s per-call bookkeeping: numpy's mean of a 1-d
+    float64 array is its `add.reduce` divided by its length, so the value is the same."""
+    return float(np.add.reduce(values)) / len(values)

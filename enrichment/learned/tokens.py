@@ -53,6 +53,7 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         max_chars: Each field is read up to this many characters.
     """
     tokens: list[Token] = []
+    new = tuple.__new__  # Token(...) without the named tuple's Python-level __new__
     for field, text in texts.items():
         if not text:
             continue
@@ -60,7 +61,7 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         append = tokens.append
         for match in _TOKEN.finditer(text[:max_chars]):
             start, end = match.span()
-            append(Token(match.group(), field, start, end, start == previous_end))
+            append(new(Token, (match.group(), field, start, end, start == previous_end)))
             previous_end = end
     return tokens
 

@@ -89,3 +89,41 @@ def test_a_label_the_group_cannot_have_is_never_tagged() -> None:
     assert {s.attribute for s in everything} == {"Brand", "Size"}
     (coffee,) = tagger.spans_batch([xseq], [["Brand", "Color"]], [["Brand", "Color"]], [2])
     assert "Size" not in {s.attribute for s in coffee}
+
+
+def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None:
+    """Prediction's `CompiledFeatures` (ids per token text, slots summed in order) gives the
+    very emissions of the feature strings training builds: same floats, not just close."""
+    from enrichment.learned.compiled import CompiledFeatures
+    from enrichment.learned.model import _gazetteer_entries
+
+    training = prepare_training(records(n=80, seed=5), folds=2)
+    gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=2)
+    strings = TokenFeatures()
+    tokens = [r.tokens for r in training.records]
+    groups = [r.record.group for r in training.records]
+    known = [gazetteer.tags([t.text.casefold() for t in ts]) for ts in tokens]
+    assert any(any(k) for k in known)  # the gazetteer features are exercised
+    xseqs = [strings.sequence(ts, g, k) for ts, g, k in zip(tokens, groups, known, strict=True)]
+    tagger = CRFTagger.from_crfsuite(
+        train_crf(
+            xseqs[:50], [r.labels for r in training.records[:50]], CRFParams(max_iterations=40)
+        )
+    )
+    compiled = CompiledFeatures(tagger.feature_index, len(tagger.feature_names))
+    for _ in range(2):  # a second batch reads the held per-text rows
+        batch = compiled.batch(tokens, groups, known)
+        state = tagger._restricted_weights(tagger._label_set(None))[0]
+        rows = list(range(len(tokens)))
+        fast = batch.emissions(rows, state)
+        reference = tagger._emissions(xseqs, state)
+        for a, b in zip(fast, reference, strict=True):
+            assert a.shape == b.shape
+            assert np.array_equal(a, b)
+    # And whole predictions: the same spans and marginals through either path.
+    allowed = [None] * len(tokens)
+    extra = [tuple(tagger.label_names)] * len(tokens)
+    limits = [len(ts) for ts in tokens]
+    assert tagger.spans_compiled(batch, allowed, extra, limits) == tagger.spans_batch(
+        xseqs, allowed, extra, limits
+    )

@@ -1,0 +1,308 @@
+"""Prediction's features as rows of the tagger's weight matrix instead of strings.
+
+`TokenFeatures.sequence` builds ~30 strings per token for CRFsuite; at prediction only their
+row in the weight matrix matters, and most of them are unknown to the model. Here each token
+gets a fixed number of slots (one per feature `sequence` would build, in the same order), the
+ids are looked up once per distinct token text (or word pair, or group and text) and held,
+and the slots are filled with numpy. A slot with no feature holds the model's zero row.
+
+Summing the rows slot by slot, in `sequence`'s order, adds exactly what CRFsuite's feature
+list adds, in the same order (adding the zero row changes nothing), so the emissions — and
+every label, marginal and confidence read from them — are bit for bit those of the strings.
+`tests/enrichment/test_learned_decoding.py` checks that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+from enrichment.learned.features import text_features
+from enrichment.learned.tokens import Token
+
+_CACHE_LIMIT = 200_000
+OWN_SLOTS = 9
+"""`w`, `sh`, `p2`, `p3`, `s2`, `s3`, `len`, and `shl` and `num` when they apply."""
+
+
+@dataclass
+class CompiledBatch:
+    """Feature rows of a batch of records: tokens × slots, records one after another."""
+
+    ids: np.ndarray
+    bounds: np.ndarray
+    """Record k's tokens are rows `bounds[k]:bounds[k + 1]`."""
+    extra_tokens: np.ndarray
+    """Gazetteer slots, sparse: token rows, ordered by slot …"""
+    extra_ids: np.ndarray
+    """… their feature rows …"""
+    extra_bounds: np.ndarray
+    """… and slot s's pairs are `extra_bounds[s]:extra_bounds[s + 1]`."""
+
+    def emissions(self, rows: Sequence[int], state: np.ndarray) -> list[np.ndarray]:
+        """Per record in `rows`, tokens × labels: its slots' weights summed in slot order."""
+        if not rows:
+            return []
+        pieces = [np.arange(self.bounds[k], self.bounds[k + 1]) for k in rows]
+        lengths = [len(p) for p in pieces]
+        tokens = np.concatenate(pieces)
+        ids = self.ids[tokens]
+        summed = state[ids[:, 0]]
+        for slot in range(1, ids.shape[1]):
+            summed += state[ids[:, slot]]
+        if self.extra_tokens.size:
+            position = np.full(self.ids.shape[0], -1, dtype=np.intp)
+            position[tokens] = np.arange(len(tokens))
+            for s in range(len(self.extra_bounds) - 1):
+                lo, hi = self.extra_bounds[s], self.extra_bounds[s + 1]
+                at = position[self.extra_tokens[lo:hi]]
+                keep = at >= 0
+                # One pair per token per slot: no index repeats within one `+=`.
+                summed[at[keep]] += state[self.extra_ids[lo:hi][keep]]
+        cut = np.cumsum([0, *lengths])
+        return [summed[cut[k] : cut[k + 1]] for k in range(len(rows))]
+
+
+class CompiledFeatures:
+    """Per-text feature ids of one tagger's features (`index`: feature string → row;
+    `zero`: the row of zeros that unknown features weigh)."""
+
+    def __init__(self, index: Mapping[str, int], zero: int) -> None:
+        self._index = index
+        self._zero = zero
+        self._texts: dict[str, int] = {}
+        self._lower: list[str] = []
+        self._rows: list[tuple[int, ...]] = []
+        """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
+        self._table = np.zeros((0, OWN_SLOTS + 6), dtype=np.intp)
+        """`_rows` as an array (extended as texts are added)."""
+        self._grouped: dict[str, dict[int, int]] = {}
+        """Group feature → text row → id of `c=…|w=…`."""
+        self._pairs: dict[int, int] = {}
+        """Rows of two texts (first << 32 | second) → id of `b-=a|b` …"""
+        self._pairs_after: dict[int, int] = {}
+        """… and of `b+=a|b`."""
+        self._constants: dict[str, int] = {}
+        self._matched: dict[str, dict[str, tuple[int, int]]] = {}
+        self._before: dict[str, int] = {}
+        self._after: dict[str, int] = {}
+
+    def _id(self, feature: str) -> int:
+        return self._index.get(feature, self._zero)
+
+    def _constant(self, feature: str) -> int:
+        held = self._constants.get(feature)
+        if held is None:
+            held = self._constants[feature] = self._id(feature)
+        return held
+
+    def _text(self, text: str) -> int:
+        """Row of `text` in the per-text tables, computed the way `sequence` does."""
+        own, left, right, far = text_features(text)
+        ids = [self._id(f) for f in own]
+        ids += [self._zero] * (OWN_SLOTS - len(ids))
+        ids += [self._id(f) for f in (*left, *right, *far)]
+        lower = text.casefold()
+        self._lower.append(lower)
+        self._rows.append(tuple(ids))
+        row = self._texts[text] = len(self._rows) - 1
+        return row
+
+    def batch(
+        self,
+        records: Sequence[Sequence[Token]],
+        groups: Sequence[str],
+        known: Sequence[Sequence[Sequence[str]]],
+    ) -> CompiledBatch:
+        """The slots of every token of `records` (as `TokenFeatures.sequence` would build
+        its strings for `tokens`, `group` and gazetteer matches `known`)."""
+        if len(self._texts) > _CACHE_LIMIT:
+            self._texts.clear()
+            self._lower.clear()
+            self._rows.clear()
+            self._grouped.clear()
+            self._pairs.clear()
+            self._pairs_after.clear()
+            self._table = self._table[:0]
+        texts_index = self._texts
+        rows: list[int | None] = []
+        fields: list[str] = []
+        glued_list: list[bool] = []
+        for tokens in records:
+            if tokens:
+                texts, field_column, _, _, glued_column = zip(*tokens, strict=True)
+                first = len(rows)
+                rows += map(texts_index.get, texts)
+                if None in rows[first:]:
+                    for j, text in enumerate(texts, first):
+                        if rows[j] is None:
+                            held = texts_index.get(text)
+                            rows[j] = self._text(text) if held is None else held
+                fields += field_column
+                glued_list += glued_column
+        n = len(rows)
+        lengths = np.asarray([len(r) for r in records], dtype=np.intp)
+        bounds = np.zeros(len(records) + 1, dtype=np.intp)
+        np.cumsum(lengths, out=bounds[1:])
+        zero = self._zero
+        fixed = 24
+        if n == 0:
+            empty = np.zeros(0, dtype=np.intp)
+            return CompiledBatch(
+                np.zeros((0, fixed), dtype=np.intp), bounds, empty, empty, np.zeros(1, np.intp)
+            )
+        text_row = np.asarray(rows, dtype=np.intp)
+        if len(self._table) < len(self._rows):
+            self._table = np.concatenate(
+                [self._table, np.asarray(self._rows[len(self._table) :], dtype=np.intp)]
+            )
+        table = self._table[text_row]  # n × (OWN_SLOTS + 6)
+        # Segments: one per (record, field); neighbours count only within a segment.
+        field_names = list(dict.fromkeys(fields))
+        field_index = {f: k for k, f in enumerate(field_names)}
+        field_of = np.fromiter(map(field_index.__getitem__, fields), dtype=np.intp, count=n)
+        record_of = np.repeat(np.arange(len(records)), lengths)
+        glued = np.asarray(glued_list, dtype=bool)
+        same_left = np.zeros(n, dtype=bool)
+        same_left[1:] = (record_of[1:] == record_of[:-1]) & (field_of[1:] == field_of[:-1])
+        same_right = np.zeros(n, dtype=bool)
+        same_right[:-1] = same_left[1:]
+        same_left2 = np.zeros(n, dtype=bool)
+        same_left2[2:] = same_left[2:] & same_left[1:-1]
+        same_right2 = np.zeros(n, dtype=bool)
+        same_right2[:-2] = same_left2[2:]
+        starts = np.flatnonzero(~same_left)
+        segment = np.cumsum(~same_left) - 1
+        index = np.minimum(np.arange(n) - starts[segment], 6)
+
+        ids = np.full((n, fixed), zero, dtype=np.intp)
+        group_names = list(dict.fromkeys(groups))
+        group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
+        group_of = group_of_record[record_of]
+        field_list = list(field_names)
+        ids[:, 1] = np.asarray([self._constant("f=" + f) for f in field_list])[field_of]
+        for g, group in enumerate(group_names):
+            mine = group_of == g
+            c = "c=" + group
+            ids[mine, 0] = self._constant(c)
+            ids[mine, 2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index[mine]]
+            ids[mine, 3] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
+                index[mine]
+            ]
+            grouped = self._grouped.get(c)
+            if grouped is None:
+                grouped = self._grouped[c] = {}
+            mine_rows = text_row[mine].tolist()
+            found = np.fromiter(
+                map(grouped.get, mine_rows, repeat(-1)), dtype=np.intp, count=len(mine_rows)
+            )
+            for j in np.flatnonzero(found < 0).tolist():
+                r = mine_rows[j]
+                held = grouped.get(r)
+                if held is None:
+                    held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
+                found[j] = held
+            ids[mine, 13] = found
+        ids[:, 4 : 4 + OWN_SLOTS] = table[:, :OWN_SLOTS]
+        ids[glued, 14] = self._constant("gl")
+        left = np.flatnonzero(same_left)
+        ids[left, 15] = table[left - 1, OWN_SLOTS]
+        ids[left, 16] = table[left - 1, OWN_SLOTS + 1]
+        # Word pairs (token i, token i + 1): b+ of i, b- of i + 1.
+        pair_minus = np.full(n, zero, dtype=np.intp)
+        pair_plus = np.full(n, zero, dtype=np.intp)
+        if left.size:
+            pairs, after, lower = self._pairs, self._pairs_after, self._lower
+            keys = ((text_row[left - 1].astype(np.int64) << 32) | text_row[left]).tolist()
+            count = len(keys)
+            minus = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.intp, count=count)
+            plus = np.fromiter(map(after.get, keys, repeat(-1)), dtype=np.intp, count=count)
+            for j in np.flatnonzero(minus < 0).tolist():
+                key = keys[j]
+                if key not in pairs:
+                    body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
+                    pairs[key] = self._id("b-=" + body)
+                    after[key] = self._id("b+=" + body)
+                minus[j], plus[j] = pairs[key], after[key]
+            pair_minus[left] = minus
+            pair_plus[left - 1] = plus
+        ids[:, 17] = pair_minus
+        far_left = np.flatnonzero(same_left2)
+        ids[far_left, 18] = table[far_left - 2, OWN_SLOTS + 4]
+        ids[~same_left, 18] = self._constant("bof")
+        right = np.flatnonzero(same_right)
+        ids[right, 19] = table[right + 1, OWN_SLOTS + 2]
+        ids[right, 20] = table[right + 1, OWN_SLOTS + 3]
+        ids[:, 21] = pair_plus
+        glued_right = right[glued[right + 1]]
+        ids[glued_right, 22] = self._constant("gr")
+        far_right = np.flatnonzero(same_right2)
+        ids[far_right, 23] = table[far_right + 2, OWN_SLOTS + 5]
+        ids[~same_right, 23] = self._constant("eof")
+        return CompiledBatch(ids, bounds, *self._gazetteer(groups, known, bounds))
+
+    def _gazetteer(
+        self,
+        groups: Sequence[str],
+        known: Sequence[Sequence[Sequence[str]]],
+        bounds: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
+        them, as slots after the fixed ones: (token row, feature row) pairs ordered by slot,
+        and where each slot's pairs begin."""
+        extra: dict[int, list[int]] = {}
+        here_ids, before_ids, after_ids = self._matched, self._before, self._after
+        for k, matches in enumerate(known):
+            hits = [i for i, x in enumerate(matches) if x]
+            if not hits:
+                continue
+            c = "c=" + groups[k]
+            here_group = here_ids.get(c)
+            if here_group is None:
+                here_group = here_ids[c] = {}
+            base = int(bounds[k])
+            m = len(matches)
+            near = set(hits)
+            near.update([i - 1 for i in hits if i > 0])
+            near.update([i + 1 for i in hits if i + 1 < m])
+            for i in sorted(near):
+                row: list[int] = []
+                for match in matches[i]:
+                    pair = here_group.get(match)
+                    if pair is None:
+                        pair = here_group[match] = (
+                            self._id("g=" + match),
+                            self._id(f"{c}|g={match}"),
+                        )
+                    row += pair
+                if i > 0:
+                    for x in matches[i - 1]:
+                        held = before_ids.get(x)
+                        if held is None:
+                            held = before_ids[x] = self._id("g-1=" + x)
+                        row.append(held)
+                if i + 1 < m:
+                    for x in matches[i + 1]:
+                        held = after_ids.get(x)
+                        if held is None:
+                            held = after_ids[x] = self._id("g+1=" + x)
+                        row.append(held)
+                extra[base + i] = row
+        at_list: list[int] = []
+        level_list: list[int] = []
+        id_list: list[int] = []
+        for at, row in extra.items():
+            at_list += [at] * len(row)
+            level_list += range(len(row))
+            id_list += row
+        levels = np.asarray(level_list, dtype=np.intp)
+        order = np.argsort(levels, kind="stable")
+        bounds = np.searchsorted(levels[order], np.arange(int(levels.max(initial=-1)) + 2))
+        return (
+            np.asarray(at_list, dtype=np.intp)[order],
+            np.asarray(id_list, dtype=np.intp)[order],
+            bounds,
+        )
