@@ -16,6 +16,7 @@ import gc
 import hashlib
 import io
 import json
+import threading
 import time
 import zipfile
 from collections import Counter
@@ -259,12 +260,13 @@ class LearnedExtractor:
             known.append(self.gazetteer.tags([t.text.casefold() for t in tokens]))
             record_groups.append(group)
             prepared.append((tokens, fields, allowed))
-        if self._compiled is None or self._compiled_for is not self.tagger:
-            self._compiled_for = self.tagger
-            self._compiled = CompiledFeatures(
-                self.tagger.feature_index, len(self.tagger.feature_names)
-            )
-        batch = self._compiled.batch([p[0] for p in prepared], record_groups, known)
+        with _COMPILING:
+            if self._compiled is None or self._compiled_for is not self.tagger:
+                self._compiled_for = self.tagger
+                self._compiled = CompiledFeatures(
+                    self.tagger.feature_index, len(self.tagger.feature_names)
+                )
+            batch = self._compiled.batch([p[0] for p in prepared], record_groups, known)
         spans = self.tagger.spans_compiled(
             batch,
             [allowed for _, _, allowed in prepared],
@@ -378,6 +380,12 @@ class LearnedExtractor:
             params=params,
             summary=meta["summary"],
         )
+
+
+_COMPILING = threading.Lock()
+"""One thread at a time grows a model's per-text tables: a model is shared by the batches
+of the `threads` task runner, and two threads appending rows at once would give a text
+another text's row. The batch built under it is the caller's own."""
 
 
 @contextmanager
