@@ -68,9 +68,7 @@ def _cells(client: httpx.Client, dataset_id: str) -> dict[tuple[int, str], dict[
 
 def _finish(client: httpx.Client, dataset_id: str, task: dict[str, Any]) -> dict[str, Any]:
     url = f"/api/v2/datasets/{dataset_id}/tasks/{task['taskId']}"
-    # Generous: the task is a flow run on the session's shared job threads, which jobs of
-    # earlier tests may still occupy on a loaded machine (seen once at 60 s in a full run).
-    return wait_for(lambda: (t := client.get(url).json())["status"] in FINISHED and t, timeout=180)
+    return wait_for(lambda: (t := client.get(url).json())["status"] in FINISHED and t)
 
 
 @pytest.fixture
