@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/skuflow demo
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # ruff (style and errors), mypy (the typed packages in pyproject's [tool.mypy]) and
 # import-linter (the layer contracts in pyproject.toml).

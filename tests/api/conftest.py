@@ -185,8 +185,23 @@ def wait_for(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {timeout}s\n{_skuflow_threads()}")
         time.sleep(interval)
+
+
+def _skuflow_threads() -> str:
+    """Where skuflow's own threads (jobs, leases, webhook senders) are: a wait that times out
+    says what the server was doing instead of finishing."""
+    import sys
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    stacks = [
+        f"--- {names[ident]}\n" + "".join(traceback.format_stack(frame)[-12:])
+        for ident, frame in sys._current_frames().items()
+        if names.get(ident, "").startswith("skuflow-")
+    ]
+    return "\n".join(stacks) or "(no skuflow thread is running)"
 
 
 def synced_file(api: Api, result: dict) -> Path:

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, ROOT, _pg_available
+from tests.conftest import ROOT, prefect_server_on_postgres
 
 # The server's scheduler and the runner poll fast, so a test waits seconds, not minutes.
 FAST_SERVER = {
@@ -35,42 +34,17 @@ class Server:
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`prefect server start` on a free port, on a fresh PostgreSQL database (dropped after)."""
-    import sqlalchemy as sa
-
+    """`prefect server start` on a free port, on a fresh PostgreSQL database (dropped after);
+    on SQLite when no PostgreSQL is reachable outside CI."""
     from deployments.server import start_server
 
-    admin = None
-    name = None
-    database_url = None
-    if _pg_available():
-        name = f"prefect_test_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    elif os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-    server = start_server(
-        home=tmp_path_factory.mktemp("prefect-server"),
-        database_url=database_url,
-        extra_env=FAST_SERVER,
-    )
-    try:
-        yield Server(server.api_url, "postgresql" if database_url else "sqlite")
-    finally:
-        server.stop()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            admin.dispose()
+    home = tmp_path_factory.mktemp("prefect-server")
+    with prefect_server_on_postgres(home, extra_env=FAST_SERVER) as api_url:
+        if api_url is not None:
+            yield Server(api_url, "postgresql")
+            return
+    with start_server(home=home, extra_env=FAST_SERVER) as server:
+        yield Server(server.api_url, "sqlite")
 
 
 @pytest.fixture(scope="module")
