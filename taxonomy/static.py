@@ -12,8 +12,12 @@ category in two ways that are added up:
   Long Sleeve T-Shirt" is mostly team name, so its mean drifts toward sports; its best piece,
   "shirt", does not. On MWPD2020 the soft maximum took level-1 accuracy from 0.38 to 0.50.
 
-Both are sparse-times-dense products over a batch, so scoring runs at well over 5,000 records
-per CPU-second. Confidence is a capped index, as for every zero-shot matcher: without labels
+Close calls then follow the catalogue's own mix of categories, estimated from the texts being
+classified (`StaticEmbeddingClassifier._prior_shift`): on MWPD2020, 44% clothing, level 1 went
+from 0.506 to 0.571 (train split) and 0.559 on the validation split.
+
+Both scores are sparse-times-dense products over a batch, so scoring runs at about 5,000
+records per CPU-second. Confidence is a capped index, as for every zero-shot matcher: without labels
 nothing can be calibrated, so it never reaches the auto-apply threshold.
 """
 
