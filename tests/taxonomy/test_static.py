@@ -236,3 +236,20 @@ def test_one_offer_alone_keeps_its_own_best_category() -> None:
     ]:
         assert with_prior.predict([text])[0].node_id == without.predict([text])[0].node_id
     assert with_prior.version != without.version
+
+
+def test_a_catalogue_too_large_to_keep_in_memory_gets_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `KEPT_CELLS` the shares come from a first pass over a sample; when the sample is
+    every text, the answers are those of the one-pass path."""
+    import taxonomy.static as static
+
+    tree = load_paths(SHOP_TREE, name="shops")
+    texts = [*SHIRT_SHOP * 20, "Rugby Shirt", "", *BALL_SHOP[:3]]
+    one_pass = StaticEmbeddingClassifier(tree).predict(texts)
+    monkeypatch.setattr(static, "KEPT_CELLS", 1)
+    two_pass = StaticEmbeddingClassifier(tree).predict(texts)
+    assert two_pass == one_pass
+    assert tree[two_pass[200].node_id].path_text == "Clothing > Upper Body Wear/Tops"
+    assert two_pass[201].node_id is None
