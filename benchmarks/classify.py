@@ -20,6 +20,7 @@ and throughput is measured in CPU time, which contention distorts far less.
     .venv/bin/python benchmarks/classify.py            # everything (~5 min on a quiet 2-core box)
     .venv/bin/python benchmarks/classify.py --quick    # 2 folds on a 4,000-offer sample
     .venv/bin/python benchmarks/classify.py --zero-shot-only   # [5] alone
+    .venv/bin/python benchmarks/classify.py --zero-shot-only --backends static --sets mwpd2020
     .venv/bin/python benchmarks/classify.py --supervised-only  # [1]-[4] alone
 """
 
@@ -291,12 +292,18 @@ def zero_shot(taxonomy, texts, gold, backend: str, self_training: bool) -> dict:
     }
 
 
-def zero_shot_table(frame: pd.DataFrame) -> list[str]:
+def zero_shot_table(
+    frame: pd.DataFrame, only_backends: list[str] | None = None, only_sets: list[str] | None = None
+) -> list[str]:
+    """The zero-shot rows; `only_backends` / `only_sets` (names as in `--backends` /
+    `--sets`) restrict them, e.g. to the static matcher on MWPD2020 while changing it."""
     from taxonomy.embeddings import embeddings_available
 
     backends = ["lexical", "static"] + (["embedding"] if embeddings_available() else [])
     if "embedding" not in backends:
         print("  embeddings extra not installed: no MiniLM rows", flush=True)
+    if only_backends:
+        backends = [b for b in backends if b in only_backends]
     lines = [
         "",
         "| zero-shot, names only | backend | L1 accuracy | L2 accuracy | records/s per core "
@@ -304,6 +311,8 @@ def zero_shot_table(frame: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, taxonomy, texts, gold in zero_shot_sets(frame):
+        if only_sets and name.split(" ")[0].lower() not in only_sets:
+            continue
         for backend in backends:
             for self_training in (False, True):
                 z = zero_shot(taxonomy, texts, gold, backend, self_training)
@@ -328,7 +337,17 @@ def main() -> None:
     parser.add_argument(
         "--supervised-only", action="store_true", help="only [1]-[4]: the supervised model"
     )
+    parser.add_argument(
+        "--backends",
+        help="zero-shot backends to run, comma-separated: lexical,static,embedding (default all)",
+    )
+    parser.add_argument(
+        "--sets",
+        help="zero-shot sets to run, comma-separated: mwpd2020,oa_mine,ae110k (default all)",
+    )
     args = parser.parse_args()
+    only_backends = args.backends.split(",") if args.backends else None
+    only_sets = [s.lower() for s in args.sets.split(",")] if args.sets else None
 
     from catalog.schema import Thresholds
 
@@ -346,7 +365,7 @@ def main() -> None:
 
     if args.zero_shot_only:
         print("\n[5] zero-shot from category names", flush=True)
-        print("\n".join(zero_shot_table(frame)))
+        print("\n".join(zero_shot_table(frame, only_backends, only_sets)))
         return
     print("\n[1] train split -> validation split", flush=True)
     split = split_benchmark(frame, threshold)
@@ -362,7 +381,7 @@ def main() -> None:
     zeros: list[str] = []
     if not args.supervised_only:
         print("\n[5] zero-shot from category names", flush=True)
-        zeros = zero_shot_table(frame)
+        zeros = zero_shot_table(frame, only_backends, only_sets)
 
     def row(name: str, f1: list[float]) -> str:
         avg = float(np.mean(f1))

@@ -83,10 +83,12 @@ class LLMCascade:
         unsure = [i for i, p in enumerate(predictions) if p.confidence < self.below]
         if not unsure:
             return predictions
-        candidates = self.classifier.top_k([texts[i] for i in unsure], self.k)
+        # Ranked over the whole batch, as predicted: the static matcher weighs close calls by
+        # the batch's own category mix, which the unsure subset alone would misstate.
+        ranked = self.classifier.top_k(texts, self.k)
         out = list(predictions)
-        for i, options in zip(unsure, candidates, strict=True):
-            if options:
+        for i in unsure:
+            if options := ranked[i]:
                 out[i] = self._ask(texts[i], options, predictions[i])
         return out
 

@@ -23,13 +23,19 @@ MAX_ATTRIBUTE_VALUES = 12
 MAX_DOCUMENT_CHARS = 600
 
 
-def node_documents(taxonomy: Taxonomy, node_ids: Sequence[str]) -> list[list[tuple[str, float]]]:
-    """Per node, its (text, weight) documents: the path first, then the user's description and
-    synonyms, then its attributes (its own or its nearest ancestor's) with a few values each."""
+def node_documents(
+    taxonomy: Taxonomy, node_ids: Sequence[str], *, name_weight: float = 0.0
+) -> list[list[tuple[str, float]]]:
+    """Per node, its (text, weight) documents: the path first, then its own name at
+    `name_weight` (below the root; a matcher whose path blurs it with its ancestors' words
+    asks for it), then the user's description and synonyms, then its attributes (its own or
+    its nearest ancestor's) with a few values each."""
     out: list[list[tuple[str, float]]] = []
     for node_id in node_ids:
         node = taxonomy[node_id]
         documents = [(node.path_text, 1.0)]
+        if name_weight and node.parent_id:
+            documents.append((node.name, name_weight))
         user = [*taxonomy.synonyms.get(node_id, ()), taxonomy.descriptions.get(node_id, "")]
         user_text = ". ".join(part.strip() for part in user if part and part.strip())
         if user_text:

@@ -13,7 +13,7 @@ import pytest
 from taxonomy.classifier import ZERO_SHOT_MAX_CONFIDENCE, load_classifier, save_classifier
 from taxonomy.importers import load_paths, load_yaml
 from taxonomy.model import Taxonomy
-from taxonomy.static import MODEL_DIR, StaticEmbeddingClassifier
+from taxonomy.static import MODEL_DIR, StaticEmbeddingClassifier, StaticParams
 
 ROOT = Path(__file__).resolve().parents[2]
 GS1_LIKE = [
@@ -169,3 +169,87 @@ def test_a_saved_matcher_predicts_the_same(
     path = save_classifier(matcher, tmp_path / "zero.joblib")
     assert path.stat().st_size < 1_000_000  # the vectors stay in the package, not the file
     assert load_classifier(path).predict(texts) == matcher.predict(texts)
+
+
+SHIRT_SHOP = [
+    "Mens cotton crew neck T-Shirt",
+    "Womens long sleeve blouse",
+    "Classic polo shirt navy",
+    "Zip hoodie sweatshirt grey",
+    "V-neck tee white",
+    "Flannel button-down shirt",
+    "Knit cardigan sweater",
+    "Tank top ribbed",
+    "Linen shirt short sleeve",
+    "Graphic print t-shirt black",
+]
+BALL_SHOP = [
+    "Official size 5 soccer ball",
+    "Indoor basketball composite leather",
+    "Tennis balls can of 3",
+    "Volleyball beach soft touch",
+    "Rugby ball match size",
+    "Golf balls pack of 12",
+    "American football junior size",
+    "Table tennis balls white",
+    "Handball grip size 2",
+    "Netball training ball",
+]
+SHOP_TREE = [
+    "Clothing > Upper Body Wear/Tops",
+    "Clothing > Lower Body Wear/Bottoms",
+    "Sports Equipment > Sports Balls",
+    "Sports Equipment > Fitness Equipment",
+    "Footwear > Athletic Footwear",
+    "Computing > Laptops",
+]
+
+
+def test_the_catalogues_own_mix_decides_its_close_calls() -> None:
+    """'Rugby Shirt' is a shirt in a shirt shop and a ball-sports item in a ball shop:
+    the matcher estimates each catalogue's category shares from its own offers."""
+    tree = load_paths(SHOP_TREE, name="shops")
+    matcher = StaticEmbeddingClassifier(tree)
+    offer = "Rugby Shirt"
+    in_shirts = matcher.predict([*SHIRT_SHOP * 20, offer])[-1]
+    in_balls = matcher.predict([*BALL_SHOP * 20, offer])[-1]
+    assert tree[in_shirts.node_id].path_text == "Clothing > Upper Body Wear/Tops"
+    assert tree[in_balls.node_id].path_text == "Sports Equipment > Sports Balls"
+    assert in_shirts.confidence <= ZERO_SHOT_MAX_CONFIDENCE
+    # The catalogue's own offers stay where they were.
+    shirts = matcher.predict(SHIRT_SHOP * 3)
+    assert {tree[p.node_id].path[0] for p in shirts} == {"Clothing"}
+
+
+def test_one_offer_alone_keeps_its_own_best_category() -> None:
+    """With nothing else to go on, the estimated shares cannot move an offer off its best
+    leaf: predicting one text is predicting it without any prior."""
+    tree = load_paths(SHOP_TREE, name="shops")
+    with_prior = StaticEmbeddingClassifier(tree)
+    without = StaticEmbeddingClassifier(tree, params=StaticParams(prior_temperature=0.0))
+    for text in [
+        *SHIRT_SHOP[:4],
+        *BALL_SHOP[:4],
+        "Rugby Shirt",
+        "Football Fan Shirt",
+        "Dell XPS 13 laptop",
+    ]:
+        assert with_prior.predict([text])[0].node_id == without.predict([text])[0].node_id
+    assert with_prior.version != without.version
+
+
+def test_a_catalogue_too_large_to_keep_in_memory_gets_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `KEPT_CELLS` the shares come from a first pass over a sample; when the sample is
+    every text, the answers are those of the one-pass path."""
+    import taxonomy.static as static
+
+    tree = load_paths(SHOP_TREE, name="shops")
+    texts = [*SHIRT_SHOP * 20, "Rugby Shirt", "", *BALL_SHOP[:3]]
+    one_pass = StaticEmbeddingClassifier(tree).predict(texts)
+    monkeypatch.setattr(static, "KEPT_CELLS", 1)
+    two_pass = StaticEmbeddingClassifier(tree).predict(texts)
+    assert two_pass == one_pass
+    assert tree[two_pass[200].node_id].path_text == "Clothing > Upper Body Wear/Tops"
+    assert two_pass[201].node_id is None
