@@ -58,6 +58,12 @@ class TrainParams:
     (unseen products; 0.790 → 0.799 F1), where 31-leaf trees learned the training products."""
     folds: int = FOLDS
     seed: int = 0
+    candidate_pairs: bool = True
+    """With products named (`groups`), also learn from the blocking candidates among the
+    training records that the pair file does not hold, labelled by product: those are the
+    pairs a dedupe scores (look-alikes blocking finds, not the file curator's selection), and
+    without them the trees never saw most of the near-misses they must reject when
+    clustering."""
 
 
 @dataclass
@@ -180,6 +186,11 @@ def _train_supervised(
             f"need at least {MIN_PAIRS_PER_CLASS} matches and {MIN_PAIRS_PER_CLASS} non-matches "
             f"to train, got {positives} and {negatives}",
         )
+    labelled = np.ones(labels.size, dtype=bool)
+    if groups is not None and params.candidate_pairs:
+        left, right, labels, groups, labelled = _with_candidates(
+            records, left, right, labels, groups
+        )
     space = FeatureSpace.build(records)
     features = space.features(left, right)
     vocabulary = fit_vocabulary(records)
@@ -217,6 +228,9 @@ def _train_supervised(
         )[:, 1]
     scored = np.isfinite(out_of_fold)  # grouped folds can leave a pair in no held-out fold
     calibrator = fit_calibrator(out_of_fold[scored], labels[scored])
+    # the pair threshold and its figures are those of the labelled pairs (what `match score`
+    # reads); the added candidates count for calibration and clustering
+    scored &= labelled
     calibrated = calibrator(out_of_fold[scored])
     threshold, precision, recall, f1 = best_threshold(calibrated, labels[scored])
 
@@ -260,7 +274,8 @@ def _train_supervised(
         stats={
             "cluster_threshold": cluster_cut,
             "cv_cluster_f1": cluster_f1,
-            "pairs": int(labels.size),
+            "pairs": int(labelled.sum()),
+            "candidate_pairs": int(labelled.size - labelled.sum()),
             "matches": positives,
             "cv_precision": precision,
             "cv_recall": recall,
@@ -487,6 +502,39 @@ def _pair_counts(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
     return np.array(
         [pairs(np.column_stack([labels, truth])), pairs(labels), pairs(truth)], dtype=np.float64
+    )
+
+
+def _with_candidates(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The labelled pairs plus every blocking candidate among their records that they do not
+    hold, labelled by product (same product id: a match); the last array says which pairs
+    were in the file."""
+    from matching.blocking import candidate_pairs
+
+    product = np.full(len(records), -1, dtype=np.int64)
+    product[left] = groups[0]
+    product[right] = groups[1]
+    a, b = candidate_pairs(records)
+    have = set(zip(np.minimum(left, right).tolist(), np.maximum(left, right).tolist(), strict=True))
+    new = np.array(
+        [(x, y) not in have for x, y in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool
+    )
+    a, b = a[new], b[new]
+    if a.size == 0:
+        return left, right, labels, groups, np.ones(labels.size, dtype=bool)
+    added = (product[a] == product[b]).astype(np.int8)
+    return (
+        np.r_[left, a],
+        np.r_[right, b],
+        np.r_[labels, added],
+        (np.r_[groups[0], product[a]], np.r_[groups[1], product[b]]),
+        np.r_[np.ones(labels.size, dtype=bool), np.zeros(a.size, dtype=bool)],
     )
 
 
