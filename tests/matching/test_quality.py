@@ -132,6 +132,7 @@ def test_pairs_with_products_train_on_product_folds_and_measure_a_merge_threshol
     )
     assert trained.exit_code == 0, trained.output
     assert "held-out products" in trained.output and "Clustering merges at" in trained.output
+    assert "blocking candidates" in " ".join(trained.output.split())
     model = load_model(tmp_path / "m.joblib")
     assert model.stats["folds_by"] == "product"
     assert model.cluster_threshold in {*CLUSTER_CUTS, round(model.threshold, 4)}
