@@ -5,7 +5,9 @@ Supervised (labelled pairs from a CSV, or the catalogue's own merge / not-a-matc
 gradient-boosted trees over the pairwise features plus a learned word-interaction score
 (`matching.interactions`), stacked; the probability is calibrated by isotonic regression on
 out-of-fold predictions (held-out folds, monotone), and the match threshold is the one that
-maximised F1 on those same held-out folds. Unsupervised (no labels): Fellegi–Sunter fitted by EM
+maximised F1 on those same held-out folds. When the pairs name their products, a second set of
+trees also learns from the blocking candidates among the training records (labelled by
+product) and scores dedupe candidates. Unsupervised (no labels): Fellegi–Sunter fitted by EM
 (`matching.unsupervised`), capped below auto-merge so its guesses always go to a person.
 """
 
