@@ -40,8 +40,14 @@ def train(
 
     summary = train_from_pairs(pairs_path=pairs, model_path=model, params=TrainParams(seed=seed))
     folds = "held-out products" if summary.folds_by == "product" else "held-out pairs"
+    candidates = (
+        f" Dedupes are scored by trees that also learned from {summary.candidate_pairs} "
+        "blocking candidates among the file's records, labelled by product."
+        if summary.candidate_pairs
+        else ""
+    )
     merging = (
-        f" Clustering merges at {summary.cluster_threshold:.2f} (pairwise F1 "
+        f"{candidates} Clustering merges at {summary.cluster_threshold:.2f} (pairwise F1 "
         f"{summary.cv_cluster_f1:.3f} deduping held-out products)."
         if summary.cluster_threshold is not None and summary.cv_cluster_f1 is not None
         else ""

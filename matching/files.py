@@ -44,6 +44,9 @@ class TrainSummary:
     """`product` when the pair file named each side's product (held-out products)."""
     cluster_threshold: float | None = None
     cv_cluster_f1: float | None = None
+    candidate_pairs: int = 0
+    """Blocking candidates among the file's records, labelled by product, that the dedupe
+    scorer also learned from (0 without products)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def train_from_pairs(
         folds_by=s["folds_by"],
         cluster_threshold=model.cluster_threshold,
         cv_cluster_f1=s["cv_cluster_f1"],
+        candidate_pairs=int(s.get("candidate_pairs", 0)),
     )
 
 

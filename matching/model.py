@@ -5,7 +5,9 @@ Supervised (labelled pairs from a CSV, or the catalogue's own merge / not-a-matc
 gradient-boosted trees over the pairwise features plus a learned word-interaction score
 (`matching.interactions`), stacked; the probability is calibrated by isotonic regression on
 out-of-fold predictions (held-out folds, monotone), and the match threshold is the one that
-maximised F1 on those same held-out folds. Unsupervised (no labels): Fellegi–Sunter fitted by EM
+maximised F1 on those same held-out folds. When the pairs name their products, a second set of
+trees also learns from the blocking candidates among the training records (labelled by
+product) and scores dedupe candidates. Unsupervised (no labels): Fellegi–Sunter fitted by EM
 (`matching.unsupervised`), capped below auto-merge so its guesses always go to a person.
 """
 
@@ -58,6 +60,21 @@ class TrainParams:
     (unseen products; 0.790 → 0.799 F1), where 31-leaf trees learned the training products."""
     folds: int = FOLDS
     seed: int = 0
+    candidate_pairs: bool = True
+    """With products named (`groups`), also learn from the blocking candidates among the
+    training records that the pair file does not hold, labelled by product: those are the
+    pairs a dedupe scores (look-alikes blocking finds, not the file curator's selection), and
+    without them the trees never saw most of the near-misses they must reject when
+    clustering."""
+
+
+@dataclass
+class Scorer:
+    """Trees over the pair features and the word-interaction score, and their calibration."""
+
+    booster: HistGradientBoostingClassifier
+    interactions: InteractionModel
+    calibrator: Calibrator
 
 
 @dataclass
@@ -74,6 +91,12 @@ class PairModel:
     calibrator: Calibrator | None = None
     fellegi_sunter: FellegiSunter | None = None
     constant_columns: np.ndarray | None = None
+    dedupe: Scorer | None = None
+    """The same model fitted on the labelled pairs *and* the blocking candidates among their
+    records (labelled by product), when the pair file named products: what scores a dedupe's
+    candidates, which are blocking's look-alikes rather than a curated pair file's. Pair files
+    (`score`) are read by the model fitted on labelled pairs alone, which the pair threshold
+    is for. None: that model scores both."""
     cluster_threshold: float | None = None
     """Merge threshold for clustering, when training could measure one: the cut at which
     clustering held-out products' records gave the best pairwise F1. Candidate sets from
@@ -97,7 +120,7 @@ class PairModel:
     def score(self, records: RecordTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Calibrated P(match) for each pair (left[i], right[i]) of `records`."""
         space = self.feature_space(records)
-        return self.score_features(space, np.asarray(left), np.asarray(right))[0]
+        return self.score_features(space, np.asarray(left), np.asarray(right), candidates=False)[0]
 
     def feature_space(self, records: RecordTable) -> FeatureSpace:
         """The feature space this model scores `records` in (only the roles it was trained
@@ -106,21 +129,33 @@ class PairModel:
         return FeatureSpace.build(records if roles is None else records.limited_to(roles))
 
     def score_features(
-        self, space: FeatureSpace, left: np.ndarray, right: np.ndarray
+        self, space: FeatureSpace, left: np.ndarray, right: np.ndarray, *, candidates: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and the feature matrix they came from (for explanations)."""
+        """Probabilities and the feature matrix they came from (for explanations).
+
+        `candidates`: the pairs are blocking's candidates (a dedupe), scored by `dedupe` when
+        the model has it; False for the pairs of a pair file."""
         features = space.features(left, right)
         if left.size == 0:
             return np.zeros(0), features
         if self.kind == "unsupervised":
             assert self.fellegi_sunter is not None
             return self.fellegi_sunter.probability(features), features
-        assert self.booster is not None and self.interactions is not None
-        assert self.calibrator is not None
-        stacked = self._stack(features, self.interactions.score(space.table, left, right))
+        dedupe = getattr(self, "dedupe", None) if candidates else None  # older pickles
+        if dedupe is not None:
+            booster, interactions, calibrator = (
+                dedupe.booster,
+                dedupe.interactions,
+                dedupe.calibrator,
+            )
+        else:
+            assert self.booster is not None and self.interactions is not None
+            assert self.calibrator is not None
+            booster, interactions, calibrator = self.booster, self.interactions, self.calibrator
+        stacked = self._stack(features, interactions.score(space.table, left, right))
         with threadpool_limits(limits=None if left.size >= PARALLEL_FROM else 1):
-            raw = self.booster.predict_proba(stacked)[:, 1]
-        return np.minimum(self.calibrator(raw), self.cap), features
+            raw = booster.predict_proba(stacked)[:, 1]
+        return np.minimum(calibrator(raw), self.cap), features
 
     def _stack(self, features: np.ndarray, interaction: np.ndarray) -> np.ndarray:
         stacked = np.column_stack([features, interaction]).astype(np.float32)
@@ -180,6 +215,9 @@ def _train_supervised(
             f"need at least {MIN_PAIRS_PER_CLASS} matches and {MIN_PAIRS_PER_CLASS} non-matches "
             f"to train, got {positives} and {negatives}",
         )
+    n_labelled = labels.size
+    if groups is not None and params.candidate_pairs:
+        left, right, labels, groups = _with_candidates(records, left, right, labels, groups)
     space = FeatureSpace.build(records)
     features = space.features(left, right)
     vocabulary = fit_vocabulary(records)
@@ -187,16 +225,12 @@ def _train_supervised(
         None if vocabulary is None else _interaction_model(vocabulary).matrix(records, left, right)
     )
     constant = np.r_[np.isnan(features).all(axis=0), False]
-
     folds = min(params.folds, positives, negatives)
-    splits = fold_splits(labels, folds, params.seed, groups)
-    if groups is not None and len(splits) < 2:  # too few products to hold some out
-        groups = None
-        splits = fold_splits(labels, folds, params.seed)
-    out_of_fold = np.full(labels.size, np.nan)
 
-    def fit_part(rows: np.ndarray) -> tuple[HistGradientBoostingClassifier, InteractionModel]:
-        inner = _oof_interactions(vocabulary, words, labels, rows, params.seed, groups)
+    def fit_part(
+        rows: np.ndarray, grouping: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[HistGradientBoostingClassifier, InteractionModel]:
+        inner = _oof_interactions(vocabulary, words, labels, rows, params.seed, grouping)
         booster = _booster(params, rows.size).fit(
             _with(features[rows], inner, constant), labels[rows]
         )
@@ -205,37 +239,65 @@ def _train_supervised(
         )
         return booster, part_words
 
-    for train_rows, held_rows in splits:
-        booster, fold_words = fit_part(train_rows)
-        held_inter = (
-            fold_words.score_matrix(words[held_rows])
-            if words is not None
-            else np.full(held_rows.size, fold_words.constant)
-        )
-        out_of_fold[held_rows] = booster.predict_proba(
-            _with(features[held_rows], held_inter, constant)
-        )[:, 1]
-    scored = np.isfinite(out_of_fold)  # grouped folds can leave a pair in no held-out fold
-    calibrator = fit_calibrator(out_of_fold[scored], labels[scored])
-    calibrated = calibrator(out_of_fold[scored])
-    threshold, precision, recall, f1 = best_threshold(calibrated, labels[scored])
+    def cross_fit(
+        rows: np.ndarray,
+    ) -> tuple[Scorer, np.ndarray, list[Any], tuple[np.ndarray, np.ndarray] | None]:
+        """Out-of-fold scores of `rows` (product folds when they can be made), the calibrator
+        fitted on them and the scorer fitted on all of `rows`."""
+        grouping = None if groups is None else (groups[0][rows], groups[1][rows])
+        splits = fold_splits(labels[rows], folds, params.seed, grouping)
+        if grouping is not None and len(splits) < 2:  # too few products to hold some out
+            grouping = None
+            splits = fold_splits(labels[rows], folds, params.seed)
+        out = np.full(rows.size, np.nan)
+        for fit_rows, held in splits:
+            booster, fold_words = fit_part(rows[fit_rows], None if grouping is None else groups)
+            held_rows = rows[held]
+            held_inter = (
+                fold_words.score_matrix(words[held_rows])
+                if words is not None
+                else np.full(held_rows.size, fold_words.constant)
+            )
+            out[held] = booster.predict_proba(_with(features[held_rows], held_inter, constant))[
+                :, 1
+            ]
+        scored = np.isfinite(out)  # grouped folds can leave a pair in no held-out fold
+        calibrator = fit_calibrator(out[scored], labels[rows][scored])
+        booster, interactions = fit_part(rows, None if grouping is None else groups)
+        return Scorer(booster, interactions, calibrator), out, splits, grouping
 
+    # the labelled pairs alone: what `match score` reads a pair file with, and its threshold
+    labelled = np.arange(n_labelled)
+    pair_scorer, out_of_fold, splits, grouping = cross_fit(labelled)
+    scored = np.isfinite(out_of_fold)
+    calibrated = pair_scorer.calibrator(out_of_fold[scored])
+    threshold, precision, recall, f1 = best_threshold(calibrated, labels[labelled][scored])
+    if grouping is None:
+        groups = None
+
+    # with the blocking candidates too: what a dedupe scores, and its merge threshold
+    dedupe_scorer = None
+    if labels.size > n_labelled:
+        dedupe_scorer = cross_fit(np.arange(labels.size))[0]
     cluster_cut, cluster_f1 = None, None
     if groups is not None:
         halves = _product_folds(groups, CLUSTER_FOLDS, params.seed)
         half_models = []
         for half in range(CLUSTER_FOLDS):
             rows = np.flatnonzero((halves[groups[0]] != half) & (halves[groups[1]] != half))
+            if dedupe_scorer is None:
+                rows = rows[rows < n_labelled]
             if np.unique(labels[rows]).size < 2:
                 break
-            b, w = fit_part(rows)
+            b, w = fit_part(rows, groups)
+            chosen = dedupe_scorer or pair_scorer
             half_models.append(
                 PairModel(
                     kind="supervised",
                     threshold=threshold,
                     booster=b,
                     interactions=w,
-                    calibrator=calibrator,
+                    calibrator=chosen.calibrator,
                     constant_columns=constant,
                 )
             )
@@ -244,28 +306,26 @@ def _train_supervised(
                 records, left, right, groups, half_models, params.seed, threshold
             )
 
-    all_rows = np.arange(labels.size)
-    inner = _oof_interactions(vocabulary, words, labels, all_rows, params.seed, groups)
-    booster = _booster(params, labels.size).fit(_with(features, inner, constant), labels)
-    interactions = fit_interactions(vocabulary, words, labels)
     model = PairModel(
         kind="supervised",
         threshold=threshold,
-        booster=booster,
-        interactions=interactions,
-        calibrator=calibrator,
+        booster=pair_scorer.booster,
+        interactions=pair_scorer.interactions,
+        calibrator=pair_scorer.calibrator,
+        dedupe=dedupe_scorer,
         constant_columns=constant,
         cluster_threshold=cluster_cut,
         roles=records.present_roles(),
         stats={
             "cluster_threshold": cluster_cut,
             "cv_cluster_f1": cluster_f1,
-            "pairs": int(labels.size),
+            "pairs": n_labelled,
+            "candidate_pairs": int(labels.size - n_labelled),
             "matches": positives,
             "cv_precision": precision,
             "cv_recall": recall,
             "cv_f1": f1,
-            "cv_ece": expected_calibration_error(calibrated, labels[scored]),
+            "cv_ece": expected_calibration_error(calibrated, labels[labelled][scored]),
             "folds": len(splits),
             "folds_by": "product" if groups is not None else "pair",
         },
@@ -487,6 +547,37 @@ def _pair_counts(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
     return np.array(
         [pairs(np.column_stack([labels, truth])), pairs(labels), pairs(truth)], dtype=np.float64
+    )
+
+
+def _with_candidates(
+    records: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The labelled pairs, then every blocking candidate among their records that they do not
+    hold, labelled by product (same product id: a match)."""
+    from matching.blocking import candidate_pairs
+
+    product = np.full(len(records), -1, dtype=np.int64)
+    product[left] = groups[0]
+    product[right] = groups[1]
+    a, b = candidate_pairs(records)
+    have = set(zip(np.minimum(left, right).tolist(), np.maximum(left, right).tolist(), strict=True))
+    new = np.array(
+        [(x, y) not in have for x, y in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool
+    )
+    a, b = a[new], b[new]
+    if a.size == 0:
+        return left, right, labels, groups
+    added = (product[a] == product[b]).astype(np.int8)
+    return (
+        np.r_[left, a],
+        np.r_[right, b],
+        np.r_[labels, added],
+        (np.r_[groups[0], product[a]], np.r_[groups[1], product[b]]),
     )
 
 

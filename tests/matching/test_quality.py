@@ -132,6 +132,7 @@ def test_pairs_with_products_train_on_product_folds_and_measure_a_merge_threshol
     )
     assert trained.exit_code == 0, trained.output
     assert "held-out products" in trained.output and "Clustering merges at" in trained.output
+    assert "blocking candidates" in " ".join(trained.output.split())
     model = load_model(tmp_path / "m.joblib")
     assert model.stats["folds_by"] == "product"
     assert model.cluster_threshold in {*CLUSTER_CUTS, round(model.threshold, 4)}
@@ -184,3 +185,35 @@ def test_a_model_reads_only_the_roles_it_was_trained_on(pairs_csv: Path) -> None
     np.testing.assert_array_equal(
         model.score(plain, left, right), model.score(with_text, left, right)
     )
+
+
+def test_products_named_add_blocking_candidates_labelled_by_product(tmp_path: Path) -> None:
+    from matching.model import _with_candidates
+
+    pairs_path = _with_clusters(write_pairs(tmp_path / "p.csv", n=1500), tmp_path / "wc.csv")
+    pairs = read_pairs(pairs_path)
+    assert pairs.groups is not None and pairs.labels is not None
+    left, right, labels, (left_product, right_product) = _with_candidates(
+        pairs.records, pairs.left, pairs.right, pairs.labels, pairs.groups
+    )
+    n = pairs.labels.size
+    assert left.size > n  # blocking found pairs the file does not hold
+    assert np.array_equal(labels[:n], pairs.labels)  # the file's pairs come first, unchanged
+    lo, hi = np.minimum(pairs.left, pairs.right), np.maximum(pairs.left, pairs.right)
+    in_file = set(zip(lo.tolist(), hi.tolist(), strict=True))
+    added = list(zip(left[n:].tolist(), right[n:].tolist(), strict=True))
+    assert not in_file & set(added) and len(set(added)) == len(added)
+    assert np.array_equal(labels[n:], (left_product[n:] == right_product[n:]).astype(np.int8))
+
+    model = load_model(
+        train_from_pairs(pairs_path=pairs_path, model_path=tmp_path / "m.joblib").path
+    )
+    assert model.dedupe is not None and model.stats["candidate_pairs"] == left.size - n
+    assert model.stats["pairs"] == n  # figures and threshold are those of the labelled pairs
+    # a pair file is read by the model fitted on labelled pairs; a dedupe by the other one
+    space = model.feature_space(pairs.records)
+    as_file = model.score(pairs.records, pairs.left, pairs.right)
+    assert np.array_equal(
+        as_file, model.score_features(space, pairs.left, pairs.right, candidates=False)[0]
+    )
+    assert not np.array_equal(as_file, model.score_features(space, pairs.left, pairs.right)[0])
