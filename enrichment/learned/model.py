@@ -421,17 +421,33 @@ def _candidates(
     most likely labelling, or secondary ones read from the marginals)."""
     if not tokens:
         return []
-    best: dict[str, _Candidate] = {}
-    field_index = {f: i for i, f in enumerate(texts)}
+    # The best piece per attribute first (a later one only when strictly better, as before),
+    # then a candidate for each chosen piece only: most spans lose to another of their
+    # attribute, and building a candidate costs more than choosing one.
+    chosen: dict[str, tuple[TaggedSpan, int, int]] = {}
     for span in spans:
-        for first, last in _field_pieces(tokens, span.first, span.last):
-            head, tail = tokens[first], tokens[last]
-            key = tuple(t.text.casefold() for t in tokens[first : last + 1])
-            known = _known(gazetteer, span.attribute, key, leave_out)
-            position = first
-            while position > 0 and tokens[position - 1].field == head.field:
-                position -= 1
-            candidate = _Candidate(
+        first, last = span.first, span.last
+        if tokens[first].field == tokens[last].field:  # fields are runs: one piece
+            pieces: Sequence[tuple[int, int]] = ((first, last),)
+        else:
+            pieces = _field_pieces(tokens, first, last)
+        for piece in pieces:
+            held = chosen.get(span.attribute)
+            if held is None or span.score > held[0].score:
+                chosen[span.attribute] = (span, *piece)
+    if not chosen:
+        return []
+    field_index = {f: i for i, f in enumerate(texts)}
+    # Each field's tokens are one run (`tokenize` reads the fields one after another), so
+    # the first token of a field is where its run starts.
+    token_fields = [t.field for t in tokens]
+    out = []
+    for span, first, last in chosen.values():
+        head, tail = tokens[first], tokens[last]
+        key = tuple(t.text.casefold() for t in tokens[first : last + 1])
+        known = _known(gazetteer, span.attribute, key, leave_out)
+        out.append(
+            _Candidate(
                 attribute=span.attribute,
                 field=head.field,
                 start=head.start,
@@ -449,14 +465,12 @@ def _candidates(
                     known=known,
                     tokens=last - first + 1,
                     field_index=field_index.get(head.field, 0),
-                    position=first - position,
+                    position=first - token_fields.index(head.field),
                     secondary=span.secondary,
                 ),
             )
-            held = best.get(span.attribute)
-            if held is None or candidate.score > held.score:
-                best[span.attribute] = candidate
-    return list(best.values())
+        )
+    return out
 
 
 def _field_pieces(tokens: list[Token], first: int, last: int) -> list[tuple[int, int]]:
