@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
+from scipy import sparse
 
 from enrichment.learned.features import text_features
 from enrichment.learned.tokens import Token
@@ -30,40 +31,31 @@ OWN_SLOTS = 9
 
 @dataclass
 class CompiledBatch:
-    """Feature rows of a batch of records: tokens × slots, records one after another."""
+    """Feature rows of a batch of records, records one after another: per token, the ids of
+    its features that the model knows, in slot order (a sparse tokens × features matrix of
+    ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
 
-    ids: np.ndarray
+    matrix: sparse.csr_matrix
     bounds: np.ndarray
     """Record k's tokens are rows `bounds[k]:bounds[k + 1]`."""
-    extra_tokens: np.ndarray
-    """Gazetteer slots, sparse: token rows, ordered by slot …"""
-    extra_ids: np.ndarray
-    """… their feature rows …"""
-    extra_bounds: np.ndarray
-    """… and slot s's pairs are `extra_bounds[s]:extra_bounds[s + 1]`."""
 
-    def emissions(self, rows: Sequence[int], state: np.ndarray) -> list[np.ndarray]:
-        """Per record in `rows`, tokens × labels: its slots' weights summed in slot order."""
-        if not rows:
-            return []
-        pieces = [np.arange(self.bounds[k], self.bounds[k + 1]) for k in rows]
-        lengths = [len(p) for p in pieces]
-        tokens = np.concatenate(pieces)
-        ids = self.ids[tokens]
-        summed = state[ids[:, 0]]
-        for slot in range(1, ids.shape[1]):
-            summed += state[ids[:, slot]]
-        if self.extra_tokens.size:
-            position = np.full(self.ids.shape[0], -1, dtype=np.intp)
-            position[tokens] = np.arange(len(tokens))
-            for s in range(len(self.extra_bounds) - 1):
-                lo, hi = self.extra_bounds[s], self.extra_bounds[s + 1]
-                at = position[self.extra_tokens[lo:hi]]
-                keep = at >= 0
-                # One pair per token per slot: no index repeats within one `+=`.
-                summed[at[keep]] += state[self.extra_ids[lo:hi][keep]]
-        cut = np.cumsum([0, *lengths])
-        return [summed[cut[k] : cut[k + 1]] for k in range(len(rows))]
+    def emissions(self, rows: Sequence[int], state: np.ndarray) -> np.ndarray:
+        """The tokens of the records in `rows`, one after another, × labels: each token's
+        feature rows summed in slot order (CSR's row product adds a row's entries in
+        order, each times 1.0, to a zero start: the very sums of the slots)."""
+        starts = self.bounds[np.asarray(rows, dtype=np.intp)]
+        lengths = self.bounds[np.asarray(rows, dtype=np.intp) + 1] - starts
+        if not len(starts) or not lengths.sum():
+            return np.zeros((0, state.shape[1]))
+        return np.asarray(self.matrix[token_ranges(starts, lengths)] @ state)
+
+
+def token_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])` in a few calls."""
+    ends = np.cumsum(lengths)
+    out = np.arange(int(ends[-1]), dtype=np.intp)
+    out += np.repeat(np.asarray(starts, dtype=np.intp) - (ends - lengths), lengths)
+    return out
 
 
 class CompiledFeatures:
@@ -150,10 +142,7 @@ class CompiledFeatures:
         zero = self._zero
         fixed = 24
         if n == 0:
-            empty = np.zeros(0, dtype=np.intp)
-            return CompiledBatch(
-                np.zeros((0, fixed), dtype=np.intp), bounds, empty, empty, np.zeros(1, np.intp)
-            )
+            return CompiledBatch(sparse.csr_matrix((0, zero + 1)), bounds)
         text_row = np.asarray(rows, dtype=np.intp)
         if len(self._table) < len(self._rows):
             self._table = np.concatenate(
@@ -178,7 +167,10 @@ class CompiledFeatures:
         segment = np.cumsum(~same_left) - 1
         index = np.minimum(np.arange(n) - starts[segment], 6)
 
-        ids = np.full((n, fixed), zero, dtype=np.intp)
+        extra_at, extra_level, extra_id = self._gazetteer(groups, known, bounds)
+        levels = int(extra_level.max(initial=-1)) + 1
+        ids = np.full((n, fixed + levels), zero, dtype=np.int32)
+        ids[extra_at, fixed + extra_level] = extra_id
         group_names = list(dict.fromkeys(groups))
         group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
         group_of = group_of_record[record_of]
@@ -242,7 +234,14 @@ class CompiledFeatures:
         far_right = np.flatnonzero(same_right2)
         ids[far_right, 23] = table[far_right + 2, OWN_SLOTS + 5]
         ids[~same_right, 23] = self._constant("eof")
-        return CompiledBatch(ids, bounds, *self._gazetteer(groups, known, bounds))
+        known_slot = ids != zero
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(known_slot.sum(axis=1), out=indptr[1:])
+        indices = ids[known_slot]  # row-major: each token's slots in order
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr), shape=(n, zero + 1), copy=False
+        )
+        return CompiledBatch(matrix, bounds)
 
     def _gazetteer(
         self,
@@ -251,8 +250,8 @@ class CompiledFeatures:
         bounds: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
-        them, as slots after the fixed ones: (token row, feature row) pairs ordered by slot,
-        and where each slot's pairs begin."""
+        them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
+        after the fixed ones) and feature rows."""
         extra: dict[int, list[int]] = {}
         here_ids, before_ids, after_ids = self._matched, self._before, self._after
         for k, matches in enumerate(known):
@@ -298,11 +297,8 @@ class CompiledFeatures:
             at_list += [at] * len(row)
             level_list += range(len(row))
             id_list += row
-        levels = np.asarray(level_list, dtype=np.intp)
-        order = np.argsort(levels, kind="stable")
-        bounds = np.searchsorted(levels[order], np.arange(int(levels.max(initial=-1)) + 2))
         return (
-            np.asarray(at_list, dtype=np.intp)[order],
-            np.asarray(id_list, dtype=np.intp)[order],
-            bounds,
+            np.asarray(at_list, dtype=np.intp),
+            np.asarray(level_list, dtype=np.intp),
+            np.asarray(id_list, dtype=np.intp),
         )

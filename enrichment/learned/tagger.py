@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from enrichment.learned.blas import single_threaded_blas
 from enrichment.learned.compiled import CompiledBatch
 from enrichment.learned.examples import OUTSIDE
 
@@ -211,7 +212,7 @@ class CRFTagger:
     def _spans_of(
         self,
         lengths: Sequence[int],
-        emissions: Callable[[list[int], np.ndarray], list[np.ndarray]],
+        emissions: Callable[[list[int], np.ndarray], np.ndarray],
         allowed: Sequence[Sequence[str] | None],
         extra: Sequence[Sequence[str]],
         extra_limits: Sequence[int],
@@ -221,14 +222,22 @@ class CRFTagger:
         for i, (length, labels) in enumerate(zip(lengths, allowed, strict=True)):
             if length:
                 by_labels.setdefault(self._label_set(labels), []).append(i)
-        for key, members in by_labels.items():
-            state, transitions = self._restricted_weights(key)
-            names = [self.label_names[k] for k in key]
-            for start in range(0, len(members), _BATCH_RECORDS):
-                chosen = members[start : start + _BATCH_RECORDS]
-                paths, marginals = _decode(emissions(chosen, state), transitions)
-                for i, path, marginal in zip(chosen, paths, marginals, strict=True):
-                    out[i] = _spans(path, marginal, names, extra[i], extra_limits[i])
+        with single_threaded_blas():
+            for key, members in by_labels.items():
+                state, transitions = self._restricted_weights(key)
+                names = [self.label_names[k] for k in key]
+                for start in range(0, len(members), _BATCH_RECORDS):
+                    chosen = members[start : start + _BATCH_RECORDS]
+                    chosen_lengths = np.asarray([lengths[i] for i in chosen], dtype=np.intp)
+                    paths, marginals = _decode(
+                        emissions(chosen, state), chosen_lengths, transitions
+                    )
+                    cut = np.zeros(len(chosen) + 1, dtype=np.intp)
+                    np.cumsum(chosen_lengths, out=cut[1:])
+                    for i, a, z in zip(chosen, cut[:-1].tolist(), cut[1:].tolist(), strict=True):
+                        out[i] = _spans(
+                            paths[a:z], marginals[a:z], names, extra[i], extra_limits[i]
+                        )
         return out
 
     def _label_set(self, labels: Sequence[str] | None) -> tuple[int, ...]:
@@ -251,10 +260,10 @@ class CRFTagger:
             self._restricted[key] = held
         return held
 
-    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> list[np.ndarray]:
-        """Per sequence, tokens × labels: the summed weights of each token's features (a
-        feature the model does not know weighs nothing). One gather and one sum for the
-        whole batch."""
+    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> np.ndarray:
+        """The sequences' tokens, one after another, × labels: the summed weights of each
+        token's features (a feature the model does not know weighs nothing). One gather and
+        one sum for the whole batch."""
         get = self._feature_index.get
         unknown = len(self.feature_names)
         flat = [f for xseq in xseqs for feats in xseq for f in feats]
@@ -265,22 +274,31 @@ class CRFTagger:
         tokens = sparse.csr_matrix(
             (np.ones(len(flat)), ids, indptr), shape=(len(widths), state.shape[0])
         )
-        summed = np.asarray(tokens @ state)
-        bounds = np.cumsum([0] + [len(xseq) for xseq in xseqs])
-        return [summed[bounds[k] : bounds[k + 1]] for k in range(len(xseqs))]
+        return np.asarray(tokens @ state)
+
+
+VITERBI_LOOP = 48
+"""From this many sequences at a step on, Viterbi's maximum over the previous label is a loop
+of elementwise maxima over it (two numpy calls a label, each over all sequences × labels);
+below, one reduction over a sequences × labels × labels array costs fewer calls."""
 
 
 def _decode(
-    emissions: Sequence[np.ndarray], transitions: np.ndarray
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Viterbi paths and forward-backward marginals of a batch of sequences.
+    emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi labels and forward-backward marginals of a batch of sequences, given and
+    returned one after another (`lengths` tokens each): tokens, and tokens × labels.
 
     The sequences are ordered longest first and laid out time-major, so step t works on
     the prefix of sequences still running: every numpy call covers the whole batch, and no
     step is spent on padding.
+
+    Viterbi keeps only each step's best scores, as maxima (exact, whatever the order they
+    are taken in); the back pointer of a step is taken while backtracking, for the label
+    chosen there only: the first maximum over the previous labels of the same sums, which
+    is what a pointer kept for every label would hold.
     """
-    b, n = len(emissions), transitions.shape[0]
-    lengths = np.asarray([e.shape[0] for e in emissions])
+    b, n = len(lengths), transitions.shape[0]
     order = np.argsort(-lengths, kind="stable")
     sorted_lengths = lengths[order]
     t_max = int(sorted_lengths[0])
@@ -288,40 +306,46 @@ def _decode(
     active = np.searchsorted(-sorted_lengths, -np.arange(t_max), side="left")
     begin = np.zeros(t_max + 1, dtype=np.intp)
     np.cumsum(active, out=begin[1:])
-    offsets = np.zeros(b + 1, dtype=np.intp)
-    np.cumsum(sorted_lengths, out=offsets[1:])
-    stacked = np.concatenate([emissions[k] for k in order])
-    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j.
+    starts = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(lengths, out=starts[1:])
+    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j;
+    # `given[row]` is its row in the given layout.
     seq_of_row = np.concatenate([np.arange(k) for k in active])
     step_of_row = np.repeat(np.arange(t_max), active)
-    emit = stacked[offsets[seq_of_row] + step_of_row]
+    given = starts[order][seq_of_row] + step_of_row
+    emit = emissions[given]
     rows = emit.shape[0]
 
-    # Viterbi, log space.
-    back = np.zeros((rows, n), dtype=np.intp)
-    score = emit[: active[0]].copy()
-    final = np.empty((b, n))
-    # cand[sequence, to, from]: the reductions run over the contiguous last axis (the same
-    # sums, maxima and first-maximum ties as over `from` in any other layout).
-    into = np.ascontiguousarray(transitions.T)[None]
+    # Viterbi, log space: scores[row] = best score of each label at that step.
+    scores = np.empty((rows, n))
+    scores[: active[0]] = emit[: active[0]]
+    moves = [transitions[f] for f in range(n)]  # from label f to each label
+    scratch = np.empty((int(active[0]), n))
     for t in range(1, t_max):
         k = active[t]
-        final[k : active[t - 1]] = score[k:]
-        cand = score[:k, None, :] + into
-        best = cand.argmax(axis=2)
-        back[begin[t] : begin[t + 1]] = best
-        score = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
-        score += emit[begin[t] : begin[t + 1]]
-    final[: active[t_max - 1]] = score
+        previous = scores[begin[t - 1] : begin[t - 1] + k]
+        here = scores[begin[t] : begin[t + 1]]
+        if k >= VITERBI_LOOP:
+            columns = previous.T
+            np.add(columns[0][:, None], moves[0], out=here)
+            step = scratch[:k]
+            for f in range(1, n):
+                np.add(columns[f][:, None], moves[f], out=step)
+                np.maximum(here, step, out=here)
+        else:
+            np.maximum.reduce(previous[:, :, None] + transitions[None], axis=1, out=here)
+        here += emit[begin[t] : begin[t + 1]]
     labels = np.empty(rows, dtype=np.intp)
     current = np.zeros(b, dtype=np.intp)
+    into = np.ascontiguousarray(transitions.T)  # into[to]: from each label to `to`
     for t in range(t_max - 1, -1, -1):
         k = active[t]
         ending = active[t + 1] if t + 1 < t_max else 0
-        current[ending:k] = final[ending:k].argmax(axis=1)
+        current[ending:k] = scores[begin[t] + ending : begin[t] + k].argmax(axis=1)
         labels[begin[t] : begin[t + 1]] = current[:k]
         if t:
-            current[:k] = back[begin[t] + np.arange(k), current[:k]]
+            came = scores[begin[t - 1] : begin[t - 1] + k] + into[current[:k]]
+            current[:k] = came.argmax(axis=1)
 
     # Forward-backward, scaled, probability space.
     expt = np.exp(transitions)
@@ -341,12 +365,10 @@ def _decode(
     marginal = alpha * beta
     marginal /= marginal.sum(axis=1, keepdims=True)
 
-    paths: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * b
-    marginals: list[np.ndarray] = [np.empty((0, n))] * b
-    for j in range(b):
-        where = begin[: sorted_lengths[j]] + j
-        paths[order[j]] = labels[where]
-        marginals[order[j]] = marginal[where]
+    paths = np.empty(rows, dtype=np.intp)
+    paths[given] = labels
+    marginals = np.empty((rows, n))
+    marginals[given] = marginal
     return paths, marginals
 
 
