@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -78,9 +78,10 @@ class CompiledFeatures:
         self._pairs_after: dict[int, int] = {}
         """… and of `b+=a|b`."""
         self._constants: dict[str, int] = {}
-        self._matched: dict[str, dict[str, tuple[int, int]]] = {}
-        self._before: dict[str, int] = {}
-        self._after: dict[str, int] = {}
+        self._match_rows: dict[
+            tuple[str, tuple[str, ...]], tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+        ] = {}
+        """(group feature, a token's matches) → `_match_row`."""
 
     def _id(self, feature: str) -> int:
         return self._index.get(feature, self._zero)
@@ -118,6 +119,7 @@ class CompiledFeatures:
             self._grouped.clear()
             self._pairs.clear()
             self._pairs_after.clear()
+            self._match_rows.clear()
             self._table = self._table[:0]
         texts_index = self._texts
         rows: list[int | None] = []
@@ -243,6 +245,20 @@ class CompiledFeatures:
         )
         return CompiledBatch(matrix, bounds)
 
+    def _match_row(
+        self, c: str, matches: tuple[str, ...]
+    ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """The ids of a token's matches as its own features (`g=`, then `c|g=`, per match),
+        as its next token's (`g-1=`) and as its previous token's (`g+1=`)."""
+        here: list[int] = []
+        for match in matches:
+            here += (self._id("g=" + match), self._id(f"{c}|g={match}"))
+        return (
+            tuple(here),
+            tuple(self._id("g-1=" + x) for x in matches),
+            tuple(self._id("g+1=" + x) for x in matches),
+        )
+
     def _gazetteer(
         self,
         groups: Sequence[str],
@@ -252,53 +268,38 @@ class CompiledFeatures:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
-        extra: dict[int, list[int]] = {}
-        here_ids, before_ids, after_ids = self._matched, self._before, self._after
+        at_list: list[int] = []
+        row_list: list[tuple[int, ...]] = []
+        held_rows = self._match_rows
+        nothing: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] = ((), (), ())
         for k, matches in enumerate(known):
             hits = [i for i, x in enumerate(matches) if x]
             if not hits:
                 continue
             c = "c=" + groups[k]
-            here_group = here_ids.get(c)
-            if here_group is None:
-                here_group = here_ids[c] = {}
+            # Per matched token: its own slots, what it gives the next token (`g-1=`) and
+            # what it gives the previous one (`g+1=`), held per group and list of matches.
+            rows_of = {}
+            for i in hits:
+                key = (c, tuple(matches[i]))
+                held = held_rows.get(key)
+                if held is None:
+                    held = held_rows[key] = self._match_row(c, key[1])
+                rows_of[i] = held
             base = int(bounds[k])
             m = len(matches)
             near = set(hits)
             near.update([i - 1 for i in hits if i > 0])
             near.update([i + 1 for i in hits if i + 1 < m])
+            get = rows_of.get
             for i in sorted(near):
-                row: list[int] = []
-                for match in matches[i]:
-                    pair = here_group.get(match)
-                    if pair is None:
-                        pair = here_group[match] = (
-                            self._id("g=" + match),
-                            self._id(f"{c}|g={match}"),
-                        )
-                    row += pair
-                if i > 0:
-                    for x in matches[i - 1]:
-                        held = before_ids.get(x)
-                        if held is None:
-                            held = before_ids[x] = self._id("g-1=" + x)
-                        row.append(held)
-                if i + 1 < m:
-                    for x in matches[i + 1]:
-                        held = after_ids.get(x)
-                        if held is None:
-                            held = after_ids[x] = self._id("g+1=" + x)
-                        row.append(held)
-                extra[base + i] = row
-        at_list: list[int] = []
-        level_list: list[int] = []
-        id_list: list[int] = []
-        for at, row in extra.items():
-            at_list += [at] * len(row)
-            level_list += range(len(row))
-            id_list += row
-        return (
-            np.asarray(at_list, dtype=np.intp),
-            np.asarray(level_list, dtype=np.intp),
-            np.asarray(id_list, dtype=np.intp),
-        )
+                at_list.append(base + i)  # a match or a neighbour's: never an empty row
+                row_list.append(
+                    get(i, nothing)[0] + get(i - 1, nothing)[1] + get(i + 1, nothing)[2]
+                )
+        lengths = np.fromiter(map(len, row_list), dtype=np.intp, count=len(row_list))
+        total = int(lengths.sum())
+        ids = np.fromiter(chain.from_iterable(row_list), dtype=np.intp, count=total)
+        at = np.repeat(np.asarray(at_list, dtype=np.intp), lengths)
+        levels = token_ranges(np.zeros(len(lengths), dtype=np.intp), lengths) if total else at
+        return at, levels, ids

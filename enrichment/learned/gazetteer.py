@@ -26,7 +26,7 @@ class Gazetteer:
     counts: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
     fold_counts: list[dict[tuple[str, ...], Counter[str]]] = field(default_factory=list)
     longest: int = 0
-    _starts: dict[str, tuple[int, ...]] | None = field(default=None, repr=False, compare=False)
+    _starts: Any = field(default=None, repr=False, compare=False)
     _starts_size: int = field(default=-1, repr=False, compare=False)
 
     @classmethod
@@ -58,33 +58,57 @@ class Gazetteer:
         excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
         counts = self.counts
-        starts = self._first_words()
+        starts, pairs, labels = self._lookup()
         for i in [i for i, word in enumerate(lowered) if word in starts]:
-            for length in starts[lowered[i]]:
-                if length > n - i or length > self.longest:
+            single, longer = starts[lowered[i]]
+            # Lengths of the values starting with this word and the next, longest first,
+            # then 1: the other lengths have no value to find.
+            lengths = pairs.get((lowered[i], lowered[i + 1]), ()) if longer and i + 1 < n else ()
+            for length in (*lengths, 1) if single else lengths:
+                if length > n - i:
                     continue
                 key = tuple(lowered[i : i + length])
                 hit = counts.get(key)
                 if hit is None:
                     continue
                 gone = excluded.get(key) if excluded is not None else None
-                for attribute, count in hit.items():
-                    if gone is not None and count - gone.get(attribute, 0) <= 0:
+                for attribute, begin, inside in labels[key]:
+                    if gone is not None and hit[attribute] - gone.get(attribute, 0) <= 0:
                         continue
-                    out[i].append(f"{attribute}:B")
+                    out[i].append(begin)
                     for j in range(i + 1, i + length):
-                        out[j].append(f"{attribute}:I")
+                        out[j].append(inside)
         return out
 
-    def _first_words(self) -> dict[str, tuple[int, ...]]:
-        """Words a listed value starts with, and the lengths (in words) of the values that
-        start with each, longest first: every other position and length is skipped at once
-        (the same matches, in the same order, as trying every length down from `longest`)."""
+    def _lookup(
+        self,
+    ) -> tuple[
+        dict[str, tuple[bool, bool]],
+        dict[tuple[str, str], tuple[int, ...]],
+        dict[tuple[str, ...], tuple[tuple[str, str, str], ...]],
+    ]:
+        """What `tags` looks up, built once per gazetteer: per word that starts a listed
+        value, whether a one-word value and whether longer ones start with it; per first two
+        words of the longer values, their lengths (in words), longest first; and per value,
+        its attributes with their `:B` and `:I` tags. Only lengths that some value has are
+        tried, so the matches (and their order) are those of trying every length down from
+        `longest`."""
         if self._starts is None or self._starts_size != len(self.counts):
-            lengths: dict[str, set[int]] = {}
+            starts: dict[str, tuple[bool, bool]] = {}
+            pairs: dict[tuple[str, str], set[int]] = {}
             for key in self.counts:
-                lengths.setdefault(key[0], set()).add(len(key))
-            self._starts = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+                single, longer = starts.get(key[0], (False, False))
+                starts[key[0]] = (single or len(key) == 1, longer or len(key) > 1)
+                if len(key) > 1:
+                    pairs.setdefault((key[0], key[1]), set()).add(len(key))
+            self._starts = (
+                starts,
+                {k: tuple(sorted(ls, reverse=True)) for k, ls in pairs.items()},
+                {
+                    key: tuple((a, f"{a}:B", f"{a}:I") for a in hit)
+                    for key, hit in self.counts.items()
+                },
+            )
             self._starts_size = len(self.counts)
         return self._starts
 
