@@ -220,3 +220,45 @@ def test_decoding_matches_the_previous_decoding_bit_for_bit(labels: int) -> None
         for k in range(len(lengths)):
             assert np.array_equal(paths[cut[k] : cut[k + 1]], expected_paths[k])
             assert np.array_equal(marginals[cut[k] : cut[k + 1]], expected_marginals[k])
+
+
+def test_gazetteer_tags_are_those_of_trying_every_length() -> None:
+    """`Gazetteer.tags` tries only the lengths some listed value has after the first two
+    words; the tags, their order and the left-out fold's effect are those of trying every
+    length from the longest down at every token."""
+    import random
+    from collections import Counter
+
+    rng = random.Random(11)
+    vocabulary = ["red", "dark", "blue", "acme", "pro", "x", "1", "2", "kg"]
+    entries = [
+        (rng.randrange(3), rng.choice(["Brand", "Color", "Size"]), key)
+        for _ in range(300)
+        for key in [tuple(rng.choice(vocabulary) for _ in range(rng.randint(1, 4)))]
+    ]
+    gazetteer = Gazetteer.build(entries, folds=3)
+
+    def every_length(lowered: list[str], leave_out: int | None) -> list[list[str]]:
+        out: list[list[str]] = [[] for _ in lowered]
+        for i in range(len(lowered)):
+            for length in range(gazetteer.longest, 0, -1):
+                hit = gazetteer.counts.get(tuple(lowered[i : i + length]))
+                if i + length > len(lowered) or hit is None:
+                    continue
+                gone = gazetteer.fold_counts[leave_out] if leave_out is not None else {}
+                for attribute, count in hit.items():
+                    if count - gone.get(tuple(lowered[i : i + length]), Counter())[attribute] <= 0:
+                        continue
+                    out[i].append(f"{attribute}:B")
+                    for j in range(i + 1, i + length):
+                        out[j].append(f"{attribute}:I")
+        return out
+
+    tagged = 0
+    for _ in range(200):
+        lowered = [rng.choice(vocabulary) for _ in range(rng.randint(0, 12))]
+        for leave_out in (None, 0, 2):
+            tags = gazetteer.tags(lowered, leave_out=leave_out)
+            assert tags == every_length(lowered, leave_out)
+            tagged += sum(1 for t in tags if t)
+    assert tagged  # the comparison covered matches
