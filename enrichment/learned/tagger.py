@@ -232,12 +232,16 @@ class CRFTagger:
                     paths, marginals = _decode(
                         emissions(chosen, state), chosen_lengths, transitions
                     )
-                    cut = np.zeros(len(chosen) + 1, dtype=np.intp)
-                    np.cumsum(chosen_lengths, out=cut[1:])
-                    for i, a, z in zip(chosen, cut[:-1].tolist(), cut[1:].tolist(), strict=True):
-                        out[i] = _spans(
-                            paths[a:z], marginals[a:z], names, extra[i], extra_limits[i]
-                        )
+                    found = _spans(
+                        paths,
+                        marginals,
+                        chosen_lengths,
+                        names,
+                        [extra[i] for i in chosen],
+                        [extra_limits[i] for i in chosen],
+                    )
+                    for i, spans in zip(chosen, found, strict=True):
+                        out[i] = spans
         return out
 
     def _label_set(self, labels: Sequence[str] | None) -> tuple[int, ...]:
@@ -372,46 +376,115 @@ def _decode(
     return paths, marginals
 
 
+SHORT_RUN = 8
+"""Runs shorter than this have their mean summed left to right, as numpy's `add.reduce` sums
+fewer than 8 floats; longer runs are summed by `add.reduce` itself (its pairwise order)."""
+
+
 def _spans(
-    path: np.ndarray,
-    marginal: np.ndarray,
+    paths: np.ndarray,
+    marginals: np.ndarray,
+    lengths: np.ndarray,
     names: list[str],
-    extra: Sequence[str],
-    extra_limit: int,
-) -> list[TaggedSpan]:
-    out: list[TaggedSpan] = []
-    labels = path.tolist()
-    n = len(labels)
+    extra: Sequence[Sequence[str]],
+    extra_limits: Sequence[int],
+) -> list[list[TaggedSpan]]:
+    """Per sequence of a decoded batch (given one after another, `lengths` tokens each): the
+    runs of equal non-`O` labels of its path, each with the lowest and the mean marginal of
+    its label over the run and the larger marginal of that label just outside it (`spill`),
+    then its secondary spans. The runs and their figures are found for the whole batch at
+    once; the mean of a run is the float `_mean` gives."""
+    b = len(lengths)
+    out: list[list[TaggedSpan]] = [[] for _ in range(b)]
+    rows = len(paths)
+    if not rows:
+        return out
+    cut = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(lengths, out=cut[1:])
+    record_of = np.repeat(np.arange(b), lengths)
+    new_run = np.ones(rows, dtype=bool)
+    new_run[1:] = (paths[1:] != paths[:-1]) | (record_of[1:] != record_of[:-1])
+    run_first = np.flatnonzero(new_run)
+    run_last = np.append(run_first[1:], rows) - 1
+    own = marginals[np.arange(rows), paths]  # each token's marginal of its own label
+    lowest = np.minimum.reduceat(own, run_first)
     outside = names.index(OUTSIDE) if OUTSIDE in names else -1
-    i = 0
-    while i < n:
-        label = labels[i]
-        if label == outside:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and labels[j + 1] == label:
-            j += 1
-        run = marginal[i : j + 1, label]
-        spill = max(
-            float(marginal[i - 1, label]) if i > 0 else 0.0,
-            float(marginal[j + 1, label]) if j + 1 < n else 0.0,
-        )
-        out.append(TaggedSpan(names[label], i, j, float(run.min()), _mean(run), spill))
-        i = j + 1
-    limit = min(extra_limit, n)
-    if limit and extra:
-        used = set(labels)
-        position = {name: k for k, name in enumerate(names)}
-        peaks = marginal[:limit].max(axis=0).tolist()
-        for name in extra:
-            k = position.get(name)
-            if k is None or k in used or peaks[k] < SECONDARY_FLOOR:
-                continue  # (below the floor `_secondary` finds nothing)
-            span = _secondary(name, marginal[:limit, k])
-            if span is not None:
-                out.append(span)
+    keep = paths[run_first] != outside
+    first, last, lowest = run_first[keep], run_last[keep], lowest[keep]
+    label = paths[first]
+    record = record_of[first]
+    size = last - first + 1
+    total = own[first].copy()
+    for k in range(1, SHORT_RUN - 1):
+        inside = k < size
+        total[inside] += own[first[inside] + k]
+    means = total / size
+    for r in np.flatnonzero(size >= SHORT_RUN).tolist():
+        means[r] = _mean(own[first[r] : last[r] + 1])
+    before = np.zeros(len(first))
+    has_before = first > cut[record]
+    before[has_before] = marginals[first[has_before] - 1, label[has_before]]
+    after = np.zeros(len(first))
+    has_after = last + 1 < cut[record + 1]
+    after[has_after] = marginals[last[has_after] + 1, label[has_after]]
+    spill = np.maximum(before, after)
+    base = cut[record]
+    for rec, lab, i, j, low, mean, sp in zip(
+        record.tolist(),
+        label.tolist(),
+        (first - base).tolist(),
+        (last - base).tolist(),
+        lowest.tolist(),
+        means.tolist(),
+        spill.tolist(),
+        strict=True,
+    ):
+        out[rec].append(TaggedSpan(names[lab], i, j, low, mean, sp))
+    _add_secondary(out, paths, marginals, cut, record_of, names, extra, extra_limits)
     return out
+
+
+def _add_secondary(
+    out: list[list[TaggedSpan]],
+    paths: np.ndarray,
+    marginals: np.ndarray,
+    cut: np.ndarray,
+    record_of: np.ndarray,
+    names: list[str],
+    extra: Sequence[Sequence[str]],
+    extra_limits: Sequence[int],
+) -> None:
+    """For each sequence and each of its `extra` labels its path does not use, the most
+    probable run of that label among its first `extra_limits` tokens, when the label's peak
+    marginal there reaches `SECONDARY_FLOOR` (peaks of all sequences at once)."""
+    b = len(out)
+    lengths = np.diff(cut)
+    limits = np.minimum(np.asarray(extra_limits, dtype=np.intp), lengths)
+    wanted = np.asarray([bool(e) for e in extra], dtype=bool) & (limits > 0)
+    if not wanted.any():
+        return
+    used = np.zeros((b, len(names)), dtype=bool)
+    used[record_of, paths] = True
+    chosen = np.flatnonzero(wanted)
+    starts = cut[chosen]
+    heads = np.arange(int(limits[chosen].sum()), dtype=np.intp)
+    offsets = np.cumsum(limits[chosen]) - limits[chosen]
+    heads += np.repeat(starts - offsets, limits[chosen])
+    peaks = np.maximum.reduceat(marginals[heads], offsets, axis=0)
+    position = {name: k for k, name in enumerate(names)}
+    peak_rows = peaks.tolist()
+    used_rows = used[chosen].tolist()
+    for r, (k_record, peak, in_use) in enumerate(
+        zip(chosen.tolist(), peak_rows, used_rows, strict=True)
+    ):
+        a, limit = int(starts[r]), int(limits[k_record])
+        for name in extra[k_record]:
+            k = position.get(name)
+            if k is None or in_use[k] or peak[k] < SECONDARY_FLOOR:
+                continue  # (below the floor `_secondary` finds nothing)
+            span = _secondary(name, marginals[a : a + limit, k])
+            if span is not None:
+                out[k_record].append(span)
 
 
 def _secondary(label: str, marginals: np.ndarray) -> TaggedSpan | None:

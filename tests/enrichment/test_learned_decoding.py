@@ -10,7 +10,7 @@ import pytest
 from enrichment.learned.examples import prepare_training
 from enrichment.learned.features import TokenFeatures
 from enrichment.learned.gazetteer import Gazetteer
-from enrichment.learned.tagger import CRFParams, CRFTagger, train_crf
+from enrichment.learned.tagger import CRFParams, CRFTagger, TaggedSpan, train_crf
 from tests.enrichment.learned_data import records
 
 
@@ -262,3 +262,73 @@ def test_gazetteer_tags_are_those_of_trying_every_length() -> None:
             assert tags == every_length(lowered, leave_out)
             tagged += sum(1 for t in tags if t)
     assert tagged  # the comparison covered matches
+
+
+def _reference_spans(
+    path: np.ndarray, marginal: np.ndarray, names: list[str], extra: list[str], extra_limit: int
+) -> list[TaggedSpan]:
+    """Spans of one sequence as they were read before `tagger._spans` read a whole batch at
+    once: a walk over the path, then each left-out label's secondary run."""
+    from enrichment.learned.tagger import SECONDARY_FLOOR, _mean, _secondary
+
+    out: list[TaggedSpan] = []
+    labels = path.tolist()
+    n = len(labels)
+    outside = names.index("O") if "O" in names else -1
+    i = 0
+    while i < n:
+        label = labels[i]
+        if label == outside:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and labels[j + 1] == label:
+            j += 1
+        run = marginal[i : j + 1, label]
+        spill = max(
+            float(marginal[i - 1, label]) if i > 0 else 0.0,
+            float(marginal[j + 1, label]) if j + 1 < n else 0.0,
+        )
+        out.append(TaggedSpan(names[label], i, j, float(run.min()), _mean(run), spill))
+        i = j + 1
+    limit = min(extra_limit, n)
+    if limit and extra:
+        used = set(labels)
+        position = {name: k for k, name in enumerate(names)}
+        peaks = marginal[:limit].max(axis=0).tolist()
+        for name in extra:
+            k = position.get(name)
+            if k is None or k in used or peaks[k] < SECONDARY_FLOOR:
+                continue
+            span = _secondary(name, marginal[:limit, k])
+            if span is not None:
+                out.append(span)
+    return out
+
+
+def test_spans_of_a_batch_are_those_read_one_sequence_at_a_time() -> None:
+    """Runs (short, and 8 tokens or more, whose means numpy sums pairwise), their lowest and
+    mean marginals and spills, and secondary spans: the same floats as the walk over one
+    path at a time, including at the edges between sequences."""
+    from enrichment.learned.tagger import _spans
+
+    rng = np.random.default_rng(4)
+    names = ["Brand", "Color", "O", "Size"]
+    lengths = rng.integers(0, 30, size=200)
+    lengths[:3] = [12, 1, 0]
+    rows = int(lengths.sum())
+    # Long runs of one label, with switches, so runs of every length occur.
+    paths = np.repeat(rng.integers(0, 4, size=rows), rng.integers(1, 12, size=rows))[:rows]
+    marginals = rng.random((rows, 4)) ** 3
+    marginals /= marginals.sum(axis=1, keepdims=True)
+    extra = [[] if k % 5 == 0 else ["Size", "Brand", "Color", "Weight"] for k in range(200)]
+    limits = rng.integers(0, 12, size=200).tolist()
+    found = _spans(paths, marginals, lengths, names, extra, limits)
+    cut = np.cumsum([0, *lengths.tolist()])
+    sizes = set()
+    for k in range(200):
+        a, z = cut[k], cut[k + 1]
+        expected = _reference_spans(paths[a:z], marginals[a:z], names, extra[k], limits[k])
+        assert found[k] == expected
+        sizes.update(s.last - s.first + 1 for s in expected if not s.secondary)
+    assert max(sizes) >= 8 and any(s.secondary for spans in found for s in spans)
