@@ -69,14 +69,12 @@ class CompiledFeatures:
         self._lower: list[str] = []
         self._rows: list[tuple[int, ...]] = []
         """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
-        self._table = np.zeros((0, OWN_SLOTS + 6), dtype=np.intp)
-        """`_rows` as an array (extended as texts are added)."""
+        self._table = np.zeros((OWN_SLOTS + 6, 0), dtype=np.int32)
+        """`_rows` as an array, one row per slot (extended as texts are added)."""
         self._grouped: dict[str, dict[int, int]] = {}
         """Group feature → text row → id of `c=…|w=…`."""
         self._pairs: dict[int, int] = {}
-        """Rows of two texts (first << 32 | second) → id of `b-=a|b` …"""
-        self._pairs_after: dict[int, int] = {}
-        """… and of `b+=a|b`."""
+        """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
         self._match_rows: dict[
             tuple[str, tuple[str, ...]], tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
@@ -118,9 +116,8 @@ class CompiledFeatures:
             self._rows.clear()
             self._grouped.clear()
             self._pairs.clear()
-            self._pairs_after.clear()
             self._match_rows.clear()
-            self._table = self._table[:0]
+            self._table = self._table[:, :0]
         texts_index = self._texts
         rows: list[int | None] = []
         fields: list[str] = []
@@ -146,11 +143,10 @@ class CompiledFeatures:
         if n == 0:
             return CompiledBatch(sparse.csr_matrix((0, zero + 1)), bounds)
         text_row = np.asarray(rows, dtype=np.intp)
-        if len(self._table) < len(self._rows):
-            self._table = np.concatenate(
-                [self._table, np.asarray(self._rows[len(self._table) :], dtype=np.intp)]
-            )
-        table = self._table[text_row]  # n × (OWN_SLOTS + 6)
+        if self._table.shape[1] < len(self._rows):
+            added = np.asarray(self._rows[self._table.shape[1] :], dtype=np.int32).T
+            self._table = np.concatenate([self._table, added], axis=1)
+        table = self._table[:, text_row]  # (OWN_SLOTS + 6) × n
         # Segments: one per (record, field); neighbours count only within a segment.
         field_names = list(dict.fromkeys(fields))
         field_index = {f: k for k, f in enumerate(field_names)}
@@ -171,19 +167,20 @@ class CompiledFeatures:
 
         extra_at, extra_level, extra_id = self._gazetteer(groups, known, bounds)
         levels = int(extra_level.max(initial=-1)) + 1
-        ids = np.full((n, fixed + levels), zero, dtype=np.int32)
-        ids[extra_at, fixed + extra_level] = extra_id
+        # Slot-major (one contiguous row per slot), read token by token at the end.
+        slots = np.full((fixed + levels, n), zero, dtype=np.int32)
+        slots[fixed + extra_level, extra_at] = extra_id
         group_names = list(dict.fromkeys(groups))
         group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
         group_of = group_of_record[record_of]
         field_list = list(field_names)
-        ids[:, 1] = np.asarray([self._constant("f=" + f) for f in field_list])[field_of]
+        slots[1] = np.asarray([self._constant("f=" + f) for f in field_list])[field_of]
+        slots[2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index]
         for g, group in enumerate(group_names):
-            mine = group_of == g
+            mine = group_of == g if len(group_names) > 1 else slice(None)
             c = "c=" + group
-            ids[mine, 0] = self._constant(c)
-            ids[mine, 2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index[mine]]
-            ids[mine, 3] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
+            slots[0, mine] = self._constant(c)
+            slots[3, mine] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
                 index[mine]
             ]
             grouped = self._grouped.get(c)
@@ -199,47 +196,43 @@ class CompiledFeatures:
                 if held is None:
                     held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
                 found[j] = held
-            ids[mine, 13] = found
-        ids[:, 4 : 4 + OWN_SLOTS] = table[:, :OWN_SLOTS]
-        ids[glued, 14] = self._constant("gl")
+            slots[13, mine] = found
+        slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
+        slots[14, glued] = self._constant("gl")
         left = np.flatnonzero(same_left)
-        ids[left, 15] = table[left - 1, OWN_SLOTS]
-        ids[left, 16] = table[left - 1, OWN_SLOTS + 1]
-        # Word pairs (token i, token i + 1): b+ of i, b- of i + 1.
-        pair_minus = np.full(n, zero, dtype=np.intp)
-        pair_plus = np.full(n, zero, dtype=np.intp)
+        slots[15, left] = table[OWN_SLOTS, left - 1]
+        slots[16, left] = table[OWN_SLOTS + 1, left - 1]
+        # Word pairs (token i, token i + 1): b- of i + 1, b+ of i; one lookup per pair.
         if left.size:
-            pairs, after, lower = self._pairs, self._pairs_after, self._lower
+            pairs, lower = self._pairs, self._lower
             keys = ((text_row[left - 1].astype(np.int64) << 32) | text_row[left]).tolist()
             count = len(keys)
-            minus = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.intp, count=count)
-            plus = np.fromiter(map(after.get, keys, repeat(-1)), dtype=np.intp, count=count)
-            for j in np.flatnonzero(minus < 0).tolist():
+            both = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.int64, count=count)
+            for j in np.flatnonzero(both < 0).tolist():
                 key = keys[j]
-                if key not in pairs:
+                held = pairs.get(key)
+                if held is None:
                     body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
-                    pairs[key] = self._id("b-=" + body)
-                    after[key] = self._id("b+=" + body)
-                minus[j], plus[j] = pairs[key], after[key]
-            pair_minus[left] = minus
-            pair_plus[left - 1] = plus
-        ids[:, 17] = pair_minus
+                    held = pairs[key] = (self._id("b-=" + body) << 32) | self._id("b+=" + body)
+                both[j] = held
+            slots[17, left] = both >> 32
+            slots[21, left - 1] = both & 0xFFFFFFFF
         far_left = np.flatnonzero(same_left2)
-        ids[far_left, 18] = table[far_left - 2, OWN_SLOTS + 4]
-        ids[~same_left, 18] = self._constant("bof")
+        slots[18, far_left] = table[OWN_SLOTS + 4, far_left - 2]
+        slots[18, ~same_left] = self._constant("bof")
         right = np.flatnonzero(same_right)
-        ids[right, 19] = table[right + 1, OWN_SLOTS + 2]
-        ids[right, 20] = table[right + 1, OWN_SLOTS + 3]
-        ids[:, 21] = pair_plus
+        slots[19, right] = table[OWN_SLOTS + 2, right + 1]
+        slots[20, right] = table[OWN_SLOTS + 3, right + 1]
         glued_right = right[glued[right + 1]]
-        ids[glued_right, 22] = self._constant("gr")
+        slots[22, glued_right] = self._constant("gr")
         far_right = np.flatnonzero(same_right2)
-        ids[far_right, 23] = table[far_right + 2, OWN_SLOTS + 5]
-        ids[~same_right, 23] = self._constant("eof")
-        known_slot = ids != zero
+        slots[23, far_right] = table[OWN_SLOTS + 5, far_right + 2]
+        slots[23, ~same_right] = self._constant("eof")
+        known_slot = slots != zero
         indptr = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(known_slot.sum(axis=1), out=indptr[1:])
-        indices = ids[known_slot]  # row-major: each token's slots in order
+        np.cumsum(np.count_nonzero(known_slot, axis=0), out=indptr[1:])
+        # Token by token, each token's slots in order.
+        indices = np.ascontiguousarray(slots.T)[np.ascontiguousarray(known_slot.T)]
         matrix = sparse.csr_matrix(
             (np.ones(len(indices)), indices, indptr), shape=(n, zero + 1), copy=False
         )
