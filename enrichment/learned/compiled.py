@@ -76,10 +76,11 @@ class CompiledFeatures:
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
-        self._match_rows: dict[
-            tuple[str, tuple[str, ...]], tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
-        ] = {}
-        """(group feature, a token's matches) → `_match_row`."""
+        self._match_rows: dict[tuple[str, tuple[str, ...]], int] = {}
+        """(group feature, a token's matches) → its place in `_match_list` …"""
+        self._match_list: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+        """… which holds its `_match_row`."""
+        self._match_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _id(self, feature: str) -> int:
         return self._index.get(feature, self._zero)
@@ -117,6 +118,8 @@ class CompiledFeatures:
             self._grouped.clear()
             self._pairs.clear()
             self._match_rows.clear()
+            self._match_list.clear()
+            self._match_arrays = None
             self._table = self._table[:, :0]
         texts_index = self._texts
         rows: list[int | None] = []
@@ -261,38 +264,68 @@ class CompiledFeatures:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
-        at_list: list[int] = []
-        row_list: list[tuple[int, ...]] = []
+        hit_at: list[int] = []
+        hit_row: list[int] = []
+        hit_first: list[bool] = []
+        hit_last: list[bool] = []
         held_rows = self._match_rows
-        nothing: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] = ((), (), ())
         for k, matches in enumerate(known):
             hits = [i for i, x in enumerate(matches) if x]
             if not hits:
                 continue
             c = "c=" + groups[k]
-            # Per matched token: its own slots, what it gives the next token (`g-1=`) and
-            # what it gives the previous one (`g+1=`), held per group and list of matches.
-            rows_of = {}
             for i in hits:
                 key = (c, tuple(matches[i]))
                 held = held_rows.get(key)
                 if held is None:
-                    held = held_rows[key] = self._match_row(c, key[1])
-                rows_of[i] = held
+                    held = held_rows[key] = len(self._match_list)
+                    self._match_list.append(self._match_row(c, key[1]))
+                hit_row.append(held)
             base = int(bounds[k])
-            m = len(matches)
-            near = set(hits)
-            near.update([i - 1 for i in hits if i > 0])
-            near.update([i + 1 for i in hits if i + 1 < m])
-            get = rows_of.get
-            for i in sorted(near):
-                at_list.append(base + i)  # a match or a neighbour's: never an empty row
-                row_list.append(
-                    get(i, nothing)[0] + get(i - 1, nothing)[1] + get(i + 1, nothing)[2]
-                )
-        lengths = np.fromiter(map(len, row_list), dtype=np.intp, count=len(row_list))
-        total = int(lengths.sum())
-        ids = np.fromiter(chain.from_iterable(row_list), dtype=np.intp, count=total)
-        at = np.repeat(np.asarray(at_list, dtype=np.intp), lengths)
-        levels = token_ranges(np.zeros(len(lengths), dtype=np.intp), lengths) if total else at
-        return at, levels, ids
+            last = len(matches) - 1
+            hit_at += [base + i for i in hits]
+            hit_first += [i == 0 for i in hits]
+            hit_last += [i == last for i in hits]
+        empty = np.zeros(0, dtype=np.intp)
+        if not hit_at:
+            return empty, empty, empty
+        flat, start, length = self._match_table()
+        at = np.asarray(hit_at, dtype=np.intp)
+        row = np.asarray(hit_row, dtype=np.intp)
+        has_next = ~np.asarray(hit_last, dtype=bool)
+        has_previous = ~np.asarray(hit_first, dtype=bool)
+        # Per token, its parts in order: its own matches (0), the previous token's as `g-1=`
+        # (1), the next token's as `g+1=` (2); a token has each part at most once.
+        token = np.concatenate([at, at[has_next] + 1, at[has_previous] - 1])
+        part = np.repeat(np.arange(3, dtype=np.intp), [len(at), has_next.sum(), has_previous.sum()])
+        source = np.concatenate([row, row[has_next], row[has_previous]])
+        order = np.argsort(token * 3 + part, kind="stable")
+        token, part, source = token[order], part[order], source[order]
+        sizes = length[source, part]
+        ids = flat[token_ranges(start[source, part], sizes)] if sizes.sum() else empty
+        # Slot numbers: the rank of each id among its token's.
+        new_token = np.ones(len(token), dtype=bool)
+        new_token[1:] = token[1:] != token[:-1]
+        ends = np.cumsum(sizes)
+        token_start = (ends - sizes)[new_token]
+        levels = np.arange(int(ends[-1]), dtype=np.intp) - np.repeat(
+            np.repeat(token_start, np.diff(np.append(np.flatnonzero(new_token), len(token)))),
+            sizes,
+        )
+        return np.repeat(token, sizes), levels, ids
+
+    def _match_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_match_list` as arrays: all ids one after another, and per row and part (own,
+        `g-1=`, `g+1=`) where its ids start and how many there are."""
+        if self._match_arrays is None or len(self._match_arrays[1]) < len(self._match_list):
+            sizes = np.asarray(
+                [[len(p) for p in parts] for parts in self._match_list], dtype=np.intp
+            ).reshape(-1, 3)
+            flat = np.fromiter(
+                chain.from_iterable(chain.from_iterable(self._match_list)),
+                dtype=np.intp,
+                count=int(sizes.sum()),
+            )
+            starts = (np.cumsum(sizes.ravel()) - sizes.ravel()).reshape(-1, 3)
+            self._match_arrays = (flat, starts, sizes)
+        return self._match_arrays
