@@ -25,6 +25,9 @@ from enrichment.learned.features import text_features
 from enrichment.learned.tokens import Token
 
 _CACHE_LIMIT = 200_000
+_PART_RECORDS = 256
+"""Records compiled at a time (their slot arrays a few MB, in cache); the parts' rows are
+joined into one matrix."""
 OWN_SLOTS = 9
 """`w`, `sh`, `p2`, `p3`, `s2`, `s3`, `len`, and `shl` and `num` when they apply."""
 
@@ -121,6 +124,40 @@ class CompiledFeatures:
             self._match_list.clear()
             self._match_arrays = None
             self._table = self._table[:, :0]
+        if len(records) <= _PART_RECORDS:
+            return self._part(records, groups, known)
+        parts = [
+            self._part(
+                records[a : a + _PART_RECORDS],
+                groups[a : a + _PART_RECORDS],
+                known[a : a + _PART_RECORDS],
+            )
+            for a in range(0, len(records), _PART_RECORDS)
+        ]
+        nnz = np.cumsum([0] + [p.matrix.indptr[-1] for p in parts])
+        tokens = np.cumsum([0] + [p.bounds[-1] for p in parts])
+        indptr = np.concatenate(
+            [np.zeros(1, dtype=np.int32)]
+            + [p.matrix.indptr[1:] + nnz[k] for k, p in enumerate(parts)]
+        )
+        indices = np.concatenate([p.matrix.indices for p in parts])
+        bounds = np.concatenate(
+            [np.zeros(1, dtype=np.intp)] + [p.bounds[1:] + tokens[k] for k, p in enumerate(parts)]
+        )
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr.astype(np.int32)),
+            shape=(int(tokens[-1]), self._zero + 1),
+            copy=False,
+        )
+        return CompiledBatch(matrix, bounds)
+
+    def _part(
+        self,
+        records: Sequence[Sequence[Token]],
+        groups: Sequence[str],
+        known: Sequence[Sequence[Sequence[str]]],
+    ) -> CompiledBatch:
+        """`batch` of a few hundred records (arrays small enough to stay in the caches)."""
         texts_index = self._texts
         rows: list[int | None] = []
         fields: list[str] = []
