@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ class TrainingSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Candidate:
     attribute: str
     field: str
@@ -257,7 +258,7 @@ class LearnedExtractor:
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
             tokens = tokenize(fields, max_chars=self.params.max_chars)
             allowed = self.group_attributes.get(group)
-            known.append(self.gazetteer.tags([t.text.casefold() for t in tokens]))
+            known.append(self.gazetteer.tags(list(map(str.casefold, map(_TEXT, tokens)))))
             record_groups.append(group)
             prepared.append((tokens, fields, allowed))
         with _COMPILING:
@@ -404,10 +405,18 @@ def _collector_paused() -> Iterator[None]:
 
 def _title_tokens(tokens: list[Token]) -> int:
     """How many tokens the first field (the title) has: where secondary spans are sought."""
-    count = 0
-    while count < len(tokens) and tokens[count].field == tokens[0].field:
-        count += 1
-    return count
+    if not tokens:
+        return 0
+    first = tokens[0].field
+    if tokens[-1].field == first:
+        return len(tokens)
+    # Each field's tokens are one run: the title ends where the first other field begins.
+    fields = list(map(_FIELD, tokens))
+    return min(fields.index(f) for f in set(fields) if f != first)
+
+
+_TEXT = itemgetter(0)
+_FIELD = itemgetter(1)
 
 
 def _candidates(
