@@ -57,48 +57,64 @@ class Gazetteer:
             return out
         excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
-        counts = self.counts
-        starts, pairs, labels = self._lookup()
+        starts, pairs, _ = self._lookup()
         for i in [i for i, word in enumerate(lowered) if word in starts]:
-            single, longer = starts[lowered[i]]
+            word = lowered[i]
+            single, longer = starts[word]
             # Lengths of the values starting with this word and the next, longest first,
-            # then 1: the other lengths have no value to find.
-            lengths = pairs.get((lowered[i], lowered[i + 1]), ()) if longer and i + 1 < n else ()
-            for length in (*lengths, 1) if single else lengths:
-                if length > n - i:
-                    continue
-                key = tuple(lowered[i : i + length])
-                hit = counts.get(key)
-                if hit is None:
-                    continue
-                gone = excluded.get(key) if excluded is not None else None
-                for attribute, begin, inside in labels[key]:
-                    if gone is not None and hit[attribute] - gone.get(attribute, 0) <= 0:
-                        continue
-                    out[i].append(begin)
-                    for j in range(i + 1, i + length):
-                        out[j].append(inside)
+            # then the one-word value: the other lengths have no value to find.
+            if longer and i + 1 < n:
+                for length in pairs.get((word, lowered[i + 1]), ()):
+                    if length <= n - i:
+                        self._tag(out, i, length, tuple(lowered[i : i + length]), excluded)
+            if single is not None:
+                self._tag(out, i, 1, single, excluded)
         return out
+
+    def _tag(
+        self,
+        out: list[list[str]],
+        i: int,
+        length: int,
+        key: tuple[str, ...],
+        excluded: dict[tuple[str, ...], Counter[str]] | None,
+    ) -> None:
+        """Tag tokens `i … i + length - 1` with every attribute `key` is a listed value of
+        (that the left-out fold does not alone account for)."""
+        hit = self.counts.get(key)
+        if hit is None:
+            return
+        gone = excluded.get(key) if excluded is not None else None
+        for attribute, begin, inside in self._starts[2][key]:
+            if gone is not None and hit[attribute] - gone.get(attribute, 0) <= 0:
+                continue
+            out[i].append(begin)
+            for j in range(i + 1, i + length):
+                out[j].append(inside)
 
     def _lookup(
         self,
     ) -> tuple[
-        dict[str, tuple[bool, bool]],
+        dict[str, tuple[tuple[str] | None, bool]],
         dict[tuple[str, str], tuple[int, ...]],
         dict[tuple[str, ...], tuple[tuple[str, str, str], ...]],
     ]:
         """What `tags` looks up, built once per gazetteer: per word that starts a listed
-        value, whether a one-word value and whether longer ones start with it; per first two
+        value, the key of that one-word value (None if it is not one) and whether longer ones
+        start with it; per first two
         words of the longer values, their lengths (in words), longest first; and per value,
         its attributes with their `:B` and `:I` tags. Only lengths that some value has are
         tried, so the matches (and their order) are those of trying every length down from
         `longest`."""
         if self._starts is None or self._starts_size != len(self.counts):
-            starts: dict[str, tuple[bool, bool]] = {}
+            starts: dict[str, tuple[tuple[str] | None, bool]] = {}
             pairs: dict[tuple[str, str], set[int]] = {}
             for key in self.counts:
-                single, longer = starts.get(key[0], (False, False))
-                starts[key[0]] = (single or len(key) == 1, longer or len(key) > 1)
+                single, longer = starts.get(key[0], (None, False))
+                starts[key[0]] = (
+                    (key[0],) if len(key) == 1 else single,
+                    longer or len(key) > 1,
+                )
                 if len(key) > 1:
                     pairs.setdefault((key[0], key[1]), set()).add(len(key))
             self._starts = (

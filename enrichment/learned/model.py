@@ -453,7 +453,7 @@ def _candidates(
     out = []
     for span, first, last in chosen.values():
         head, tail = tokens[first], tokens[last]
-        key = tuple(t.text.casefold() for t in tokens[first : last + 1])
+        key = tuple(map(str.casefold, map(_TEXT, tokens[first : last + 1])))
         known = _known(gazetteer, span.attribute, key, leave_out)
         out.append(
             _Candidate(
