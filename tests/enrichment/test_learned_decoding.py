@@ -332,3 +332,45 @@ def test_spans_of_a_batch_are_those_read_one_sequence_at_a_time() -> None:
         assert found[k] == expected
         sizes.update(s.last - s.first + 1 for s in expected if not s.secondary)
     assert max(sizes) >= 8 and any(s.secondary for spans in found for s in spans)
+
+
+def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
+    """`tokenize` reads each token with the whitespace before it (`findall`); its tokens,
+    offsets and `glued` flags are those of `finditer` over the token pattern, on texts with
+    every kind of character (leading, trailing and non-breaking whitespace, accents, scripts
+    without case, symbols, digits with separators) and when the text is cut."""
+    import random
+    import sys
+
+    from enrichment.learned.tokens import _TOKEN, Token, tokenize
+
+    def one_at_a_time(texts: dict[str, str], max_chars: int) -> list[Token]:
+        out = []
+        for field, text in texts.items():
+            previous_end = -1
+            for match in _TOKEN.finditer(text[:max_chars]):
+                start, end = match.span()
+                out.append(Token(match.group(), field, start, end, start == previous_end))
+                previous_end = end
+        return out
+
+    rng = random.Random(2)
+    alphabet = [chr(c) for c in rng.sample(range(sys.maxunicode + 1), 3000)]
+    alphabet += list(" \t\n\u00a0\u3000aZ09_.,'’-/") * 40
+    texts = [
+        {
+            "title": "  USBCable 55mm YA24a Women's WOMEN'S 1,000.5 ",
+            "description": "\u00e9t\u00e9 x",
+        },
+        {"title": "", "description": "   "},
+    ]
+    texts += [
+        {
+            "title": "".join(rng.choices(alphabet, k=rng.randint(0, 60))),
+            "d": "".join(rng.choices(alphabet, k=30)),
+        }
+        for _ in range(400)
+    ]
+    for record in texts:
+        for max_chars in (5000, 9):
+            assert tokenize(record, max_chars=max_chars) == one_at_a_time(record, max_chars)
