@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 
 import numpy as np
 from scipy import sparse
@@ -124,29 +124,29 @@ class CompiledFeatures:
             self._match_list.clear()
             self._match_arrays = None
             self._table = self._table[:, :0]
-        if len(records) <= _PART_RECORDS:
-            return self._part(records, groups, known)
         parts = [
             self._part(
                 records[a : a + _PART_RECORDS],
                 groups[a : a + _PART_RECORDS],
                 known[a : a + _PART_RECORDS],
             )
-            for a in range(0, len(records), _PART_RECORDS)
+            for a in range(0, max(len(records), 1), _PART_RECORDS)  # (no record: one part)
         ]
-        nnz = np.cumsum([0] + [p.matrix.indptr[-1] for p in parts])
-        tokens = np.cumsum([0] + [p.bounds[-1] for p in parts])
-        indptr = np.concatenate(
-            [np.zeros(1, dtype=np.int32)]
-            + [p.matrix.indptr[1:] + nnz[k] for k, p in enumerate(parts)]
-        )
-        indices = np.concatenate([p.matrix.indices for p in parts])
-        bounds = np.concatenate(
-            [np.zeros(1, dtype=np.intp)] + [p.bounds[1:] + tokens[k] for k, p in enumerate(parts)]
-        )
+        if len(parts) == 1:
+            indptr, indices, bounds = parts[0]
+        else:
+            nnz = np.cumsum([0] + [p[0][-1] for p in parts])
+            tokens = np.cumsum([0] + [p[2][-1] for p in parts])
+            indptr = np.concatenate(
+                [np.zeros(1, dtype=np.int32)] + [p[0][1:] + nnz[k] for k, p in enumerate(parts)]
+            ).astype(np.int32)
+            indices = np.concatenate([p[1] for p in parts])
+            bounds = np.concatenate(
+                [np.zeros(1, dtype=np.intp)] + [p[2][1:] + tokens[k] for k, p in enumerate(parts)]
+            )
         matrix = sparse.csr_matrix(
-            (np.ones(len(indices)), indices, indptr.astype(np.int32)),
-            shape=(int(tokens[-1]), self._zero + 1),
+            (np.ones(len(indices)), indices, indptr),
+            shape=(len(indptr) - 1, self._zero + 1),
             copy=False,
         )
         return CompiledBatch(matrix, bounds)
@@ -156,8 +156,9 @@ class CompiledFeatures:
         records: Sequence[Sequence[Token]],
         groups: Sequence[str],
         known: Sequence[Sequence[Sequence[str]]],
-    ) -> CompiledBatch:
-        """`batch` of a few hundred records (arrays small enough to stay in the caches)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`batch` of a few hundred records (arrays small enough to stay in the caches): the
+        CSR row pointers and column ids of its tokens, and its records' bounds."""
         texts_index = self._texts
         rows: list[int | None] = []
         fields: list[str] = []
@@ -181,7 +182,7 @@ class CompiledFeatures:
         zero = self._zero
         fixed = 24
         if n == 0:
-            return CompiledBatch(sparse.csr_matrix((0, zero + 1)), bounds)
+            return np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), bounds
         text_row = np.asarray(rows, dtype=np.intp)
         if self._table.shape[1] < len(self._rows):
             added = np.asarray(self._rows[self._table.shape[1] :], dtype=np.int32).T
@@ -273,10 +274,7 @@ class CompiledFeatures:
         np.cumsum(np.count_nonzero(known_slot, axis=0), out=indptr[1:])
         # Token by token, each token's slots in order.
         indices = np.ascontiguousarray(slots.T)[np.ascontiguousarray(known_slot.T)]
-        matrix = sparse.csr_matrix(
-            (np.ones(len(indices)), indices, indptr), shape=(n, zero + 1), copy=False
-        )
-        return CompiledBatch(matrix, bounds)
+        return indptr, indices, bounds
 
     def _match_row(
         self, c: str, matches: tuple[str, ...]
@@ -307,7 +305,7 @@ class CompiledFeatures:
         hit_last: list[bool] = []
         held_rows = self._match_rows
         for k, matches in enumerate(known):
-            hits = [i for i, x in enumerate(matches) if x]
+            hits = list(compress(range(len(matches)), matches))
             if not hits:
                 continue
             c = "c=" + groups[k]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 MAX_VALUE_TOKENS = 8
@@ -58,7 +59,7 @@ class Gazetteer:
         excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
         starts, pairs, _ = self._lookup()
-        for i in [i for i, word in enumerate(lowered) if word in starts]:
+        for i in list(compress(range(n), map(starts.__contains__, lowered))):
             word = lowered[i]
             single, longer = starts[word]
             # Lengths of the values starting with this word and the next, longest first,
