@@ -166,13 +166,13 @@ class CompiledFeatures:
         for tokens in records:
             if tokens:
                 texts, field_column, _, _, glued_column = zip(*tokens, strict=True)
-                first = len(rows)
-                rows += map(texts_index.get, texts)
-                if None in rows[first:]:
-                    for j, text in enumerate(texts, first):
-                        if rows[j] is None:
+                held_rows = list(map(texts_index.get, texts))
+                if None in held_rows:
+                    for j, text in enumerate(texts):
+                        if held_rows[j] is None:
                             held = texts_index.get(text)
-                            rows[j] = self._text(text) if held is None else held
+                            held_rows[j] = self._text(text) if held is None else held
+                rows += held_rows
                 fields += field_column
                 glued_list += glued_column
         n = len(rows)
