@@ -4,11 +4,14 @@
 row in the weight matrix matters, and most of them are unknown to the model. Here each token
 gets a fixed number of slots (one per feature `sequence` would build, in the same order), the
 ids are looked up once per distinct token text (or word pair, or group and text) and held,
-and the slots are filled with numpy. A slot with no feature holds the model's zero row.
+and the slots are filled with numpy, a few hundred records at a time. A slot with no feature
+holds the model's zero row and is left out: each token's known slots, in order, are one row
+of a sparse tokens × features matrix of ones.
 
-Summing the rows slot by slot, in `sequence`'s order, adds exactly what CRFsuite's feature
-list adds, in the same order (adding the zero row changes nothing), so the emissions — and
-every label, marginal and confidence read from them — are bit for bit those of the strings.
+Its product with the weights adds each row's entries in order to a zero start (CSR's row
+loop), which is what summing the slots in `sequence`'s order adds (adding the zero row changes
+nothing), and what CRFsuite's feature list adds, so the emissions — and every label, marginal
+and confidence read from them — are bit for bit those of the strings.
 `tests/enrichment/test_learned_decoding.py` checks that.
 """
 
