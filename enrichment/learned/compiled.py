@@ -100,9 +100,10 @@ class CompiledFeatures:
     def _text(self, text: str) -> int:
         """Row of `text` in the per-text tables, computed the way `sequence` does."""
         own, left, right, far = text_features(text)
-        ids = [self._id(f) for f in own]
-        ids += [self._zero] * (OWN_SLOTS - len(ids))
-        ids += [self._id(f) for f in (*left, *right, *far)]
+        get, zero = self._index.get, self._zero
+        ids = list(map(get, own, repeat(zero)))
+        ids += [zero] * (OWN_SLOTS - len(ids))
+        ids += map(get, (*left, *right, *far), repeat(zero))
         lower = text.casefold()
         self._lower.append(lower)
         self._rows.append(tuple(ids))
@@ -252,12 +253,13 @@ class CompiledFeatures:
             keys = ((text_row[left - 1].astype(np.int64) << 32) | text_row[left]).tolist()
             count = len(keys)
             both = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.int64, count=count)
+            get, zero = self._index.get, self._zero
             for j in np.flatnonzero(both < 0).tolist():
                 key = keys[j]
                 held = pairs.get(key)
                 if held is None:
                     body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
-                    held = pairs[key] = (self._id("b-=" + body) << 32) | self._id("b+=" + body)
+                    held = pairs[key] = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
                 both[j] = held
             slots[17, left] = both >> 32
             slots[21, left - 1] = both & 0xFFFFFFFF
