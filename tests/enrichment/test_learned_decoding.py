@@ -374,3 +374,27 @@ def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
     for record in texts:
         for max_chars in (5000, 9):
             assert tokenize(record, max_chars=max_chars) == one_at_a_time(record, max_chars)
+
+
+def test_token_shapes_follow_the_per_character_rule() -> None:
+    """`_shape` (a translate table filled as characters come) gives, for every character,
+    `d` for a digit, `X`/`x` for an upper/other letter and the character itself otherwise."""
+    import random
+    import sys
+
+    from enrichment.learned.features import _shape
+
+    def by_hand(text: str) -> str:
+        return "".join(
+            "d" if ch.isdigit() else ("X" if ch.isupper() else "x") if ch.isalpha() else ch
+            for ch in text
+        )
+
+    rng = random.Random(5)
+    texts = ["Ab12-½²Ⅻ日本ǅ_ß", "", "55mm", "YA24a"]
+    texts += [
+        "".join(chr(rng.randrange(sys.maxunicode + 1)) for _ in range(rng.randint(1, 12)))
+        for _ in range(2000)
+    ]
+    for text in texts:
+        assert _shape(text) == by_hand(text)
