@@ -4,11 +4,14 @@
 row in the weight matrix matters, and most of them are unknown to the model. Here each token
 gets a fixed number of slots (one per feature `sequence` would build, in the same order), the
 ids are looked up once per distinct token text (or word pair, or group and text) and held,
-and the slots are filled with numpy. A slot with no feature holds the model's zero row.
+and the slots are filled with numpy, a few hundred records at a time. A slot with no feature
+holds the model's zero row and is left out: each token's known slots, in order, are one row
+of a sparse tokens × features matrix of ones.
 
-Summing the rows slot by slot, in `sequence`'s order, adds exactly what CRFsuite's feature
-list adds, in the same order (adding the zero row changes nothing), so the emissions — and
-every label, marginal and confidence read from them — are bit for bit those of the strings.
+Its product with the weights adds each row's entries in order to a zero start (CSR's row
+loop), which is what summing the slots in `sequence`'s order adds (adding the zero row changes
+nothing), and what CRFsuite's feature list adds, so the emissions — and every label, marginal
+and confidence read from them — are bit for bit those of the strings.
 `tests/enrichment/test_learned_decoding.py` checks that.
 """
 
@@ -16,54 +19,49 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, compress, repeat
 
 import numpy as np
+from scipy import sparse
 
 from enrichment.learned.features import text_features
 from enrichment.learned.tokens import Token
 
 _CACHE_LIMIT = 200_000
+_PART_RECORDS = 256
+"""Records compiled at a time (their slot arrays a few MB, in cache); the parts' rows are
+joined into one matrix."""
 OWN_SLOTS = 9
 """`w`, `sh`, `p2`, `p3`, `s2`, `s3`, `len`, and `shl` and `num` when they apply."""
 
 
 @dataclass
 class CompiledBatch:
-    """Feature rows of a batch of records: tokens × slots, records one after another."""
+    """Feature rows of a batch of records, records one after another: per token, the ids of
+    its features that the model knows, in slot order (a sparse tokens × features matrix of
+    ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
 
-    ids: np.ndarray
+    matrix: sparse.csr_matrix
     bounds: np.ndarray
     """Record k's tokens are rows `bounds[k]:bounds[k + 1]`."""
-    extra_tokens: np.ndarray
-    """Gazetteer slots, sparse: token rows, ordered by slot …"""
-    extra_ids: np.ndarray
-    """… their feature rows …"""
-    extra_bounds: np.ndarray
-    """… and slot s's pairs are `extra_bounds[s]:extra_bounds[s + 1]`."""
 
-    def emissions(self, rows: Sequence[int], state: np.ndarray) -> list[np.ndarray]:
-        """Per record in `rows`, tokens × labels: its slots' weights summed in slot order."""
-        if not rows:
-            return []
-        pieces = [np.arange(self.bounds[k], self.bounds[k + 1]) for k in rows]
-        lengths = [len(p) for p in pieces]
-        tokens = np.concatenate(pieces)
-        ids = self.ids[tokens]
-        summed = state[ids[:, 0]]
-        for slot in range(1, ids.shape[1]):
-            summed += state[ids[:, slot]]
-        if self.extra_tokens.size:
-            position = np.full(self.ids.shape[0], -1, dtype=np.intp)
-            position[tokens] = np.arange(len(tokens))
-            for s in range(len(self.extra_bounds) - 1):
-                lo, hi = self.extra_bounds[s], self.extra_bounds[s + 1]
-                at = position[self.extra_tokens[lo:hi]]
-                keep = at >= 0
-                # One pair per token per slot: no index repeats within one `+=`.
-                summed[at[keep]] += state[self.extra_ids[lo:hi][keep]]
-        cut = np.cumsum([0, *lengths])
-        return [summed[cut[k] : cut[k + 1]] for k in range(len(rows))]
+    def emissions(self, rows: Sequence[int], state: np.ndarray) -> np.ndarray:
+        """The tokens of the records in `rows`, one after another, × labels: each token's
+        feature rows summed in slot order (CSR's row product adds a row's entries in
+        order, each times 1.0, to a zero start: the very sums of the slots)."""
+        starts = self.bounds[np.asarray(rows, dtype=np.intp)]
+        lengths = self.bounds[np.asarray(rows, dtype=np.intp) + 1] - starts
+        if not len(starts) or not lengths.sum():
+            return np.zeros((0, state.shape[1]))
+        return np.asarray(self.matrix[token_ranges(starts, lengths)] @ state)
+
+
+def token_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])` in a few calls."""
+    ends = np.cumsum(lengths)
+    out = np.arange(int(ends[-1]), dtype=np.intp)
+    out += np.repeat(np.asarray(starts, dtype=np.intp) - (ends - lengths), lengths)
+    return out
 
 
 class CompiledFeatures:
@@ -77,18 +75,18 @@ class CompiledFeatures:
         self._lower: list[str] = []
         self._rows: list[tuple[int, ...]] = []
         """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
-        self._table = np.zeros((0, OWN_SLOTS + 6), dtype=np.intp)
-        """`_rows` as an array (extended as texts are added)."""
+        self._table = np.zeros((OWN_SLOTS + 6, 0), dtype=np.int32)
+        """`_rows` as an array, one row per slot (extended as texts are added)."""
         self._grouped: dict[str, dict[int, int]] = {}
         """Group feature → text row → id of `c=…|w=…`."""
         self._pairs: dict[int, int] = {}
-        """Rows of two texts (first << 32 | second) → id of `b-=a|b` …"""
-        self._pairs_after: dict[int, int] = {}
-        """… and of `b+=a|b`."""
+        """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
-        self._matched: dict[str, dict[str, tuple[int, int]]] = {}
-        self._before: dict[str, int] = {}
-        self._after: dict[str, int] = {}
+        self._match_rows: dict[tuple[str, tuple[str, ...]], int] = {}
+        """(group feature, a token's matches) → its place in `_match_list` …"""
+        self._match_list: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+        """… which holds its `_match_row`."""
+        self._match_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _id(self, feature: str) -> int:
         return self._index.get(feature, self._zero)
@@ -102,9 +100,10 @@ class CompiledFeatures:
     def _text(self, text: str) -> int:
         """Row of `text` in the per-text tables, computed the way `sequence` does."""
         own, left, right, far = text_features(text)
-        ids = [self._id(f) for f in own]
-        ids += [self._zero] * (OWN_SLOTS - len(ids))
-        ids += [self._id(f) for f in (*left, *right, *far)]
+        get, zero = self._index.get, self._zero
+        ids = list(map(get, own, repeat(zero)))
+        ids += [zero] * (OWN_SLOTS - len(ids))
+        ids += map(get, (*left, *right, *far), repeat(zero))
         lower = text.casefold()
         self._lower.append(lower)
         self._rows.append(tuple(ids))
@@ -125,8 +124,45 @@ class CompiledFeatures:
             self._rows.clear()
             self._grouped.clear()
             self._pairs.clear()
-            self._pairs_after.clear()
-            self._table = self._table[:0]
+            self._match_rows.clear()
+            self._match_list.clear()
+            self._match_arrays = None
+            self._table = self._table[:, :0]
+        parts = [
+            self._part(
+                records[a : a + _PART_RECORDS],
+                groups[a : a + _PART_RECORDS],
+                known[a : a + _PART_RECORDS],
+            )
+            for a in range(0, max(len(records), 1), _PART_RECORDS)  # (no record: one part)
+        ]
+        if len(parts) == 1:
+            indptr, indices, bounds = parts[0]
+        else:
+            nnz = np.cumsum([0] + [p[0][-1] for p in parts])
+            tokens = np.cumsum([0] + [p[2][-1] for p in parts])
+            indptr = np.concatenate(
+                [np.zeros(1, dtype=np.int32)] + [p[0][1:] + nnz[k] for k, p in enumerate(parts)]
+            ).astype(np.int32)
+            indices = np.concatenate([p[1] for p in parts])
+            bounds = np.concatenate(
+                [np.zeros(1, dtype=np.intp)] + [p[2][1:] + tokens[k] for k, p in enumerate(parts)]
+            )
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr),
+            shape=(len(indptr) - 1, self._zero + 1),
+            copy=False,
+        )
+        return CompiledBatch(matrix, bounds)
+
+    def _part(
+        self,
+        records: Sequence[Sequence[Token]],
+        groups: Sequence[str],
+        known: Sequence[Sequence[Sequence[str]]],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`batch` of a few hundred records (arrays small enough to stay in the caches): the
+        CSR row pointers and column ids of its tokens, and its records' bounds."""
         texts_index = self._texts
         rows: list[int | None] = []
         fields: list[str] = []
@@ -134,13 +170,13 @@ class CompiledFeatures:
         for tokens in records:
             if tokens:
                 texts, field_column, _, _, glued_column = zip(*tokens, strict=True)
-                first = len(rows)
-                rows += map(texts_index.get, texts)
-                if None in rows[first:]:
-                    for j, text in enumerate(texts, first):
-                        if rows[j] is None:
+                held_rows = list(map(texts_index.get, texts))
+                if None in held_rows:
+                    for j, text in enumerate(texts):
+                        if held_rows[j] is None:
                             held = texts_index.get(text)
-                            rows[j] = self._text(text) if held is None else held
+                            held_rows[j] = self._text(text) if held is None else held
+                rows += held_rows
                 fields += field_column
                 glued_list += glued_column
         n = len(rows)
@@ -150,16 +186,12 @@ class CompiledFeatures:
         zero = self._zero
         fixed = 24
         if n == 0:
-            empty = np.zeros(0, dtype=np.intp)
-            return CompiledBatch(
-                np.zeros((0, fixed), dtype=np.intp), bounds, empty, empty, np.zeros(1, np.intp)
-            )
+            return np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), bounds
         text_row = np.asarray(rows, dtype=np.intp)
-        if len(self._table) < len(self._rows):
-            self._table = np.concatenate(
-                [self._table, np.asarray(self._rows[len(self._table) :], dtype=np.intp)]
-            )
-        table = self._table[text_row]  # n × (OWN_SLOTS + 6)
+        if self._table.shape[1] < len(self._rows):
+            added = np.asarray(self._rows[self._table.shape[1] :], dtype=np.int32).T
+            self._table = np.concatenate([self._table, added], axis=1)
+        table = self._table[:, text_row]  # (OWN_SLOTS + 6) × n
         # Segments: one per (record, field); neighbours count only within a segment.
         field_names = list(dict.fromkeys(fields))
         field_index = {f: k for k, f in enumerate(field_names)}
@@ -178,18 +210,22 @@ class CompiledFeatures:
         segment = np.cumsum(~same_left) - 1
         index = np.minimum(np.arange(n) - starts[segment], 6)
 
-        ids = np.full((n, fixed), zero, dtype=np.intp)
+        extra_at, extra_level, extra_id = self._gazetteer(groups, known, bounds)
+        levels = int(extra_level.max(initial=-1)) + 1
+        # Slot-major (one contiguous row per slot), read token by token at the end.
+        slots = np.full((fixed + levels, n), zero, dtype=np.int32)
+        slots[fixed + extra_level, extra_at] = extra_id
         group_names = list(dict.fromkeys(groups))
         group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
         group_of = group_of_record[record_of]
         field_list = list(field_names)
-        ids[:, 1] = np.asarray([self._constant("f=" + f) for f in field_list])[field_of]
+        slots[1] = np.asarray([self._constant("f=" + f) for f in field_list])[field_of]
+        slots[2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index]
         for g, group in enumerate(group_names):
-            mine = group_of == g
+            mine = group_of == g if len(group_names) > 1 else slice(None)
             c = "c=" + group
-            ids[mine, 0] = self._constant(c)
-            ids[mine, 2] = np.asarray([self._constant(f"i={k}") for k in range(7)])[index[mine]]
-            ids[mine, 3] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
+            slots[0, mine] = self._constant(c)
+            slots[3, mine] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
                 index[mine]
             ]
             grouped = self._grouped.get(c)
@@ -205,44 +241,59 @@ class CompiledFeatures:
                 if held is None:
                     held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
                 found[j] = held
-            ids[mine, 13] = found
-        ids[:, 4 : 4 + OWN_SLOTS] = table[:, :OWN_SLOTS]
-        ids[glued, 14] = self._constant("gl")
+            slots[13, mine] = found
+        slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
+        slots[14, glued] = self._constant("gl")
         left = np.flatnonzero(same_left)
-        ids[left, 15] = table[left - 1, OWN_SLOTS]
-        ids[left, 16] = table[left - 1, OWN_SLOTS + 1]
-        # Word pairs (token i, token i + 1): b+ of i, b- of i + 1.
-        pair_minus = np.full(n, zero, dtype=np.intp)
-        pair_plus = np.full(n, zero, dtype=np.intp)
+        slots[15, left] = table[OWN_SLOTS, left - 1]
+        slots[16, left] = table[OWN_SLOTS + 1, left - 1]
+        # Word pairs (token i, token i + 1): b- of i + 1, b+ of i; one lookup per pair.
         if left.size:
-            pairs, after, lower = self._pairs, self._pairs_after, self._lower
+            pairs, lower = self._pairs, self._lower
             keys = ((text_row[left - 1].astype(np.int64) << 32) | text_row[left]).tolist()
             count = len(keys)
-            minus = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.intp, count=count)
-            plus = np.fromiter(map(after.get, keys, repeat(-1)), dtype=np.intp, count=count)
-            for j in np.flatnonzero(minus < 0).tolist():
+            both = np.fromiter(map(pairs.get, keys, repeat(-1)), dtype=np.int64, count=count)
+            get, zero = self._index.get, self._zero
+            for j in np.flatnonzero(both < 0).tolist():
                 key = keys[j]
-                if key not in pairs:
+                held = pairs.get(key)
+                if held is None:
                     body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
-                    pairs[key] = self._id("b-=" + body)
-                    after[key] = self._id("b+=" + body)
-                minus[j], plus[j] = pairs[key], after[key]
-            pair_minus[left] = minus
-            pair_plus[left - 1] = plus
-        ids[:, 17] = pair_minus
+                    held = pairs[key] = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
+                both[j] = held
+            slots[17, left] = both >> 32
+            slots[21, left - 1] = both & 0xFFFFFFFF
         far_left = np.flatnonzero(same_left2)
-        ids[far_left, 18] = table[far_left - 2, OWN_SLOTS + 4]
-        ids[~same_left, 18] = self._constant("bof")
+        slots[18, far_left] = table[OWN_SLOTS + 4, far_left - 2]
+        slots[18, ~same_left] = self._constant("bof")
         right = np.flatnonzero(same_right)
-        ids[right, 19] = table[right + 1, OWN_SLOTS + 2]
-        ids[right, 20] = table[right + 1, OWN_SLOTS + 3]
-        ids[:, 21] = pair_plus
+        slots[19, right] = table[OWN_SLOTS + 2, right + 1]
+        slots[20, right] = table[OWN_SLOTS + 3, right + 1]
         glued_right = right[glued[right + 1]]
-        ids[glued_right, 22] = self._constant("gr")
+        slots[22, glued_right] = self._constant("gr")
         far_right = np.flatnonzero(same_right2)
-        ids[far_right, 23] = table[far_right + 2, OWN_SLOTS + 5]
-        ids[~same_right, 23] = self._constant("eof")
-        return CompiledBatch(ids, bounds, *self._gazetteer(groups, known, bounds))
+        slots[23, far_right] = table[OWN_SLOTS + 5, far_right + 2]
+        slots[23, ~same_right] = self._constant("eof")
+        known_slot = slots != zero
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.count_nonzero(known_slot, axis=0), out=indptr[1:])
+        # Token by token, each token's slots in order.
+        indices = np.ascontiguousarray(slots.T)[np.ascontiguousarray(known_slot.T)]
+        return indptr, indices, bounds
+
+    def _match_row(
+        self, c: str, matches: tuple[str, ...]
+    ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """The ids of a token's matches as its own features (`g=`, then `c|g=`, per match),
+        as its next token's (`g-1=`) and as its previous token's (`g+1=`)."""
+        here: list[int] = []
+        for match in matches:
+            here += (self._id("g=" + match), self._id(f"{c}|g={match}"))
+        return (
+            tuple(here),
+            tuple(self._id("g-1=" + x) for x in matches),
+            tuple(self._id("g+1=" + x) for x in matches),
+        )
 
     def _gazetteer(
         self,
@@ -251,58 +302,70 @@ class CompiledFeatures:
         bounds: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
-        them, as slots after the fixed ones: (token row, feature row) pairs ordered by slot,
-        and where each slot's pairs begin."""
-        extra: dict[int, list[int]] = {}
-        here_ids, before_ids, after_ids = self._matched, self._before, self._after
+        them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
+        after the fixed ones) and feature rows."""
+        hit_at: list[int] = []
+        hit_row: list[int] = []
+        hit_first: list[bool] = []
+        hit_last: list[bool] = []
+        held_rows = self._match_rows
         for k, matches in enumerate(known):
-            hits = [i for i, x in enumerate(matches) if x]
+            hits = list(compress(range(len(matches)), matches))
             if not hits:
                 continue
             c = "c=" + groups[k]
-            here_group = here_ids.get(c)
-            if here_group is None:
-                here_group = here_ids[c] = {}
+            for i in hits:
+                key = (c, tuple(matches[i]))
+                held = held_rows.get(key)
+                if held is None:
+                    held = held_rows[key] = len(self._match_list)
+                    self._match_list.append(self._match_row(c, key[1]))
+                hit_row.append(held)
             base = int(bounds[k])
-            m = len(matches)
-            near = set(hits)
-            near.update([i - 1 for i in hits if i > 0])
-            near.update([i + 1 for i in hits if i + 1 < m])
-            for i in sorted(near):
-                row: list[int] = []
-                for match in matches[i]:
-                    pair = here_group.get(match)
-                    if pair is None:
-                        pair = here_group[match] = (
-                            self._id("g=" + match),
-                            self._id(f"{c}|g={match}"),
-                        )
-                    row += pair
-                if i > 0:
-                    for x in matches[i - 1]:
-                        held = before_ids.get(x)
-                        if held is None:
-                            held = before_ids[x] = self._id("g-1=" + x)
-                        row.append(held)
-                if i + 1 < m:
-                    for x in matches[i + 1]:
-                        held = after_ids.get(x)
-                        if held is None:
-                            held = after_ids[x] = self._id("g+1=" + x)
-                        row.append(held)
-                extra[base + i] = row
-        at_list: list[int] = []
-        level_list: list[int] = []
-        id_list: list[int] = []
-        for at, row in extra.items():
-            at_list += [at] * len(row)
-            level_list += range(len(row))
-            id_list += row
-        levels = np.asarray(level_list, dtype=np.intp)
-        order = np.argsort(levels, kind="stable")
-        bounds = np.searchsorted(levels[order], np.arange(int(levels.max(initial=-1)) + 2))
-        return (
-            np.asarray(at_list, dtype=np.intp)[order],
-            np.asarray(id_list, dtype=np.intp)[order],
-            bounds,
+            last = len(matches) - 1
+            hit_at += [base + i for i in hits]
+            hit_first += [i == 0 for i in hits]
+            hit_last += [i == last for i in hits]
+        empty = np.zeros(0, dtype=np.intp)
+        if not hit_at:
+            return empty, empty, empty
+        flat, start, length = self._match_table()
+        at = np.asarray(hit_at, dtype=np.intp)
+        row = np.asarray(hit_row, dtype=np.intp)
+        has_next = ~np.asarray(hit_last, dtype=bool)
+        has_previous = ~np.asarray(hit_first, dtype=bool)
+        # Per token, its parts in order: its own matches (0), the previous token's as `g-1=`
+        # (1), the next token's as `g+1=` (2); a token has each part at most once.
+        token = np.concatenate([at, at[has_next] + 1, at[has_previous] - 1])
+        part = np.repeat(np.arange(3, dtype=np.intp), [len(at), has_next.sum(), has_previous.sum()])
+        source = np.concatenate([row, row[has_next], row[has_previous]])
+        order = np.argsort(token * 3 + part, kind="stable")
+        token, part, source = token[order], part[order], source[order]
+        sizes = length[source, part]
+        ids = flat[token_ranges(start[source, part], sizes)] if sizes.sum() else empty
+        # Slot numbers: the rank of each id among its token's.
+        new_token = np.ones(len(token), dtype=bool)
+        new_token[1:] = token[1:] != token[:-1]
+        ends = np.cumsum(sizes)
+        token_start = (ends - sizes)[new_token]
+        levels = np.arange(int(ends[-1]), dtype=np.intp) - np.repeat(
+            np.repeat(token_start, np.diff(np.append(np.flatnonzero(new_token), len(token)))),
+            sizes,
         )
+        return np.repeat(token, sizes), levels, ids
+
+    def _match_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_match_list` as arrays: all ids one after another, and per row and part (own,
+        `g-1=`, `g+1=`) where its ids start and how many there are."""
+        if self._match_arrays is None or len(self._match_arrays[1]) < len(self._match_list):
+            sizes = np.asarray(
+                [[len(p) for p in parts] for parts in self._match_list], dtype=np.intp
+            ).reshape(-1, 3)
+            flat = np.fromiter(
+                chain.from_iterable(chain.from_iterable(self._match_list)),
+                dtype=np.intp,
+                count=int(sizes.sum()),
+            )
+            starts = (np.cumsum(sizes.ravel()) - sizes.ravel()).reshape(-1, 3)
+            self._match_arrays = (flat, starts, sizes)
+        return self._match_arrays

@@ -23,15 +23,27 @@ _SHAPE_RUNS = re.compile(r"(.)\1+")
 
 
 def _shape(text: str) -> str:
-    chars = []
-    for ch in text:
+    """Digits as `d`, letters as `X` or `x` (upper or not), anything else as itself."""
+    return text.translate(_SHAPES)
+
+
+class _ShapeTable(dict[int, str]):
+    """`str.translate`'s table for `_shape`, filled a character at a time as texts bring
+    them (a character's shape is computed once, then looked up in C)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         if ch.isdigit():
-            chars.append("d")
+            shape = "d"
         elif ch.isalpha():
-            chars.append("X" if ch.isupper() else "x")
+            shape = "X" if ch.isupper() else "x"
         else:
-            chars.append(ch)
-    return "".join(chars)
+            shape = ch
+        self[code] = shape
+        return shape
+
+
+_SHAPES = _ShapeTable()
 
 
 def text_features(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 MAX_VALUE_TOKENS = 8
@@ -26,7 +27,7 @@ class Gazetteer:
     counts: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
     fold_counts: list[dict[tuple[str, ...], Counter[str]]] = field(default_factory=list)
     longest: int = 0
-    _starts: dict[str, tuple[int, ...]] | None = field(default=None, repr=False, compare=False)
+    _starts: Any = field(default=None, repr=False, compare=False)
     _starts_size: int = field(default=-1, repr=False, compare=False)
 
     @classmethod
@@ -57,34 +58,74 @@ class Gazetteer:
             return out
         excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
-        counts = self.counts
-        starts = self._first_words()
-        for i in [i for i, word in enumerate(lowered) if word in starts]:
-            for length in starts[lowered[i]]:
-                if length > n - i or length > self.longest:
-                    continue
-                key = tuple(lowered[i : i + length])
-                hit = counts.get(key)
-                if hit is None:
-                    continue
-                gone = excluded.get(key) if excluded is not None else None
-                for attribute, count in hit.items():
-                    if gone is not None and count - gone.get(attribute, 0) <= 0:
-                        continue
-                    out[i].append(f"{attribute}:B")
-                    for j in range(i + 1, i + length):
-                        out[j].append(f"{attribute}:I")
+        starts, pairs, _ = self._lookup()
+        for i in list(compress(range(n), map(starts.__contains__, lowered))):
+            word = lowered[i]
+            single, longer = starts[word]
+            # Lengths of the values starting with this word and the next, longest first,
+            # then the one-word value: the other lengths have no value to find.
+            if longer and i + 1 < n:
+                for length in pairs.get((word, lowered[i + 1]), ()):
+                    if length <= n - i:
+                        self._tag(out, i, length, tuple(lowered[i : i + length]), excluded)
+            if single is not None:
+                self._tag(out, i, 1, single, excluded)
         return out
 
-    def _first_words(self) -> dict[str, tuple[int, ...]]:
-        """Words a listed value starts with, and the lengths (in words) of the values that
-        start with each, longest first: every other position and length is skipped at once
-        (the same matches, in the same order, as trying every length down from `longest`)."""
+    def _tag(
+        self,
+        out: list[list[str]],
+        i: int,
+        length: int,
+        key: tuple[str, ...],
+        excluded: dict[tuple[str, ...], Counter[str]] | None,
+    ) -> None:
+        """Tag tokens `i … i + length - 1` with every attribute `key` is a listed value of
+        (that the left-out fold does not alone account for)."""
+        hit = self.counts.get(key)
+        if hit is None:
+            return
+        gone = excluded.get(key) if excluded is not None else None
+        for attribute, begin, inside in self._starts[2][key]:
+            if gone is not None and hit[attribute] - gone.get(attribute, 0) <= 0:
+                continue
+            out[i].append(begin)
+            for j in range(i + 1, i + length):
+                out[j].append(inside)
+
+    def _lookup(
+        self,
+    ) -> tuple[
+        dict[str, tuple[tuple[str] | None, bool]],
+        dict[tuple[str, str], tuple[int, ...]],
+        dict[tuple[str, ...], tuple[tuple[str, str, str], ...]],
+    ]:
+        """What `tags` looks up, built once per gazetteer: per word that starts a listed
+        value, the key of that one-word value (None if it is not one) and whether longer ones
+        start with it; per first two
+        words of the longer values, their lengths (in words), longest first; and per value,
+        its attributes with their `:B` and `:I` tags. Only lengths that some value has are
+        tried, so the matches (and their order) are those of trying every length down from
+        `longest`."""
         if self._starts is None or self._starts_size != len(self.counts):
-            lengths: dict[str, set[int]] = {}
+            starts: dict[str, tuple[tuple[str] | None, bool]] = {}
+            pairs: dict[tuple[str, str], set[int]] = {}
             for key in self.counts:
-                lengths.setdefault(key[0], set()).add(len(key))
-            self._starts = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+                single, longer = starts.get(key[0], (None, False))
+                starts[key[0]] = (
+                    (key[0],) if len(key) == 1 else single,
+                    longer or len(key) > 1,
+                )
+                if len(key) > 1:
+                    pairs.setdefault((key[0], key[1]), set()).add(len(key))
+            self._starts = (
+                starts,
+                {k: tuple(sorted(ls, reverse=True)) for k, ls in pairs.items()},
+                {
+                    key: tuple((a, f"{a}:B", f"{a}:I") for a in hit)
+                    for key, hit in self.counts.items()
+                },
+            )
             self._starts_size = len(self.counts)
         return self._starts
 

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ class TrainingSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Candidate:
     attribute: str
     field: str
@@ -257,7 +258,7 @@ class LearnedExtractor:
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
             tokens = tokenize(fields, max_chars=self.params.max_chars)
             allowed = self.group_attributes.get(group)
-            known.append(self.gazetteer.tags([t.text.casefold() for t in tokens]))
+            known.append(self.gazetteer.tags(list(map(str.casefold, map(_TEXT, tokens)))))
             record_groups.append(group)
             prepared.append((tokens, fields, allowed))
         with _COMPILING:
@@ -404,10 +405,18 @@ def _collector_paused() -> Iterator[None]:
 
 def _title_tokens(tokens: list[Token]) -> int:
     """How many tokens the first field (the title) has: where secondary spans are sought."""
-    count = 0
-    while count < len(tokens) and tokens[count].field == tokens[0].field:
-        count += 1
-    return count
+    if not tokens:
+        return 0
+    first = tokens[0].field
+    if tokens[-1].field == first:
+        return len(tokens)
+    # Each field's tokens are one run: the title ends where the first other field begins.
+    fields = list(map(_FIELD, tokens))
+    return min(fields.index(f) for f in set(fields) if f != first)
+
+
+_TEXT = itemgetter(0)
+_FIELD = itemgetter(1)
 
 
 def _candidates(
@@ -421,17 +430,33 @@ def _candidates(
     most likely labelling, or secondary ones read from the marginals)."""
     if not tokens:
         return []
-    best: dict[str, _Candidate] = {}
-    field_index = {f: i for i, f in enumerate(texts)}
+    # The best piece per attribute first (a later one only when strictly better, as before),
+    # then a candidate for each chosen piece only: most spans lose to another of their
+    # attribute, and building a candidate costs more than choosing one.
+    chosen: dict[str, tuple[TaggedSpan, int, int]] = {}
     for span in spans:
-        for first, last in _field_pieces(tokens, span.first, span.last):
-            head, tail = tokens[first], tokens[last]
-            key = tuple(t.text.casefold() for t in tokens[first : last + 1])
-            known = _known(gazetteer, span.attribute, key, leave_out)
-            position = first
-            while position > 0 and tokens[position - 1].field == head.field:
-                position -= 1
-            candidate = _Candidate(
+        first, last = span.first, span.last
+        if tokens[first].field == tokens[last].field:  # fields are runs: one piece
+            pieces: Sequence[tuple[int, int]] = ((first, last),)
+        else:
+            pieces = _field_pieces(tokens, first, last)
+        for piece in pieces:
+            held = chosen.get(span.attribute)
+            if held is None or span.score > held[0].score:
+                chosen[span.attribute] = (span, *piece)
+    if not chosen:
+        return []
+    field_index = {f: i for i, f in enumerate(texts)}
+    # Each field's tokens are one run (`tokenize` reads the fields one after another), so
+    # the first token of a field is where its run starts.
+    token_fields = [t.field for t in tokens]
+    out = []
+    for span, first, last in chosen.values():
+        head, tail = tokens[first], tokens[last]
+        key = tuple(map(str.casefold, map(_TEXT, tokens[first : last + 1])))
+        known = _known(gazetteer, span.attribute, key, leave_out)
+        out.append(
+            _Candidate(
                 attribute=span.attribute,
                 field=head.field,
                 start=head.start,
@@ -449,14 +474,12 @@ def _candidates(
                     known=known,
                     tokens=last - first + 1,
                     field_index=field_index.get(head.field, 0),
-                    position=first - position,
+                    position=first - token_fields.index(head.field),
                     secondary=span.secondary,
                 ),
             )
-            held = best.get(span.attribute)
-            if held is None or candidate.score > held.score:
-                best[span.attribute] = candidate
-    return list(best.values())
+        )
+    return out
 
 
 def _field_pieces(tokens: list[Token], first: int, last: int) -> list[tuple[int, int]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from enrichment.learned.blas import single_threaded_blas
 from enrichment.learned.compiled import CompiledBatch
 from enrichment.learned.examples import OUTSIDE
 
@@ -211,7 +212,7 @@ class CRFTagger:
     def _spans_of(
         self,
         lengths: Sequence[int],
-        emissions: Callable[[list[int], np.ndarray], list[np.ndarray]],
+        emissions: Callable[[list[int], np.ndarray], np.ndarray],
         allowed: Sequence[Sequence[str] | None],
         extra: Sequence[Sequence[str]],
         extra_limits: Sequence[int],
@@ -221,14 +222,26 @@ class CRFTagger:
         for i, (length, labels) in enumerate(zip(lengths, allowed, strict=True)):
             if length:
                 by_labels.setdefault(self._label_set(labels), []).append(i)
-        for key, members in by_labels.items():
-            state, transitions = self._restricted_weights(key)
-            names = [self.label_names[k] for k in key]
-            for start in range(0, len(members), _BATCH_RECORDS):
-                chosen = members[start : start + _BATCH_RECORDS]
-                paths, marginals = _decode(emissions(chosen, state), transitions)
-                for i, path, marginal in zip(chosen, paths, marginals, strict=True):
-                    out[i] = _spans(path, marginal, names, extra[i], extra_limits[i])
+        with single_threaded_blas():
+            for key, members in by_labels.items():
+                state, transitions = self._restricted_weights(key)
+                names = [self.label_names[k] for k in key]
+                for start in range(0, len(members), _BATCH_RECORDS):
+                    chosen = members[start : start + _BATCH_RECORDS]
+                    chosen_lengths = np.asarray([lengths[i] for i in chosen], dtype=np.intp)
+                    paths, marginals = _decode(
+                        emissions(chosen, state), chosen_lengths, transitions
+                    )
+                    found = _spans(
+                        paths,
+                        marginals,
+                        chosen_lengths,
+                        names,
+                        [extra[i] for i in chosen],
+                        [extra_limits[i] for i in chosen],
+                    )
+                    for i, spans in zip(chosen, found, strict=True):
+                        out[i] = spans
         return out
 
     def _label_set(self, labels: Sequence[str] | None) -> tuple[int, ...]:
@@ -251,10 +264,10 @@ class CRFTagger:
             self._restricted[key] = held
         return held
 
-    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> list[np.ndarray]:
-        """Per sequence, tokens × labels: the summed weights of each token's features (a
-        feature the model does not know weighs nothing). One gather and one sum for the
-        whole batch."""
+    def _emissions(self, xseqs: Sequence[list[list[str]]], state: np.ndarray) -> np.ndarray:
+        """The sequences' tokens, one after another, × labels: the summed weights of each
+        token's features (a feature the model does not know weighs nothing). One gather and
+        one sum for the whole batch."""
         get = self._feature_index.get
         unknown = len(self.feature_names)
         flat = [f for xseq in xseqs for feats in xseq for f in feats]
@@ -265,22 +278,31 @@ class CRFTagger:
         tokens = sparse.csr_matrix(
             (np.ones(len(flat)), ids, indptr), shape=(len(widths), state.shape[0])
         )
-        summed = np.asarray(tokens @ state)
-        bounds = np.cumsum([0] + [len(xseq) for xseq in xseqs])
-        return [summed[bounds[k] : bounds[k + 1]] for k in range(len(xseqs))]
+        return np.asarray(tokens @ state)
+
+
+VITERBI_LOOP = 48
+"""From this many sequences at a step on, Viterbi's maximum over the previous label is a loop
+of elementwise maxima over it (two numpy calls a label, each over all sequences × labels);
+below, one reduction over a sequences × labels × labels array costs fewer calls."""
 
 
 def _decode(
-    emissions: Sequence[np.ndarray], transitions: np.ndarray
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Viterbi paths and forward-backward marginals of a batch of sequences.
+    emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi labels and forward-backward marginals of a batch of sequences, given and
+    returned one after another (`lengths` tokens each): tokens, and tokens × labels.
 
     The sequences are ordered longest first and laid out time-major, so step t works on
     the prefix of sequences still running: every numpy call covers the whole batch, and no
     step is spent on padding.
+
+    Viterbi keeps only each step's best scores, as maxima (exact, whatever the order they
+    are taken in); the back pointer of a step is taken while backtracking, for the label
+    chosen there only: the first maximum over the previous labels of the same sums, which
+    is what a pointer kept for every label would hold.
     """
-    b, n = len(emissions), transitions.shape[0]
-    lengths = np.asarray([e.shape[0] for e in emissions])
+    b, n = len(lengths), transitions.shape[0]
     order = np.argsort(-lengths, kind="stable")
     sorted_lengths = lengths[order]
     t_max = int(sorted_lengths[0])
@@ -288,40 +310,46 @@ def _decode(
     active = np.searchsorted(-sorted_lengths, -np.arange(t_max), side="left")
     begin = np.zeros(t_max + 1, dtype=np.intp)
     np.cumsum(active, out=begin[1:])
-    offsets = np.zeros(b + 1, dtype=np.intp)
-    np.cumsum(sorted_lengths, out=offsets[1:])
-    stacked = np.concatenate([emissions[k] for k in order])
-    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j.
+    starts = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(lengths, out=starts[1:])
+    # Row of (sequence j in sorted order, step t) in the time-major layout: begin[t] + j;
+    # `given[row]` is its row in the given layout.
     seq_of_row = np.concatenate([np.arange(k) for k in active])
     step_of_row = np.repeat(np.arange(t_max), active)
-    emit = stacked[offsets[seq_of_row] + step_of_row]
+    given = starts[order][seq_of_row] + step_of_row
+    emit = emissions[given]
     rows = emit.shape[0]
 
-    # Viterbi, log space.
-    back = np.zeros((rows, n), dtype=np.intp)
-    score = emit[: active[0]].copy()
-    final = np.empty((b, n))
-    # cand[sequence, to, from]: the reductions run over the contiguous last axis (the same
-    # sums, maxima and first-maximum ties as over `from` in any other layout).
-    into = np.ascontiguousarray(transitions.T)[None]
+    # Viterbi, log space: scores[row] = best score of each label at that step.
+    scores = np.empty((rows, n))
+    scores[: active[0]] = emit[: active[0]]
+    moves = [transitions[f] for f in range(n)]  # from label f to each label
+    scratch = np.empty((int(active[0]), n))
     for t in range(1, t_max):
         k = active[t]
-        final[k : active[t - 1]] = score[k:]
-        cand = score[:k, None, :] + into
-        best = cand.argmax(axis=2)
-        back[begin[t] : begin[t + 1]] = best
-        score = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
-        score += emit[begin[t] : begin[t + 1]]
-    final[: active[t_max - 1]] = score
+        previous = scores[begin[t - 1] : begin[t - 1] + k]
+        here = scores[begin[t] : begin[t + 1]]
+        if k >= VITERBI_LOOP:
+            columns = previous.T
+            np.add(columns[0][:, None], moves[0], out=here)
+            step = scratch[:k]
+            for f in range(1, n):
+                np.add(columns[f][:, None], moves[f], out=step)
+                np.maximum(here, step, out=here)
+        else:
+            np.maximum.reduce(previous[:, :, None] + transitions[None], axis=1, out=here)
+        here += emit[begin[t] : begin[t + 1]]
     labels = np.empty(rows, dtype=np.intp)
     current = np.zeros(b, dtype=np.intp)
+    into = np.ascontiguousarray(transitions.T)  # into[to]: from each label to `to`
     for t in range(t_max - 1, -1, -1):
         k = active[t]
         ending = active[t + 1] if t + 1 < t_max else 0
-        current[ending:k] = final[ending:k].argmax(axis=1)
+        current[ending:k] = scores[begin[t] + ending : begin[t] + k].argmax(axis=1)
         labels[begin[t] : begin[t + 1]] = current[:k]
         if t:
-            current[:k] = back[begin[t] + np.arange(k), current[:k]]
+            came = scores[begin[t - 1] : begin[t - 1] + k] + into[current[:k]]
+            current[:k] = came.argmax(axis=1)
 
     # Forward-backward, scaled, probability space.
     expt = np.exp(transitions)
@@ -341,55 +369,122 @@ def _decode(
     marginal = alpha * beta
     marginal /= marginal.sum(axis=1, keepdims=True)
 
-    paths: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * b
-    marginals: list[np.ndarray] = [np.empty((0, n))] * b
-    for j in range(b):
-        where = begin[: sorted_lengths[j]] + j
-        paths[order[j]] = labels[where]
-        marginals[order[j]] = marginal[where]
+    paths = np.empty(rows, dtype=np.intp)
+    paths[given] = labels
+    marginals = np.empty((rows, n))
+    marginals[given] = marginal
     return paths, marginals
 
 
+SHORT_RUN = 8
+"""Runs shorter than this have their mean summed left to right, as numpy's `add.reduce` sums
+fewer than 8 floats; longer runs are summed by `add.reduce` itself (its pairwise order)."""
+
+
 def _spans(
-    path: np.ndarray,
-    marginal: np.ndarray,
+    paths: np.ndarray,
+    marginals: np.ndarray,
+    lengths: np.ndarray,
     names: list[str],
-    extra: Sequence[str],
-    extra_limit: int,
-) -> list[TaggedSpan]:
-    out: list[TaggedSpan] = []
-    labels = path.tolist()
-    n = len(labels)
+    extra: Sequence[Sequence[str]],
+    extra_limits: Sequence[int],
+) -> list[list[TaggedSpan]]:
+    """Per sequence of a decoded batch (given one after another, `lengths` tokens each): the
+    runs of equal non-`O` labels of its path, each with the lowest and the mean marginal of
+    its label over the run and the larger marginal of that label just outside it (`spill`),
+    then its secondary spans. The runs and their figures are found for the whole batch at
+    once; the mean of a run is the float `_mean` gives."""
+    b = len(lengths)
+    out: list[list[TaggedSpan]] = [[] for _ in range(b)]
+    rows = len(paths)
+    if not rows:
+        return out
+    cut = np.zeros(b + 1, dtype=np.intp)
+    np.cumsum(lengths, out=cut[1:])
+    record_of = np.repeat(np.arange(b), lengths)
+    new_run = np.ones(rows, dtype=bool)
+    new_run[1:] = (paths[1:] != paths[:-1]) | (record_of[1:] != record_of[:-1])
+    run_first = np.flatnonzero(new_run)
+    run_last = np.append(run_first[1:], rows) - 1
+    own = marginals[np.arange(rows), paths]  # each token's marginal of its own label
+    lowest = np.minimum.reduceat(own, run_first)
     outside = names.index(OUTSIDE) if OUTSIDE in names else -1
-    i = 0
-    while i < n:
-        label = labels[i]
-        if label == outside:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and labels[j + 1] == label:
-            j += 1
-        run = marginal[i : j + 1, label]
-        spill = max(
-            float(marginal[i - 1, label]) if i > 0 else 0.0,
-            float(marginal[j + 1, label]) if j + 1 < n else 0.0,
-        )
-        out.append(TaggedSpan(names[label], i, j, float(run.min()), _mean(run), spill))
-        i = j + 1
-    limit = min(extra_limit, n)
-    if limit and extra:
-        used = set(labels)
-        position = {name: k for k, name in enumerate(names)}
-        peaks = marginal[:limit].max(axis=0).tolist()
-        for name in extra:
-            k = position.get(name)
-            if k is None or k in used or peaks[k] < SECONDARY_FLOOR:
-                continue  # (below the floor `_secondary` finds nothing)
-            span = _secondary(name, marginal[:limit, k])
-            if span is not None:
-                out.append(span)
+    keep = paths[run_first] != outside
+    first, last, lowest = run_first[keep], run_last[keep], lowest[keep]
+    label = paths[first]
+    record = record_of[first]
+    size = last - first + 1
+    total = own[first].copy()
+    for k in range(1, SHORT_RUN - 1):
+        inside = k < size
+        total[inside] += own[first[inside] + k]
+    means = total / size
+    for r in np.flatnonzero(size >= SHORT_RUN).tolist():
+        means[r] = _mean(own[first[r] : last[r] + 1])
+    before = np.zeros(len(first))
+    has_before = first > cut[record]
+    before[has_before] = marginals[first[has_before] - 1, label[has_before]]
+    after = np.zeros(len(first))
+    has_after = last + 1 < cut[record + 1]
+    after[has_after] = marginals[last[has_after] + 1, label[has_after]]
+    spill = np.maximum(before, after)
+    base = cut[record]
+    for rec, lab, i, j, low, mean, sp in zip(
+        record.tolist(),
+        label.tolist(),
+        (first - base).tolist(),
+        (last - base).tolist(),
+        lowest.tolist(),
+        means.tolist(),
+        spill.tolist(),
+        strict=True,
+    ):
+        out[rec].append(TaggedSpan(names[lab], i, j, low, mean, sp))
+    _add_secondary(out, paths, marginals, cut, record_of, names, extra, extra_limits)
     return out
+
+
+def _add_secondary(
+    out: list[list[TaggedSpan]],
+    paths: np.ndarray,
+    marginals: np.ndarray,
+    cut: np.ndarray,
+    record_of: np.ndarray,
+    names: list[str],
+    extra: Sequence[Sequence[str]],
+    extra_limits: Sequence[int],
+) -> None:
+    """For each sequence and each of its `extra` labels its path does not use, the most
+    probable run of that label among its first `extra_limits` tokens, when the label's peak
+    marginal there reaches `SECONDARY_FLOOR` (peaks of all sequences at once)."""
+    b = len(out)
+    lengths = np.diff(cut)
+    limits = np.minimum(np.asarray(extra_limits, dtype=np.intp), lengths)
+    wanted = np.asarray([bool(e) for e in extra], dtype=bool) & (limits > 0)
+    if not wanted.any():
+        return
+    used = np.zeros((b, len(names)), dtype=bool)
+    used[record_of, paths] = True
+    chosen = np.flatnonzero(wanted)
+    starts = cut[chosen]
+    heads = np.arange(int(limits[chosen].sum()), dtype=np.intp)
+    offsets = np.cumsum(limits[chosen]) - limits[chosen]
+    heads += np.repeat(starts - offsets, limits[chosen])
+    peaks = np.maximum.reduceat(marginals[heads], offsets, axis=0)
+    position = {name: k for k, name in enumerate(names)}
+    peak_rows = peaks.tolist()
+    used_rows = used[chosen].tolist()
+    for r, (k_record, peak, in_use) in enumerate(
+        zip(chosen.tolist(), peak_rows, used_rows, strict=True)
+    ):
+        a, limit = int(starts[r]), int(limits[k_record])
+        for name in extra[k_record]:
+            k = position.get(name)
+            if k is None or in_use[k] or peak[k] < SECONDARY_FLOOR:
+                continue  # (below the floor `_secondary` finds nothing)
+            span = _secondary(name, marginals[a : a + limit, k])
+            if span is not None:
+                out[k_record].append(span)
 
 
 def _secondary(label: str, marginals: np.ndarray) -> TaggedSpan | None:

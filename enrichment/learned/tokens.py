@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import accumulate, chain, repeat
+from operator import itemgetter, not_
 from typing import NamedTuple
 
 MAX_FIELD_CHARS = 5_000
@@ -53,17 +55,32 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         max_chars: Each field is read up to this many characters.
     """
     tokens: list[Token] = []
-    new = tuple.__new__  # Token(...) without the named tuple's Python-level __new__
     for field, text in texts.items():
         if not text:
             continue
-        previous_end = -1
-        append = tokens.append
-        for match in _TOKEN.finditer(text[:max_chars]):
-            start, end = match.span()
-            append(new(Token, (match.group(), field, start, end, start == previous_end)))
-            previous_end = end
+        pairs = _SPACED.findall(text[:max_chars])
+        if not pairs:
+            continue
+        # Offsets: the running sum of the lengths of each token's whitespace and text.
+        offsets = list(accumulate(map(len, chain.from_iterable(pairs))))
+        glued = list(map(not_, map(_FIRST, pairs)))
+        glued[0] = False
+        tokens += map(
+            _NEW,
+            repeat(Token),
+            zip(map(_SECOND, pairs), repeat(field), offsets[0::2], offsets[1::2], glued),
+        )
     return tokens
+
+
+_SPACED = re.compile(r"(\s*)(" + _TOKEN.pattern + ")")
+"""`_TOKEN` with the whitespace before it. Every character that is not whitespace starts a
+`_TOKEN` match (digits, letters, `_` and any other symbol each have an alternative), so the
+text between two tokens is whitespace only and `findall` gives `finditer`'s tokens, with
+their offsets in C instead of two method calls per match."""
+_NEW = tuple.__new__  # Token(...) without the named tuple's Python-level __new__
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
 def words(text: str) -> tuple[str, ...]:
