@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,22 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+def _drop_database(admin: Any, name: str) -> None:
+    """Drop a test database (its open connections closed first) and let the admin engine go."""
+    import sqlalchemy as sa
+
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
 @contextmanager
 def prefect_server_on_postgres(
     home: Path, extra_env: dict[str, str] | None = None
@@ -81,16 +98,7 @@ def prefect_server_on_postgres(
     finally:
         if server is not None:
             server.stop()
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        _drop_database(admin, name)
 
 
 @pytest.fixture(scope="session")
@@ -191,16 +199,7 @@ def postgres_database() -> Iterator[str]:
         from catalog.db import engine_for
 
         engine_for.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        _drop_database(admin, name)
 
 
 def _reset_postgres(url: str) -> None:
