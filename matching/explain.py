@@ -44,8 +44,8 @@ def evidence(table: RecordTable, left: int, right: int, features: np.ndarray) ->
 
     Returns:
         `agreed` / `disagreed`: comparison names; `values`: each comparison's value (None where
-        it could not be made); `shared_codes`, `titles`, `brands`, `prices`, `gtins`: what the
-        two records say.
+        it could not be made); `shared_codes`, `titles`, `brands`, `prices`, `gtins`,
+        `part_numbers` (normalised MPN / model number): what the two records say.
     """
     values = {
         name: (None if math.isnan(float(v)) else round(float(v), 4))
@@ -76,11 +76,38 @@ def evidence(table: RecordTable, left: int, right: int, features: np.ndarray) ->
         "brands": [table.brand[left], table.brand[right]],
         "prices": [_price(table.price[left]), _price(table.price[right])],
         "gtins": [table.gtin[left], table.gtin[right]],
+        "part_numbers": [table.code_value[left] or None, table.code_value[right] or None],
     }
 
 
+_AGAINST: dict[str, str] = {
+    "title_cosine_chars": "titles differ",
+    "title_token_set_ratio": "title words differ",
+    "code_best_similarity": "model codes differ",
+    "code_value_equal": "part numbers differ",
+    "gtin_equal": "GTINs differ",
+    "brand_equal": "brands differ",
+    "quantity_jaccard": "quantities differ",
+    "quantity_unit_conflict": "quantities conflict",
+    "number_jaccard": "numbers differ",
+    "digit_jaccard": "digits differ",
+    "code_in_other_text": "code not in the other's text",
+    "category_cosine": "categories differ",
+    "price_ratio": "prices differ",
+}
+"""How a reviewer says each disagreement; `_SIDES` adds the two values where they help."""
+
+_SIDES: dict[str, str] = {
+    "code_value_equal": "part_numbers",
+    "gtin_equal": "gtins",
+    "brand_equal": "brands",
+    "price_ratio": "prices",
+}
+
+
 def sentence(found: dict[str, Any], probability: float) -> str:
-    """One line a reviewer reads: what agreed, what did not, and how likely a match."""
+    """One line a reviewer reads: what agreed, what did not (with both values where they are
+    short: part numbers, GTINs, brands, prices), and how likely a match."""
     parts = []
     if found["shared_codes"]:
         parts.append(f"same code {found['shared_codes'][0].upper()}")
@@ -91,11 +118,22 @@ def sentence(found: dict[str, Any], probability: float) -> str:
     title = found["values"].get("title_cosine_chars")
     if title is not None:
         parts.append(f"titles {title:.2f} similar")
-    against = [d.replace("_", " ") for d in found["disagreed"]]
+    against = [_against(found, name) for name in found["disagreed"]]
     text = ", ".join(parts) or "little in common"
     if against:
         text += "; but " + ", ".join(against)
     return f"{text} (P(match) {probability:.2f})"
+
+
+def _against(found: dict[str, Any], name: str) -> str:
+    phrase = _AGAINST.get(name, name.replace("_", " "))
+    sides = found.get(_SIDES.get(name, ""))
+    if not sides or any(side is None for side in sides):
+        return phrase
+    shown = [f"{side:.2f}" if isinstance(side, float) else str(side).upper() for side in sides]
+    if name == "brand_equal":
+        shown = [str(side) for side in sides]
+    return f"{phrase} ({shown[0]} / {shown[1]})"
 
 
 def _price(value: float) -> float | None:

@@ -40,13 +40,20 @@ LEVELS: tuple[tuple[str, tuple[float, ...]], ...] = (
 
 
 FIXED_M: dict[str, tuple[float, ...]] = {
-    "code_value_equal": (0.9, 0.1),
-    "gtin_equal": (0.95, 0.05),
+    "code_value_equal": (0.995, 0.005),
+    "gtin_equal": (0.998, 0.002),
 }
 """m-probabilities set, not learned, for identifiers (as Splink lets one fix them): where both
 records have a GTIN / MPN, a true duplicate carries the same one nearly always (typos aside).
 Learned, EM lets "same spec, same price, same brand" — lookalike products — outvote the one
-comparison that tells them apart."""
+comparison that tells them apart. A disagreement weighs about −7.6 bits (MPN) and −9 (GTIN):
+identical titles alone add ~10 correlated bits (character cosine, word Jaccard, numbers,
+codes), so at the earlier 0.1 / 0.05 two lookalikes with different part numbers — the
+bundled example's three "Hard Hat Type I Class E 4-Point Ratchet, Blue", each its own MPN —
+were proposed as one product. Chosen on data with truth, none of it validation: pairwise F1
+on the bundled example 0.571 → 0.857, on a generated 100k catalogue 0.972 → 0.975, and
+match-class F1 on Walmart–Amazon's *train* pairs (the public set with model numbers, fitted
+without its labels) 0.560 → 0.600; the other sets have no identifier and do not move."""
 
 
 def _levels(features: np.ndarray) -> list[np.ndarray]:

@@ -72,3 +72,27 @@ def test_unsupervised_scores_stay_below_auto_merge() -> None:
     result = find_duplicates(table)
     assert result.model.kind == "unsupervised"
     assert result.probability.max() <= UNSUPERVISED_CAP < 0.9
+
+
+def test_unsupervised_lookalikes_with_different_part_numbers_are_not_one_product() -> None:
+    """The bundled example lists some products twice (same MPN) and sells lookalikes: same
+    title and brand, their own MPN. Without labels, only the relistings are proposed."""
+    import csv
+
+    from matching.dedupe import find_duplicates
+    from matching.records import assign_roles, prepare
+    from tests.conftest import EXAMPLES
+
+    with (EXAMPLES / "acme_supplier_catalog.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = ["Product Name", "Brand", "MFR Part No", "UPC", "Unit Price"]
+    table = prepare({c: [r[c] for r in rows] for c in columns}, assign_roles(columns))
+    groups = find_duplicates(table).clusters.groups()
+    part_numbers = [{rows[i]["MFR Part No"].strip().upper() for i in g} - {""} for g in groups]
+    assert groups and all(len(found) == 1 for found in part_numbers), part_numbers
+    relisted = {
+        mpn.upper()
+        for mpn in {r["MFR Part No"].strip() for r in rows} - {""}
+        if sum(r["MFR Part No"].strip() == mpn for r in rows) > 1
+    }
+    assert relisted <= set().union(*part_numbers)  # every relisting found
