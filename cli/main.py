@@ -180,7 +180,11 @@ def demo(
     console.print(
         "Next: [bold]skuflow review list[/bold] to see what waits for a person, "
         "[bold]skuflow review approve --all --min-confidence 0.8[/bold] to accept the likely "
-        "ones, [bold]skuflow rollback[/bold] to undo a field."
+        "ones, [bold]skuflow rollback[/bold] to undo a field. The proposed merges of "
+        "duplicate listings: [bold]skuflow review list --operation dedupe[/bold]. In the "
+        "browser: [bold]skuflow api keys create --org "
+        f"{get_settings().organization}[/bold], then [bold]skuflow api[/bold] and open "
+        "http://127.0.0.1:8000/ui."
     )
 
 

@@ -143,6 +143,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     ingest = summary.get("ingest", {})
     classify = summary.get("classify", {})
     enrich = summary.get("enrich", {})
+    dedupe = summary.get("dedupe", {})  # only when the schema turns matching on
     changes = summary.get("changes", {})
     validation = summary.get("validation", {})
     table = Table(title=f"onboard run {summary.get('run_id')}: {summary.get('status')}")
@@ -161,6 +162,14 @@ def print_summary(summary: dict[str, Any]) -> None:
         ("  categories applied / for review / dropped", _decisions(classify)),
         ("enriched: records looked at", enrich.get("processed", 0)),
         ("  values applied / for review / dropped", _decisions(enrich)),
+        *(
+            [
+                ("deduped: records matched", dedupe.get("records", 0)),
+                ("  merges applied / for review / dropped", _decisions(dedupe)),
+            ]
+            if dedupe
+            else []
+        ),
         ("changes applied (all stages)", changes.get("applied", 0)),
         ("changes queued for review", changes.get("queued_for_review", 0)),
         ("changes dropped (kept in the log)", changes.get("dropped", 0)),

@@ -1584,6 +1584,10 @@ attributes:
   - {{name: supplier_revenue, type: number, unit: USD, min: 0, derive: firmographics.revenue}}
   - {{name: supplier_industry, type: text, derive: firmographics.industry}}
   - {{name: supplier_country, type: text, derive: firmographics.country}}
+# Duplicates across suppliers: a few products are listed twice. With no trained pair model the
+# matcher is unsupervised, so its merges wait for review (`skuflow review list --operation dedupe`).
+matching:
+  enabled: true
 """
 
 

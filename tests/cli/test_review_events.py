@@ -80,7 +80,7 @@ def test_cli_approve_and_reject_emit_change_events(tmp_path: Path) -> None:
     events = _review_events(since, reviewer, expected=expected)
     for event in events:
         assert event.resource["skuflow.catalog"] == CATALOG
-        assert event.resource["skuflow.stage"] in ("classify", "enrich")
+        assert event.resource["skuflow.stage"] in ("classify", "enrich", "dedupe")
         assert len(event.payload["change_ids"]) == event.payload["count"]
     assert _counts(events) == expected
 
