@@ -262,8 +262,9 @@ def test_an_approval_reaches_per_change_and_batched_subscriptions(channels: Chan
          "--reviewer", "ann"],
         env={**os.environ, "PREFECT_API_URL": channels.api_url, "PYTHONPATH": str(ROOT),
              "SKUFLOW_DATABASE_URL": channels.store_url},
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+    assert approved.returncode == 0, approved.stdout + approved.stderr  # say why it failed
     count = int(approved.stdout.split()[1])  # "Approved 4 change(s)."
     assert count == 4, approved.stdout
 
