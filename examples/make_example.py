@@ -1253,9 +1253,25 @@ def make_product(r: random.Random, family: Family) -> Product:
     spec = family.make(r)
     brand, prefix = r.choice(family.brands)
     mpn = f"{prefix}-{r.randint(1000, 9999)}{r.choice(['', '', '', 'A', 'B', '-K2', '-BL'])}"
-    company = f"{zlib.crc32(brand.encode()) % 1_000_000:06d}"
+    company = _company_prefix(brand)
     body = f"{company}{r.randint(0, 99999):05d}"
     return Product(family, spec, brand, mpn, body + _upc_check_digit(body))
+
+
+_NOT_TRADE_ITEMS = "245"
+"""A UPC-A's first digits GS1 does not allot to trade items: 2 and 4 are in-store codes and 5 a
+coupon (`catalog.gtin` refuses them)."""
+
+
+def _company_prefix(brand: str) -> str:
+    """The brand's six-digit GS1 company prefix, fixed per brand, in a trade-item range. A
+    prefix that would start in a restricted range moves to another first digit (never 0, so
+    which UPCs lose a leading zero in a spreadsheet, and the random draws after, stay put)."""
+    code = zlib.crc32(brand.encode())
+    prefix = f"{code % 1_000_000:06d}"
+    if prefix[0] in _NOT_TRADE_ITEMS:
+        prefix = "136789"[code % 6] + prefix[1:]
+    return prefix
 
 
 def _upc_check_digit(eleven: str) -> str:
