@@ -18,6 +18,7 @@ labels are strings; the payload carries ``run_id`` as a number for integer param
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,11 @@ RUN_FAILED = "skuflow.run.failed"
 CHANGE_EVENT_PREFIX = "skuflow.change."
 CHANGE_STATUSES = ("applied", "queued_for_review", "approved", "rejected")
 MAX_IDS_PER_EVENT = 1000
+MAX_PAYLOAD_BYTES = 256_000
+"""An event's payload is cut to this size. Prefect's server refuses events over 1.5 MB by
+default (``EventTooLarge``), and a refused ``skuflow.run.failed`` would leave a failing run
+silent: the one event its automations wait for never arrives."""
+MAX_CUT_TEXT = 2000
 
 Decision = Literal["approved", "rejected", "rolled_back"]
 """What a person did to changes: approved or rejected queued ones, or rolled applied ones back."""
@@ -62,7 +68,33 @@ def emit(event: str, *, resource: dict[str, str], payload: dict[str, Any]) -> Ev
         return None
     from prefect.events import emit_event
 
-    return emit_event(event=event, resource=resource, payload=payload)
+    return emit_event(event=event, resource=resource, payload=bounded_payload(payload))
+
+
+def bounded_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    """``payload`` if it serialises within ``limit`` bytes; otherwise the same keys with the
+    largest values cut, biggest first, until it fits: a text keeps its first
+    ``MAX_CUT_TEXT`` characters, anything else becomes a note of its size. ``cut`` lists
+    the keys that were cut; the whole value stays in the store (the run, its changes)."""
+
+    def size(value: Any) -> int:
+        return len(json.dumps(value, default=str))
+
+    if size(payload) <= limit:
+        return payload
+    bounded = dict(payload)
+    cut: list[str] = []
+    for key in sorted(bounded, key=lambda k: size(bounded[k]), reverse=True):
+        value = bounded[key]
+        if isinstance(value, str):
+            bounded[key] = value[:MAX_CUT_TEXT] + f"… ({len(value):,} characters, cut)"
+        else:
+            bounded[key] = f"({size(value):,} bytes, cut)"
+        cut.append(key)
+        if size({**bounded, "cut": cut}) <= limit:
+            break
+    bounded["cut"] = cut
+    return bounded
 
 
 def emit_change_event(

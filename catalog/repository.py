@@ -11,6 +11,10 @@ from catalog.errors import NotFound
 from catalog.models import Catalog, Organization, Run, RunStatus, utcnow
 from catalog.schema import CatalogSchema
 
+MAX_ERROR_CHARS = 4000
+"""A run's stored error is cut to this length: it is shown in run lists, summaries and events,
+and an exception carrying a whole batch (every failing row) would otherwise fill all three."""
+
 
 def get_or_create_organization(session: Session, *, name: str) -> Organization:
     org = session.scalar(select(Organization).where(Organization.name == name))
@@ -109,7 +113,7 @@ def finish_run(
     if counts is not None:
         run.counts = {**(run.counts or {}), **counts}
     if error is not None:
-        run.error = error
+        run.error = error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS] + "…"
     if report_path is not None:
         run.report_path = report_path
     session.flush()
