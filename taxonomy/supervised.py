@@ -460,6 +460,12 @@ def fit_linear(
         if present.size == 1:
             intercept[present[0]] = 0.0
         return csr_matrix((n_features, n_classes), dtype=np.float32), intercept
+    # Only the columns these rows use: a stage-two fit sees one root's texts, a few percent of
+    # the vocabulary, and liblinear returns a dense (classes × columns) weight matrix that is
+    # then pruned. A column no row uses gets weight 0 anyway, so the weights are the same.
+    used = np.flatnonzero(np.bincount(x.indices, minlength=x.shape[1]))
+    if used.size < x.shape[1]:
+        x = x[:, used]
     model = LinearSVC(C=params.c, tol=params.tol, random_state=seed)
     # liblinear draws its visiting order from one process-wide generator and releases the GIL
     # while it trains, so two fits in threads would interleave draws and stop being
@@ -472,18 +478,19 @@ def fit_linear(
     if present.size == 2:  # binary: one weight vector for the second class
         weights, bias = np.vstack([-weights, weights]), np.r_[-bias, bias]
     intercept[present] = bias
-    absolute = np.abs(weights)
-    kept = absolute > 0
-    magnitude = absolute[kept]
-    keep = int(np.ceil(params.keep_weights * magnitude.size))
-    if 0 < keep < magnitude.size:
-        threshold = np.partition(magnitude, magnitude.size - keep)[magnitude.size - keep]
-        kept = absolute >= threshold
-    # One pass over the dense weights (classes × features) instead of zeroing, transposing
-    # and converting them: the same entries, a fraction of the time.
-    rows, columns = np.nonzero(kept)
+    # Pruning reads the nonzero weights once (row-major, as they lie) and works on those alone,
+    # not on masks of the whole dense (classes × columns) matrix: the same entries kept.
+    flat = np.flatnonzero(weights)
+    values = weights.ravel()[flat]
+    magnitude = np.abs(values)
+    keep = int(np.ceil(params.keep_weights * flat.size))
+    if 0 < keep < flat.size:
+        threshold = np.partition(magnitude, flat.size - keep)[flat.size - keep]
+        chosen = magnitude >= threshold
+        flat, values = flat[chosen], values[chosen]
+    rows, columns = np.divmod(flat, weights.shape[1])
     coef = csr_matrix(
-        (weights[rows, columns], (columns, present[rows])),
+        (values, (used[columns], present[rows])),
         shape=(n_features, n_classes),
         dtype=np.float32,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from collections.abc import Sequence
 
 import pandas as pd
 import pytest
@@ -10,9 +12,11 @@ import pytest
 from taxonomy.classifier import ZERO_SHOT_MAX_CONFIDENCE, build_classifier
 from taxonomy.importers import load_paths
 from taxonomy.model import Taxonomy
+from taxonomy.prediction import Candidates, Prediction
 from taxonomy.selftrain import SelfTrainedClassifier, SelfTrainParams, _split_real, self_train
 from taxonomy.static import StaticEmbeddingClassifier
 from taxonomy.supervised import SupervisedClassifier
+from taxonomy.text import Text, join_text
 from tests.conftest import SHARED_DATA
 
 OA_MINE = SHARED_DATA / "attributes" / "oa_mine"
@@ -38,7 +42,7 @@ def catalogue() -> tuple[Taxonomy, list[str], list[str]]:
     return load_paths(sorted(KINDS)), texts, gold
 
 
-def _accuracy(model, texts: list[str], gold: list[str], taxonomy: Taxonomy) -> float:
+def _accuracy(model, texts: Sequence[Text], gold: list[str], taxonomy: Taxonomy) -> float:
     predicted = model.predict(texts)
     return sum(
         taxonomy[p.node_id].path_text == g for p, g in zip(predicted, gold, strict=True)
@@ -51,7 +55,8 @@ def test_self_training_is_deterministic_and_never_auto_applies(
     taxonomy, texts, _ = catalogue
     first = self_train(taxonomy, texts, StaticEmbeddingClassifier(taxonomy))
     second = self_train(taxonomy, list(texts), StaticEmbeddingClassifier(taxonomy))
-    assert isinstance(first, SelfTrainedClassifier)
+    assert isinstance(first, SelfTrainedClassifier) and isinstance(second, SelfTrainedClassifier)
+    assert first.rounds[0].check >= SelfTrainParams().min_agreement
     assert first.version == second.version and first.rounds == second.rounds
     assert first.predict(texts) == second.predict(texts)
     confidences = [p.confidence for p in first.predict(texts)]
@@ -82,7 +87,8 @@ def test_real_labels_are_the_check_and_zero_shot_must_be_beaten(
     (here it cannot: zero-shot gets every checked label right)."""
     taxonomy, texts, gold = catalogue
     labelled = list(range(0, len(texts), 10))  # 24 labels: below the supervised model's 30
-    real_texts, real_labels = [texts[i] for i in labelled], [gold[i] for i in labelled]
+    real_texts: list[Text] = [texts[i] for i in labelled]
+    real_labels = [gold[i] for i in labelled]
     zero_shot = StaticEmbeddingClassifier(taxonomy)
     params = SelfTrainParams()
     model = self_train(
@@ -101,6 +107,40 @@ def test_real_labels_are_the_check_and_zero_shot_must_be_beaten(
     chosen = build_classifier(taxonomy, texts, sparse)
     assert not isinstance(chosen, SupervisedClassifier)
     assert max(p.confidence for p in chosen.predict(texts)) <= ZERO_SHOT_MAX_CONFIDENCE
+
+
+class _HashMatcher:
+    """A zero-shot matcher whose answers have nothing to do with the words (as MWPD2020's GS1
+    names are far from its offers'): category and confidence from a hash of the text."""
+
+    name, version = "hash", "hash-1"
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.ids = [node.id for node in taxonomy]
+
+    def predict(self, texts: Sequence[Text]) -> list[Prediction]:
+        digests = [hashlib.sha1(join_text(t).encode()).digest() for t in texts]
+        return [
+            Prediction(self.ids[d[0] % len(self.ids)], 0.3 + d[1] / 1000, "zero-shot")
+            for d in digests
+        ]
+
+    def top_k(self, texts: Sequence[Text], k: int = 5) -> Candidates:
+        return [[(p.node_id or "", p.confidence)] for p in self.predict(texts)]
+
+
+def test_a_student_that_disagrees_with_the_surest_answers_is_not_used(
+    catalogue: tuple[Taxonomy, list[str], list[str]],
+) -> None:
+    """Without labels zero-shot is round 0: a student trained on answers it cannot learn (they
+    follow no word) reproduces few of the held-out surest ones, and zero-shot is kept."""
+    taxonomy, texts, _ = catalogue
+    zero_shot = _HashMatcher(taxonomy)
+    assert self_train(taxonomy, texts, zero_shot) is zero_shot
+    # Without the gate the same student is used: it is the agreement that keeps it out.
+    ungated = self_train(taxonomy, texts, zero_shot, params=SelfTrainParams(min_agreement=0.0))
+    assert isinstance(ungated, SelfTrainedClassifier)
+    assert ungated.rounds[0].check < SelfTrainParams().min_agreement
 
 
 def test_too_few_texts_keep_zero_shot(catalogue: tuple[Taxonomy, list[str], list[str]]) -> None:
