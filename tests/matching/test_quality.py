@@ -61,7 +61,7 @@ def test_number_runs_compare_numbers_inside_codes_and_units() -> None:
             "Shimano XT M7000 11 speed cassette",
             "D-Link DGS-1210-24 switch",
             "D-Link DGS-1210-28P 24-port switch",
-            "Crucial MX500 2,5\" 250GB",
+            'Crucial MX500 2,5" 250GB',
             "Crucial MX500 250 GB 2.50 inch",
             "Shimano cassette",
         ],
