@@ -20,7 +20,7 @@ from rapidfuzz.process import cpdist
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from matching.records import RecordTable
-from matching.text import code_key, words
+from matching.text import code_key, number_runs, words
 
 FEATURES: tuple[str, ...] = (
     "title_cosine_words",
@@ -55,6 +55,11 @@ FEATURES: tuple[str, ...] = (
     "digit_unmatched_max",
     "code_in_other_text",
     "title_first_word_equal",
+    "number_run_jaccard",
+    "number_run_unmatched_max",
+    "number_run_unmatched_min",
+    "number_run_unmatched_rarest",
+    "number_run_unmatched_rarest_min",
 )
 """Feature names, in column order (kept in saved models, shown in explanations)."""
 
@@ -92,6 +97,9 @@ class FeatureSpace:
     """Title tokens holding a digit (`2400g`, `1650`, `27.5`): the part of a name that says
     which model, size or generation it is."""
     digit_rarity: np.ndarray
+    number_runs: sp.csr_matrix
+    """Every number in the title, inside codes and next to units too (`text.number_runs`)."""
+    number_run_rarity: np.ndarray
     first_words: list[str]
     compact_text: list[str]
     """Title and the start of the description, letters and digits only, to find a code one
@@ -154,6 +162,7 @@ class FeatureSpace:
         digit_tokens = _sets(
             [{w for w in words(t) if any(c.isdigit() for c in w)} for t in titles], n, idf=False
         )
+        runs = _sets([number_runs(t) for t in titles], n, idf=False)
         compact_text = [
             code_key(f"{t} {d[:COMPACT_DESCRIPTION]}")
             for t, d in zip(titles, table.description, strict=True)
@@ -177,6 +186,8 @@ class FeatureSpace:
             digit_rarity=(
                 1.0 / np.maximum(np.asarray(digit_tokens.sum(axis=0)).ravel(), 1.0)
             ).astype(np.float32),
+            number_runs=runs,
+            number_run_rarity=_rarity(runs),
             first_words=[_first_word(t) for t in titles],
             compact_text=compact_text,
         )
@@ -300,6 +311,13 @@ class FeatureSpace:
         cols["code_in_other_text"] = np.fmax(self._code_in_text(a, b), self._code_in_text(b, a))
         first = self.first_words
         cols["title_first_word_equal"] = _equal([first[i] for i in a], [first[i] for i in b])
+        (
+            cols["number_run_jaccard"],
+            cols["number_run_unmatched_min"],
+            cols["number_run_unmatched_max"],
+            cols["number_run_unmatched_rarest"],
+            cols["number_run_unmatched_rarest_min"],
+        ) = _set_agreement(self.number_runs[a], self.number_runs[b], self.number_run_rarity)
         return np.column_stack([np.asarray(cols[name], dtype=np.float32) for name in FEATURES])
 
     def _code_in_text(self, code_side: np.ndarray, text_side: np.ndarray) -> np.ndarray:
@@ -371,6 +389,33 @@ def _sets(values: list[set[str]], n: int, *, idf: bool) -> sp.csr_matrix:
         weights = np.sqrt(1.0 / df).astype(np.float32)
         matrix = sp.csr_matrix(matrix @ sp.diags(weights))
     return matrix
+
+
+def _rarity(matrix: sp.csr_matrix) -> np.ndarray:
+    """1/df of each column of an indicator matrix (1 for a value only one record has)."""
+    return (1.0 / np.maximum(np.asarray(matrix.sum(axis=0)).ravel(), 1.0)).astype(np.float32)
+
+
+def _set_agreement(
+    rows_a: sp.csr_matrix, rows_b: sp.csr_matrix, rarity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How two indicator rows agree, per pair: Jaccard, the fewer and the more values one side
+    has alone, and the rarest one-sided value (1/df) of the side with the rarer one and of the
+    other. All NaN where neither side has a value; a side with none has rarity 0."""
+    size_a, size_b = np.diff(rows_a.indptr), np.diff(rows_b.indptr)
+    shared = rows_a.multiply(rows_b)
+    inter = np.asarray(shared.sum(axis=1)).ravel()
+    present = (size_a > 0) | (size_b > 0)
+    only_a, only_b = size_a - inter, size_b - inter
+    rarest_a = np.nan_to_num(_row_max(rows_a - shared, rarity))
+    rarest_b = np.nan_to_num(_row_max(rows_b - shared, rarity))
+    return (
+        _div(inter, size_a + size_b - inter),
+        np.where(present, np.fmin(only_a, only_b), np.nan),
+        np.where(present, np.fmax(only_a, only_b), np.nan),
+        np.where(present, np.fmax(rarest_a, rarest_b), np.nan),
+        np.where(present, np.fmin(rarest_a, rarest_b), np.nan),
+    )
 
 
 def _rowdot(matrix: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:

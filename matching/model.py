@@ -35,9 +35,10 @@ from matching.unsupervised import (
     fit_fellegi_sunter,
 )
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2: more pair features (rarest one-sided words, digit tokens, codes in the other text)
-and a clustering merge threshold; a version-1 model is refused with "retrain"."""
+and a clustering merge threshold; 3: number runs (`text.number_runs`). An older model is
+refused with "retrain"."""
 FOLDS = 5
 INNER_FOLDS = 3
 PARALLEL_FROM = 200_000

@@ -34,6 +34,7 @@ _UNIT_ALIASES = {
     "pk": "pack",
 }
 _CODE_CHARS = re.compile(r"[^a-z0-9]")
+_DIGIT_RUN = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def fold(text: str) -> str:
@@ -95,6 +96,24 @@ def quantities(text: str) -> set[str]:
             value = value.rstrip("0").rstrip(".")
         unit = _UNIT_ALIASES.get(unit, unit)
         found.add(f"{value}|{unit}")
+    return found
+
+
+def number_runs(text: str) -> set[str]:
+    """Every number in `text`, wherever it stands: inside codes and next to units too
+    (`cs-m8000` → 8000, `i7-9700f` → 7 and 9700, `2,5"` → 2.5, `dgs-1210-28p` → 1210 and 28).
+
+    Tokens and codes compare whole, so `cs-m8000` / `m8000` or `250gb` / `250 gb` share
+    nothing there; the numbers they carry are what says which model or size a listing is.
+    Decimal commas become points, leading and trailing zeros go (`06.50` → `6.5`).
+    """
+    found: set[str] = set()
+    for number in _DIGIT_RUN.findall(text):
+        value = number.replace(",", ".")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".")
+        head, dot, tail = value.partition(".")
+        found.add(f"{head.lstrip('0') or '0'}{dot}{tail}")
     return found
 
 

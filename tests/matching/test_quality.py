@@ -53,6 +53,32 @@ def test_digit_tokens_tell_capacities_and_generations_apart() -> None:
     assert f["digit_unmatched_min"][2] == 0 and f["digit_unmatched_max"][2] == 3
 
 
+def test_number_runs_compare_numbers_inside_codes_and_units() -> None:
+    f = _features(
+        [
+            "Shimano Deore XT CS-M8000 cassette 11-speed",
+            "Shimano XT M8000 11 speed cassette",
+            "Shimano XT M7000 11 speed cassette",
+            "D-Link DGS-1210-24 switch",
+            "D-Link DGS-1210-28P 24-port switch",
+            'Crucial MX500 2,5" 250GB',
+            "Crucial MX500 250 GB 2.50 inch",
+            "Shimano cassette",
+        ],
+        [(0, 1), (0, 2), (3, 4), (5, 6), (7, 0)],
+    )
+    # cs-m8000 / m8000 and 11-speed / 11 speed: the same numbers, however they are written
+    assert f["number_run_jaccard"][0] == 1.0 and f["number_run_unmatched_max"][0] == 0
+    # m8000 / m7000: each side has a number the other lacks, and it is rare
+    assert f["number_run_unmatched_min"][1] == 1 and f["number_run_unmatched_rarest_min"][1] > 0
+    # dgs-1210-28p names a 28 the other lacks; the 24 of "24-port" is the other's 24
+    assert f["number_run_unmatched_min"][2] == 0 and f["number_run_unmatched_max"][2] == 1
+    # a decimal comma and trailing zeros do not make 2,5 and 2.50 different numbers
+    assert f["number_run_jaccard"][3] == 1.0
+    # no number on one side: less specific, not in conflict
+    assert f["number_run_unmatched_min"][4] == 0 and f["number_run_unmatched_max"][4] == 2
+
+
 def test_rarest_one_sided_word_and_codes_found_in_the_other_text() -> None:
     f = _features(
         [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from matching.records import assign_roles, parse_price
-from matching.text import code_key, fold, gtin, model_codes, quantities
+from matching.text import code_key, fold, gtin, model_codes, number_runs, quantities
 
 
 def test_model_codes_ignore_separators_and_spacing() -> None:
@@ -28,6 +28,13 @@ def test_gtin_check_digit_and_padding() -> None:
 def test_quantities_keep_units_and_fold_spellings() -> None:
     assert quantities('samsung 24" monitor 4tb 6.0 ghz') == {"24|in", "4|tb", "6|ghz"}
     assert "24|in" in quantities("24 inch monitor")
+
+
+def test_number_runs_find_numbers_inside_codes_and_fold_spellings() -> None:
+    assert number_runs("intel core i7-9700f") == {"7", "9700"}
+    assert number_runs("cs-m8000 250gb") == number_runs("m8000 250 gb") == {"8000", "250"}
+    assert number_runs('2,5" 06.50 0.5') == number_runs("2.50 6.5 00.50") == {"2.5", "6.5", "0.5"}
+    assert number_runs("no digits here") == set()
 
 
 def test_roles_come_from_column_names() -> None:
