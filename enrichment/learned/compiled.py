@@ -38,22 +38,45 @@ OWN_SLOTS = 9
 @dataclass
 class CompiledBatch:
     """Feature rows of a batch of records, records one after another: per token, the ids of
-    its features that the model knows, in slot order (a sparse tokens × features matrix of
-    ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
+    its features that the model knows, in slot order (the rows of a sparse tokens × features
+    matrix of ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
 
-    matrix: sparse.csr_matrix
+    indptr: np.ndarray
+    """Token i's ids are `indices[indptr[i]:indptr[i + 1]]`."""
+    indices: np.ndarray
     bounds: np.ndarray
     """Record k's tokens are rows `bounds[k]:bounds[k + 1]`."""
+    features: int
+    """Columns of the matrix: the model's features and its zero row."""
 
     def emissions(self, rows: Sequence[int], state: np.ndarray) -> np.ndarray:
         """The tokens of the records in `rows`, one after another, × labels: each token's
         feature rows summed in slot order (CSR's row product adds a row's entries in
-        order, each times 1.0, to a zero start: the very sums of the slots)."""
-        starts = self.bounds[np.asarray(rows, dtype=np.intp)]
-        lengths = self.bounds[np.asarray(rows, dtype=np.intp) + 1] - starts
+        order, each times 1.0, to a zero start: the very sums of the slots).
+
+        Only these tokens' matrix is built: a slice when the records' tokens are one run (as
+        `LearnedExtractor.predict` orders them), its ones a fraction of the batch's."""
+        chosen = np.asarray(rows, dtype=np.intp)
+        starts = self.bounds[chosen]
+        lengths = self.bounds[chosen + 1] - starts
         if not len(starts) or not lengths.sum():
             return np.zeros((0, state.shape[1]))
-        return np.asarray(self.matrix[token_ranges(starts, lengths)] @ state)
+        if np.array_equal(starts[1:], (starts + lengths)[:-1]):  # one run of tokens: a slice
+            first, stop = int(starts[0]), int(starts[-1] + lengths[-1])
+            indptr = self.indptr[first : stop + 1] - self.indptr[first]
+            indices = self.indices[self.indptr[first] : self.indptr[stop]]
+        else:
+            tokens = token_ranges(starts, lengths)
+            widths = self.indptr[tokens + 1] - self.indptr[tokens]
+            indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+            np.cumsum(widths, out=indptr[1:])
+            indices = self.indices[token_ranges(self.indptr[tokens], widths)]
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr),
+            shape=(len(indptr) - 1, self.features),
+            copy=False,
+        )
+        return np.asarray(matrix @ state)
 
 
 def token_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -148,12 +171,7 @@ class CompiledFeatures:
             bounds = np.concatenate(
                 [np.zeros(1, dtype=np.intp)] + [p[2][1:] + tokens[k] for k, p in enumerate(parts)]
             )
-        matrix = sparse.csr_matrix(
-            (np.ones(len(indices)), indices, indptr),
-            shape=(len(indptr) - 1, self._zero + 1),
-            copy=False,
-        )
-        return CompiledBatch(matrix, bounds)
+        return CompiledBatch(indptr, indices, bounds, self._zero + 1)
 
     def _part(
         self,
@@ -274,11 +292,12 @@ class CompiledFeatures:
         far_right = np.flatnonzero(same_right2)
         slots[23, far_right] = table[OWN_SLOTS + 5, far_right + 2]
         slots[23, ~same_right] = self._constant("eof")
-        known_slot = slots != zero
+        # Token by token, each token's known slots in order.
+        by_token = np.ascontiguousarray(slots.T)
+        known_slot = by_token != zero
         indptr = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.count_nonzero(known_slot, axis=0), out=indptr[1:])
-        # Token by token, each token's slots in order.
-        indices = np.ascontiguousarray(slots.T)[np.ascontiguousarray(known_slot.T)]
+        np.cumsum(np.count_nonzero(known_slot, axis=1), out=indptr[1:])
+        indices = np.compress(known_slot.ravel(), by_token.ravel())
         return indptr, indices, bounds
 
     def _match_row(

@@ -261,19 +261,30 @@ class LearnedExtractor:
             known.append(self.gazetteer.tags(list(map(str.casefold, map(_TEXT, tokens)))))
             record_groups.append(group)
             prepared.append((tokens, fields, allowed))
+        # Compiled and tagged in decoding order (each decoded batch's records consecutive),
+        # read back in the given order.
+        order = self.tagger.decoding_order([allowed for _, _, allowed in prepared])
+        ordered = [prepared[i] for i in order]
         with _COMPILING:
             if self._compiled is None or self._compiled_for is not self.tagger:
                 self._compiled_for = self.tagger
                 self._compiled = CompiledFeatures(
                     self.tagger.feature_index, len(self.tagger.feature_names)
                 )
-            batch = self._compiled.batch([p[0] for p in prepared], record_groups, known)
-        spans = self.tagger.spans_compiled(
+            batch = self._compiled.batch(
+                [p[0] for p in ordered],
+                [record_groups[i] for i in order],
+                [known[i] for i in order],
+            )
+        ordered_spans = self.tagger.spans_compiled(
             batch,
-            [allowed for _, _, allowed in prepared],
-            [(allowed or ()) if self.params.secondary else () for _, _, allowed in prepared],
-            [_title_tokens(tokens) for tokens, _, _ in prepared],
+            [allowed for _, _, allowed in ordered],
+            [(allowed or ()) if self.params.secondary else () for _, _, allowed in ordered],
+            [_title_tokens(tokens) for tokens, _, _ in ordered],
         )
+        spans: list[list[TaggedSpan]] = [[] for _ in prepared]
+        for position, i in enumerate(order):
+            spans[i] = ordered_spans[position]
         found: list[list[_Candidate]] = []
         for (tokens, fields, allowed), record_spans in zip(prepared, spans, strict=True):
             found.append(

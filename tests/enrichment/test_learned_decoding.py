@@ -119,6 +119,11 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
         reference = tagger._emissions(xseqs, state)
         assert fast.shape == reference.shape == (sum(map(len, tokens)), state.shape[1])
         assert np.array_equal(fast, reference)
+        # Records that are not consecutive (a group's records among others'), in any order.
+        some = rows[1::3][::-1] + rows[::6]
+        assert np.array_equal(
+            batch.emissions(some, state), tagger._emissions([xseqs[i] for i in some], state)
+        )
     # And whole predictions: the same spans and marginals through either path.
     allowed = [None] * len(tokens)
     extra = [tuple(tagger.label_names)] * len(tokens)
