@@ -459,11 +459,15 @@ def _candidates(
         return []
     field_index = {f: i for i, f in enumerate(texts)}
     # Each field's tokens are one run (`tokenize` reads the fields one after another), so
-    # the first token of a field is where its run starts.
-    token_fields = [t.field for t in tokens]
+    # the first token of a field is where its run starts (found once, and only for a field
+    # other than the first that has a span).
+    field_starts = {tokens[0].field: 0}
     out = []
     for span, first, last in chosen.values():
         head, tail = tokens[first], tokens[last]
+        field_start = field_starts.get(head.field)
+        if field_start is None:
+            field_start = field_starts[head.field] = list(map(_FIELD, tokens)).index(head.field)
         key = tuple(map(str.casefold, map(_TEXT, tokens[first : last + 1])))
         known = _known(gazetteer, span.attribute, key, leave_out)
         out.append(
@@ -485,7 +489,7 @@ def _candidates(
                     known=known,
                     tokens=last - first + 1,
                     field_index=field_index.get(head.field, 0),
-                    position=first - token_fields.index(head.field),
+                    position=first - field_start,
                     secondary=span.secondary,
                 ),
             )
