@@ -110,6 +110,23 @@ class CompiledFeatures:
         self._match_list: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
         """… which holds its `_match_row`."""
         self._match_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._words: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def _known_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words the model has a `c=…|w=` feature for, and the first words of the word
+        pairs (`b-=a|b`, `b+=a|b`) it knows: a new group word or pair whose word is not
+        among them has no feature, found without building its strings (most of them, as
+        the tagger's L1 penalty keeps few). Supersets (a `|` in a group name or a word only
+        adds entries), so no known feature is missed."""
+        if self._words is None:
+            grouped, paired = set(), set()
+            for feature in self._index:
+                if feature.startswith(("b-=", "b+=")):
+                    paired.add(feature[3:].split("|", 1)[0])
+                elif feature.startswith("c=") and "|w=" in feature:
+                    grouped.add(feature.rsplit("|w=", 1)[1])
+            self._words = frozenset(grouped), frozenset(paired)
+        return self._words
 
     def _id(self, feature: str) -> int:
         return self._index.get(feature, self._zero)
@@ -233,6 +250,7 @@ class CompiledFeatures:
         # Slot-major (one contiguous row per slot), read token by token at the end.
         slots = np.full((fixed + levels, n), zero, dtype=np.int32)
         slots[fixed + extra_level, extra_at] = extra_id
+        group_words, pair_words = self._known_words()
         group_names = list(dict.fromkeys(groups))
         group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
         group_of = group_of_record[record_of]
@@ -257,7 +275,8 @@ class CompiledFeatures:
                 r = mine_rows[j]
                 held = grouped.get(r)
                 if held is None:
-                    held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
+                    word = self._lower[r]
+                    held = grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
                 found[j] = held
             slots[13, mine] = found
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
@@ -276,8 +295,13 @@ class CompiledFeatures:
                 key = keys[j]
                 held = pairs.get(key)
                 if held is None:
-                    body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
-                    held = pairs[key] = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
+                    first = lower[key >> 32]
+                    if first in pair_words or "|" in first:
+                        body = first + "|" + lower[key & 0xFFFFFFFF]
+                        held = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
+                    else:
+                        held = (zero << 32) | zero
+                    pairs[key] = held
                 both[j] = held
             slots[17, left] = both >> 32
             slots[21, left - 1] = both & 0xFFFFFFFF
