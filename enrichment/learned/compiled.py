@@ -105,8 +105,8 @@ class CompiledFeatures:
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
-        self._match_rows: dict[tuple[str, tuple[str, ...]], int] = {}
-        """(group feature, a token's matches) → its place in `_match_list` …"""
+        self._match_rows: dict[str, dict[tuple[str, ...], int]] = {}
+        """Group → a token's matches → its place in `_match_list` …"""
         self._match_list: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
         """… which holds its `_match_row`."""
         self._match_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -348,35 +348,39 @@ class CompiledFeatures:
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
         hit_at: list[int] = []
-        hit_row: list[int] = []
-        hit_first: list[bool] = []
-        hit_last: list[bool] = []
-        held_rows = self._match_rows
+        hit_row: list[int | None] = []  # (none left None)
+        hit_record: list[int] = []
         for k, matches in enumerate(known):
             hits = list(compress(range(len(matches)), matches))
             if not hits:
                 continue
-            c = "c=" + groups[k]
-            for i in hits:
-                key = (c, tuple(matches[i]))
-                held = held_rows.get(key)
-                if held is None:
-                    held = held_rows[key] = len(self._match_list)
-                    self._match_list.append(self._match_row(c, key[1]))
-                hit_row.append(held)
-            base = int(bounds[k])
-            last = len(matches) - 1
-            hit_at += [base + i for i in hits]
-            hit_first += [i == 0 for i in hits]
-            hit_last += [i == last for i in hits]
+            group = groups[k]
+            held_rows = self._match_rows.get(group)
+            if held_rows is None:
+                held_rows = self._match_rows[group] = {}
+            keys = list(map(tuple, compress(matches, matches)))
+            rows: list[int | None] = list(map(held_rows.get, keys))
+            if None in rows:
+                for j, key in enumerate(keys):
+                    if rows[j] is None:
+                        held = held_rows.get(key)
+                        if held is None:
+                            held = held_rows[key] = len(self._match_list)
+                            self._match_list.append(self._match_row("c=" + group, key))
+                        rows[j] = held
+            hit_row += rows
+            hit_at += map(int(bounds[k]).__add__, hits)
+            hit_record += repeat(k, len(hits))
         empty = np.zeros(0, dtype=np.intp)
         if not hit_at:
             return empty, empty, empty
         flat, start, length = self._match_table()
         at = np.asarray(hit_at, dtype=np.intp)
         row = np.asarray(hit_row, dtype=np.intp)
-        has_next = ~np.asarray(hit_last, dtype=bool)
-        has_previous = ~np.asarray(hit_first, dtype=bool)
+        record = np.asarray(hit_record, dtype=np.intp)
+        # (`known` has one entry per token: a record's tokens are bounds[k]:bounds[k + 1].)
+        has_next = at < bounds[record + 1] - 1
+        has_previous = at > bounds[record]
         # Per token, its parts in order: its own matches (0), the previous token's as `g-1=`
         # (1), the next token's as `g+1=` (2); a token has each part at most once.
         token = np.concatenate([at, at[has_next] + 1, at[has_previous] - 1])
