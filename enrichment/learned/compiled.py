@@ -38,22 +38,45 @@ OWN_SLOTS = 9
 @dataclass
 class CompiledBatch:
     """Feature rows of a batch of records, records one after another: per token, the ids of
-    its features that the model knows, in slot order (a sparse tokens × features matrix of
-    ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
+    its features that the model knows, in slot order (the rows of a sparse tokens × features
+    matrix of ones; slots holding the zero row are left out, as adding zeros changes no sum)."""
 
-    matrix: sparse.csr_matrix
+    indptr: np.ndarray
+    """Token i's ids are `indices[indptr[i]:indptr[i + 1]]`."""
+    indices: np.ndarray
     bounds: np.ndarray
     """Record k's tokens are rows `bounds[k]:bounds[k + 1]`."""
+    features: int
+    """Columns of the matrix: the model's features and its zero row."""
 
     def emissions(self, rows: Sequence[int], state: np.ndarray) -> np.ndarray:
         """The tokens of the records in `rows`, one after another, × labels: each token's
         feature rows summed in slot order (CSR's row product adds a row's entries in
-        order, each times 1.0, to a zero start: the very sums of the slots)."""
-        starts = self.bounds[np.asarray(rows, dtype=np.intp)]
-        lengths = self.bounds[np.asarray(rows, dtype=np.intp) + 1] - starts
+        order, each times 1.0, to a zero start: the very sums of the slots).
+
+        Only these tokens' matrix is built: a slice when the records' tokens are one run (as
+        `LearnedExtractor.predict` orders them), its ones a fraction of the batch's."""
+        chosen = np.asarray(rows, dtype=np.intp)
+        starts = self.bounds[chosen]
+        lengths = self.bounds[chosen + 1] - starts
         if not len(starts) or not lengths.sum():
             return np.zeros((0, state.shape[1]))
-        return np.asarray(self.matrix[token_ranges(starts, lengths)] @ state)
+        if np.array_equal(starts[1:], (starts + lengths)[:-1]):  # one run of tokens: a slice
+            first, stop = int(starts[0]), int(starts[-1] + lengths[-1])
+            indptr = self.indptr[first : stop + 1] - self.indptr[first]
+            indices = self.indices[self.indptr[first] : self.indptr[stop]]
+        else:
+            tokens = token_ranges(starts, lengths)
+            widths = self.indptr[tokens + 1] - self.indptr[tokens]
+            indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+            np.cumsum(widths, out=indptr[1:])
+            indices = self.indices[token_ranges(self.indptr[tokens], widths)]
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr),
+            shape=(len(indptr) - 1, self.features),
+            copy=False,
+        )
+        return np.asarray(matrix @ state)
 
 
 def token_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -82,11 +105,28 @@ class CompiledFeatures:
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
-        self._match_rows: dict[tuple[str, tuple[str, ...]], int] = {}
-        """(group feature, a token's matches) → its place in `_match_list` …"""
+        self._match_rows: dict[str, dict[tuple[str, ...], int]] = {}
+        """Group → a token's matches → its place in `_match_list` …"""
         self._match_list: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
         """… which holds its `_match_row`."""
         self._match_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._words: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def _known_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words the model has a `c=…|w=` feature for, and the first words of the word
+        pairs (`b-=a|b`, `b+=a|b`) it knows: a new group word or pair whose word is not
+        among them has no feature, found without building its strings (most of them, as
+        the tagger's L1 penalty keeps few). Supersets (a `|` in a group name or a word only
+        adds entries), so no known feature is missed."""
+        if self._words is None:
+            grouped, paired = set(), set()
+            for feature in self._index:
+                if feature.startswith(("b-=", "b+=")):
+                    paired.add(feature[3:].split("|", 1)[0])
+                elif feature.startswith("c=") and "|w=" in feature:
+                    grouped.add(feature.rsplit("|w=", 1)[1])
+            self._words = frozenset(grouped), frozenset(paired)
+        return self._words
 
     def _id(self, feature: str) -> int:
         return self._index.get(feature, self._zero)
@@ -148,12 +188,7 @@ class CompiledFeatures:
             bounds = np.concatenate(
                 [np.zeros(1, dtype=np.intp)] + [p[2][1:] + tokens[k] for k, p in enumerate(parts)]
             )
-        matrix = sparse.csr_matrix(
-            (np.ones(len(indices)), indices, indptr),
-            shape=(len(indptr) - 1, self._zero + 1),
-            copy=False,
-        )
-        return CompiledBatch(matrix, bounds)
+        return CompiledBatch(indptr, indices, bounds, self._zero + 1)
 
     def _part(
         self,
@@ -215,6 +250,7 @@ class CompiledFeatures:
         # Slot-major (one contiguous row per slot), read token by token at the end.
         slots = np.full((fixed + levels, n), zero, dtype=np.int32)
         slots[fixed + extra_level, extra_at] = extra_id
+        group_words, pair_words = self._known_words()
         group_names = list(dict.fromkeys(groups))
         group_of_record = np.asarray([group_names.index(g) for g in groups], dtype=np.intp)
         group_of = group_of_record[record_of]
@@ -239,7 +275,8 @@ class CompiledFeatures:
                 r = mine_rows[j]
                 held = grouped.get(r)
                 if held is None:
-                    held = grouped[r] = self._id(f"{c}|w={self._lower[r]}")
+                    word = self._lower[r]
+                    held = grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
                 found[j] = held
             slots[13, mine] = found
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
@@ -258,8 +295,13 @@ class CompiledFeatures:
                 key = keys[j]
                 held = pairs.get(key)
                 if held is None:
-                    body = lower[key >> 32] + "|" + lower[key & 0xFFFFFFFF]
-                    held = pairs[key] = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
+                    first = lower[key >> 32]
+                    if first in pair_words or "|" in first:
+                        body = first + "|" + lower[key & 0xFFFFFFFF]
+                        held = (get("b-=" + body, zero) << 32) | get("b+=" + body, zero)
+                    else:
+                        held = (zero << 32) | zero
+                    pairs[key] = held
                 both[j] = held
             slots[17, left] = both >> 32
             slots[21, left - 1] = both & 0xFFFFFFFF
@@ -274,11 +316,12 @@ class CompiledFeatures:
         far_right = np.flatnonzero(same_right2)
         slots[23, far_right] = table[OWN_SLOTS + 5, far_right + 2]
         slots[23, ~same_right] = self._constant("eof")
-        known_slot = slots != zero
+        # Token by token, each token's known slots in order.
+        by_token = np.ascontiguousarray(slots.T)
+        known_slot = by_token != zero
         indptr = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.count_nonzero(known_slot, axis=0), out=indptr[1:])
-        # Token by token, each token's slots in order.
-        indices = np.ascontiguousarray(slots.T)[np.ascontiguousarray(known_slot.T)]
+        np.cumsum(np.count_nonzero(known_slot, axis=1), out=indptr[1:])
+        indices = np.compress(known_slot.ravel(), by_token.ravel())
         return indptr, indices, bounds
 
     def _match_row(
@@ -305,35 +348,39 @@ class CompiledFeatures:
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
         hit_at: list[int] = []
-        hit_row: list[int] = []
-        hit_first: list[bool] = []
-        hit_last: list[bool] = []
-        held_rows = self._match_rows
+        hit_row: list[int | None] = []  # (none left None)
+        hit_record: list[int] = []
         for k, matches in enumerate(known):
             hits = list(compress(range(len(matches)), matches))
             if not hits:
                 continue
-            c = "c=" + groups[k]
-            for i in hits:
-                key = (c, tuple(matches[i]))
-                held = held_rows.get(key)
-                if held is None:
-                    held = held_rows[key] = len(self._match_list)
-                    self._match_list.append(self._match_row(c, key[1]))
-                hit_row.append(held)
-            base = int(bounds[k])
-            last = len(matches) - 1
-            hit_at += [base + i for i in hits]
-            hit_first += [i == 0 for i in hits]
-            hit_last += [i == last for i in hits]
+            group = groups[k]
+            held_rows = self._match_rows.get(group)
+            if held_rows is None:
+                held_rows = self._match_rows[group] = {}
+            keys = list(map(tuple, compress(matches, matches)))
+            rows: list[int | None] = list(map(held_rows.get, keys))
+            if None in rows:
+                for j, key in enumerate(keys):
+                    if rows[j] is None:
+                        held = held_rows.get(key)
+                        if held is None:
+                            held = held_rows[key] = len(self._match_list)
+                            self._match_list.append(self._match_row("c=" + group, key))
+                        rows[j] = held
+            hit_row += rows
+            hit_at += map(int(bounds[k]).__add__, hits)
+            hit_record += repeat(k, len(hits))
         empty = np.zeros(0, dtype=np.intp)
         if not hit_at:
             return empty, empty, empty
         flat, start, length = self._match_table()
         at = np.asarray(hit_at, dtype=np.intp)
         row = np.asarray(hit_row, dtype=np.intp)
-        has_next = ~np.asarray(hit_last, dtype=bool)
-        has_previous = ~np.asarray(hit_first, dtype=bool)
+        record = np.asarray(hit_record, dtype=np.intp)
+        # (`known` has one entry per token: a record's tokens are bounds[k]:bounds[k + 1].)
+        has_next = at < bounds[record + 1] - 1
+        has_previous = at > bounds[record]
         # Per token, its parts in order: its own matches (0), the previous token's as `g-1=`
         # (1), the next token's as `g+1=` (2); a token has each part at most once.
         token = np.concatenate([at, at[has_next] + 1, at[has_previous] - 1])

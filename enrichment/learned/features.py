@@ -55,26 +55,47 @@ def text_features(
     Shared by training's strings and prediction's feature rows (`compiled`)."""
     lower = text.casefold()
     shape = _shape(text)
-    short = _SHAPE_RUNS.sub(r"\1", shape)
+    by_shape = _BY_SHAPE.get(shape)
+    if by_shape is None:
+        by_shape = _shape_features(shape)
     own = [
         "w=" + lower,
-        "sh=" + short,
+        by_shape[0],
         "p2=" + lower[:2],
         "p3=" + lower[:3],
         "s2=" + lower[-2:],
         "s3=" + lower[-3:],
-        f"len={min(len(text), 8)}",
+        _LENGTHS[min(len(text), 8)],
     ]
-    if len(shape) <= 6:
-        own.append("shl=" + shape)
+    if by_shape[1]:
+        own.append(by_shape[1])
     if text.isdigit():
         own.append("num")
     return (
         tuple(own),
-        ("w-1=" + lower, "sh-1=" + short),
-        ("w+1=" + lower, "sh+1=" + short),
+        ("w-1=" + lower, by_shape[2]),
+        ("w+1=" + lower, by_shape[3]),
         ("w-2=" + lower, "w+2=" + lower),
     )
+
+
+_LENGTHS = tuple(f"len={k}" for k in range(9))
+_BY_SHAPE: dict[str, tuple[str, str, str, str]] = {}
+"""Per shape, its features (`sh`, `shl` or "", `sh-1`, `sh+1`): a few hundred shapes cover
+the texts, so the run-collapsing regex runs once per shape instead of once per text."""
+
+
+def _shape_features(shape: str) -> tuple[str, str, str, str]:
+    short = _SHAPE_RUNS.sub(r"\1", shape)
+    held = (
+        "sh=" + short,
+        "shl=" + shape if len(shape) <= 6 else "",
+        "sh-1=" + short,
+        "sh+1=" + short,
+    )
+    if len(_BY_SHAPE) < _CACHE_LIMIT:
+        _BY_SHAPE[shape] = held
+    return held
 
 
 class TokenFeatures:

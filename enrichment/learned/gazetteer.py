@@ -56,9 +56,25 @@ class Gazetteer:
         out: list[list[str]] = [[] for _ in lowered]
         if not self.counts:
             return out
-        excluded = self.fold_counts[leave_out] if leave_out is not None else None
         n = len(lowered)
-        starts, pairs, _ = self._lookup()
+        starts, pairs, tagged, _ = self._lookup()
+        if leave_out is None:
+            # Every listed value counts: its tags are held, one extend per match.
+            for i in list(compress(range(n), map(starts.__contains__, lowered))):
+                word = lowered[i]
+                single, longer = starts[word]
+                if longer and i + 1 < n:
+                    for length in pairs.get((word, lowered[i + 1]), ()):
+                        if length <= n - i:
+                            held = tagged.get(tuple(lowered[i : i + length]))
+                            if held is not None:
+                                out[i] += held[0]
+                                for j in range(i + 1, i + length):
+                                    out[j] += held[1]
+                if single is not None:
+                    out[i] += tagged[single][0]
+            return out
+        excluded = self.fold_counts[leave_out]
         for i in list(compress(range(n), map(starts.__contains__, lowered))):
             word = lowered[i]
             single, longer = starts[word]
@@ -78,15 +94,15 @@ class Gazetteer:
         i: int,
         length: int,
         key: tuple[str, ...],
-        excluded: dict[tuple[str, ...], Counter[str]] | None,
+        excluded: dict[tuple[str, ...], Counter[str]],
     ) -> None:
         """Tag tokens `i … i + length - 1` with every attribute `key` is a listed value of
         (that the left-out fold does not alone account for)."""
         hit = self.counts.get(key)
         if hit is None:
             return
-        gone = excluded.get(key) if excluded is not None else None
-        for attribute, begin, inside in self._starts[2][key]:
+        gone = excluded.get(key)
+        for attribute, begin, inside in self._starts[3][key]:
             if gone is not None and hit[attribute] - gone.get(attribute, 0) <= 0:
                 continue
             out[i].append(begin)
@@ -98,15 +114,18 @@ class Gazetteer:
     ) -> tuple[
         dict[str, tuple[tuple[str] | None, bool]],
         dict[tuple[str, str], tuple[int, ...]],
+        dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]],
         dict[tuple[str, ...], tuple[tuple[str, str, str], ...]],
     ]:
         """What `tags` looks up, built once per gazetteer: per word that starts a listed
         value, the key of that one-word value (None if it is not one) and whether longer ones
         start with it; per first two
-        words of the longer values, their lengths (in words), longest first; and per value,
-        its attributes with their `:B` and `:I` tags. Only lengths that some value has are
-        tried, so the matches (and their order) are those of trying every length down from
-        `longest`."""
+        words of the longer values, their lengths (in words), longest first; per value, the
+        tags of all its attributes at its first word (`:B`) and at the others (`:I`), in
+        attribute order, which is what tagging them one attribute at a time appends; and per
+        value, its attributes with their `:B` and `:I` tags. Only lengths that some value has
+        are tried, so the matches (and their order) are those of trying every length down
+        from `longest`."""
         if self._starts is None or self._starts_size != len(self.counts):
             starts: dict[str, tuple[tuple[str] | None, bool]] = {}
             pairs: dict[tuple[str, str], set[int]] = {}
@@ -121,6 +140,10 @@ class Gazetteer:
             self._starts = (
                 starts,
                 {k: tuple(sorted(ls, reverse=True)) for k, ls in pairs.items()},
+                {
+                    key: (tuple(f"{a}:B" for a in hit), tuple(f"{a}:I" for a in hit))
+                    for key, hit in self.counts.items()
+                },
                 {
                     key: tuple((a, f"{a}:B", f"{a}:I") for a in hit)
                     for key, hit in self.counts.items()

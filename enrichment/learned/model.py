@@ -261,19 +261,30 @@ class LearnedExtractor:
             known.append(self.gazetteer.tags(list(map(str.casefold, map(_TEXT, tokens)))))
             record_groups.append(group)
             prepared.append((tokens, fields, allowed))
+        # Compiled and tagged in decoding order (each decoded batch's records consecutive),
+        # read back in the given order.
+        order = self.tagger.decoding_order([allowed for _, _, allowed in prepared])
+        ordered = [prepared[i] for i in order]
         with _COMPILING:
             if self._compiled is None or self._compiled_for is not self.tagger:
                 self._compiled_for = self.tagger
                 self._compiled = CompiledFeatures(
                     self.tagger.feature_index, len(self.tagger.feature_names)
                 )
-            batch = self._compiled.batch([p[0] for p in prepared], record_groups, known)
-        spans = self.tagger.spans_compiled(
+            batch = self._compiled.batch(
+                [p[0] for p in ordered],
+                [record_groups[i] for i in order],
+                [known[i] for i in order],
+            )
+        ordered_spans = self.tagger.spans_compiled(
             batch,
-            [allowed for _, _, allowed in prepared],
-            [(allowed or ()) if self.params.secondary else () for _, _, allowed in prepared],
-            [_title_tokens(tokens) for tokens, _, _ in prepared],
+            [allowed for _, _, allowed in ordered],
+            [(allowed or ()) if self.params.secondary else () for _, _, allowed in ordered],
+            [_title_tokens(tokens) for tokens, _, _ in ordered],
         )
+        spans: list[list[TaggedSpan]] = [[] for _ in prepared]
+        for position, i in enumerate(order):
+            spans[i] = ordered_spans[position]
         found: list[list[_Candidate]] = []
         for (tokens, fields, allowed), record_spans in zip(prepared, spans, strict=True):
             found.append(
@@ -448,11 +459,15 @@ def _candidates(
         return []
     field_index = {f: i for i, f in enumerate(texts)}
     # Each field's tokens are one run (`tokenize` reads the fields one after another), so
-    # the first token of a field is where its run starts.
-    token_fields = [t.field for t in tokens]
+    # the first token of a field is where its run starts (found once, and only for a field
+    # other than the first that has a span).
+    field_starts = {tokens[0].field: 0}
     out = []
     for span, first, last in chosen.values():
         head, tail = tokens[first], tokens[last]
+        field_start = field_starts.get(head.field)
+        if field_start is None:
+            field_start = field_starts[head.field] = list(map(_FIELD, tokens)).index(head.field)
         key = tuple(map(str.casefold, map(_TEXT, tokens[first : last + 1])))
         known = _known(gazetteer, span.attribute, key, leave_out)
         out.append(
@@ -474,7 +489,7 @@ def _candidates(
                     known=known,
                     tokens=last - first + 1,
                     field_index=field_index.get(head.field, 0),
-                    position=first - token_fields.index(head.field),
+                    position=first - field_start,
                     secondary=span.secondary,
                 ),
             )

@@ -204,6 +204,17 @@ class CRFTagger:
         lengths = np.diff(batch.bounds).tolist()
         return self._spans_of(lengths, batch.emissions, allowed, extra, extra_limits)
 
+    def decoding_order(self, allowed: Sequence[Sequence[str] | None]) -> list[int]:
+        """The records (given their `allowed` labels) grouped as `spans_compiled` decodes
+        them: by the label set they are decoded over, in order of first appearance, each
+        group in the given order. Compiled in this order, the records of every decoded
+        batch are consecutive, so `CompiledBatch.emissions` reads a slice; the batches,
+        and so every float, are those of the given order."""
+        by_labels: dict[tuple[int, ...], list[int]] = {}
+        for i, labels in enumerate(allowed):
+            by_labels.setdefault(self._label_set(labels), []).append(i)
+        return [i for members in by_labels.values() for i in members]
+
     @property
     def feature_index(self) -> dict[str, int]:
         """Feature string → its row in the weights; unknown features: `len(feature_names)`."""

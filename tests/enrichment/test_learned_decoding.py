@@ -119,6 +119,11 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
         reference = tagger._emissions(xseqs, state)
         assert fast.shape == reference.shape == (sum(map(len, tokens)), state.shape[1])
         assert np.array_equal(fast, reference)
+        # Records that are not consecutive (a group's records among others'), in any order.
+        some = rows[1::3][::-1] + rows[::6]
+        assert np.array_equal(
+            batch.emissions(some, state), tagger._emissions([xseqs[i] for i in some], state)
+        )
     # And whole predictions: the same spans and marginals through either path.
     allowed = [None] * len(tokens)
     extra = [tuple(tagger.label_names)] * len(tokens)
@@ -398,3 +403,58 @@ def test_token_shapes_follow_the_per_character_rule() -> None:
     ]
     for text in texts:
         assert _shape(text) == by_hand(text)
+
+
+def test_token_text_features_are_those_built_per_text() -> None:
+    """`text_features` holds the shape features per shape and the length strings once; the
+    strings are those built from scratch for each text (the run-collapsing regex per text),
+    for texts of every kind, each asked twice (the second from what is held)."""
+    import random
+    import re
+
+    from enrichment.learned.features import _shape, text_features
+
+    runs = re.compile(r"(.)\1+")
+
+    def from_scratch(text: str):  # the features as built before shapes were held
+        lower, shape = text.casefold(), _shape(text)
+        short = runs.sub(r"\1", shape)
+        own = ["w=" + lower, "sh=" + short, "p2=" + lower[:2], "p3=" + lower[:3]]
+        own += ["s2=" + lower[-2:], "s3=" + lower[-3:], f"len={min(len(text), 8)}"]
+        if len(shape) <= 6:
+            own.append("shl=" + shape)
+        if text.isdigit():
+            own.append("num")
+        return (
+            tuple(own),
+            ("w-1=" + lower, "sh-1=" + short),
+            ("w+1=" + lower, "sh+1=" + short),
+            ("w-2=" + lower, "w+2=" + lower),
+        )
+
+    rng = random.Random(9)
+    alphabet = list("aAbZz0912.,'’-_/|ß½日") + ["\u00e9", "\u0130"]
+    texts = ["USB", "Cable", "55", "mm", "YA24a", "1,000.5", "|", "Women's", "xxXX99"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 14))) for _ in range(3000)]
+    for text in texts + texts:
+        assert text_features(text) == from_scratch(text)
+
+
+def test_predictions_do_not_depend_on_how_groups_are_interleaved() -> None:
+    """`predict` compiles and tags records in decoding order (grouped by label set) and gives
+    each record its own spans back: records of two groups interleaved get the values, the
+    confidences and the order those of each group predicted alone."""
+    from enrichment.learned.model import train_extractor
+    from tests.enrichment.learned_data import FAST
+
+    model, _ = train_extractor(records(n=60, seed=4), text_fields=["title"], params=FAST)
+    held_out = records(n=40, seed=21)
+    texts = [dict(r.texts) for r in held_out]
+    groups = [r.group for r in held_out]
+    assert len(set(groups)) == 2 and groups[0] != groups[1]
+    together = model.predict(texts, groups)
+    for group in set(groups):
+        mine = [i for i, g in enumerate(groups) if g == group]
+        alone = model.predict([texts[i] for i in mine], [group] * len(mine))
+        assert alone == [together[i] for i in mine]
+    assert any(together)
