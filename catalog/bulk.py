@@ -76,7 +76,7 @@ def insert_rows(
     target = q(table.name)
     if is_postgres(session):
         with _staged(connection, table, columns, encoded) as staged:
-            staged.execute(
+            connection.exec_driver_sql(
                 f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged.name}{on_conflict}"
             )
         return
@@ -104,7 +104,7 @@ def update_rows(
     if is_postgres(session):
         with _staged(connection, table, (key, *columns), encoded) as staged:
             assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in columns)
-            staged.execute(
+            connection.exec_driver_sql(
                 f"UPDATE {q(table.name)} AS t SET {assignments} FROM {staged.name} AS s "
                 f"WHERE t.{q(key)} = s.{q(key)}"
             )
@@ -118,7 +118,9 @@ def update_rows(
 
 class _Staged:
     """A batch copied into a temporary table on the session's own connection (so in its
-    transaction), for one statement that joins it; emptied when done."""
+    transaction), for one statement that joins it; emptied when done. The statement itself
+    goes through SQLAlchemy, so a constraint it breaks raises SQLAlchemy's `IntegrityError` as
+    the ORM's writes did."""
 
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
         self.raw = connection.connection.driver_connection
