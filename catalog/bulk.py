@@ -123,7 +123,9 @@ class _Staged:
     the ORM's writes did."""
 
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
-        self.raw = connection.connection.driver_connection
+        raw = connection.connection.driver_connection
+        assert raw is not None, "a checked-out connection has its driver connection"
+        self.raw = raw
         self.name = f"_bulk_{table.name}_{abs(hash(tuple(columns))):x}"
         q = connection.dialect.identifier_preparer.quote
         self.source = q(table.name)
