@@ -30,6 +30,10 @@ from catalog.db import dumps_json
 
 Row = tuple[Any, ...]
 
+ORDINAL = "_bulk_position"
+"""A staged row's position in its batch (PostgreSQL): a scan of the staged table need not
+return rows in the order they were copied, and an insert takes its ids in scan order."""
+
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
@@ -76,8 +80,11 @@ def insert_rows(
     target = q(table.name)
     if is_postgres(session):
         with _staged(connection, table, columns, encoded) as staged:
+            # in the order given, as executemany does: ids follow the rows (records keep
+            # their file order, changes their proposal order), whatever order a scan returns
             connection.exec_driver_sql(
-                f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged.name}{on_conflict}"
+                f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged.name} "
+                f"ORDER BY {ORDINAL}{on_conflict}"
             )
         return
     marks = ", ".join("?" for _ in columns)
@@ -140,16 +147,17 @@ class _Staged:
 
     def load(self, rows: list[Row]) -> None:
         names = self.names
-        # Same column types as the target, none of its constraints or defaults; it stays for
-        # the connection's next batch (emptied after each use, and rolled back with a failed one).
+        # Same column types as the target, none of its constraints or defaults, plus each
+        # row's position in the batch; it stays for the connection's next batch (emptied after
+        # each use, and rolled back with a failed one).
         self.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} AS "
-            f"SELECT {names} FROM {self.source} WITH NO DATA"
+            f"SELECT {names}, 0::bigint AS {ORDINAL} FROM {self.source} WITH NO DATA"
         )
         with self.raw.cursor() as cursor:
-            with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with cursor.copy(f"COPY {self.name} ({names}, {ORDINAL}) FROM STDIN") as copy:
+                for position, row in enumerate(rows):
+                    copy.write_row((*row, position))
 
     def execute(self, sql: str) -> None:
         with self.raw.cursor() as cursor:
