@@ -11,10 +11,12 @@ Prints, for generated catalogues (10k and 100k records by default):
   the task functions without Prefect (``task.fn``), batches one after another;
 - `prefect`: the onboard flow end to end on the chosen task runner;
 
-each with seconds, records/s, peak MB (the measuring process; `workers MB` is the largest
-child: Dask workers and Prefect's temporary server), the ratio to the floor and, for
-`prefect`, to `plain` (Prefect's own overhead). Each measurement runs in its own process.
-Prefect's temporary server is started (and timed separately) before the flow is timed.
+each with seconds, CPU-seconds (user + system of the measuring process and its children; a
+PostgreSQL server's own CPU is not counted), records/s, peak MB (the measuring process;
+`workers MB` is the largest child: Dask workers and Prefect's temporary server), the ratio
+to the floor and, for `prefect`, to `plain` (Prefect's own overhead). Each measurement runs
+in its own process. Prefect's temporary server is started (and timed separately) before the
+flow is timed.
 
     .venv/bin/python benchmarks/onboard.py [--sizes 10000,100000] [--store sqlite,postgres]
         [--task-runner threads|dask] [--workers 2] [--modes floor,plain,prefect]
@@ -155,6 +157,7 @@ def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict
         enrich_items(warm, prepared.fields, options)  # the caches the chain warms once too
         columns = [a.name for a in schema.attributes]
         started = time.perf_counter()
+        cpu_started = _cpu_seconds()
         runner = SuiteRunner(schema, id_column=ID_COLUMN)
         frames = []
         for batch in batches:
@@ -169,7 +172,8 @@ def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict
         exported.to_csv(Path(out) / "floor.csv", index=False)
         exported.astype(str).to_parquet(Path(out) / "floor.parquet", index=False)
         seconds = time.perf_counter() - started
-    return {"validation": True, "timed": seconds}
+        cpu = _cpu_seconds() - cpu_started
+    return {"validation": True, "timed": seconds, "timed_cpu": cpu}
 
 
 def run_prefect(
@@ -221,6 +225,7 @@ def one(
         warmup = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
+        cpu_started = _cpu_seconds()
         params = {"store_url": store_url, "source": source, "out": out, "batch_size": batch_size}
         if mode == "prefect":
             result = run_prefect(**params, task_runner=task_runner, workers=workers)
@@ -229,12 +234,14 @@ def one(
         else:
             result = run_plain(**params)
         seconds = result.pop("timed", None) or time.perf_counter() - started
+        cpu = result.pop("timed_cpu", None) or _cpu_seconds() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu": cpu,
                 "peak_mb": peak_mb,
                 "children_mb": children_mb,
                 "warmup": warmup,
@@ -242,6 +249,14 @@ def one(
             }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (Dask workers, Prefect's
+    server). A PostgreSQL server's own CPU is not in it: that runs outside this tree."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def fresh_store(kind: str, workdir: Path) -> tuple[str, callable]:
@@ -294,7 +309,8 @@ def main() -> None:
     modes = args.modes.split(",")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     print(
-        f"{'records':>8} {'store':>8} {'runner':>9} {'mode':>8} {'seconds':>8} {'rec/s':>8} "
+        f"{'records':>8} {'store':>8} {'runner':>9} {'mode':>8} {'seconds':>8} {'CPU-s':>7} "
+        f"{'rec/s':>8} "
         f"{'peak MB':>8} {'workers MB':>10} {'/floor':>7} {'/plain':>7}"
     )
 
@@ -329,6 +345,7 @@ def main() -> None:
         note = f"  (server warm-up {result['warmup']:.1f}s, not timed)" if mode == "prefect" else ""
         print(
             f"{n:>8} {kind:>8} {runner:>9} {mode:>8} {result['seconds']:>8.1f} "
+            f"{result['cpu']:>7.1f} "
             f"{n / result['seconds']:>8.0f} {result['peak_mb']:>8.0f} "
             f"{result['children_mb']:>10.0f} {vs_floor:>7} {vs_plain:>7}{note}",
             flush=True,

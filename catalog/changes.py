@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from catalog.bulk import in_ids, insert_rows, update_rows
 from catalog.errors import NotFound, StateConflict
 from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
 from catalog.schema import CatalogSchema, Thresholds
@@ -140,11 +142,39 @@ def source_update_rows(
     ]
 
 
+CHANGE_COLUMNS = (
+    "catalog_id",
+    "record_id",
+    "field",
+    "old_value",
+    "new_value",
+    "confidence",
+    "status",
+    "operation",
+    "basis",
+    "run_id",
+    "provider",
+    "model",
+    "method",
+    "sources",
+    "explanation",
+    "reviewer",
+    "created_at",
+    "decided_at",
+)
+"""The column order of a change row as `catalog.bulk` writes it (a plain tuple)."""
+
+PROPOSAL_KEY = ("record_id", "field", "operation", "basis")
+"""The unique key of a change (`uq_changes_proposal`): what makes a change recorded once."""
+
+
 def insert_changes(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert change rows; one already recorded (same record, field, operation, basis) is kept
     as it is, which is what makes a re-run or a resumed run record each change once."""
     if rows:
-        _insert_ignoring_duplicates(session, rows)
+        _insert_ignoring_duplicates(
+            session, [tuple(row.get(c) for c in CHANGE_COLUMNS) for row in rows]
+        )
 
 
 def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
@@ -155,36 +185,23 @@ def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
     return ChangeStatus.QUEUED_FOR_REVIEW
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert changes; a change already proposed from the same content is left as it is."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    table = Change.__table__
-    insert = (
-        postgresql.insert(table)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(table)
-    )
-    statement = insert.on_conflict_do_nothing(
-        index_elements=["record_id", "field", "operation", "basis"]
-    )
-    # Core, not ORM, insert: the rows are plain dicts and the ORM's bookkeeping costs ~3x.
-    session.connection().execute(statement, rows)
+def _insert_ignoring_duplicates(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert changes (tuples in `CHANGE_COLUMNS` order) set-based; a change already proposed
+    from the same content is left as it is (``ON CONFLICT DO NOTHING`` on its key)."""
+    insert_rows(session, Change.__table__, CHANGE_COLUMNS, rows, conflict=PROPOSAL_KEY)
 
 
 def write_values(session: Session, values_by_record: dict[int, dict[str, Any]]) -> None:
-    """Set records' current values (one executemany), for changes just applied."""
+    """Set records' current values (one statement per batch), for changes just applied."""
     if not values_by_record:
         return
-    table = Record.__table__
-    session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(values=bindparam("b_values"), updated_at=bindparam("b_now")),
-        [
-            {"b_id": rid, "b_values": values, "b_now": utcnow()}
-            for rid, values in values_by_record.items()
-        ],
+    now = utcnow()
+    update_rows(
+        session,
+        Record.__table__,
+        "id",
+        ("values", "updated_at"),
+        [(rid, values, now) for rid, values in values_by_record.items()],
     )
 
 
@@ -216,7 +233,7 @@ def record_changes(
     earlier = _earlier_proposals(
         session, record_ids={int(p.record_id) for p in proposals}, operation=operation
     )
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     applied: dict[int, dict[str, Any]] = {}
     superseded: list[int] = []
     counts: Counter[str] = Counter()
@@ -234,41 +251,47 @@ def record_changes(
         superseded += [h.id for h in history if h.status == ChangeStatus.QUEUED_FOR_REVIEW]
         status = decide(proposal.confidence, schema.thresholds_for(proposal.field))
         counts[status.value] += 1
-        rows.append(
-            {
-                "catalog_id": catalog_id,
-                "record_id": record_id,
-                "field": proposal.field,
-                "old_value": old_value,
-                "new_value": proposal.value,
-                "confidence": round(float(proposal.confidence), 6),
-                "status": status.value,
-                "operation": operation,
-                "basis": bases[record_id],
-                "run_id": run_id,
-                "provider": proposal.provider,
-                "model": model,
-                "method": proposal.method or None,
-                "sources": list(proposal.sources),
-                "explanation": proposal.explanation or None,
-                "created_at": now,
-                "decided_at": now if status is not ChangeStatus.QUEUED_FOR_REVIEW else None,
-            }
+        rows.append(  # in CHANGE_COLUMNS order
+            (
+                catalog_id,
+                record_id,
+                proposal.field,
+                old_value,
+                proposal.value,
+                round(float(proposal.confidence), 6),
+                status.value,
+                operation,
+                bases[record_id],
+                run_id,
+                proposal.provider,
+                model,
+                proposal.method or None,
+                list(proposal.sources),
+                proposal.explanation or None,
+                None,
+                now,
+                now if status is not ChangeStatus.QUEUED_FOR_REVIEW else None,
+            )
         )
         if status is ChangeStatus.APPLIED:
             applied.setdefault(record_id, dict(current.get(record_id, {})))[proposal.field] = (
                 proposal.value
             )
-    if superseded:
-        session.execute(
-            update(Change)
-            .where(Change.id.in_(superseded))
-            .values(status=ChangeStatus.SUPERSEDED.value, decided_at=now)
-        )
+    supersede(session, superseded, now=now)
     if rows:
         _insert_ignoring_duplicates(session, rows)
     write_values(session, applied)
     return counts
+
+
+def supersede(session: Session, change_ids: Sequence[int], *, now: datetime) -> None:
+    """Mark queued changes superseded by newer proposals (one statement)."""
+    if change_ids:
+        session.execute(
+            update(Change)
+            .where(in_ids(session, Change.id, change_ids))
+            .values(status=ChangeStatus.SUPERSEDED.value, decided_at=now)
+        )
 
 
 def _earlier_proposals(
@@ -287,7 +310,10 @@ def _earlier_proposals(
                 Change.new_value,
                 Change.basis,
                 Change.status,
-            ).where(Change.record_id.in_(ids[start : start + 5000]), Change.operation == operation)
+            ).where(
+                in_ids(session, Change.record_id, ids[start : start + 5000]),
+                Change.operation == operation,
+            )
         )
         for row in rows:
             history[(row.record_id, row.field)].append(row)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from catalog.bulk import in_ids, insert_rows, update_rows
 from catalog.changes import insert_changes, source_update_rows
 from catalog.filters import RecordFilter
 from catalog.models import HeldRow, HeldRowStatus, Record, StageMark, utcnow
@@ -100,29 +101,23 @@ def upsert_records(
                 Record.content_hash,
                 Record.source_values,
                 Record.values,
-            ).where(Record.catalog_id == catalog_id, Record.external_id.in_(external_ids))
+            ).where(
+                Record.catalog_id == catalog_id, in_ids(session, Record.external_id, external_ids)
+            )
         )
     }
     rows = frame_to_dicts(frame)
     now = utcnow()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    audit: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    audit: list[tuple[int, dict[str, Any], dict[str, Any], str]] = []
     counts = UpsertCounts()
     for external_id, values, content_hash in zip(external_ids, rows, hashes, strict=True):
         old = existing.get(external_id)
         if old is None:
+            # source and current values are one object: encoded once for both columns
             inserts.append(
-                {
-                    "catalog_id": catalog_id,
-                    "external_id": external_id,
-                    "source_values": values,
-                    "values": values,
-                    "content_hash": content_hash,
-                    "source": source,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (catalog_id, external_id, values, values, content_hash, source, now, now)
             )
         elif old.content_hash != content_hash:
             derived = {
@@ -130,52 +125,47 @@ def upsert_records(
                 for field, value in (old.values or {}).items()
                 if field not in old.source_values and field not in values
             }
-            update_row = {
-                "b_id": old.id,
-                "source_values": values,
-                "values": {**values, **derived},
-                "content_hash": content_hash,
-                "source": source,
-                "updated_at": now,
-            }
-            updates.append(update_row)
-            audit.append((update_row, old.source_values))
+            updates.append((old.id, values, {**values, **derived}, content_hash, source, now))
+            audit.append((old.id, old.source_values, values, content_hash))
         else:
             counts.unchanged += 1
+    table = Record.__table__
     if inserts:
-        session.connection().execute(insert(Record.__table__), inserts)
+        insert_rows(session, table, _RECORD_INSERT, inserts)
         counts.inserted = len(inserts)
     if updates:
-        session.connection().execute(
-            update(Record.__table__)
-            .where(Record.__table__.c.id == bindparam("b_id"))
-            .values(
-                source_values=bindparam("source_values"),
-                values=bindparam("values"),
-                content_hash=bindparam("content_hash"),
-                source=bindparam("source"),
-                updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
+        update_rows(session, table, "id", _RECORD_UPDATE, updates)
         counts.updated = len(updates)
         insert_changes(
             session,
             [
                 row
-                for update_row, old in audit
+                for record_id, old_values, new_values, content_hash in audit
                 for row in source_update_rows(
                     catalog_id=catalog_id,
-                    record_id=update_row["b_id"],
-                    old=old,
-                    new=update_row["source_values"],
-                    basis=update_row["content_hash"],
+                    record_id=record_id,
+                    old=old_values,
+                    new=new_values,
+                    basis=content_hash,
                     source=source,
                     run_id=run_id,
                 )
             ],
         )
     return counts
+
+
+_RECORD_INSERT = (
+    "catalog_id",
+    "external_id",
+    "source_values",
+    "values",
+    "content_hash",
+    "source",
+    "created_at",
+    "updated_at",
+)
+_RECORD_UPDATE = ("source_values", "values", "content_hash", "source", "updated_at")
 
 
 def pending_record_ids(
@@ -240,7 +230,7 @@ def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
         select(
             Record.id, Record.external_id, Record.content_hash, Record.values, Record.source_values
         )
-        .where(Record.id.in_(list(record_ids)))
+        .where(in_ids(session, Record.id, record_ids))
         .order_by(Record.id)
     ).all()
     index = pd.Index([row.id for row in rows], name="record_id")
@@ -260,16 +250,13 @@ def mark_stage(session: Session, *, stage: str, bases: dict[int, str], run_id: i
     """Record that ``stage`` has processed these records at these bases (``stage_basis``)."""
     if not bases:
         return
-    ids = list(bases)
-    session.execute(
-        StageMark.__table__.delete().where(StageMark.stage == stage, StageMark.record_id.in_(ids))
-    )
-    session.connection().execute(
-        insert(StageMark.__table__),
-        [
-            {"record_id": rid, "stage": stage, "basis": basis, "run_id": run_id}
-            for rid, basis in bases.items()
-        ],
+    insert_rows(
+        session,
+        StageMark.__table__,
+        ("record_id", "stage", "basis", "run_id"),
+        [(rid, stage, basis, run_id) for rid, basis in bases.items()],
+        conflict=("record_id", "stage"),
+        update=("basis", "run_id"),
     )
 
 

@@ -26,10 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.changes import decide, group_basis, insert_changes, stage_basis, write_values
+from catalog.changes import (
+    decide,
+    group_basis,
+    insert_changes,
+    stage_basis,
+    supersede,
+    write_values,
+)
 from catalog.filters import RecordFilter
 from catalog.models import Change, ChangeStatus, Record, utcnow
 from catalog.records import MERGED_INTO, mark_stage, pending_record_ids
@@ -338,12 +345,7 @@ def _record_merges(
                 survivor_now[field] = value
         if status is ChangeStatus.APPLIED:
             current[dup_id] = {**loaded.values[d], FIELD: marker}
-    if superseded:
-        session.execute(
-            update(Change)
-            .where(Change.id.in_(superseded))
-            .values(status=ChangeStatus.SUPERSEDED.value, decided_at=now)
-        )
+    supersede(session, superseded, now=now)
     insert_changes(session, rows)
     row_of = {rid: i for i, rid in enumerate(loaded.ids)}
     write_values(

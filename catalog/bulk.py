@@ -1,0 +1,218 @@
+"""Set-based writes for the store's hot paths: rows as plain tuples, one statement per batch.
+
+The ORM (and even Core's per-row dict processing) was most of a 100k-record onboard's store
+time (issue 16): every change row went through SQLAlchemy's parameter machinery and every JSON
+value was encoded on the way. Here a batch's rows are tuples in a fixed column order, each JSON
+value is encoded once (`catalog.db.dumps_json`; one object that appears in several cells, such
+as a new record's source values and current values, once for all of them), and the batch goes
+to the database in one go:
+
+- SQLite: one ``executemany`` of one statement (the driver loops in C);
+- PostgreSQL: ``COPY`` into a temporary table (psycopg's ``cursor.copy``), then one
+  ``INSERT … SELECT … ON CONFLICT`` or ``UPDATE … FROM`` that joins it.
+
+Conflict handling is the database's, in the same statement as the write: a change that is
+already recorded (same record, field, operation and basis) is left as it is, so a re-run or a
+resumed run still records each change once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, DateTime, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from catalog.db import dumps_json
+
+Row = tuple[Any, ...]
+
+ORDINAL = "_bulk_position"
+"""A staged row's position in its batch (PostgreSQL): a scan of the staged table need not
+return rows in the order they were copied, and an insert takes its ids in scan order."""
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def in_ids(session: Session, column: Any, ids: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN ids``, as one array parameter on PostgreSQL (``= ANY(:ids)``: one bound value
+    instead of thousands, planned once) and as a plain ``IN`` on SQLite (no arrays there)."""
+    if is_postgres(session):
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+    return column.in_(list(ids))
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+    *,
+    conflict: Sequence[str] | None = None,
+    update: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table``.
+
+    With ``conflict`` (the columns of a unique constraint), a row whose key is already there is
+    skipped (``ON CONFLICT DO NOTHING``) or, when ``update`` names columns, those columns take
+    the new row's values (``DO UPDATE``). Without it a duplicate key raises, as a plain insert
+    does.
+    """
+    encoded = _encoded(session, table, columns, rows)
+    if not encoded:
+        return
+    q = _quoter(session)
+    names = ", ".join(map(q, columns))
+    on_conflict = ""
+    if conflict:
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
+            if update
+            else "DO NOTHING"
+        )
+        on_conflict = f" ON CONFLICT ({', '.join(map(q, conflict))}) {action}"
+    connection = session.connection()
+    target = q(table.name)
+    if is_postgres(session):
+        with _staged(connection, table, columns, encoded) as staged:
+            # in the order given, as executemany does: ids follow the rows (records keep
+            # their file order, changes their proposal order), whatever order a scan returns
+            connection.exec_driver_sql(
+                f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged.name} "
+                f"ORDER BY {ORDINAL}{on_conflict}"
+            )
+        return
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} ({names}) VALUES ({marks}){on_conflict}", encoded
+    )
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+) -> None:
+    """Set ``columns`` of the rows of ``table`` whose ``key`` is each tuple's first item (the
+    tuple is ``(key, *columns)``): one ``UPDATE … FROM`` a staged table on PostgreSQL, one
+    ``executemany`` on SQLite."""
+    encoded = _encoded(session, table, (key, *columns), rows)
+    if not encoded:
+        return
+    connection = session.connection()
+    q = _quoter(session)
+    if is_postgres(session):
+        with _staged(connection, table, (key, *columns), encoded) as staged:
+            assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in columns)
+            connection.exec_driver_sql(
+                f"UPDATE {q(table.name)} AS t SET {assignments} FROM {staged.name} AS s "
+                f"WHERE t.{q(key)} = s.{q(key)}"
+            )
+        return
+    assignments = ", ".join(f"{q(c)} = ?" for c in columns)
+    connection.exec_driver_sql(
+        f"UPDATE {q(table.name)} SET {assignments} WHERE {q(key)} = ?",
+        [(*row[1:], row[0]) for row in encoded],
+    )
+
+
+class _Staged:
+    """A batch copied into a temporary table on the session's own connection (so in its
+    transaction), for one statement that joins it; emptied when done. The statement itself
+    goes through SQLAlchemy, so a constraint it breaks raises SQLAlchemy's `IntegrityError` as
+    the ORM's writes did."""
+
+    def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
+        raw = connection.connection.driver_connection
+        assert raw is not None, "a checked-out connection has its driver connection"
+        self.raw = raw
+        self.name = f"_bulk_{table.name}_{abs(hash(tuple(columns))):x}"
+        q = connection.dialect.identifier_preparer.quote
+        self.source = q(table.name)
+        self.names = ", ".join(map(q, columns))
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.execute(f"TRUNCATE {self.name}")
+
+    def load(self, rows: list[Row]) -> None:
+        names = self.names
+        # Same column types as the target, none of its constraints or defaults, plus each
+        # row's position in the batch; it stays for the connection's next batch (emptied after
+        # each use, and rolled back with a failed one).
+        self.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} AS "
+            f"SELECT {names}, 0::bigint AS {ORDINAL} FROM {self.source} WITH NO DATA"
+        )
+        with self.raw.cursor() as cursor:
+            with cursor.copy(f"COPY {self.name} ({names}, {ORDINAL}) FROM STDIN") as copy:
+                for position, row in enumerate(rows):
+                    copy.write_row((*row, position))
+
+    def execute(self, sql: str) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(sql)
+
+
+def _quoter(session: Session) -> Callable[[str], str]:
+    """Quotes an identifier where the dialect needs it (``values`` is a keyword in SQL)."""
+    return session.get_bind().dialect.identifier_preparer.quote
+
+
+def _staged(
+    connection: Connection, table: Table, columns: Sequence[str], rows: list[Row]
+) -> _Staged:
+    staged = _Staged(connection, table, columns)
+    staged.load(rows)
+    return staged
+
+
+def _encoded(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Row]
+) -> list[Row]:
+    """Rows with each JSON cell encoded (`dumps_json`, as the engine's JSON columns do: Python
+    None is JSON null) and, on SQLite, each timestamp in the text form SQLAlchemy stores, so ORM
+    reads see the same values. A container or timestamp repeated in the batch — a new record's
+    source and current values are one dict, every row has the batch's `now` — is converted
+    once."""
+    dialect = session.get_bind().dialect
+    converters: list[tuple[int, Callable[[Any], Any], bool]] = []
+    for index, name in enumerate(columns):
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            converters.append((index, dumps_json, True))
+        elif isinstance(column_type, DateTime) and dialect.name == "sqlite":
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                converters.append((index, processor, False))
+    if not converters:
+        return [tuple(row) for row in rows]
+    memo: dict[int, Any] = {}
+    keep: list[Any] = []  # memo keys are ids: what they name stays alive for the whole batch
+    out: list[Row] = []
+    for row in rows:
+        cells = list(row)
+        for index, convert, is_json in converters:
+            value = cells[index]
+            if value is None:
+                cells[index] = "null" if is_json else None
+            elif isinstance(value, str | int | float):
+                cells[index] = convert(value)
+            else:
+                found = memo.get(id(value))
+                if found is None:
+                    found = memo[id(value)] = convert(value)
+                    keep.append(value)
+                cells[index] = found
+        out.append(tuple(cells))
+    return out
