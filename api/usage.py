@@ -6,26 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import UsageEntry
+from catalog.bulk import insert_rows
 from catalog.models import Run, utcnow
-
-
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    table = UsageEntry.__table__
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the store is SQLite or PostgreSQL
-        session.connection().execute(insert(table), rows)
-        return
-    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["run_id", "item"])
-    # Core executemany: the ORM's bulk path costs several times more per row
-    session.connection().execute(statement, rows)
 
 
 def charge(
@@ -45,19 +31,19 @@ def charge(
         return
     now = utcnow()
     amounts = items if isinstance(items, Mapping) else dict.fromkeys(items, credits_each)
+    columns = ("organization_id", "run_id", "operation", "item", "credits", "created_at")
     rows = [
-        {
-            "organization_id": organization_id,
-            "run_id": run_id,
-            "operation": operation,
-            "item": str(item)[:500],
-            "credits": float(credits),
-            "created_at": now,
-        }
+        (organization_id, run_id, operation, str(item)[:500], float(credits), now)
         for item, credits in amounts.items()
     ]
     for start in range(0, len(rows), 5000):
-        _insert_ignoring_duplicates(session, rows[start : start + 5000])
+        insert_rows(
+            session,
+            UsageEntry.__table__,
+            columns,
+            rows[start : start + 5000],
+            conflict=("run_id", "item"),
+        )
     if run_id is not None:
         run = session.get(Run, run_id)
         if run is not None:
