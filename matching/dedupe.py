@@ -16,18 +16,17 @@ import numpy as np
 from matching.blocking import BlockingParams, candidate_pairs
 from matching.clustering import Clusters, cluster_pairs
 from matching.features import FeatureSpace
-from matching.model import PairModel, unsupervised_from_space
+from matching.model import PairModel, score_candidates
 from matching.records import RecordTable
 
 
 @dataclass
 class DedupeResult:
-    """Candidate pairs with their probabilities and features, and the clusters."""
+    """Candidate pairs with their probabilities, and the clusters."""
 
     left: np.ndarray
     right: np.ndarray
     probability: np.ndarray
-    features: np.ndarray
     clusters: Clusters
     model: PairModel
     space: FeatureSpace
@@ -57,7 +56,7 @@ def find_duplicates(
         threshold: Cluster-merge threshold; default the model's (`merge_threshold`).
 
     Returns:
-        Pairs, probabilities, features, clusters and per-step timings (seconds).
+        Pairs, probabilities, clusters and per-step timings (seconds).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -66,12 +65,7 @@ def find_duplicates(
 
     started = time.perf_counter()
     space = FeatureSpace.build(table) if model is None else model.feature_space(table)
-    if model is None:
-        model, features = unsupervised_from_space(space, left, right)
-        assert model.fellegi_sunter is not None
-        probability = model.fellegi_sunter.probability(features)
-    else:
-        probability, features = model.score_features(space, left, right)
+    model, probability = score_candidates(space, left, right, model)
     timings["scoring"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -89,7 +83,6 @@ def find_duplicates(
         left=left,
         right=right,
         probability=probability,
-        features=features,
         clusters=clusters,
         model=model,
         space=space,

@@ -9,7 +9,7 @@ routes NaN on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,10 +202,23 @@ class FeatureSpace:
         if left.shape != right.shape:
             raise ValueError("left and right must have the same length")
         out = np.empty((left.size, len(FEATURES)), dtype=np.float32)
+        for start, chunk in self.feature_chunks(left, right):
+            out[start : start + chunk.shape[0]] = chunk
+        return out
+
+    def feature_chunks(
+        self, left: np.ndarray, right: np.ndarray
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """(first pair's position, its chunk's feature rows), `CHUNK_PAIRS` pairs at a time:
+        for callers that keep less than the rows (a score, agreement levels), so memory
+        follows the chunk, not the number of candidates."""
+        left = np.asarray(left, dtype=np.int64)
+        right = np.asarray(right, dtype=np.int64)
+        if left.shape != right.shape:
+            raise ValueError("left and right must have the same length")
         for start in range(0, left.size, CHUNK_PAIRS):
             stop = min(start + CHUNK_PAIRS, left.size)
-            out[start:stop] = self._chunk(left[start:stop], right[start:stop])
-        return out
+            yield start, self._chunk(left[start:stop], right[start:stop])
 
     def _chunk(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         t = self.table

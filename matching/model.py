@@ -26,13 +26,16 @@ from threadpoolctl import threadpool_limits
 
 from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
 from catalog.errors import InputError
-from matching.features import FEATURES, FeatureSpace
+from matching.features import CHUNK_PAIRS, FEATURES, FeatureSpace
 from matching.interactions import InteractionModel, fit_interactions, fit_vocabulary
 from matching.records import RecordTable
 from matching.unsupervised import (
+    LEVELS,
     UNSUPERVISED_CAP,
     FellegiSunter,
-    fit_fellegi_sunter,
+    comparison_levels,
+    fit_fellegi_sunter_levels,
+    rule_matches,
 )
 
 FORMAT_VERSION = 3
@@ -340,26 +343,50 @@ def train_unsupervised(
 ) -> PairModel:
     """Fit Fellegi–Sunter on unlabelled candidate pairs (m and u by EM, the prior from a
     deterministic rule); probabilities capped below auto-merge (`UNSUPERVISED_CAP`)."""
-    space = FeatureSpace.build(records)
-    return unsupervised_from_space(space, np.asarray(left), np.asarray(right), seed=seed)[0]
-
-
-def unsupervised_from_space(
-    space: FeatureSpace, left: np.ndarray, right: np.ndarray, *, seed: int = 0
-) -> tuple[PairModel, np.ndarray]:
-    """`train_unsupervised` on a built feature space; also returns the candidates' features."""
     del seed  # EM draws nothing
-    features = space.features(left, right)
-    fs = fit_fellegi_sunter(features)
-    model = PairModel(
+    return score_candidates(FeatureSpace.build(records), left, right)[0]
+
+
+def score_candidates(
+    space: FeatureSpace, left: np.ndarray, right: np.ndarray, model: PairModel | None = None
+) -> tuple[PairModel, np.ndarray]:
+    """(the model, P(match) of each candidate pair (left[i], right[i])).
+
+    `model` None fits Fellegi–Sunter by EM on these candidates. Pairs are featurised chunk by
+    chunk and only what scoring needs is kept — a probability, or Fellegi–Sunter's nine
+    one-byte agreement levels — never the 45-float feature rows of every candidate: a
+    million-record catalogue has ~10 million candidates, whose features alone would be
+    ~2 GB. The results are those of scoring the whole feature matrix at once, to the bit.
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    if model is not None:
+        probability = np.zeros(left.size)
+        for start in range(0, left.size, CHUNK_PAIRS):
+            stop = min(start + CHUNK_PAIRS, left.size)
+            probability[start:stop] = model.score_features(
+                space, left[start:stop], right[start:stop]
+            )[0]
+        return model, probability
+    digest = _version_digest("unsupervised")
+    levels: list[np.ndarray] = [np.zeros((0, len(LEVELS)), dtype=np.int8)]
+    seeds: list[np.ndarray] = [np.zeros(0, dtype=bool)]
+    for _, features in space.feature_chunks(left, right):
+        digest.update(features.tobytes())
+        levels.append(comparison_levels(features))
+        seeds.append(rule_matches(features))
+    all_levels = np.concatenate(levels)
+    fs = fit_fellegi_sunter_levels(all_levels, np.concatenate(seeds))
+    fitted = PairModel(
         kind="unsupervised",
         threshold=0.5,
         fellegi_sunter=fs,
         cap=UNSUPERVISED_CAP,
-        stats={"pairs": int(features.shape[0]), "prior": fs.prior, "iterations": fs.iterations},
+        stats={"pairs": int(left.size), "prior": fs.prior, "iterations": fs.iterations},
     )
-    model.version = _version(model, features, np.zeros(0))
-    return model, features
+    fitted.version = f"unsupervised-{digest.hexdigest()[:12]}"
+    probability = fs.probability_of_levels(all_levels) if left.size else np.zeros(0)
+    return fitted, probability
 
 
 def best_threshold(
@@ -628,8 +655,15 @@ def _with(features: np.ndarray, interaction: np.ndarray, constant: np.ndarray) -
 
 
 def _version(model: PairModel, features: np.ndarray, labels: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    digest.update(model.kind.encode())
+    digest = _version_digest(model.kind)
     digest.update(np.ascontiguousarray(features).tobytes())
     digest.update(np.ascontiguousarray(labels).tobytes())
     return f"{model.kind}-{digest.hexdigest()[:12]}"
+
+
+def _version_digest(kind: str) -> Any:
+    """The hash a model's version is cut from, fed its training features (and labels) next;
+    fed chunk by chunk by `score_candidates`, it ends the same as over the whole matrix."""
+    digest = hashlib.sha256()
+    digest.update(kind.encode())
+    return digest

@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.bulk import in_ids
 from catalog.changes import (
     decide,
     group_basis,
@@ -49,8 +50,8 @@ from matching.model import (
     MIN_PAIRS_PER_CLASS,
     PairModel,
     load_model,
+    score_candidates,
     train_supervised,
-    unsupervised_from_space,
 )
 from matching.records import RecordTable, assign_roles, prepare
 from matching.survivorship import Side, merged_values
@@ -97,48 +98,85 @@ def configured_model(schema: CatalogSchema, base: Path | None = None) -> PairMod
 
 @dataclass
 class _Loaded:
+    """The unmerged records as dedupe reads them: identity, content hash and the compared
+    attributes as strings. Whole values are read back only for the records a merge touches
+    (`_merge_values`), so a million-record catalogue is not held as a million dicts."""
+
     survivors: set[int]
     """Records others are merged into: they keep their place even when edited."""
     ids: list[int]
     external: list[str]
-    values: list[dict[str, Any]]
     hashes: list[str]
-    sides: list[Side]
+    columns: dict[str, list[str]]
 
 
-def _load_unmerged(session: Session, catalog_id: int) -> _Loaded:
-    rows = session.execute(
-        select(
-            Record.id,
-            Record.external_id,
-            Record.values,
-            Record.content_hash,
-            Record.updated_at,
-            Record.source,
-        )
-        .where(Record.catalog_id == catalog_id)
-        .order_by(Record.id)
-    ).all()
-    kept = [r for r in rows if MERGED_INTO not in (r.values or {})]
-    survivors = {
-        r.values[MERGED_INTO].get("into")
-        for r in rows
-        if isinstance((r.values or {}).get(MERGED_INTO), dict)
-    }
-    return _Loaded(
-        survivors={r.id for r in kept if r.external_id in survivors},
-        ids=[r.id for r in kept],
-        external=[r.external_id for r in kept],
-        values=[r.values or {} for r in kept],
-        hashes=[r.content_hash for r in kept],
-        sides=[Side(values=r.values or {}, updated_at=r.updated_at, source=r.source) for r in kept],
+_READ_CHUNK = 10_000
+"""Records read per query while loading: bounds the rows (and their decoded values) alive."""
+
+
+def _load_unmerged(session: Session, catalog_id: int, columns: list[str]) -> _Loaded:
+    loaded = _Loaded(
+        survivors=set(), ids=[], external=[], hashes=[], columns={c: [] for c in columns}
     )
+    survivor_externals: set[str] = set()
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Record.id, Record.external_id, Record.values, Record.content_hash)
+            .where(Record.catalog_id == catalog_id, Record.id > last_id)
+            .order_by(Record.id)
+            .limit(_READ_CHUNK)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        for record_id, external_id, values, content_hash in rows:
+            values = values or {}
+            marker = values.get(MERGED_INTO)
+            if isinstance(marker, dict) and marker.get("into") is not None:
+                survivor_externals.add(marker["into"])
+            if MERGED_INTO in values:
+                continue
+            loaded.ids.append(record_id)
+            loaded.external.append(external_id)
+            loaded.hashes.append(content_hash)
+            for column in columns:
+                loaded.columns[column].append(_text(values.get(column)))
+    loaded.survivors = {
+        rid
+        for rid, ext in zip(loaded.ids, loaded.external, strict=True)
+        if ext in survivor_externals
+    }
+    return loaded
+
+
+def _merge_values(session: Session, ids: list[int]) -> dict[int, tuple[dict[str, Any], Side]]:
+    """Current values and survivorship side of the records merges touch, by id."""
+    out: dict[int, tuple[dict[str, Any], Side]] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for record_id, values, updated_at, source in session.execute(
+            select(Record.id, Record.values, Record.updated_at, Record.source).where(
+                in_ids(session, Record.id, chunk)
+            )
+        ):
+            values = values or {}
+            out[record_id] = (values, Side(values=values, updated_at=updated_at, source=source))
+    return out
 
 
 def _table(schema: CatalogSchema, values: list[dict[str, Any]]) -> RecordTable:
     columns = compare_columns(schema)
-    data = {c: ["" if v.get(c) is None else str(v.get(c)) for v in values] for c in columns}
-    return prepare(data, assign_roles(columns))
+    return _table_of(schema, {c: [_text(v.get(c)) for v in values] for c in columns})
+
+
+def _table_of(schema: CatalogSchema, columns: dict[str, list[str]]) -> RecordTable:
+    """The compared attributes (`compare_columns`, as strings) as a matching table."""
+    return prepare(columns, assign_roles(compare_columns(schema)))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def dedupe_catalog(
@@ -163,7 +201,7 @@ def dedupe_catalog(
         Counts: `records` matched, `candidates` pairs scored, and merges by status.
     """
     counts: Counter[str] = Counter()
-    loaded = _load_unmerged(session, catalog_id)
+    loaded = _load_unmerged(session, catalog_id, compare_columns(schema))
     chosen = model or model_from_decisions(session, catalog_id=catalog_id, schema=schema)
     version = dedupe_version(schema, chosen)
     pending_ids = set(
@@ -182,16 +220,11 @@ def dedupe_catalog(
         mark_stage(session, stage=STAGE, bases=marks, run_id=run_id)
         return counts
     counts["records"] = int(pending_rows.size)
-    table = _table(schema, loaded.values)
+    table = _table_of(schema, loaded.columns)
     left, right = candidate_pairs(table, blocking, queries=pending_rows)
     counts["candidates"] = int(left.size)
     space = FeatureSpace.build(table) if chosen is None else chosen.feature_space(table)
-    if chosen is None:
-        chosen, features = unsupervised_from_space(space, left, right)
-        assert chosen.fellegi_sunter is not None
-        probability = chosen.fellegi_sunter.probability(features) if left.size else np.zeros(0)
-    else:
-        probability, features = chosen.score_features(space, left, right)
+    chosen, probability = score_candidates(space, left, right, chosen)
     fitted = chosen
 
     def score_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -279,6 +312,7 @@ def _record_merges(
     thresholds = schema.matching.thresholds()
     dup_ids = [loaded.ids[d] for d, _ in merges]
     history = _earlier(session, dup_ids)
+    stored = _merge_values(session, sorted({loaded.ids[r] for pair in merges for r in pair}))
     now = utcnow()
     rows: list[dict[str, Any]] = []
     superseded: list[int] = []
@@ -323,9 +357,11 @@ def _record_merges(
                 "explanation": f"duplicate of {into}: {sentence(found, p)}",
             }
         )
-        survivor_now = current.setdefault(surv_id, dict(loaded.values[s]))
-        survivor_side = Side(survivor_now, loaded.sides[s].updated_at, loaded.sides[s].source)
-        for field, value in merged_values(schema, survivor_side, loaded.sides[d]).items():
+        survivor_values, survivor_stored = stored[surv_id]
+        dup_values, dup_side = stored[dup_id]
+        survivor_now = current.setdefault(surv_id, dict(survivor_values))
+        survivor_side = Side(survivor_now, survivor_stored.updated_at, survivor_stored.source)
+        for field, value in merged_values(schema, survivor_side, dup_side).items():
             rows.append(
                 {
                     **common,
@@ -344,14 +380,10 @@ def _record_merges(
             if status is ChangeStatus.APPLIED:
                 survivor_now[field] = value
         if status is ChangeStatus.APPLIED:
-            current[dup_id] = {**loaded.values[d], FIELD: marker}
+            current[dup_id] = {**dup_values, FIELD: marker}
     supersede(session, superseded, now=now)
     insert_changes(session, rows)
-    row_of = {rid: i for i, rid in enumerate(loaded.ids)}
-    write_values(
-        session,
-        {rid: v for rid, v in current.items() if v != loaded.values[row_of[rid]]},
-    )
+    write_values(session, {rid: v for rid, v in current.items() if v != stored[rid][0]})
     return counts
 
 

@@ -56,18 +56,20 @@ match-class F1 on Walmart–Amazon's *train* pairs (the public set with model nu
 without its labels) 0.560 → 0.600; the other sets have no identifier and do not move."""
 
 
-def _levels(features: np.ndarray) -> list[np.ndarray]:
-    """Level per pair and comparison: 0 = most agreeing, -1 = missing."""
-    out = []
-    for name, cuts in LEVELS:
+def comparison_levels(features: np.ndarray) -> np.ndarray:
+    """Agreement level per pair and comparison (pairs × `LEVELS`, int8): 0 = most agreeing,
+    -1 = missing. Nine bytes a pair is all Fellegi–Sunter needs of a 45-float feature row, so
+    a dedupe keeps these, not the features (`matching.model.score_candidates`)."""
+    out = np.empty((features.shape[0], len(LEVELS)), dtype=np.int8)
+    for c, (name, cuts) in enumerate(LEVELS):
         column = features[:, FEATURES.index(name)].astype(np.float64)
         if name == "quantity_unit_conflict":
             column = -column  # 0 conflicts is agreement
-        level = np.full(column.size, len(cuts), dtype=np.int64)
+        level = np.full(column.size, len(cuts), dtype=np.int8)
         for index in range(len(cuts) - 1, -1, -1):
             level[column >= cuts[index]] = index
         level[np.isnan(column)] = -1
-        out.append(level)
+        out[:, c] = level
     return out
 
 
@@ -80,25 +82,32 @@ class FellegiSunter:
     prior: float
     iterations: int
 
-    def weights(self, features: np.ndarray) -> np.ndarray:
-        """log2 Bayes factors per pair and comparison (0 where missing): the evidence."""
-        levels = _levels(features)
-        out = np.zeros((features.shape[0], len(LEVELS)))
-        for c, level in enumerate(levels):
+    def weights(self, levels: np.ndarray) -> np.ndarray:
+        """log2 Bayes factors per pair and comparison (0 where missing): the evidence.
+        `levels`: `comparison_levels` of the pairs' features."""
+        out = np.zeros((levels.shape[0], len(LEVELS)))
+        for c in range(len(LEVELS)):
+            level = levels[:, c]
             present = level >= 0
             ratio = np.log2(self.m[c] / self.u[c])
             out[present, c] = ratio[level[present]]
         return out
 
     def probability(self, features: np.ndarray) -> np.ndarray:
-        """P(match), capped at `UNSUPERVISED_CAP`."""
-        log_odds = np.log2(self.prior / (1 - self.prior)) + self.weights(features).sum(axis=1)
+        """P(match) of pairs given their features, capped at `UNSUPERVISED_CAP`."""
+        return self.probability_of_levels(comparison_levels(features))
+
+    def probability_of_levels(self, levels: np.ndarray) -> np.ndarray:
+        """P(match) of pairs given their `comparison_levels`, capped at `UNSUPERVISED_CAP`."""
+        log_odds = np.log2(self.prior / (1 - self.prior)) + self.weights(levels).sum(axis=1)
         p = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60, 60)))
         return np.minimum(p, UNSUPERVISED_CAP)
 
 
-def fit_fellegi_sunter(features: np.ndarray) -> FellegiSunter:
+def fit_fellegi_sunter_levels(levels: np.ndarray, seeds: np.ndarray) -> FellegiSunter:
     """Fit m and u by EM on candidate pairs, the prior held at the deterministic rule's share.
+
+    `levels`: the pairs' `comparison_levels`; `seeds`: the pairs `rule_matches` calls matches.
 
     Candidates are what blocking found similar, so u (how often non-matches agree) is
     estimated among them, not among random pairs: the similarity that made a pair a candidate
@@ -107,22 +116,21 @@ def fit_fellegi_sunter(features: np.ndarray) -> FellegiSunter:
     fixed (`deterministic_prior`), m starts where the identifier rule points, and m for GTIN
     and MPN agreement is set, not learned (`FIXED_M`). Deterministic: EM draws nothing.
     """
-    levels = _levels(features)
-    n = features.shape[0]
+    columns = [levels[:, c] for c in range(len(LEVELS))]
+    n = levels.shape[0]
     sizes = [len(cuts) + 1 for _, cuts in LEVELS]
     m = [_start(size, agree=True) for size in sizes]
-    seeds = _rule_matches(features)
     if seeds.sum() >= 5:
         m = [
             _normalise(np.bincount(level[seeds & (level >= 0)], minlength=size).astype(float))
-            for level, size in zip(levels, sizes, strict=True)
+            for level, size in zip(columns, sizes, strict=True)
         ]
     m = [_fixed_or(name, x) for (name, _), x in zip(LEVELS, m, strict=True)]
     u = [_start(size, agree=False) for size in sizes]
-    prior = deterministic_prior(features)
+    prior = deterministic_prior(seeds)
     # EM sees each distinct comparison vector once, weighted by how many pairs share it (as
     # Splink does): a few thousand patterns instead of millions of pairs per iteration.
-    patterns, weights = _patterns(levels, sizes)
+    patterns, weights = _patterns(columns, sizes)
     iterations = 0
     for iterations in range(1, ITERATIONS + 1 if n else 1):  # noqa: B007 - reported below
         log_m = np.full(len(weights), np.log(prior))
@@ -167,17 +175,17 @@ def _fixed_or(name: str, learned: np.ndarray) -> np.ndarray:
     return np.asarray(FIXED_M[name], dtype=np.float64) if name in FIXED_M else learned
 
 
-def deterministic_prior(features: np.ndarray) -> float:
+def deterministic_prior(seeds: np.ndarray) -> float:
     """Share of candidates that are matches, estimated as Splink does from a deterministic
-    rule (`_rule_matches`), plus one in a thousand candidates for matches it cannot see (never
-    0, never above one in two)."""
-    if features.shape[0] == 0:
+    rule (`seeds`: the pairs `rule_matches` calls matches), plus one in a thousand candidates
+    for matches it cannot see (never 0, never above one in two)."""
+    if seeds.shape[0] == 0:
         return 0.01
-    share = float(_rule_matches(features).mean()) + 1e-3
+    share = float(seeds.mean()) + 1e-3
     return float(np.clip(share, 1e-4, 0.5))
 
 
-def _rule_matches(features: np.ndarray) -> np.ndarray:
+def rule_matches(features: np.ndarray) -> np.ndarray:
     """Pairs a person would call the same without a model: one GTIN or one MPN value on two
     similar titles (one code on two different things is a clash, not a match), or the same
     title where no identifier can be compared and no brand or code says otherwise."""
