@@ -5,10 +5,12 @@ Prints, for generated catalogues (10k and 100k records by default):
 
 - `floor`: the same records' model work alone, in memory, in one process — classifier
   prediction, attribute extraction (the enrich engine over the records as plain items),
-  validation of the records as a DataFrame, writing the export files (CSV and Parquet).
+  validation of the records as a DataFrame, writing the export files (CSV and Parquet) and,
+  with the schema's dedupe on, blocking, scoring and clustering the records' duplicates.
   Models are trained and the records loaded before the clock starts;
-- `plain`: the chain end to end (ingest → classify → enrich → validate → distribute) through
-  the task functions without Prefect (``task.fn``), batches one after another;
+- `plain`: the chain end to end (ingest → classify → enrich → dedupe → validate →
+  distribute) through the task functions without Prefect (``task.fn``), batches one after
+  another;
 - `prefect`: the onboard flow end to end on the chosen task runner;
 
 each with seconds, CPU-seconds (user + system of the measuring process and its children; a
@@ -51,6 +53,7 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from flows.support.stages import catalog_enrich_config
     from flows.support.targets import build_targets
     from tasks.classify import classify_batch, prepare
+    from tasks.dedupe import dedupe
     from tasks.distribute import distribute
     from tasks.enrich import enrich_batch, prepare_enrich
     from tasks.ingest import ingest
@@ -89,6 +92,8 @@ def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     )
     for id_range in ranges:
         enrich_batch.fn(store_url=store_url, run_id=run_id, prepared=prepared, id_range=id_range)
+    if schema.matching.enabled:
+        dedupe.fn(**common, run_id=run_id)
     result = validate.fn(
         **common, run_id=run_id, batch_size=batch_size, reports_dir=str(settings.reports_dir)
     )
@@ -120,6 +125,10 @@ def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     from connectors.files import FileSource
     from enrichment.engine import enrich_items
     from flows.support.stages import catalog_enrich_config
+    from matching.dedupe import find_duplicates
+    from matching.records import assign_roles
+    from matching.records import prepare as prepare_table
+    from matching.stage import compare_columns
     from tasks.classify import prepare
     from tasks.enrich import prepare_enrich
     from tasks.ingest import ingest
@@ -169,6 +178,20 @@ def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict
             frames.append(frame)
         runner.report()
         exported = pd.concat(frames, ignore_index=True)
+        if schema.matching.enabled:
+            compared = compare_columns(schema)
+            table = prepare_table(
+                {
+                    c: exported[c]
+                    .astype("object")
+                    .where(exported[c].notna(), "")
+                    .astype(str)
+                    .tolist()
+                    for c in compared
+                },
+                assign_roles(compared),
+            )
+            find_duplicates(table)
         exported.to_csv(Path(out) / "floor.csv", index=False)
         exported.astype(str).to_parquet(Path(out) / "floor.parquet", index=False)
         seconds = time.perf_counter() - started
