@@ -65,7 +65,7 @@ FEATURES: tuple[str, ...] = (
 
 COMPACT_DESCRIPTION = 300
 """Characters of the description searched for the other side's codes (bounded work per pair)."""
-CHUNK_PAIRS = 200_000
+CHUNK_PAIRS = 50_000
 """Pairs featurised per step: bounds the sparse intermediates' memory."""
 
 
