@@ -159,6 +159,7 @@ def enrich_items(
             for i in range(len(items))
         }
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = {}
+    verdicts: _Verdicts = {}
     fields = {f.name: f for f in schema.fields}
     for position, provider in enumerate(providers):
         if not any(wanted.values()):
@@ -173,9 +174,16 @@ def enrich_items(
                 continue
             _take(found, fields, coerced, results, cache)
         if position + 1 < len(providers):
-            _settle(coerced, wanted, options.thresholds)
+            _settle(coerced, wanted, options.thresholds, verdicts)
     for item, result in enumerate(results):
-        _decide(result, schema, existing[item], coerced.get(item, {}), options.thresholds)
+        _decide(
+            result,
+            schema,
+            existing[item],
+            coerced.get(item, {}),
+            options.thresholds,
+            verdicts.get(item, {}),
+        )
     _judge(results, schema, options)
     return results
 
@@ -256,16 +264,44 @@ def _take(
     coerced.setdefault(evidence.item, {}).setdefault(spec.name, []).append((evidence, value))
 
 
+_Verdicts = dict[int, dict[str, tuple[int, Verdict]]]
+"""Per item and field, the verdict last combined and how many pieces it was combined from."""
+
+
+def _verdict(
+    verdicts: dict[str, tuple[int, Verdict]], name: str, pieces: list[tuple[Evidence, Any]]
+) -> Verdict:
+    """`combine(pieces)`, once per field until new evidence arrives: pieces are only ever
+    appended to, so an unchanged count is an unchanged list."""
+    known = verdicts.get(name)
+    if known is not None and known[0] == len(pieces):
+        return known[1]
+    verdict = combine(pieces)
+    verdicts[name] = (len(pieces), verdict)
+    return verdict
+
+
 def _settle(
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
     wanted: dict[int, frozenset[str]],
     thresholds: Thresholds,
+    verdicts: _Verdicts,
 ) -> None:
     """Stop asking later providers for fields already found at or above auto_apply."""
+    auto_apply = thresholds.auto_apply
     for item, by_field in coerced.items():
-        for name, pieces in by_field.items():
-            if name in wanted[item] and combine(pieces).confidence >= thresholds.auto_apply:
-                wanted[item] = wanted[item] - {name}
+        still = wanted[item]
+        if not still:
+            continue
+        known = verdicts.setdefault(item, {})
+        settled = [
+            name
+            for name, pieces in by_field.items()
+            if name in still and _verdict(known, name, pieces).confidence >= auto_apply
+        ]
+        for name in settled:  # one at a time, as the set was always narrowed
+            still = still - {name}
+        wanted[item] = still
 
 
 def _decide(
@@ -274,6 +310,7 @@ def _decide(
     existing: dict[str, Any],
     found: dict[str, list[tuple[Evidence, Any]]],
     thresholds: Thresholds,
+    verdicts: dict[str, tuple[int, Verdict]],
 ) -> None:
     notes: list[str] = []
     for spec in schema.fields:
@@ -285,7 +322,7 @@ def _decide(
                     FieldIssue(name, "error", "required field: no evidence found", "required")
                 )
             continue
-        verdict = combine(pieces)
+        verdict = _verdict(verdicts, name, pieces)
         explanation = _explain(verdict, pieces)
         if verdict.disputed:
             shown = "; ".join(f"{v!r} ({', '.join(s)})" for v, _, s in verdict.alternatives[:3])
