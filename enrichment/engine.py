@@ -208,12 +208,17 @@ def _judge(results: list[ItemEnrichment], schema: OutputSchema, options: EnrichO
         result.quality = score_quality(result, schema, options.quality_prompt)
 
 
+_KEYED_AS_IS = str | int | float
+"""Raw values a coercion is cached under as they are (others by their repr); built once, not
+per call."""
+
+
 def _coerced(
     spec: OutputField, raw: Any, cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]]
 ) -> tuple[Any, FieldIssue | None]:
     """`spec.coerce(raw)`, once per distinct raw value in a batch."""
     # Keyed by type too: 1, 1.0 and True are equal keys but coerce differently.
-    key = (spec.name, type(raw), raw if isinstance(raw, str | int | float) else repr(raw))
+    key = (spec.name, type(raw), raw if isinstance(raw, _KEYED_AS_IS) else repr(raw))
     hit = cache.get(key)
     if hit is None:
         hit = cache[key] = spec.coerce(raw)

@@ -304,18 +304,8 @@ def _company_evidence(
             if fact is None:
                 continue
             value, source, quote = fact
-            out.append(
-                Evidence(
-                    item=i,
-                    field=name,
-                    value=value,
-                    source=source,
-                    provider=PROVIDER,
-                    method=match.method,
-                    reliability=reliability,
-                    quote=quote,
-                )
-            )
+            # item, field, value, source, provider, method, reliability, quote
+            out.append(Evidence(i, name, value, source, PROVIDER, match.method, reliability, quote))
     return out
 
 
