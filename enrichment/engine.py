@@ -318,30 +318,33 @@ def _decide(
     verdicts: dict[str, tuple[int, Verdict]],
 ) -> None:
     notes: list[str] = []
+    issues = result.field_issues
+    reject, auto_apply = thresholds.reject, thresholds.auto_apply
     for spec in schema.fields:
         name = spec.name
         pieces = found.get(name)
         if not pieces:
             if spec.required and name not in existing:
-                result.field_issues.append(
+                issues.append(
                     FieldIssue(name, "error", "required field: no evidence found", "required")
                 )
             continue
         verdict = _verdict(verdicts, name, pieces)
         explanation = _explain(verdict, pieces)
-        if verdict.disputed:
+        confidence = verdict.confidence
+        if verdict.alternatives:  # disputed
             shown = "; ".join(f"{v!r} ({', '.join(s)})" for v, _, s in verdict.alternatives[:3])
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(name, "warning", f"sources disagree; other values: {shown}", "agreement")
             )
-        if verdict.confidence < thresholds.reject:
+        if confidence < reject:
             result.decisions[name] = "rejected"
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(
                     name,
                     "info",
                     f"{verdict.value!r} found ({explanation}) but confidence "
-                    f"{verdict.confidence:.2f} is below {thresholds.reject}; not used",
+                    f"{confidence:.2f} is below {reject}; not used",
                     "confidence",
                 )
             )
@@ -349,15 +352,14 @@ def _decide(
         if name in existing:
             _against_existing(result, spec, existing[name], verdict, explanation)
             continue
-        decision = "applied" if verdict.confidence >= thresholds.auto_apply else "review"
+        decision = "applied" if confidence >= auto_apply else "review"
         _write(result, spec, verdict.value, verdict, explanation, decision)
         if decision == "review":
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(
                     name,
                     "warning",
-                    f"confidence {verdict.confidence:.2f} is below auto-apply "
-                    f"{thresholds.auto_apply}; review",
+                    f"confidence {confidence:.2f} is below auto-apply {auto_apply}; review",
                     "confidence",
                 )
             )
@@ -377,13 +379,14 @@ def _write(
     explanation: str,
     decision: str,
 ) -> None:
-    result.values[spec.name] = spec.render(value)
-    result.sources[spec.name] = list(verdict.sources)
-    result.explanations[spec.name] = explanation
-    result.confidence[spec.name] = verdict.confidence
-    result.decisions[spec.name] = decision
-    result.providers[spec.name] = list(verdict.providers)
-    result.methods[spec.name] = list(verdict.methods)
+    name = spec.name
+    result.values[name] = spec.render(value)
+    result.sources[name] = list(verdict.sources)
+    result.explanations[name] = explanation
+    result.confidence[name] = verdict.confidence
+    result.decisions[name] = decision
+    result.providers[name] = list(verdict.providers)
+    result.methods[name] = list(verdict.methods)
 
 
 def _against_existing(
