@@ -304,7 +304,7 @@ def _company_evidence(
             if fact is None:
                 continue
             value, source, quote = fact
-            # item, field, value, source, provider, method, reliability, quote
+            # item, field, value, source, provider, method, reliability, quote (positional: cheaper)
             out.append(Evidence(i, name, value, source, PROVIDER, match.method, reliability, quote))
     return out
 
