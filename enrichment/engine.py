@@ -164,6 +164,7 @@ def enrich_items(
     for position, provider in enumerate(providers):
         if not any(wanted.values()):
             break
+        taken = False
         for found in provider(items, schema, options, wanted):
             if isinstance(found, ItemFlag):
                 if found.flag not in results[found.item].flags:
@@ -172,8 +173,8 @@ def enrich_items(
             if isinstance(found, ItemUsage):
                 results[found.item].tokens += found.tokens
                 continue
-            _take(found, fields, coerced, results, cache)
-        if position + 1 < len(providers):
+            taken = _take(found, fields, coerced, results, cache) or taken
+        if taken and position + 1 < len(providers):  # no new evidence, nothing newly settled
             _settle(coerced, wanted, options.thresholds, verdicts)
     for item, result in enumerate(results):
         _decide(
@@ -250,10 +251,12 @@ def _take(
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
     results: list[ItemEnrichment],
     cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]],
-) -> None:
+) -> bool:
+    """Add the evidence to its item's field, coerced; False when it is not taken (no such
+    field, or a value that does not fit: noted as a warning)."""
     spec = fields.get(evidence.field)
     if spec is None:
-        return
+        return False
     value, issue = _coerced(spec, evidence.value, cache)
     if value is None:
         if issue is not None:
@@ -265,8 +268,9 @@ def _take(
                     issue.validator,
                 )
             )
-        return
+        return False
     coerced.setdefault(evidence.item, {}).setdefault(spec.name, []).append((evidence, value))
+    return True
 
 
 _Verdicts = dict[int, dict[str, tuple[int, Verdict]]]
