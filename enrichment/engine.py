@@ -159,10 +159,12 @@ def enrich_items(
             for i in range(len(items))
         }
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]] = {}
+    verdicts: _Verdicts = {}
     fields = {f.name: f for f in schema.fields}
     for position, provider in enumerate(providers):
         if not any(wanted.values()):
             break
+        taken = False
         for found in provider(items, schema, options, wanted):
             if isinstance(found, ItemFlag):
                 if found.flag not in results[found.item].flags:
@@ -171,11 +173,18 @@ def enrich_items(
             if isinstance(found, ItemUsage):
                 results[found.item].tokens += found.tokens
                 continue
-            _take(found, fields, coerced, results, cache)
-        if position + 1 < len(providers):
-            _settle(coerced, wanted, options.thresholds)
+            taken = _take(found, fields, coerced, results, cache) or taken
+        if taken and position + 1 < len(providers):  # no new evidence, nothing newly settled
+            _settle(coerced, wanted, options.thresholds, verdicts)
     for item, result in enumerate(results):
-        _decide(result, schema, existing[item], coerced.get(item, {}), options.thresholds)
+        _decide(
+            result,
+            schema,
+            existing[item],
+            coerced.get(item, {}),
+            options.thresholds,
+            verdicts.get(item, {}),
+        )
     _judge(results, schema, options)
     return results
 
@@ -200,12 +209,17 @@ def _judge(results: list[ItemEnrichment], schema: OutputSchema, options: EnrichO
         result.quality = score_quality(result, schema, options.quality_prompt)
 
 
+_KEYED_AS_IS = str | int | float
+"""Raw values a coercion is cached under as they are (others by their repr); built once, not
+per call."""
+
+
 def _coerced(
     spec: OutputField, raw: Any, cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]]
 ) -> tuple[Any, FieldIssue | None]:
     """`spec.coerce(raw)`, once per distinct raw value in a batch."""
     # Keyed by type too: 1, 1.0 and True are equal keys but coerce differently.
-    key = (spec.name, type(raw), raw if isinstance(raw, str | int | float) else repr(raw))
+    key = (spec.name, type(raw), raw if isinstance(raw, _KEYED_AS_IS) else repr(raw))
     hit = cache.get(key)
     if hit is None:
         hit = cache[key] = spec.coerce(raw)
@@ -237,10 +251,12 @@ def _take(
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
     results: list[ItemEnrichment],
     cache: dict[tuple[str, type, Any], tuple[Any, FieldIssue | None]],
-) -> None:
+) -> bool:
+    """Add the evidence to its item's field, coerced; False when it is not taken (no such
+    field, or a value that does not fit: noted as a warning)."""
     spec = fields.get(evidence.field)
     if spec is None:
-        return
+        return False
     value, issue = _coerced(spec, evidence.value, cache)
     if value is None:
         if issue is not None:
@@ -252,20 +268,49 @@ def _take(
                     issue.validator,
                 )
             )
-        return
+        return False
     coerced.setdefault(evidence.item, {}).setdefault(spec.name, []).append((evidence, value))
+    return True
+
+
+_Verdicts = dict[int, dict[str, tuple[int, Verdict]]]
+"""Per item and field, the verdict last combined and how many pieces it was combined from."""
+
+
+def _verdict(
+    verdicts: dict[str, tuple[int, Verdict]], name: str, pieces: list[tuple[Evidence, Any]]
+) -> Verdict:
+    """`combine(pieces)`, once per field until new evidence arrives: pieces are only ever
+    appended to, so an unchanged count is an unchanged list."""
+    known = verdicts.get(name)
+    if known is not None and known[0] == len(pieces):
+        return known[1]
+    verdict = combine(pieces)
+    verdicts[name] = (len(pieces), verdict)
+    return verdict
 
 
 def _settle(
     coerced: dict[int, dict[str, list[tuple[Evidence, Any]]]],
     wanted: dict[int, frozenset[str]],
     thresholds: Thresholds,
+    verdicts: _Verdicts,
 ) -> None:
     """Stop asking later providers for fields already found at or above auto_apply."""
+    auto_apply = thresholds.auto_apply
     for item, by_field in coerced.items():
-        for name, pieces in by_field.items():
-            if name in wanted[item] and combine(pieces).confidence >= thresholds.auto_apply:
-                wanted[item] = wanted[item] - {name}
+        still = wanted[item]
+        if not still:
+            continue
+        known = verdicts.setdefault(item, {})
+        settled = [
+            name
+            for name, pieces in by_field.items()
+            if name in still and _verdict(known, name, pieces).confidence >= auto_apply
+        ]
+        for name in settled:  # one at a time, as the set was always narrowed
+            still = still - {name}
+        wanted[item] = still
 
 
 def _decide(
@@ -274,32 +319,36 @@ def _decide(
     existing: dict[str, Any],
     found: dict[str, list[tuple[Evidence, Any]]],
     thresholds: Thresholds,
+    verdicts: dict[str, tuple[int, Verdict]],
 ) -> None:
     notes: list[str] = []
+    issues = result.field_issues
+    reject, auto_apply = thresholds.reject, thresholds.auto_apply
     for spec in schema.fields:
         name = spec.name
         pieces = found.get(name)
         if not pieces:
             if spec.required and name not in existing:
-                result.field_issues.append(
+                issues.append(
                     FieldIssue(name, "error", "required field: no evidence found", "required")
                 )
             continue
-        verdict = combine(pieces)
+        verdict = _verdict(verdicts, name, pieces)
         explanation = _explain(verdict, pieces)
-        if verdict.disputed:
+        confidence = verdict.confidence
+        if verdict.alternatives:  # disputed
             shown = "; ".join(f"{v!r} ({', '.join(s)})" for v, _, s in verdict.alternatives[:3])
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(name, "warning", f"sources disagree; other values: {shown}", "agreement")
             )
-        if verdict.confidence < thresholds.reject:
+        if confidence < reject:
             result.decisions[name] = "rejected"
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(
                     name,
                     "info",
                     f"{verdict.value!r} found ({explanation}) but confidence "
-                    f"{verdict.confidence:.2f} is below {thresholds.reject}; not used",
+                    f"{confidence:.2f} is below {reject}; not used",
                     "confidence",
                 )
             )
@@ -307,15 +356,14 @@ def _decide(
         if name in existing:
             _against_existing(result, spec, existing[name], verdict, explanation)
             continue
-        decision = "applied" if verdict.confidence >= thresholds.auto_apply else "review"
+        decision = "applied" if confidence >= auto_apply else "review"
         _write(result, spec, verdict.value, verdict, explanation, decision)
         if decision == "review":
-            result.field_issues.append(
+            issues.append(
                 FieldIssue(
                     name,
                     "warning",
-                    f"confidence {verdict.confidence:.2f} is below auto-apply "
-                    f"{thresholds.auto_apply}; review",
+                    f"confidence {confidence:.2f} is below auto-apply {auto_apply}; review",
                     "confidence",
                 )
             )
@@ -335,13 +383,14 @@ def _write(
     explanation: str,
     decision: str,
 ) -> None:
-    result.values[spec.name] = spec.render(value)
-    result.sources[spec.name] = list(verdict.sources)
-    result.explanations[spec.name] = explanation
-    result.confidence[spec.name] = verdict.confidence
-    result.decisions[spec.name] = decision
-    result.providers[spec.name] = list(verdict.providers)
-    result.methods[spec.name] = list(verdict.methods)
+    name = spec.name
+    result.values[name] = spec.render(value)
+    result.sources[name] = list(verdict.sources)
+    result.explanations[name] = explanation
+    result.confidence[name] = verdict.confidence
+    result.decisions[name] = decision
+    result.providers[name] = list(verdict.providers)
+    result.methods[name] = list(verdict.methods)
 
 
 def _against_existing(

@@ -257,9 +257,15 @@ def enrich_stored_records(
     ids = list(batch.values)
     fields = prepared.fields
     derived = _derived_values(session, record_ids=ids, fields=fields.names)
+    derived_fields: dict[int, set[str]] = {}
+    for rid, name in derived:
+        derived_fields.setdefault(rid, set()).add(name)
     items = []
     for rid in ids:
-        stored = {k: v for k, v in batch.values[rid].items() if (rid, k) not in derived}
+        stored = batch.values[rid]
+        if rid in derived_fields:
+            skip = derived_fields[rid]
+            stored = {k: v for k, v in stored.items() if k not in skip}
         items.append({**(given or {}).get(rid, {}), **stored})
     results = enrich_items(items, fields, options) if items else []
     policy = prepared.config.conflicts

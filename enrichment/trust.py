@@ -36,6 +36,10 @@ class Verdict:
         return bool(self.alternatives)
 
 
+_NUMBER = int | float
+"""Built once: `int | float` inside a function builds the union on every call."""
+
+
 def value_key(value: Any) -> Any:
     """A hashable identity for a coerced value (1.0 == 1, case-insensitive text, lists by
     content)."""
@@ -43,7 +47,7 @@ def value_key(value: Any) -> Any:
         return value.casefold()
     if isinstance(value, bool):
         return ("bool", value)
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER):
         # 3 significant digits: 0.44 lb (0.1996 kg) and "200 g" state the same weight.
         return float(f"{float(value):.3g}")
     return json.dumps(value, sort_keys=True, default=str)
@@ -51,16 +55,16 @@ def value_key(value: Any) -> Any:
 
 def combine(pieces: list[tuple[Evidence, Any]]) -> Verdict:
     """One verdict from the coerced evidence for one field of one item (non-empty list)."""
-    if len(pieces) == 1:  # the common case, kept cheap
+    if len(pieces) == 1:  # the common case, kept cheap (positional: a frozen dataclass)
         evidence, value = pieces[0]
         return Verdict(
-            value=value,
-            confidence=round(min(MAX_CONFIDENCE, max(evidence.reliability, 0.0)), 3),
-            sources=(evidence.source,),
-            methods=(evidence.method,),
-            providers=(evidence.provider,),
-            quotes=(evidence.quote,) if evidence.quote else (),
-            alternatives=(),
+            value,
+            round(min(MAX_CONFIDENCE, max(evidence.reliability, 0.0)), 3),
+            (evidence.source,),
+            (evidence.method,),
+            (evidence.provider,),
+            (evidence.quote,) if evidence.quote else (),
+            (),
         )
     groups: dict[str, list[tuple[Evidence, Any]]] = {}
     for piece in pieces:

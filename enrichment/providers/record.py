@@ -132,16 +132,17 @@ def record_evidence(
         source = INPUT
         if catalog is not None and proposal.sources:
             source = rename(proposal.sources[0])
+        # item, field, value, source, provider, method, reliability, quote (positional: cheaper)
         out.append(
             Evidence(
-                item=int(proposal.record_id),
-                field=aliases[proposal.field],
-                value=proposal.value,
-                source=source,
-                provider=PROVIDER,
-                method=rename(proposal.method),
-                reliability=proposal.confidence,
-                quote=rename(proposal.explanation),
+                int(proposal.record_id),
+                aliases[proposal.field],
+                proposal.value,
+                source,
+                PROVIDER,
+                rename(proposal.method),
+                proposal.confidence,
+                rename(proposal.explanation),
             )
         )
     return out

@@ -282,34 +282,50 @@ def _company_evidence(
     matches = match_suppliers(names, sites, table)
     values = _field_values(table)
     attributes = catalog.by_name if catalog is not None else {}
+    specs = {spec.name: spec for spec in schema.fields}
+    # A batch names few distinct companies: each (row, field) is valued, cited and described
+    # once, then shared by every record matched to that row.
+    found: dict[tuple[int, str], tuple[Any, str, str] | None] = {}
     out: list[Evidence] = []
     for i, match in zip(rows, matches, strict=True):
         if match is None:
             continue
         reliability = min(match.confidence, DOMAIN_RELIABILITY)
+        row = match.row_index
         for name in wanted[i]:
-            source = fields.get(name)
-            if source is None:
+            if name not in fields:
                 continue
-            attribute = attributes.get(name)
-            value = _company_value(values, source, match.row_index, schema.field(name), attribute)
-            if attribute is not None:
-                value = fit_value(value, attribute)
-            if value is None:
-                continue
-            out.append(
-                Evidence(
-                    item=i,
-                    field=name,
-                    value=value,
-                    source=reference_source(table.source, int(table.row_labels[match.row_index])),
-                    provider=PROVIDER,
-                    method=match.method,
-                    reliability=reliability,
-                    quote=f"{table.describe(match.row_index)}: {source} {value}",
+            key = (row, name)
+            if key not in found:
+                found[key] = _company_fact(
+                    table, values, fields[name], row, specs[name], attributes.get(name)
                 )
-            )
+            fact = found[key]
+            if fact is None:
+                continue
+            value, source, quote = fact
+            # item, field, value, source, provider, method, reliability, quote (positional: cheaper)
+            out.append(Evidence(i, name, value, source, PROVIDER, match.method, reliability, quote))
     return out
+
+
+def _company_fact(
+    table: CompanyTable,
+    values: dict[str, list[Any]],
+    fact: str,
+    row: int,
+    spec: OutputField,
+    attribute: Attribute | None,
+) -> tuple[Any, str, str] | None:
+    """(value, source, quote) of one company fact for one field, or None when the row has no
+    value for it (or none that fits the attribute)."""
+    value = _company_value(values, fact, row, spec, attribute)
+    if attribute is not None:
+        value = fit_value(value, attribute)
+    if value is None:
+        return None
+    source = reference_source(table.source, int(table.row_labels[row]))
+    return value, source, f"{table.describe(row)}: {fact} {value}"
 
 
 def _company_fields(schema: OutputSchema, catalog: CatalogSchema | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from catalog.db import session_scope
 from catalog.errors import InputError
 from catalog.models import Catalog, Change, Organization, Record
+from catalog.schema import Thresholds
 from enrichment.conflicts import list_conflicts, open_conflicts, resolve_conflict
 from enrichment.engine import EnrichOptions, enrich_items
 from enrichment.firmographics import CompanyTable
@@ -97,6 +98,78 @@ def test_firmographics_from_the_companies_tables() -> None:
     )
     assert three_m.values["founding_year"] == 1902
     assert three_m.values["industry"] == "Industrials"
+
+
+def test_a_field_below_auto_apply_is_judged_again_on_a_later_providers_evidence() -> None:
+    """The engine combines a field's evidence once per provider that adds to it: the record's
+    0.9 stops no one at auto-apply 0.95, so the reference is asked, and the verdict is the
+    two together (agreeing: 0.99; disagreeing: capped for review)."""
+    master = ReferenceTable(
+        "pm",
+        pd.DataFrame(
+            {"GTIN": ["00012345678905", "4006381333931"], "Weight": ["0.128 kg", "0.2 kg"]}
+        ),
+    )
+    text = {"title": "Bearing", "description": "A bearing of 128 g, sealed."}
+    items = [{**text, "upc": "012345678905"}, {**text, "upc": "4006381333931"}, text]
+    options = EnrichOptions(
+        providers=("record", "reference"),
+        references=[master],
+        thresholds=Thresholds(auto_apply=0.95, reject=0.3),
+    )
+    agreeing, disagreeing, alone = enrich_items(items, SCHEMA, options)
+    assert agreeing.confidence["weight_g"] == 0.99
+    assert agreeing.sources["weight_g"] == ["input", "reference:pm#row=2"]
+    assert agreeing.decisions["weight_g"] == "applied"
+    assert disagreeing.confidence["weight_g"] == 0.6
+    assert disagreeing.decisions["weight_g"] == "review"
+    assert "sources_disagree" in disagreeing.flags
+    assert (alone.confidence["weight_g"], alone.decisions["weight_g"]) == (0.9, "review")
+
+
+def test_records_of_one_supplier_share_its_facts_each_under_its_own_item() -> None:
+    table = CompanyTable.from_frame(
+        pd.DataFrame(
+            {
+                "Company": ["Acme Tools Inc.", "Bolt & Nut GmbH"],
+                "Website": ["acme-tools.com", "boltnut.de"],
+                "Employees": ["250", ""],
+                "Country": ["USA", "Germany"],
+            }
+        ),
+        source="suppliers",
+    )
+    schema = OutputSchema.parse(
+        [
+            {"name": "employee_range", "type": "string", "description": "Employees"},
+            {"name": "country", "type": "string", "description": "HQ country"},
+        ]
+    )
+    items = [
+        {"supplier": "ACME TOOLS", "website": "sales@acme-tools.com"},
+        {"supplier": "Bolt and Nut"},
+        {"supplier": "Acme Tools, Inc."},
+        {"supplier": "Nobody Ltd"},
+    ]
+    by_domain, bolt, by_name, nobody = enrich_items(
+        items, schema, EnrichOptions(providers=("reference",), companies=table)
+    )
+    assert (
+        by_domain.values
+        == by_name.values
+        == {"employee_range": "201-500", "country": "United States"}
+    )
+    assert (
+        by_domain.sources["country"] == by_name.sources["country"] == ["reference:suppliers#row=1"]
+    )
+    assert "domain-match" in by_domain.explanations["country"]
+    assert "exact-name" in by_name.explanations["country"]
+    assert (
+        'suppliers row 1 "Acme Tools Inc.": country United States'
+        in by_name.explanations["country"]
+    )
+    assert bolt.values == {"country": "Germany"}  # no head count: no employee range
+    assert nobody.values == {}
 
 
 def test_conflicts_are_stored_and_resolving_writes_a_change(
