@@ -96,6 +96,7 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
     very emissions of the feature strings training builds: same floats, not just close."""
     from enrichment.learned.compiled import CompiledFeatures
     from enrichment.learned.model import _gazetteer_entries
+    from enrichment.learned.tokens import columns_of
 
     training = prepare_training(records(n=80, seed=5), folds=2)
     gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=2)
@@ -112,7 +113,11 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
     )
     compiled = CompiledFeatures(tagger.feature_index, len(tagger.feature_names))
     for _ in range(2):  # a second batch reads the held per-text rows
-        batch = compiled.batch(tokens, groups, known)
+        batch = compiled.batch(
+            [columns_of(ts) for ts in tokens],
+            groups,
+            [{i: m for i, m in enumerate(k) if m} for k in known],
+        )
         state = tagger._restricted_weights(tagger._label_set(None))[0]
         rows = list(range(len(tokens)))
         fast = batch.emissions(rows, state)
@@ -347,7 +352,7 @@ def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
     import random
     import sys
 
-    from enrichment.learned.tokens import _TOKEN, Token, tokenize
+    from enrichment.learned.tokens import _TOKEN, Token, columns_of, tokenize, tokenize_columns
 
     def one_at_a_time(texts: dict[str, str], max_chars: int) -> list[Token]:
         out = []
@@ -378,7 +383,10 @@ def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
     ]
     for record in texts:
         for max_chars in (5000, 9):
-            assert tokenize(record, max_chars=max_chars) == one_at_a_time(record, max_chars)
+            expected = one_at_a_time(record, max_chars)
+            assert tokenize(record, max_chars=max_chars) == expected
+            # Prediction's columns: the same tokens, field by field.
+            assert tokenize_columns(record, max_chars=max_chars) == columns_of(expected)
 
 
 def test_token_shapes_follow_the_per_character_rule() -> None:
