@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -101,7 +101,7 @@ class ExtractorParams:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExtractedValue:
     """One value found in one record's text.
 
@@ -150,8 +150,10 @@ class TrainingSummary:
         )
 
 
-@dataclass(slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """A span proposed as a value, before its confidence (a named tuple, made positionally:
+    a batch makes several a record)."""
+
     attribute: str
     field: str
     start: int
@@ -481,36 +483,54 @@ def _candidates(
     field_index = {f: i for i, f in enumerate(texts)}
     words, starts, ends = tokens.texts, tokens.starts, tokens.ends
     n = len(words)
+    counts = gazetteer.counts
     out = []
     for span, first, last, (field, field_start, _) in chosen.values():
+        attribute = span.attribute
         start, end = starts[first], ends[last]
         key = tuple(map(str.casefold, words[first : last + 1]))
-        known = _known(gazetteer, span.attribute, key, leave_out)
+        if leave_out is None:
+            hit = counts.get(key)
+            known = hit[attribute] if hit else 0  # `Gazetteer.known`
+        else:
+            known = _known(gazetteer, attribute, key, leave_out)
+        score = span.score
+        evidence = _NEW_TUPLE(
+            SpanEvidence,
+            (
+                attribute,
+                score,
+                span.mean,
+                span.spill,
+                known,
+                last - first + 1,
+                field_index.get(field, 0),
+                first - field_start,
+                span.secondary,
+            ),
+        )
         out.append(
-            _Candidate(
-                attribute=span.attribute,
-                field=field,
-                start=start,
-                end=end,
-                value=texts[field][start:end],
-                score=span.score,
-                known=known,
-                left=words[first - 1] if first > 0 else "",
-                right=words[last + 1] if last + 1 < n else "",
-                evidence=SpanEvidence(
-                    attribute=span.attribute,
-                    min_marginal=span.score,
-                    mean_marginal=span.mean,
-                    spill=span.spill,
-                    known=known,
-                    tokens=last - first + 1,
-                    field_index=field_index.get(field, 0),
-                    position=first - field_start,
-                    secondary=span.secondary,
+            _NEW_TUPLE(
+                _Candidate,
+                (
+                    attribute,
+                    field,
+                    start,
+                    end,
+                    texts[field][start:end],
+                    score,
+                    known,
+                    words[first - 1] if first > 0 else "",
+                    words[last + 1] if last + 1 < n else "",
+                    evidence,
                 ),
             )
         )
     return out
+
+
+_NEW_TUPLE = tuple.__new__
+"""A named tuple from its fields in order, without its Python-level `__new__`."""
 
 
 def _known(
@@ -523,6 +543,10 @@ def _known(
 
 
 def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
+    """The value of a candidate, made the way `ExtractedValue(...)` makes it (the same
+    fields, so the same equality, hash and repr), with its attributes set in one dict update
+    instead of one `object.__setattr__` per field (a frozen dataclass's `__init__`): a batch
+    makes several values a record."""
     where = f"{candidate.field}[{candidate.start}:{candidate.end}]"
     if candidate.known:
         why = f"a known {candidate.attribute} (labelled {candidate.known}× in training)"
@@ -530,7 +554,8 @@ def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
         context = " … ".join(w for w in (candidate.left, candidate.right) if w)
         shown = f" ({context})" if context else ""
         why = f"a new value, recognised from its place in the text{shown}"
-    return ExtractedValue(
+    value = _NEW_OBJECT(ExtractedValue)
+    value.__dict__.update(
         attribute=candidate.attribute,
         value=candidate.value,
         field=candidate.field,
@@ -540,6 +565,10 @@ def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
         known=candidate.known,
         explanation=f"{candidate.value!r} in {where} tagged as {candidate.attribute}: {why}.",
     )
+    return value
+
+
+_NEW_OBJECT = object.__new__
 
 
 def calibrated(calibrator: Calibrator, scores: np.ndarray) -> np.ndarray:
