@@ -369,16 +369,31 @@ def _decode(
     alpha = np.empty((rows, n))
     a = pot[: active[0]]
     alpha[: active[0]] = a / a.sum(axis=1, keepdims=True)
+    # Each step's products, row sums and quotients are written into buffers held for the
+    # whole batch (`out=`): the same BLAS product, the same reductions and divisions of
+    # the same floats, without an allocation and a copy per step.
+    product = np.empty((int(active[0]), n))
+    sums = np.empty((int(active[0]), 1))
     for t in range(1, t_max):
         k = active[t]
-        a = (alpha[begin[t - 1] : begin[t - 1] + k] @ expt) * pot[begin[t] : begin[t + 1]]
-        alpha[begin[t] : begin[t + 1]] = a / a.sum(axis=1, keepdims=True)
+        a = np.matmul(alpha[begin[t - 1] : begin[t - 1] + k], expt, out=product[:k])
+        np.multiply(a, pot[begin[t] : begin[t + 1]], out=a)
+        np.divide(
+            a, np.sum(a, axis=1, keepdims=True, out=sums[:k]), out=alpha[begin[t] : begin[t + 1]]
+        )
     beta = np.ones((rows, n))
+    into_t = expt.T
+    following = np.empty((int(active[0]), n))
     for t in range(t_max - 2, -1, -1):
         k = active[t + 1]
-        nxt = (pot[begin[t + 1] : begin[t + 2]] * beta[begin[t + 1] : begin[t + 2]]) @ expt.T
-        beta[begin[t] : begin[t] + k] = nxt / nxt.sum(axis=1, keepdims=True)
-    marginal = alpha * beta
+        nxt = np.multiply(
+            pot[begin[t + 1] : begin[t + 2]], beta[begin[t + 1] : begin[t + 2]], out=product[:k]
+        )
+        nxt = np.matmul(nxt, into_t, out=following[:k])
+        np.divide(
+            nxt, np.sum(nxt, axis=1, keepdims=True, out=sums[:k]), out=beta[begin[t] : begin[t] + k]
+        )
+    marginal = np.multiply(alpha, beta, out=alpha)
     marginal /= marginal.sum(axis=1, keepdims=True)
 
     paths = np.empty(rows, dtype=np.intp)
