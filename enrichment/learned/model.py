@@ -455,8 +455,8 @@ def _candidates(
     # next run begins.
     runs: list[tuple[str, int, int]] = []
     begin = 0
-    for field, count in tokens.runs:
-        runs.append((field, begin, begin + count))
+    for name, count in tokens.runs:
+        runs.append((name, begin, begin + count))
         begin += count
     single = len(runs) == 1
     # The best piece per attribute first (a later one only when strictly better, as before),
@@ -485,7 +485,7 @@ def _candidates(
     n = len(words)
     counts = gazetteer.counts
     out = []
-    for span, first, last, (field, field_start, _) in chosen.values():
+    for span, first, last, (name, field_start, _) in chosen.values():
         attribute = span.attribute
         start, end = starts[first], ends[last]
         key = tuple(map(str.casefold, words[first : last + 1]))
@@ -504,7 +504,7 @@ def _candidates(
                 span.spill,
                 known,
                 last - first + 1,
-                field_index.get(field, 0),
+                field_index.get(name, 0),
                 first - field_start,
                 span.secondary,
             ),
@@ -514,10 +514,10 @@ def _candidates(
                 _Candidate,
                 (
                     attribute,
-                    field,
+                    name,
                     start,
                     end,
-                    texts[field][start:end],
+                    texts[name][start:end],
                     score,
                     known,
                     words[first - 1] if first > 0 else "",

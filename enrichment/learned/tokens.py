@@ -93,9 +93,7 @@ class TokenColumns(NamedTuple):
     runs: list[tuple[str, int]]
 
 
-def tokenize_columns(
-    texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS
-) -> TokenColumns:
+def tokenize_columns(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> TokenColumns:
     """`tokenize`'s tokens as columns (the same texts, offsets and flags)."""
     token_texts: list[str] = []
     starts: list[int] = []
