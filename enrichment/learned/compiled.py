@@ -100,8 +100,8 @@ class CompiledFeatures:
         """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
         self._table = np.zeros((OWN_SLOTS + 6, 0), dtype=np.int32)
         """`_rows` as an array, one row per slot (extended as texts are added)."""
-        self._grouped: dict[str, dict[int, int]] = {}
-        """Group feature → text row → id of `c=…|w=…`."""
+        self._grouped: dict[str, np.ndarray] = {}
+        """Group feature → per text row, the id of `c=…|w=…` (-1: not looked up yet)."""
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
@@ -275,19 +275,19 @@ class CompiledFeatures:
                 index[mine]
             ]
             grouped = self._grouped.get(c)
-            if grouped is None:
-                grouped = self._grouped[c] = {}
-            mine_rows = text_row[mine].tolist()
-            found = np.fromiter(
-                map(grouped.get, mine_rows, repeat(-1)), dtype=np.intp, count=len(mine_rows)
-            )
-            for j in np.flatnonzero(found < 0).tolist():
-                r = mine_rows[j]
-                held = grouped.get(r)
-                if held is None:
+            if grouped is None or len(grouped) < len(self._rows):
+                size = max(len(self._rows), 2 * len(grouped) if grouped is not None else 0)
+                grown = np.full(size, -1, dtype=np.int64)
+                if grouped is not None:
+                    grown[: len(grouped)] = grouped
+                grouped = self._grouped[c] = grown
+            mine_rows = text_row[mine]
+            found = grouped[mine_rows]
+            if (found < 0).any():
+                for r in np.unique(mine_rows[found < 0]).tolist():
                     word = self._lower[r]
-                    held = grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
-                found[j] = held
+                    grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
+                found = grouped[mine_rows]
             slots[13, mine] = found
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
         slots[14, glued] = self._constant("gl")

@@ -466,9 +466,13 @@ def _spans(
         spill.tolist(),
         strict=True,
     ):
-        out[rec].append(TaggedSpan(names[lab], i, j, low, mean, sp))
+        out[rec].append(_NEW_SPAN(TaggedSpan, (names[lab], i, j, low, mean, sp, False)))
     _add_secondary(out, paths, marginals, cut, record_of, names, extra, extra_limits)
     return out
+
+
+_NEW_SPAN = tuple.__new__
+"""`TaggedSpan(...)` from all its fields, without the named tuple's Python-level `__new__`."""
 
 
 def _add_secondary(
