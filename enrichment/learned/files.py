@@ -159,29 +159,23 @@ def predict_csv(
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(output.name + ".tmp")
-    try:
-        written = _predict_chunks(
-            model,
-            _plain_chunks(path),
-            path,
-            text_columns,
-            id_column,
-            temporary,
-            group_column,
-            min_confidence,
-        )
-    except _NotPlain:  # pandas reads it (and says what is wrong with it) as it always has
-        temporary.unlink(missing_ok=True)
-        written = _predict_chunks(
-            model,
-            _frame_chunks(path),
-            path,
-            text_columns,
-            id_column,
-            temporary,
-            group_column,
-            min_confidence,
-        )
+    # A plain file is read by the csv module; any other (`_NotPlain`) by pandas, which
+    # reads it (and says what is wrong with it) as it always has.
+    for reader in (_plain_chunks, _frame_chunks):
+        try:
+            written = _predict_chunks(
+                model,
+                reader(path),
+                path,
+                text_columns,
+                id_column,
+                temporary,
+                group_column,
+                min_confidence,
+            )
+            break
+        except _NotPlain:
+            temporary.unlink(missing_ok=True)
     temporary.replace(output)
     return written
 

@@ -54,23 +54,15 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         texts: Field name → text; empty or missing text gives no tokens.
         max_chars: Each field is read up to this many characters.
     """
-    tokens: list[Token] = []
-    for field, text in texts.items():
-        if not text:
-            continue
-        pairs = _SPACED.findall(text[:max_chars])
-        if not pairs:
-            continue
-        # Offsets: the running sum of the lengths of each token's whitespace and text.
-        offsets = list(accumulate(map(len, chain.from_iterable(pairs))))
-        glued = list(map(not_, map(_FIRST, pairs)))
-        glued[0] = False
-        tokens += map(
+    columns = tokenize_columns(texts, max_chars=max_chars)
+    fields = chain.from_iterable(repeat(field, count) for field, count in columns.runs)
+    return list(
+        map(
             _NEW,
             repeat(Token),
-            zip(map(_SECOND, pairs), repeat(field), offsets[0::2], offsets[1::2], glued),
+            zip(columns.texts, fields, columns.starts, columns.ends, columns.glued, strict=True),
         )
-    return tokens
+    )
 
 
 class TokenColumns(NamedTuple):
