@@ -227,10 +227,10 @@ class _NotPlain(Exception):
 def _plain_chunks(path: Path) -> Iterator[tuple[list[str], list[list[str]]]]:
     """The header and `CHUNK_ROWS` rows at a time, read by the csv module (importing pandas
     costs more CPU than predicting a few thousand offers). Only a plain file is read this
-    way — every row as long as the header, header names distinct, no bare carriage return
-    ending a line, UTF-8 — and pandas' own reading of such a file is the same strings
-    (`tests/enrichment/test_learned_cli.py` compares them); anything else raises
-    `_NotPlain` before a row is predicted, and pandas reads the file instead."""
+    way: every row as long as the header, header names distinct, no bare carriage return
+    ending a line, quoting well formed (`strict`), UTF-8. pandas reads such a file as the
+    same strings (`tests/enrichment/test_learned_cli.py` compares them on random files);
+    at anything else this raises `_NotPlain`, and `predict_csv` starts again with pandas."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:
@@ -238,7 +238,7 @@ def _plain_chunks(path: Path) -> Iterator[tuple[list[str], list[list[str]]]]:
     with handle:
         try:
             lines = _plain_lines(handle)
-            reader = csv.reader(lines)
+            reader = csv.reader(lines, strict=True)
             header = next(reader, None)
             if not header or len(set(header)) != len(header):
                 raise _NotPlain

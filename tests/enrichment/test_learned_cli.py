@@ -144,7 +144,8 @@ def test_a_missing_column_is_named(tmp_path: Path) -> None:
 
 def _random_csv(rng, path: Path) -> None:
     """A CSV with quotes, commas, newlines and odd characters in its cells, sometimes a BOM,
-    a blank line or no final newline; sometimes rows of another width or a bare CR."""
+    a blank line or no final newline; sometimes rows of another width, a bare CR, or raw
+    text with quotes left open."""
     alphabet = list("ab ,\"\r\n\t'\\;é日\u00a0\u2028\x85\x0b\x0c#") + ["NA", "nan", "null"]
     width = rng.randint(2, 4)
     rows = [[f"c{i}" for i in range(width)]]
@@ -162,20 +163,24 @@ def _random_csv(rng, path: Path) -> None:
         text = "\n".join(lines)
     if rng.random() < 0.2:
         text = "\ufeff" + text
+    if rng.random() < 0.3:  # raw text after the header: quotes left open, stray quotes
+        raw = list('ab ,"\n\r\t\'\\é#') + ['""', '","', "\r\n"]
+        text = ",".join(rows[0]) + "\n" + "".join(rng.choices(raw, k=rng.randint(1, 40)))
     path.write_text(text, encoding="utf-8", newline="")
 
 
 def test_plain_files_are_read_as_pandas_reads_them(tmp_path: Path) -> None:
     """Prediction reads a plain CSV with the csv module (no pandas import): for every file
     it accepts, the header and rows are pandas' own strings; the others (rows of another
-    width, a bare CR ending a line, duplicate names, not UTF-8) it hands to pandas."""
+    width, a bare CR ending a line, a quote left open or followed by other than a comma,
+    duplicate names, not UTF-8) it hands to pandas."""
     import random
 
     from enrichment.learned.files import _frame_chunks, _NotPlain, _plain_chunks
 
     rng = random.Random(7)
     plain = handed = 0
-    for k in range(1500):
+    for k in range(2500):
         path = tmp_path / f"f{k % 10}.csv"
         _random_csv(rng, path)
         try:
