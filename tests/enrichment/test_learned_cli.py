@@ -164,7 +164,7 @@ def _random_csv(rng, path: Path) -> None:
     if rng.random() < 0.2:
         text = "\ufeff" + text
     if rng.random() < 0.3:  # raw text after the header: quotes left open, stray quotes
-        raw = list('ab ,"\n\r\t\'\\é#') + ['""', '","', "\r\n"]
+        raw = list("ab ,\"\n\r\t'\\é#") + ['""', '","', "\r\n"]
         text = ",".join(rows[0]) + "\n" + "".join(rng.choices(raw, k=rng.randint(1, 40)))
     path.write_text(text, encoding="utf-8", newline="")
 
