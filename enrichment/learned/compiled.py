@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 
 import numpy as np
 from scipy import sparse
@@ -357,37 +357,49 @@ class CompiledFeatures:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
-        hit_at: list[int] = []
-        hit_row: list[int | None] = []  # (none left None)
+        # Every hit of the part at once: its record, its position there and its matches.
         hit_record: list[int] = []
+        hit_position: list[int] = []
+        hit_matches: list[Sequence[str]] = []
         for k, matches in enumerate(known):
-            if not matches:
-                continue
-            hits = [i for i, m in matches.items() if m]
-            group = groups[k]
-            held_rows = self._match_rows.get(group)
-            if held_rows is None:
-                held_rows = self._match_rows[group] = {}
-            keys = [tuple(matches[i]) for i in hits]
-            rows: list[int | None] = list(map(held_rows.get, keys))
-            if None in rows:
-                for j, key in enumerate(keys):
-                    if rows[j] is None:
-                        held = held_rows.get(key)
-                        if held is None:
-                            held = held_rows[key] = len(self._match_list)
-                            self._match_list.append(self._match_row("c=" + group, key))
-                        rows[j] = held
-            hit_row += rows
-            hit_at += map(int(bounds[k]).__add__, hits)
-            hit_record += repeat(k, len(hits))
+            if matches:
+                hit_record += repeat(k, len(matches))
+                hit_position += matches.keys()
+                hit_matches += matches.values()
+        if not all(hit_matches):  # (a position with no match is no hit)
+            kept = list(map(bool, hit_matches))
+            hit_record = list(compress(hit_record, kept))
+            hit_position = list(compress(hit_position, kept))
+            hit_matches = list(compress(hit_matches, kept))
         empty = np.zeros(0, dtype=np.intp)
-        if not hit_at:
+        if not hit_record:
             return empty, empty, empty
-        flat, start, length = self._match_table()
-        at = np.asarray(hit_at, dtype=np.intp)
-        row = np.asarray(hit_row, dtype=np.intp)
+        keys = list(map(tuple, hit_matches))
+        hit_groups = set(map(groups.__getitem__, set(hit_record)))
+        hit_row: list[int | None]
+        if len(hit_groups) == 1:
+            (group,) = hit_groups
+            held_rows = self._match_rows.setdefault(group, {})
+            hit_row = list(map(held_rows.get, keys))
+        else:
+            hit_row = [
+                self._match_rows.get(groups[k], {}).get(key)
+                for k, key in zip(hit_record, keys, strict=True)
+            ]
+        if None in hit_row:
+            for j, key in enumerate(keys):
+                if hit_row[j] is None:
+                    group = groups[hit_record[j]]
+                    held_rows = self._match_rows.setdefault(group, {})
+                    held = held_rows.get(key)
+                    if held is None:
+                        held = held_rows[key] = len(self._match_list)
+                        self._match_list.append(self._match_row("c=" + group, key))
+                    hit_row[j] = held
         record = np.asarray(hit_record, dtype=np.intp)
+        at = bounds[record] + np.asarray(hit_position, dtype=np.intp)
+        row = np.asarray(hit_row, dtype=np.intp)
+        flat, start, length = self._match_table()
         # (A record's tokens are bounds[k]:bounds[k + 1].)
         has_next = at < bounds[record + 1] - 1
         has_previous = at > bounds[record]
