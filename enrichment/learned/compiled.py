@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from enrichment.learned.features import text_features
-from enrichment.learned.tokens import Token
+from enrichment.learned.tokens import TokenColumns
 
 _CACHE_LIMIT = 200_000
 _PART_RECORDS = 256
@@ -100,8 +100,8 @@ class CompiledFeatures:
         """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
         self._table = np.zeros((OWN_SLOTS + 6, 0), dtype=np.int32)
         """`_rows` as an array, one row per slot (extended as texts are added)."""
-        self._grouped: dict[str, dict[int, int]] = {}
-        """Group feature → text row → id of `c=…|w=…`."""
+        self._grouped: dict[str, np.ndarray] = {}
+        """Group feature → per text row, the id of `c=…|w=…` (-1: not looked up yet)."""
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
@@ -152,12 +152,14 @@ class CompiledFeatures:
 
     def batch(
         self,
-        records: Sequence[Sequence[Token]],
+        records: Sequence[TokenColumns],
         groups: Sequence[str],
-        known: Sequence[Sequence[Sequence[str]]],
+        known: Sequence[Mapping[int, Sequence[str]]],
     ) -> CompiledBatch:
         """The slots of every token of `records` (as `TokenFeatures.sequence` would build
-        its strings for `tokens`, `group` and gazetteer matches `known`)."""
+        its strings for `tokens`, `group` and gazetteer matches `known`: per record, token
+        position → its matches, for the tokens that have any, in increasing position, as
+        `Gazetteer.matches` gives them)."""
         if len(self._texts) > _CACHE_LIMIT:
             self._texts.clear()
             self._lower.clear()
@@ -192,30 +194,33 @@ class CompiledFeatures:
 
     def _part(
         self,
-        records: Sequence[Sequence[Token]],
+        records: Sequence[TokenColumns],
         groups: Sequence[str],
-        known: Sequence[Sequence[Sequence[str]]],
+        known: Sequence[Mapping[int, Sequence[str]]],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`batch` of a few hundred records (arrays small enough to stay in the caches): the
         CSR row pointers and column ids of its tokens, and its records' bounds."""
         texts_index = self._texts
-        rows: list[int | None] = []
-        fields: list[str] = []
+        texts: list[str] = []
         glued_list: list[bool] = []
-        for tokens in records:
-            if tokens:
-                texts, field_column, _, _, glued_column = zip(*tokens, strict=True)
-                held_rows = list(map(texts_index.get, texts))
-                if None in held_rows:
-                    for j, text in enumerate(texts):
-                        if held_rows[j] is None:
-                            held = texts_index.get(text)
-                            held_rows[j] = self._text(text) if held is None else held
-                rows += held_rows
-                fields += field_column
-                glued_list += glued_column
+        run_fields: list[str] = []
+        run_lengths: list[int] = []
+        lengths_list: list[int] = []
+        for columns in records:
+            texts += columns.texts
+            glued_list += columns.glued
+            lengths_list.append(len(columns.texts))
+            for field, count in columns.runs:
+                run_fields.append(field)
+                run_lengths.append(count)
+        rows: list[int | None] = list(map(texts_index.get, texts))
+        if None in rows:
+            for j, text in enumerate(texts):
+                if rows[j] is None:
+                    held = texts_index.get(text)
+                    rows[j] = self._text(text) if held is None else held
         n = len(rows)
-        lengths = np.asarray([len(r) for r in records], dtype=np.intp)
+        lengths = np.asarray(lengths_list, dtype=np.intp)
         bounds = np.zeros(len(records) + 1, dtype=np.intp)
         np.cumsum(lengths, out=bounds[1:])
         zero = self._zero
@@ -227,23 +232,28 @@ class CompiledFeatures:
             added = np.asarray(self._rows[self._table.shape[1] :], dtype=np.int32).T
             self._table = np.concatenate([self._table, added], axis=1)
         table = self._table[:, text_row]  # (OWN_SLOTS + 6) × n
-        # Segments: one per (record, field); neighbours count only within a segment.
-        field_names = list(dict.fromkeys(fields))
+        # Segments: one per (record, field), a run of tokens; neighbours count only within
+        # a segment.
+        field_names = list(dict.fromkeys(run_fields))
         field_index = {f: k for k, f in enumerate(field_names)}
-        field_of = np.fromiter(map(field_index.__getitem__, fields), dtype=np.intp, count=n)
+        run_length = np.asarray(run_lengths, dtype=np.intp)
+        run_start = np.zeros(len(run_lengths), dtype=np.intp)
+        np.cumsum(run_length[:-1], out=run_start[1:])
+        field_of = np.repeat(
+            np.fromiter(map(field_index.__getitem__, run_fields), np.intp, len(run_fields)),
+            run_length,
+        )
         record_of = np.repeat(np.arange(len(records)), lengths)
         glued = np.asarray(glued_list, dtype=bool)
-        same_left = np.zeros(n, dtype=bool)
-        same_left[1:] = (record_of[1:] == record_of[:-1]) & (field_of[1:] == field_of[:-1])
+        same_left = np.ones(n, dtype=bool)
+        same_left[run_start] = False
         same_right = np.zeros(n, dtype=bool)
         same_right[:-1] = same_left[1:]
         same_left2 = np.zeros(n, dtype=bool)
         same_left2[2:] = same_left[2:] & same_left[1:-1]
         same_right2 = np.zeros(n, dtype=bool)
         same_right2[:-2] = same_left2[2:]
-        starts = np.flatnonzero(~same_left)
-        segment = np.cumsum(~same_left) - 1
-        index = np.minimum(np.arange(n) - starts[segment], 6)
+        index = np.minimum(np.arange(n) - np.repeat(run_start, run_length), 6)
 
         extra_at, extra_level, extra_id = self._gazetteer(groups, known, bounds)
         levels = int(extra_level.max(initial=-1)) + 1
@@ -265,19 +275,19 @@ class CompiledFeatures:
                 index[mine]
             ]
             grouped = self._grouped.get(c)
-            if grouped is None:
-                grouped = self._grouped[c] = {}
-            mine_rows = text_row[mine].tolist()
-            found = np.fromiter(
-                map(grouped.get, mine_rows, repeat(-1)), dtype=np.intp, count=len(mine_rows)
-            )
-            for j in np.flatnonzero(found < 0).tolist():
-                r = mine_rows[j]
-                held = grouped.get(r)
-                if held is None:
+            if grouped is None or len(grouped) < len(self._rows):
+                size = max(len(self._rows), 2 * len(grouped) if grouped is not None else 0)
+                grown = np.full(size, -1, dtype=np.int64)
+                if grouped is not None:
+                    grown[: len(grouped)] = grouped
+                grouped = self._grouped[c] = grown
+            mine_rows = text_row[mine]
+            found = grouped[mine_rows]
+            if (found < 0).any():
+                for r in np.unique(mine_rows[found < 0]).tolist():
                     word = self._lower[r]
-                    held = grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
-                found[j] = held
+                    grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
+                found = grouped[mine_rows]
             slots[13, mine] = found
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
         slots[14, glued] = self._constant("gl")
@@ -341,44 +351,56 @@ class CompiledFeatures:
     def _gazetteer(
         self,
         groups: Sequence[str],
-        known: Sequence[Sequence[Sequence[str]]],
+        known: Sequence[Mapping[int, Sequence[str]]],
         bounds: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The gazetteer features (`g=`, `c|g=`, `g-1=`, `g+1=`) of the few tokens that have
         them, as slots after the fixed ones: token rows, slot numbers (0 = the first slot
         after the fixed ones) and feature rows."""
-        hit_at: list[int] = []
-        hit_row: list[int | None] = []  # (none left None)
+        # Every hit of the part at once: its record, its position there and its matches.
         hit_record: list[int] = []
+        hit_position: list[int] = []
+        hit_matches: list[Sequence[str]] = []
         for k, matches in enumerate(known):
-            hits = list(compress(range(len(matches)), matches))
-            if not hits:
-                continue
-            group = groups[k]
-            held_rows = self._match_rows.get(group)
-            if held_rows is None:
-                held_rows = self._match_rows[group] = {}
-            keys = list(map(tuple, compress(matches, matches)))
-            rows: list[int | None] = list(map(held_rows.get, keys))
-            if None in rows:
-                for j, key in enumerate(keys):
-                    if rows[j] is None:
-                        held = held_rows.get(key)
-                        if held is None:
-                            held = held_rows[key] = len(self._match_list)
-                            self._match_list.append(self._match_row("c=" + group, key))
-                        rows[j] = held
-            hit_row += rows
-            hit_at += map(int(bounds[k]).__add__, hits)
-            hit_record += repeat(k, len(hits))
+            if matches:
+                hit_record += repeat(k, len(matches))
+                hit_position += matches.keys()
+                hit_matches += matches.values()
+        if not all(hit_matches):  # (a position with no match is no hit)
+            kept = list(map(bool, hit_matches))
+            hit_record = list(compress(hit_record, kept))
+            hit_position = list(compress(hit_position, kept))
+            hit_matches = list(compress(hit_matches, kept))
         empty = np.zeros(0, dtype=np.intp)
-        if not hit_at:
+        if not hit_record:
             return empty, empty, empty
-        flat, start, length = self._match_table()
-        at = np.asarray(hit_at, dtype=np.intp)
-        row = np.asarray(hit_row, dtype=np.intp)
+        keys = list(map(tuple, hit_matches))
+        hit_groups = set(map(groups.__getitem__, set(hit_record)))
+        hit_row: list[int | None]
+        if len(hit_groups) == 1:
+            (group,) = hit_groups
+            held_rows = self._match_rows.setdefault(group, {})
+            hit_row = list(map(held_rows.get, keys))
+        else:
+            hit_row = [
+                self._match_rows.get(groups[k], {}).get(key)
+                for k, key in zip(hit_record, keys, strict=True)
+            ]
+        if None in hit_row:
+            for j, key in enumerate(keys):
+                if hit_row[j] is None:
+                    group = groups[hit_record[j]]
+                    held_rows = self._match_rows.setdefault(group, {})
+                    held = held_rows.get(key)
+                    if held is None:
+                        held = held_rows[key] = len(self._match_list)
+                        self._match_list.append(self._match_row("c=" + group, key))
+                    hit_row[j] = held
         record = np.asarray(hit_record, dtype=np.intp)
-        # (`known` has one entry per token: a record's tokens are bounds[k]:bounds[k + 1].)
+        at = bounds[record] + np.asarray(hit_position, dtype=np.intp)
+        row = np.asarray(hit_row, dtype=np.intp)
+        flat, start, length = self._match_table()
+        # (A record's tokens are bounds[k]:bounds[k + 1].)
         has_next = at < bounds[record + 1] - 1
         has_previous = at > bounds[record]
         # Per token, its parts in order: its own matches (0), the previous token's as `g-1=`

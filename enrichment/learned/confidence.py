@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -66,6 +67,25 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+def dense_matrix(rows: Sequence[SpanEvidence]) -> np.ndarray:
+    """`[r.dense() for r in rows]` as an array, column by column: the clipping, ratios and
+    scalings in numpy (the same IEEE operations on the same floats), the logarithms by
+    `math.log` / `math.log1p` as `dense` takes them, so every entry is the same float."""
+    columns = list(zip(*rows, strict=True))
+    out = np.empty((len(rows), len(DENSE)))
+    for k, column in enumerate(columns[1:4]):  # min_marginal, mean_marginal, spill
+        p = np.minimum(np.maximum(np.asarray(column, dtype=np.float64), _EPS), 1.0 - _EPS)
+        out[:, k] = list(map(math.log, (p / (1.0 - p)).tolist()))
+    known = columns[4]
+    out[:, 3] = np.asarray(known, dtype=bool)
+    out[:, 4] = list(map(math.log1p, known))
+    out[:, 5] = np.minimum(np.asarray(columns[5], dtype=np.float64), 8) / 8.0
+    out[:, 6] = np.asarray(columns[6], dtype=bool)
+    out[:, 7] = np.minimum(np.asarray(columns[7], dtype=np.float64), 20) / 20.0
+    out[:, 8] = np.asarray(columns[8], dtype=bool)
+    return out
+
+
 @dataclass(frozen=True)
 class ConfidenceModel:
     """Logistic regression weights: dense features plus one weight per attribute, and per
@@ -80,12 +100,12 @@ class ConfidenceModel:
         """Log-odds of being right, one per row."""
         if not rows:
             return np.zeros(0)
-        dense = np.asarray([r.dense() for r in rows], dtype=np.float64)
-        out = dense @ np.asarray(self.dense_weights) + self.intercept
-        out += np.asarray([self.attribute_weights.get(r.attribute, 0.0) for r in rows])
-        out += np.asarray(
-            [self.known_weights.get(r.attribute, 0.0) if r.known else 0.0 for r in rows]
-        )
+        out = dense_matrix(rows) @ np.asarray(self.dense_weights) + self.intercept
+        attributes = [r.attribute for r in rows]
+        out += np.asarray(list(map(self.attribute_weights.get, attributes, repeat(0.0))))
+        known = np.asarray(list(map(self.known_weights.get, attributes, repeat(0.0))))
+        known[[not r.known for r in rows]] = 0.0
+        out += known
         return out
 
     def to_json(self) -> dict[str, object]:

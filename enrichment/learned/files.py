@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from catalog.errors import InputError
 from enrichment.learned.examples import LabelledRecord
@@ -25,11 +25,16 @@ from enrichment.learned.model import (
     train_extractor,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CHUNK_ROWS = 20_000
 OUTPUT_COLUMNS = ("id", "attribute", "value", "confidence")
 
 
 def _read(path: Path, *, chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    import pandas as pd  # (imported when needed: it costs more than predicting a small file)
+
     try:
         return pd.read_csv(
             path, dtype=str, keep_default_na=False, chunksize=chunksize, encoding="utf-8"
@@ -66,6 +71,8 @@ def read_labelled_csv(
     Raises:
         InputError: unreadable file, or a named column missing.
     """
+    import pandas as pd
+
     path = Path(path)
     frame = _read(path)
     assert isinstance(frame, pd.DataFrame)
@@ -152,27 +159,115 @@ def predict_csv(
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(output.name + ".tmp")
+    # A plain file is read by the csv module; any other (`_NotPlain`) by pandas, which
+    # reads it (and says what is wrong with it) as it always has.
+    for reader in (_plain_chunks, _frame_chunks):
+        try:
+            written = _predict_chunks(
+                model,
+                reader(path),
+                path,
+                text_columns,
+                id_column,
+                temporary,
+                group_column,
+                min_confidence,
+            )
+            break
+        except _NotPlain:
+            temporary.unlink(missing_ok=True)
+    temporary.replace(output)
+    return written
+
+
+def _predict_chunks(
+    model: LearnedExtractor,
+    chunks: Iterator[tuple[list[str], list[list[Any]]]],
+    path: Path,
+    text_columns: Sequence[str],
+    id_column: str,
+    temporary: Path,
+    group_column: str | None,
+    min_confidence: float | None,
+) -> int:
+    """Predict chunk by chunk (header, rows) and write the long rows to `temporary`; the
+    first chunk is read and its columns checked before the file is created."""
+    first = next(chunks, None)
+    if first is not None:
+        _missing(path, first[0], [*text_columns, id_column], "text/id")
+        if group_column:
+            _missing(path, first[0], [group_column], "group")
     written = 0
-    chunks = _read(path, chunksize=CHUNK_ROWS)
     with temporary.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(OUTPUT_COLUMNS)
-        checked = False
-        for chunk in chunks:
-            if not checked:
-                _missing(path, list(chunk.columns), [*text_columns, id_column], "text/id")
-                if group_column:
-                    _missing(path, list(chunk.columns), [group_column], "group")
-                checked = True
-            texts = [
-                dict(zip(model.text_fields, row, strict=True))
-                for row in chunk[list(text_columns)].itertuples(index=False, name=None)
-            ]
-            groups = chunk[group_column].tolist() if group_column else None
+        if first is None:
+            return 0
+        header = first[0]
+        columns = [header.index(c) for c in text_columns]
+        at = header.index(id_column)
+        group_at = header.index(group_column) if group_column else None
+        fields = model.text_fields
+        for _, rows in chain([first], chunks):
+            texts = [dict(zip(fields, [row[c] for c in columns], strict=True)) for row in rows]
+            groups = [row[group_at] for row in rows] if group_at is not None else None
             found = model.predict(texts, groups, min_confidence=min_confidence)
-            for record_id, values in zip(chunk[id_column].tolist(), found, strict=True):
+            for row, values in zip(rows, found, strict=True):
+                record_id = row[at]
                 for value in values:
                     writer.writerow([record_id, value.attribute, value.value, value.confidence])
                     written += 1
-    temporary.replace(output)
     return written
+
+
+class _NotPlain(Exception):
+    """The file is not one `_plain_chunks` reads exactly as pandas does."""
+
+
+def _plain_chunks(path: Path) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """The header and `CHUNK_ROWS` rows at a time, read by the csv module (importing pandas
+    costs more CPU than predicting a few thousand offers). Only a plain file is read this
+    way: every row as long as the header, header names distinct, no bare carriage return
+    ending a line, quoting well formed (`strict`), UTF-8. pandas reads such a file as the
+    same strings (`tests/enrichment/test_learned_cli.py` compares them on random files);
+    at anything else this raises `_NotPlain`, and `predict_csv` starts again with pandas."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError.single(str(path), "no such file") from None
+    with handle:
+        try:
+            lines = _plain_lines(handle)
+            reader = csv.reader(lines, strict=True)
+            header = next(reader, None)
+            if not header or len(set(header)) != len(header):
+                raise _NotPlain
+            width = len(header)
+            rows: list[list[str]] = []
+            emitted = False
+            for row in reader:
+                if len(row) != width:
+                    if not row:  # a blank line (pandas skips them)
+                        continue
+                    raise _NotPlain
+                rows.append(row)
+                if len(rows) == CHUNK_ROWS:
+                    yield header, rows
+                    emitted, rows = True, []
+            if rows or not emitted:
+                yield header, rows  # (a header alone: one empty chunk, as pandas gives)
+        except (UnicodeDecodeError, csv.Error):
+            raise _NotPlain from None
+
+
+def _plain_lines(handle: Iterator[str]) -> Iterator[str]:
+    for line in handle:
+        if line.endswith("\r"):  # a bare carriage return ends it (pandas splits otherwise)
+            raise _NotPlain
+        yield line
+
+
+def _frame_chunks(path: Path) -> Iterator[tuple[list[str], list[list[Any]]]]:
+    chunks = _read(path, chunksize=CHUNK_ROWS)
+    for chunk in chunks:
+        yield [str(c) for c in chunk.columns], chunk.values.tolist()

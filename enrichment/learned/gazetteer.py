@@ -56,24 +56,12 @@ class Gazetteer:
         out: list[list[str]] = [[] for _ in lowered]
         if not self.counts:
             return out
+        if leave_out is None:
+            for i, held in self.matches(lowered).items():
+                out[i] = held
+            return out
         n = len(lowered)
         starts, pairs, tagged, _ = self._lookup()
-        if leave_out is None:
-            # Every listed value counts: its tags are held, one extend per match.
-            for i in list(compress(range(n), map(starts.__contains__, lowered))):
-                word = lowered[i]
-                single, longer = starts[word]
-                if longer and i + 1 < n:
-                    for length in pairs.get((word, lowered[i + 1]), ()):
-                        if length <= n - i:
-                            held = tagged.get(tuple(lowered[i : i + length]))
-                            if held is not None:
-                                out[i] += held[0]
-                                for j in range(i + 1, i + length):
-                                    out[j] += held[1]
-                if single is not None:
-                    out[i] += tagged[single][0]
-            return out
         excluded = self.fold_counts[leave_out]
         for i in list(compress(range(n), map(starts.__contains__, lowered))):
             word = lowered[i]
@@ -86,6 +74,41 @@ class Gazetteer:
                         self._tag(out, i, length, tuple(lowered[i : i + length]), excluded)
             if single is not None:
                 self._tag(out, i, 1, single, excluded)
+        return out
+
+    def matches(self, lowered: Sequence[str]) -> dict[int, list[str]]:
+        """`tags` of every listed value (no fold left out) for the tokens that have any:
+        token position → its tags, positions in increasing order (prediction reads only
+        these, most tokens having none)."""
+        out: dict[int, list[str]] = {}
+        if not self.counts:
+            return out
+        n = len(lowered)
+        starts, pairs, tagged, _ = self._lookup()
+        # Every listed value counts: its tags are held, one extend per match.
+        for i in list(compress(range(n), map(starts.__contains__, lowered))):
+            word = lowered[i]
+            single, longer = starts[word]
+            if longer and i + 1 < n:
+                for length in pairs.get((word, lowered[i + 1]), ()):
+                    if length <= n - i:
+                        held = tagged.get(tuple(lowered[i : i + length]))
+                        if held is not None:
+                            here = out.get(i)
+                            if here is None:
+                                here = out[i] = []
+                            here += held[0]
+                            for j in range(i + 1, i + length):
+                                inside = out.get(j)
+                                if inside is None:
+                                    inside = out[j] = []
+                                inside += held[1]
+            if single is not None:
+                here = out.get(i)
+                if here is None:
+                    out[i] = list(tagged[single][0])
+                else:
+                    here += tagged[single][0]
         return out
 
     def _tag(

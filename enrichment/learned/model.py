@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -54,7 +54,14 @@ from enrichment.learned.examples import (
 from enrichment.learned.features import FEATURE_FORMAT, TokenFeatures
 from enrichment.learned.gazetteer import Gazetteer
 from enrichment.learned.tagger import CRFParams, CRFTagger, TaggedSpan, train_crf
-from enrichment.learned.tokens import MAX_FIELD_CHARS, Token, tokenize, words
+from enrichment.learned.tokens import (
+    MAX_FIELD_CHARS,
+    Token,
+    TokenColumns,
+    columns_of,
+    tokenize_columns,
+    words,
+)
 
 MODEL_FORMAT = 3
 """Bump when the saved layout or the training procedure changes (part of the cache key)."""
@@ -94,7 +101,7 @@ class ExtractorParams:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExtractedValue:
     """One value found in one record's text.
 
@@ -143,8 +150,10 @@ class TrainingSummary:
         )
 
 
-@dataclass(slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """A span proposed as a value, before its confidence (a named tuple, made positionally:
+    a batch makes several a record)."""
+
     attribute: str
     field: str
     start: int
@@ -250,17 +259,19 @@ class LearnedExtractor:
     ) -> list[list[ExtractedValue]]:
         floor = self.min_confidence if min_confidence is None else min_confidence
         wanted = set(attributes) if attributes is not None else None
-        prepared: list[tuple[list[Token], dict[str, str], list[str] | None]] = []
+        prepared: list[tuple[TokenColumns, dict[str, str], list[str] | None]] = []
         record_groups: list[str] = []
-        known: list[list[list[str]]] = []
+        known: list[dict[int, list[str]]] = []
+        max_chars = self.params.max_chars
+        matches, allowed_of = self.gazetteer.matches, self.group_attributes.get
         for i, record in enumerate(texts):
             group = (groups[i] if groups is not None else None) or ""
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
-            tokens = tokenize(fields, max_chars=self.params.max_chars)
-            allowed = self.group_attributes.get(group)
-            known.append(self.gazetteer.tags(list(map(str.casefold, map(_TEXT, tokens)))))
+            columns = tokenize_columns(fields, max_chars=max_chars)
+            allowed = allowed_of(group)
+            known.append(matches(list(map(str.casefold, columns.texts))))
             record_groups.append(group)
-            prepared.append((tokens, fields, allowed))
+            prepared.append((columns, fields, allowed))
         # Compiled and tagged in decoding order (each decoded batch's records consecutive),
         # read back in the given order.
         order = self.tagger.decoding_order([allowed for _, _, allowed in prepared])
@@ -280,17 +291,17 @@ class LearnedExtractor:
             batch,
             [allowed for _, _, allowed in ordered],
             [(allowed or ()) if self.params.secondary else () for _, _, allowed in ordered],
-            [_title_tokens(tokens) for tokens, _, _ in ordered],
+            [columns.runs[0][1] if columns.runs else 0 for columns, _, _ in ordered],
         )
         spans: list[list[TaggedSpan]] = [[] for _ in prepared]
         for position, i in enumerate(order):
             spans[i] = ordered_spans[position]
         found: list[list[_Candidate]] = []
-        for (tokens, fields, allowed), record_spans in zip(prepared, spans, strict=True):
+        for (columns, fields, allowed), record_spans in zip(prepared, spans, strict=True):
             found.append(
                 [
                     c
-                    for c in _candidates(tokens, fields, record_spans, self.gazetteer, None)
+                    for c in _candidates(columns, fields, record_spans, self.gazetteer, None)
                     if (allowed is None or c.attribute in allowed)
                     and (wanted is None or c.attribute in wanted)
                 ]
@@ -426,12 +437,11 @@ def _title_tokens(tokens: list[Token]) -> int:
     return min(fields.index(f) for f in set(fields) if f != first)
 
 
-_TEXT = itemgetter(0)
 _FIELD = itemgetter(1)
 
 
 def _candidates(
-    tokens: list[Token],
+    tokens: TokenColumns,
     texts: Mapping[str, str],
     spans: Sequence[TaggedSpan],
     gazetteer: Gazetteer,
@@ -439,18 +449,31 @@ def _candidates(
 ) -> list[_Candidate]:
     """The best-scored span per attribute among the tagger's spans of one record (on its
     most likely labelling, or secondary ones read from the marginals)."""
-    if not tokens:
+    if not tokens.texts:
         return []
+    # Each field's tokens are one run: per run, its field and first token, and where the
+    # next run begins.
+    runs: list[tuple[str, int, int]] = []
+    begin = 0
+    for name, count in tokens.runs:
+        runs.append((name, begin, begin + count))
+        begin += count
+    single = len(runs) == 1
     # The best piece per attribute first (a later one only when strictly better, as before),
     # then a candidate for each chosen piece only: most spans lose to another of their
     # attribute, and building a candidate costs more than choosing one.
-    chosen: dict[str, tuple[TaggedSpan, int, int]] = {}
+    chosen: dict[str, tuple[TaggedSpan, int, int, tuple[str, int, int]]] = {}
     for span in spans:
         first, last = span.first, span.last
-        if tokens[first].field == tokens[last].field:  # fields are runs: one piece
-            pieces: Sequence[tuple[int, int]] = ((first, last),)
+        if single:
+            pieces: Sequence[tuple[int, int, tuple[str, int, int]]] = ((first, last, runs[0]),)
         else:
-            pieces = _field_pieces(tokens, first, last)
+            # A span split where it crosses from one text field into the next.
+            pieces = [
+                (max(first, run[1]), min(last, run[2] - 1), run)
+                for run in runs
+                if run[1] <= last and first < run[2]
+            ]
         for piece in pieces:
             held = chosen.get(span.attribute)
             if held is None or span.score > held[0].score:
@@ -458,54 +481,56 @@ def _candidates(
     if not chosen:
         return []
     field_index = {f: i for i, f in enumerate(texts)}
-    # Each field's tokens are one run (`tokenize` reads the fields one after another), so
-    # the first token of a field is where its run starts (found once, and only for a field
-    # other than the first that has a span).
-    field_starts = {tokens[0].field: 0}
+    words, starts, ends = tokens.texts, tokens.starts, tokens.ends
+    n = len(words)
+    counts = gazetteer.counts
     out = []
-    for span, first, last in chosen.values():
-        head, tail = tokens[first], tokens[last]
-        field_start = field_starts.get(head.field)
-        if field_start is None:
-            field_start = field_starts[head.field] = list(map(_FIELD, tokens)).index(head.field)
-        key = tuple(map(str.casefold, map(_TEXT, tokens[first : last + 1])))
-        known = _known(gazetteer, span.attribute, key, leave_out)
+    for span, first, last, (name, field_start, _) in chosen.values():
+        attribute = span.attribute
+        start, end = starts[first], ends[last]
+        key = tuple(map(str.casefold, words[first : last + 1]))
+        if leave_out is None:
+            hit = counts.get(key)
+            known = hit[attribute] if hit else 0  # `Gazetteer.known`
+        else:
+            known = _known(gazetteer, attribute, key, leave_out)
+        score = span.score
+        evidence = _NEW_TUPLE(
+            SpanEvidence,
+            (
+                attribute,
+                score,
+                span.mean,
+                span.spill,
+                known,
+                last - first + 1,
+                field_index.get(name, 0),
+                first - field_start,
+                span.secondary,
+            ),
+        )
         out.append(
-            _Candidate(
-                attribute=span.attribute,
-                field=head.field,
-                start=head.start,
-                end=tail.end,
-                value=texts[head.field][head.start : tail.end],
-                score=span.score,
-                known=known,
-                left=tokens[first - 1].text if first > 0 else "",
-                right=tokens[last + 1].text if last + 1 < len(tokens) else "",
-                evidence=SpanEvidence(
-                    attribute=span.attribute,
-                    min_marginal=span.score,
-                    mean_marginal=span.mean,
-                    spill=span.spill,
-                    known=known,
-                    tokens=last - first + 1,
-                    field_index=field_index.get(head.field, 0),
-                    position=first - field_start,
-                    secondary=span.secondary,
+            _NEW_TUPLE(
+                _Candidate,
+                (
+                    attribute,
+                    name,
+                    start,
+                    end,
+                    texts[name][start:end],
+                    score,
+                    known,
+                    words[first - 1] if first > 0 else "",
+                    words[last + 1] if last + 1 < n else "",
+                    evidence,
                 ),
             )
         )
     return out
 
 
-def _field_pieces(tokens: list[Token], first: int, last: int) -> list[tuple[int, int]]:
-    """A span split where it crosses from one text field into the next."""
-    pieces, start = [], first
-    for k in range(first + 1, last + 1):
-        if tokens[k].field != tokens[k - 1].field:
-            pieces.append((start, k - 1))
-            start = k
-    pieces.append((start, last))
-    return pieces
+_NEW_TUPLE = tuple.__new__
+"""A named tuple from its fields in order, without its Python-level `__new__`."""
 
 
 def _known(
@@ -518,6 +543,10 @@ def _known(
 
 
 def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
+    """The value of a candidate, made the way `ExtractedValue(...)` makes it (the same
+    fields, so the same equality, hash and repr), with its attributes set in one dict update
+    instead of one `object.__setattr__` per field (a frozen dataclass's `__init__`): a batch
+    makes several values a record."""
     where = f"{candidate.field}[{candidate.start}:{candidate.end}]"
     if candidate.known:
         why = f"a known {candidate.attribute} (labelled {candidate.known}× in training)"
@@ -525,7 +554,8 @@ def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
         context = " … ".join(w for w in (candidate.left, candidate.right) if w)
         shown = f" ({context})" if context else ""
         why = f"a new value, recognised from its place in the text{shown}"
-    return ExtractedValue(
+    value = _NEW_OBJECT(ExtractedValue)
+    value.__dict__.update(
         attribute=candidate.attribute,
         value=candidate.value,
         field=candidate.field,
@@ -535,6 +565,10 @@ def _value(candidate: _Candidate, confidence: float) -> ExtractedValue:
         known=candidate.known,
         explanation=f"{candidate.value!r} in {where} tagged as {candidate.attribute}: {why}.",
     )
+    return value
+
+
+_NEW_OBJECT = object.__new__
 
 
 def calibrated(calibrator: Calibrator, scores: np.ndarray) -> np.ndarray:
@@ -692,7 +726,9 @@ def _out_of_fold(
         )
         for i, record_allowed, record_spans in zip(test_idx, group_allowed, spans, strict=True):
             aligned = training.records[i]
-            found = _candidates(aligned.tokens, aligned.record.texts, record_spans, gazetteer, fold)
+            found = _candidates(
+                columns_of(aligned.tokens), aligned.record.texts, record_spans, gazetteer, fold
+            )
             for candidate in found:
                 if record_allowed is not None and candidate.attribute not in record_allowed:
                     continue

@@ -332,36 +332,42 @@ def _decode(
     emit = emissions[given]
     rows = emit.shape[0]
 
-    # Viterbi, log space: scores[row] = best score of each label at that step.
-    scores = np.empty((rows, n))
-    scores[: active[0]] = emit[: active[0]]
-    moves = [transitions[f] for f in range(n)]  # from label f to each label
-    scratch = np.empty((int(active[0]), n))
+    # Viterbi, log space: the best score of each label at each step, a step's scores held
+    # label-major in a block of its own (labels × the step's sequences, contiguous), so a
+    # numpy call's inner loop runs over the step's sequences, not over the few labels. The
+    # sums and maxima are those of the row-major layout, element for element.
+    flat = np.empty(rows * n)
+
+    def block(t: int) -> np.ndarray:
+        return flat[n * begin[t] : n * begin[t + 1]].reshape(n, -1)
+
+    block(0)[:] = emit[: active[0]].T
+    moves = [transitions[f][:, None] for f in range(n)]  # from label f to each label
+    scratch = np.empty(n * int(active[0]))
+    previous = block(0)
     for t in range(1, t_max):
         k = active[t]
-        previous = scores[begin[t - 1] : begin[t - 1] + k]
-        here = scores[begin[t] : begin[t + 1]]
+        here = block(t)
         if k >= VITERBI_LOOP:
-            columns = previous.T
-            np.add(columns[0][:, None], moves[0], out=here)
-            step = scratch[:k]
+            np.add(previous[0, :k], moves[0], out=here)
+            step = scratch[: n * k].reshape(n, k)
             for f in range(1, n):
-                np.add(columns[f][:, None], moves[f], out=step)
+                np.add(previous[f, :k], moves[f], out=step)
                 np.maximum(here, step, out=here)
         else:
-            np.maximum.reduce(previous[:, :, None] + transitions[None], axis=1, out=here)
-        here += emit[begin[t] : begin[t + 1]]
+            np.maximum.reduce(previous[:, None, :k] + transitions[:, :, None], axis=0, out=here)
+        here += emit[begin[t] : begin[t + 1]].T
+        previous = here
     labels = np.empty(rows, dtype=np.intp)
     current = np.zeros(b, dtype=np.intp)
-    into = np.ascontiguousarray(transitions.T)  # into[to]: from each label to `to`
     for t in range(t_max - 1, -1, -1):
         k = active[t]
         ending = active[t + 1] if t + 1 < t_max else 0
-        current[ending:k] = scores[begin[t] + ending : begin[t] + k].argmax(axis=1)
+        current[ending:k] = block(t)[:, ending:k].argmax(axis=0)
         labels[begin[t] : begin[t + 1]] = current[:k]
         if t:
-            came = scores[begin[t - 1] : begin[t - 1] + k] + into[current[:k]]
-            current[:k] = came.argmax(axis=1)
+            came = block(t - 1)[:, :k] + transitions[:, current[:k]]
+            current[:k] = came.argmax(axis=0)
 
     # Forward-backward, scaled, probability space.
     expt = np.exp(transitions)
@@ -369,16 +375,31 @@ def _decode(
     alpha = np.empty((rows, n))
     a = pot[: active[0]]
     alpha[: active[0]] = a / a.sum(axis=1, keepdims=True)
+    # Each step's products, row sums and quotients are written into buffers held for the
+    # whole batch (`out=`): the same BLAS product, the same reductions and divisions of
+    # the same floats, without an allocation and a copy per step.
+    product = np.empty((int(active[0]), n))
+    sums = np.empty((int(active[0]), 1))
     for t in range(1, t_max):
         k = active[t]
-        a = (alpha[begin[t - 1] : begin[t - 1] + k] @ expt) * pot[begin[t] : begin[t + 1]]
-        alpha[begin[t] : begin[t + 1]] = a / a.sum(axis=1, keepdims=True)
+        a = np.matmul(alpha[begin[t - 1] : begin[t - 1] + k], expt, out=product[:k])
+        np.multiply(a, pot[begin[t] : begin[t + 1]], out=a)
+        np.divide(
+            a, np.sum(a, axis=1, keepdims=True, out=sums[:k]), out=alpha[begin[t] : begin[t + 1]]
+        )
     beta = np.ones((rows, n))
+    into_t = expt.T
+    following = np.empty((int(active[0]), n))
     for t in range(t_max - 2, -1, -1):
         k = active[t + 1]
-        nxt = (pot[begin[t + 1] : begin[t + 2]] * beta[begin[t + 1] : begin[t + 2]]) @ expt.T
-        beta[begin[t] : begin[t] + k] = nxt / nxt.sum(axis=1, keepdims=True)
-    marginal = alpha * beta
+        nxt = np.multiply(
+            pot[begin[t + 1] : begin[t + 2]], beta[begin[t + 1] : begin[t + 2]], out=product[:k]
+        )
+        nxt = np.matmul(nxt, into_t, out=following[:k])
+        np.divide(
+            nxt, np.sum(nxt, axis=1, keepdims=True, out=sums[:k]), out=beta[begin[t] : begin[t] + k]
+        )
+    marginal = np.multiply(alpha, beta, out=alpha)
     marginal /= marginal.sum(axis=1, keepdims=True)
 
     paths = np.empty(rows, dtype=np.intp)
@@ -451,9 +472,13 @@ def _spans(
         spill.tolist(),
         strict=True,
     ):
-        out[rec].append(TaggedSpan(names[lab], i, j, low, mean, sp))
+        out[rec].append(_NEW_SPAN(TaggedSpan, (names[lab], i, j, low, mean, sp, False)))
     _add_secondary(out, paths, marginals, cut, record_of, names, extra, extra_limits)
     return out
+
+
+_NEW_SPAN = tuple.__new__
+"""`TaggedSpan(...)` from all its fields, without the named tuple's Python-level `__new__`."""
 
 
 def _add_secondary(

@@ -10,7 +10,7 @@ tagger learn to keep `55mm` or `YA24a` together.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, chain, repeat
 from operator import itemgetter, not_
 from typing import NamedTuple
@@ -54,23 +54,77 @@ def tokenize(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> l
         texts: Field name → text; empty or missing text gives no tokens.
         max_chars: Each field is read up to this many characters.
     """
-    tokens: list[Token] = []
+    columns = tokenize_columns(texts, max_chars=max_chars)
+    fields = chain.from_iterable(repeat(field, count) for field, count in columns.runs)
+    return list(
+        map(
+            _NEW,
+            repeat(Token),
+            zip(columns.texts, fields, columns.starts, columns.ends, columns.glued, strict=True),
+        )
+    )
+
+
+class TokenColumns(NamedTuple):
+    """One record's tokens as parallel lists, what prediction reads (column by column, with
+    no object per token): `tokenize`'s tokens, field by field.
+
+    Attributes:
+        texts: Each token's characters as written.
+        starts: Each token's offset in its field.
+        ends: Offset just past each token.
+        glued: No whitespace between each token and the previous one of its field.
+        runs: Per field that has tokens, in order: its name and how many tokens it has (each
+            field's tokens are one run).
+    """
+
+    texts: list[str]
+    starts: list[int]
+    ends: list[int]
+    glued: list[bool]
+    runs: list[tuple[str, int]]
+
+
+def tokenize_columns(texts: Mapping[str, str], *, max_chars: int = MAX_FIELD_CHARS) -> TokenColumns:
+    """`tokenize`'s tokens as columns (the same texts, offsets and flags)."""
+    token_texts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    glued: list[bool] = []
+    runs: list[tuple[str, int]] = []
     for field, text in texts.items():
         if not text:
             continue
         pairs = _SPACED.findall(text[:max_chars])
         if not pairs:
             continue
-        # Offsets: the running sum of the lengths of each token's whitespace and text.
         offsets = list(accumulate(map(len, chain.from_iterable(pairs))))
-        glued = list(map(not_, map(_FIRST, pairs)))
-        glued[0] = False
-        tokens += map(
-            _NEW,
-            repeat(Token),
-            zip(map(_SECOND, pairs), repeat(field), offsets[0::2], offsets[1::2], glued),
-        )
-    return tokens
+        starts += offsets[0::2]
+        ends += offsets[1::2]
+        spaces, found = zip(*pairs, strict=True)
+        flags = list(map(not_, spaces))
+        flags[0] = False
+        glued += flags
+        token_texts += found
+        runs.append((field, len(pairs)))
+    return TokenColumns(token_texts, starts, ends, glued, runs)
+
+
+def columns_of(tokens: Sequence[Token]) -> TokenColumns:
+    """Tokens (as `tokenize` gives them) as columns."""
+    runs: list[tuple[str, int]] = []
+    for token in tokens:
+        if runs and runs[-1][0] == token.field:
+            runs[-1] = (token.field, runs[-1][1] + 1)
+        else:
+            runs.append((token.field, 1))
+    return TokenColumns(
+        [t.text for t in tokens],
+        [t.start for t in tokens],
+        [t.end for t in tokens],
+        [t.glued for t in tokens],
+        runs,
+    )
 
 
 _SPACED = re.compile(r"(\s*)(" + _TOKEN.pattern + ")")

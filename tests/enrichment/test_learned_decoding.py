@@ -96,6 +96,7 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
     very emissions of the feature strings training builds: same floats, not just close."""
     from enrichment.learned.compiled import CompiledFeatures
     from enrichment.learned.model import _gazetteer_entries
+    from enrichment.learned.tokens import columns_of
 
     training = prepare_training(records(n=80, seed=5), folds=2)
     gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=2)
@@ -112,7 +113,11 @@ def test_feature_rows_sum_to_the_feature_strings_emissions_bit_for_bit() -> None
     )
     compiled = CompiledFeatures(tagger.feature_index, len(tagger.feature_names))
     for _ in range(2):  # a second batch reads the held per-text rows
-        batch = compiled.batch(tokens, groups, known)
+        batch = compiled.batch(
+            [columns_of(ts) for ts in tokens],
+            groups,
+            [{i: m for i, m in enumerate(k) if m} for k in known],
+        )
         state = tagger._restricted_weights(tagger._label_set(None))[0]
         rows = list(range(len(tokens)))
         fast = batch.emissions(rows, state)
@@ -347,7 +352,7 @@ def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
     import random
     import sys
 
-    from enrichment.learned.tokens import _TOKEN, Token, tokenize
+    from enrichment.learned.tokens import _TOKEN, Token, columns_of, tokenize, tokenize_columns
 
     def one_at_a_time(texts: dict[str, str], max_chars: int) -> list[Token]:
         out = []
@@ -378,7 +383,10 @@ def test_tokens_are_those_of_matching_one_token_at_a_time() -> None:
     ]
     for record in texts:
         for max_chars in (5000, 9):
-            assert tokenize(record, max_chars=max_chars) == one_at_a_time(record, max_chars)
+            expected = one_at_a_time(record, max_chars)
+            assert tokenize(record, max_chars=max_chars) == expected
+            # Prediction's columns: the same tokens, field by field.
+            assert tokenize_columns(record, max_chars=max_chars) == columns_of(expected)
 
 
 def test_token_shapes_follow_the_per_character_rule() -> None:
@@ -458,3 +466,70 @@ def test_predictions_do_not_depend_on_how_groups_are_interleaved() -> None:
         alone = model.predict([texts[i] for i in mine], [group] * len(mine))
         assert alone == [together[i] for i in mine]
     assert any(together)
+
+
+def test_values_and_confidence_rows_are_those_built_field_by_field() -> None:
+    """`_value` (one dict update) makes the value `ExtractedValue(...)` makes: equal, same
+    hash, repr and fields, still frozen; `dense_matrix` (column by column) holds the very
+    floats of each row's `dense()`, at the clipping edges too."""
+    import dataclasses
+    import random
+
+    from enrichment.learned.confidence import SpanEvidence, dense_matrix
+    from enrichment.learned.model import ExtractedValue, _Candidate, _value
+
+    rng = random.Random(3)
+    edges = [0.0, 1.0, 1e-6, 1 - 1e-6, 1e-7, 0.5, 1e-300]
+    rows = [
+        SpanEvidence(
+            rng.choice(["Brand", "Color"]),
+            rng.choice(edges + [rng.random()]),
+            rng.choice(edges + [rng.random()]),
+            rng.choice(edges + [rng.random()]),
+            rng.choice([0, 1, 7, 250]),
+            rng.randint(1, 12),
+            rng.randint(0, 2),
+            rng.randint(0, 40),
+            rng.random() < 0.3,
+        )
+        for _ in range(500)
+    ]
+    assert np.array_equal(dense_matrix(rows), np.asarray([r.dense() for r in rows]))
+    for row in rows[:50]:
+        candidate = _Candidate(
+            row.attribute,
+            "title",
+            3,
+            9,
+            "Acme X",
+            row.min_marginal,
+            row.known,
+            rng.choice(["", "by"]),
+            rng.choice(["", "shoe"]),
+            row,
+        )
+        confidence = round(rng.random(), 4)
+        made = _value(candidate, confidence)
+        where = f"title[{candidate.start}:{candidate.end}]"
+        if candidate.known:
+            why = f"a known {row.attribute} (labelled {row.known}× in training)"
+        else:
+            context = " … ".join(w for w in (candidate.left, candidate.right) if w)
+            why = "a new value, recognised from its place in the text" + (
+                f" ({context})" if context else ""
+            )
+        expected = ExtractedValue(
+            attribute=row.attribute,
+            value="Acme X",
+            field="title",
+            start=3,
+            end=9,
+            confidence=confidence,
+            known=row.known,
+            explanation=f"'Acme X' in {where} tagged as {row.attribute}: {why}.",
+        )
+        assert made == expected and hash(made) == hash(expected)
+        assert repr(made) == repr(expected) and vars(made) == vars(expected)
+        assert dataclasses.asdict(made) == dataclasses.asdict(expected)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.value = "other"  # type: ignore[misc]
