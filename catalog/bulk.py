@@ -229,29 +229,31 @@ def _encoded(
     return list(zip(*by_column, strict=True))
 
 
+_SCALARS = frozenset((str, int, float, bool))
+"""Cell types converted as they come (a type test against a set is several times cheaper per
+cell than ``isinstance`` against a union); anything else is converted once per object."""
+
+
 def _json_cells(values: Sequence[Any], memo: dict[int, Any]) -> list[Any]:
     """Each value as `dumps_json` encodes it (None as JSON null); a container seen before in
     the batch is not encoded again."""
     out: list[Any] = []
     append = out.append
     dumps = orjson.dumps
+    options = JSON_OPTIONS
     for value in values:
         if value is None:
             append("null")
-            continue
-        scalar = isinstance(value, str | int | float)
-        if not scalar:
+        elif type(value) in _SCALARS:
+            try:  # `dumps_json`, inlined: it is this call unless orjson refuses the value
+                append(dumps(value, option=options).decode())
+            except TypeError:  # an integer past 64 bits
+                append(dumps_json(value))
+        else:
             found = memo.get(id(value))
-            if found is not None:
-                append(found)
-                continue
-        try:  # `dumps_json`, inlined: it is this call unless orjson refuses the value
-            text = dumps(value, option=JSON_OPTIONS).decode()
-        except TypeError:
-            text = dumps_json(value)
-        if not scalar:
-            memo[id(value)] = text
-        append(text)
+            if found is None:
+                found = memo[id(value)] = dumps_json(value)
+            append(found)
     return out
 
 
@@ -265,7 +267,7 @@ def _converted_cells(
     for value in values:
         if value is None:
             append(None)
-        elif isinstance(value, str | int | float):
+        elif type(value) in _SCALARS:
             append(convert(value))
         else:
             found = memo.get(id(value))

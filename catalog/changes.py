@@ -338,7 +338,7 @@ def _earlier_proposals(
                 in_ids(session, Change.record_id, ids[start : start + 5000]),
                 Change.operation == operation,
             ),
-        )
+        ).all()
         for change_id, record_id, field, new_value, basis, status in rows:
             history[(record_id, field)].append((change_id, new_value, basis, status))
     return history

@@ -69,7 +69,13 @@ def _numpy_item(value: Any) -> Any:
 
 def _loads(text: str | bytes) -> Any:
     """JSON columns' decoder: orjson; `json.loads` for what only it reads (a NaN an older
-    version wrote to a SQLite store)."""
+    version wrote to a SQLite store).
+
+    SQLite hands back a JSON number as a number (its JSON columns have numeric affinity) and
+    SQLAlchemy's SQLite JSON type keeps the number when decoding raises `TypeError`: raised
+    here at once, rather than after orjson and `json.loads` have both refused it."""
+    if type(text) is int or type(text) is float:
+        raise TypeError("a number as SQLite stores it, not JSON text")
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
