@@ -214,19 +214,20 @@ def _encoded(
                 converters.append((index, processor))
     if not converters:
         return [tuple(row) for row in rows]
-    by_column = list(zip(*rows, strict=True))
+    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
     if not by_column:
         return []
     # one memo for every column of the batch: a dict in two columns is encoded once; its keys
     # are ids, and what they name stays alive in `by_column` until the batch is converted
     memo: dict[int, Any] = {}
+    converted = list(by_column)
     for index, convert in converters:
-        by_column[index] = (
+        converted[index] = (
             _json_cells(by_column[index], memo)
             if convert is None
             else _converted_cells(by_column[index], convert, memo)
         )
-    return list(zip(*by_column, strict=True))
+    return list(zip(*converted, strict=True))
 
 
 _SCALARS = frozenset((str, int, float, bool))
