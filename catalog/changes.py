@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from catalog.bulk import in_ids, insert_rows, update_rows
+from catalog.bulk import in_ids, insert_rows, plain_rows, update_rows
 from catalog.errors import NotFound, StateConflict
 from catalog.models import IN_EFFECT, Change, ChangeStatus, Record, utcnow
 from catalog.schema import CatalogSchema, Thresholds
@@ -178,11 +178,22 @@ def insert_changes(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def decide(confidence: float, thresholds: Thresholds) -> ChangeStatus:
+    return ChangeStatus(_decided(confidence, thresholds))
+
+
+_APPLIED = ChangeStatus.APPLIED.value
+_QUEUED = ChangeStatus.QUEUED_FOR_REVIEW.value
+_DROPPED = ChangeStatus.DROPPED.value
+
+
+def _decided(confidence: float, thresholds: Thresholds) -> str:
+    """`decide`'s status as its plain value (what a change row stores; an enum member's
+    ``.value`` costs a Python call per proposal)."""
     if confidence >= thresholds.auto_apply:
-        return ChangeStatus.APPLIED
+        return _APPLIED
     if confidence < thresholds.reject:
-        return ChangeStatus.DROPPED
-    return ChangeStatus.QUEUED_FOR_REVIEW
+        return _DROPPED
+    return _QUEUED
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[tuple[Any, ...]]) -> None:
@@ -237,31 +248,41 @@ def record_changes(
     applied: dict[int, dict[str, Any]] = {}
     superseded: list[int] = []
     counts: Counter[str] = Counter()
+    thresholds: dict[str, Thresholds] = {}  # per field, for this batch
+    nothing: dict[str, Any] = {}
     for proposal in proposals:
         record_id = int(proposal.record_id)
-        old_value = current.get(record_id, {}).get(proposal.field)
-        if old_value == proposal.value:
+        field = proposal.field
+        value = proposal.value
+        old_value = current.get(record_id, nothing).get(field)
+        if old_value == value:
             continue
-        content = content_hash_of(bases[record_id])
-        history = earlier.get((record_id, proposal.field), [])
-        if any(
-            h.new_value == proposal.value and content_hash_of(h.basis) == content for h in history
-        ):
-            continue  # already proposed from this content: queued, decided or undone
-        superseded += [h.id for h in history if h.status == ChangeStatus.QUEUED_FOR_REVIEW]
-        status = decide(proposal.confidence, schema.thresholds_for(proposal.field))
-        counts[status.value] += 1
+        basis = bases[record_id]
+        history = earlier.get((record_id, field))
+        if history:
+            content = content_hash_of(basis)
+            if any(
+                new_value == value and content_hash_of(earlier_basis) == content
+                for _, new_value, earlier_basis, _ in history
+            ):
+                continue  # already proposed from this content: queued, decided or undone
+            superseded += [change_id for change_id, _, _, status in history if status == _QUEUED]
+        limits = thresholds.get(field)
+        if limits is None:
+            limits = thresholds[field] = schema.thresholds_for(field)
+        status = _decided(proposal.confidence, limits)
+        counts[status] += 1
         rows.append(  # in CHANGE_COLUMNS order
             (
                 catalog_id,
                 record_id,
-                proposal.field,
+                field,
                 old_value,
-                proposal.value,
+                value,
                 round(float(proposal.confidence), 6),
-                status.value,
+                status,
                 operation,
-                bases[record_id],
+                basis,
                 run_id,
                 proposal.provider,
                 model,
@@ -270,13 +291,14 @@ def record_changes(
                 proposal.explanation or None,
                 None,
                 now,
-                now if status is not ChangeStatus.QUEUED_FOR_REVIEW else None,
+                now if status != _QUEUED else None,
             )
         )
-        if status is ChangeStatus.APPLIED:
-            applied.setdefault(record_id, dict(current.get(record_id, {})))[proposal.field] = (
-                proposal.value
-            )
+        if status == _APPLIED:
+            values = applied.get(record_id)
+            if values is None:
+                values = applied[record_id] = dict(current.get(record_id, nothing))
+            values[field] = value
     supersede(session, superseded, now=now)
     if rows:
         _insert_ignoring_duplicates(session, rows)
@@ -296,13 +318,15 @@ def supersede(session: Session, change_ids: Sequence[int], *, now: datetime) -> 
 
 def _earlier_proposals(
     session: Session, *, record_ids: set[int], operation: str
-) -> dict[tuple[int, str], list[Any]]:
+) -> dict[tuple[int, str], list[tuple[int, Any, str, str]]]:
     """What this operation already proposed for these records, by (record, field): a value is
-    never proposed twice from the same content, and a newer proposal supersedes a queued one."""
-    history: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    never proposed twice from the same content, and a newer proposal supersedes a queued one.
+    Each as ``(change id, new value, basis, status)``."""
+    history: dict[tuple[int, str], list[tuple[int, Any, str, str]]] = defaultdict(list)
     ids = sorted(record_ids)
     for start in range(0, len(ids), 5000):
-        rows = session.execute(
+        rows = plain_rows(
+            session,
             select(
                 Change.id,
                 Change.record_id,
@@ -313,10 +337,10 @@ def _earlier_proposals(
             ).where(
                 in_ids(session, Change.record_id, ids[start : start + 5000]),
                 Change.operation == operation,
-            )
-        )
-        for row in rows:
-            history[(row.record_id, row.field)].append(row)
+            ),
+        ).all()
+        for change_id, record_id, field, new_value, basis, status in rows:
+            history[(record_id, field)].append((change_id, new_value, basis, status))
     return history
 
 

@@ -44,6 +44,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
 
 
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+"""orjson's options for the store's JSON: what `dumps_json` passes (and `catalog.bulk`, which
+makes the same call inline on its hot path)."""
+
+
 def dumps_json(value: Any) -> str:
     """JSON columns' encoder (the engine's, and `catalog.bulk`'s for the rows it writes): orjson,
     several times faster than `json`, which the store's hot paths paid for on every value
@@ -51,9 +56,7 @@ def dumps_json(value: Any) -> str:
     NumPy numbers as plain numbers; what orjson refuses (integers past 64 bits, ...) goes
     through `json.dumps`. NaN is written as null (valid JSON; PostgreSQL refuses NaN)."""
     try:
-        return orjson.dumps(
-            value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-        ).decode()
+        return orjson.dumps(value, option=JSON_OPTIONS).decode()
     except TypeError:
         return json.dumps(value, default=_numpy_item)
 
@@ -66,7 +69,13 @@ def _numpy_item(value: Any) -> Any:
 
 def _loads(text: str | bytes) -> Any:
     """JSON columns' decoder: orjson; `json.loads` for what only it reads (a NaN an older
-    version wrote to a SQLite store)."""
+    version wrote to a SQLite store).
+
+    SQLite hands back a JSON number as a number (its JSON columns have numeric affinity) and
+    SQLAlchemy's SQLite JSON type keeps the number when decoding raises `TypeError`: raised
+    here at once, rather than after orjson and `json.loads` have both refused it."""
+    if type(text) is int or type(text) is float:
+        raise TypeError("a number as SQLite stores it, not JSON text")
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:

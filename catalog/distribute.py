@@ -48,6 +48,7 @@ def distribute(
     ``record_filter`` only the matching records are written. A record quarantined at validation
     (an open `validate` hold, see `catalog.held`) is not written until it passes."""
     columns = output_columns(schema)
+    attributes = columns[1:]  # after the id column
     types = output_types(schema)
     with ExitStack() as stack:
         writers = [
@@ -64,7 +65,7 @@ def distribute(
             include_quarantined=False,
         ):
             rows = [
-                {ID_COLUMN: external_id, **{c: row.get(c) for c in columns[1:]}}
+                dict(zip(columns, (external_id, *map(row.get, attributes)), strict=True))
                 for external_id, row in zip(external_ids, values, strict=True)
             ]
             for writer in writers:

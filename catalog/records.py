@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from catalog.bulk import in_ids, insert_rows, update_rows
+from catalog.bulk import in_ids, insert_rows, plain_rows, update_rows
 from catalog.changes import insert_changes, source_update_rows
 from catalog.filters import RecordFilter
 from catalog.models import HeldRow, HeldRowStatus, Record, StageMark, utcnow
@@ -46,6 +46,11 @@ class UpsertCounts:
 
 def clean_value(value: Any) -> Any:
     """JSON-safe python value: NaN/NA become None, numpy scalars become python ones."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # most cells: nothing to clean
+        return value
+    if kind is float:
+        return None if math.isnan(value) else value
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -64,13 +69,15 @@ def frame_to_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of non-empty, JSON-safe values (empty fields are left out)."""
     columns = list(frame.columns)
     out: list[dict[str, Any]] = []
+    append = out.append
+    clean = clean_value
     for row in frame.itertuples(index=False, name=None):
         values = {}
         for column, value in zip(columns, row, strict=True):
-            value = clean_value(value)
+            value = clean(value)
             if value is not None and value != "":
                 values[column] = value
-        out.append(values)
+        append(values)
     return out
 
 
@@ -94,7 +101,8 @@ def upsert_records(
     external_ids = [str(i) for i in frame.index]
     existing = {
         row.external_id: row
-        for row in session.execute(
+        for row in plain_rows(
+            session,
             select(
                 Record.id,
                 Record.external_id,
@@ -103,7 +111,7 @@ def upsert_records(
                 Record.values,
             ).where(
                 Record.catalog_id == catalog_id, in_ids(session, Record.external_id, external_ids)
-            )
+            ),
         )
     }
     rows = frame_to_dicts(frame)
@@ -226,23 +234,28 @@ class RecordBatch:
 
 
 def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
-    rows = session.execute(
+    rows = plain_rows(
+        session,
         select(
             Record.id, Record.external_id, Record.content_hash, Record.values, Record.source_values
         )
         .where(in_ids(session, Record.id, record_ids))
-        .order_by(Record.id)
+        .order_by(Record.id),
     ).all()
-    index = pd.Index([row.id for row in rows], name="record_id")
-    frame = pd.DataFrame.from_records([row.values for row in rows], index=index)
-    source_frame = pd.DataFrame.from_records([row.source_values for row in rows], index=index)
+    # by column, as plain tuples (a Row's attribute access is a Python call per cell)
+    ids, external_ids, hashes, values, source_values = (
+        (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
+    )
+    index = pd.Index(ids, name="record_id")
+    frame = pd.DataFrame.from_records(values, index=index)
+    source_frame = pd.DataFrame.from_records(source_values, index=index)
     return RecordBatch(
         frame=frame,
         source_frame=source_frame,
-        values={row.id: row.values for row in rows},
-        external_ids={row.id: row.external_id for row in rows},
-        hashes={row.id: row.content_hash for row in rows},
-        source_values={row.id: row.source_values for row in rows},
+        values=dict(zip(ids, values, strict=True)),
+        external_ids=dict(zip(ids, external_ids, strict=True)),
+        hashes=dict(zip(ids, hashes, strict=True)),
+        source_values=dict(zip(ids, source_values, strict=True)),
     )
 
 
@@ -290,15 +303,15 @@ def iter_current_values(
                     HeldRow.status == HeldRowStatus.HELD.value,
                 )
             )
-        rows = session.execute(filtered(session, query, record_filter)).all()
+        rows = plain_rows(session, filtered(session, query, record_filter)).all()
         if not rows:
             return
-        last_id = rows[-1].id
+        last_id = rows[-1][0]
         if not include_merged:
-            rows = [row for row in rows if not is_merged(row.values)]
+            rows = [row for row in rows if not is_merged(row[2])]
             if not rows:
                 continue
-        yield [row.external_id for row in rows], [row.values for row in rows]
+        yield [external_id for _, external_id, _ in rows], [values for _, _, values in rows]
 
 
 def count_records(session: Session, *, catalog_id: int) -> int:

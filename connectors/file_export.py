@@ -20,7 +20,7 @@ from typing import IO, Any, Literal
 from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
-from catalog.export_cells import spreadsheet_text, xml_text
+from catalog.export_cells import FORMULA_TRIGGERS, spreadsheet_text, xml_text
 from catalog.rows import WriteMode, WriteResult
 from connectors.base import TerminalConnectorError, WriterLifecycle, check_open_arguments, to_text
 
@@ -190,7 +190,8 @@ class FileExportWriter(WriterLifecycle):
                 f"{self._destination}: rows have columns not opened for writing: {sorted(unknown)}"
             )
         if self._format == "csv":
-            self._csv.writerows([_csv_value(row.get(c)) for c in self._columns] for row in rows)
+            columns = self._columns
+            self._csv.writerows(list(map(_csv_value, map(row.get, columns))) for row in rows)
         elif self._format in ("jsonl", "json"):
             assert self._stream is not None
             separator = "\n" if self._format == "jsonl" else ",\n"
@@ -270,10 +271,11 @@ class FileExportWriter(WriterLifecycle):
         arrays = []
         for field in self._schema:
             passing = _passing_type(field.type)  # values of this type need no conversion
+            name = field.name
             values = [
-                v if type(v) is passing else _arrow_value(v, field.type)
-                for v in (row.get(field.name) for row in rows)
-            ]
+                v if v is None or type(v) is passing else _arrow_value(v, field.type)
+                for v in [row.get(name) for row in rows]
+            ]  # None needs none either: `_arrow_value` returns it as it is
             try:
                 arrays.append(pa.array(values, type=field.type, from_pandas=True))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
@@ -359,6 +361,10 @@ def _xml_record(row: dict[str, Any], columns: list[str]) -> str:
 
 def _csv_value(value: Any) -> str | None:
     """Text as a spreadsheet opens it safely (never a formula); numbers as they are."""
+    if type(value) is str:  # most cells: `to_text` keeps a string as it is
+        return spreadsheet_text(value) if value.startswith(FORMULA_TRIGGERS) else value
+    if value is None:
+        return None
     text = to_text(value)
     if text is None or isinstance(value, bool | int | float):
         return text

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from catalog.bulk import in_ids, insert_rows, update_rows
 from catalog.changes import CHANGE_COLUMNS, PROPOSAL_KEY, insert_changes, write_values
 from catalog.db import session_scope
-from catalog.models import Change, Record, StageMark, utcnow
-from catalog.records import mark_stage
+from catalog.models import Change, ChangeStatus, Record, StageMark, utcnow
+from catalog.records import iter_current_values, load_records, mark_stage
 from catalog.repository import get_or_create_organization, upsert_catalog
 from catalog.schema import CatalogSchema
 
@@ -205,3 +205,78 @@ def test_id_lists_of_any_length_select_exactly_those_rows(store_url: str) -> Non
     with session_scope(store_url) as session:
         found = session.scalars(sa.select(Record.id).where(in_ids(session, Record.id, wanted)))
         assert sorted(found) == ids[::7]
+
+
+def test_scalar_and_shared_cells_are_stored_and_read_as_the_orm_does(store_url: str) -> None:
+    """Every kind of value a change's cell holds, written by `insert_changes` (one column at a
+    time, a container shared by two cells encoded once) and by the ORM, stored alike and read
+    back alike (SQLite keeps a JSON number as a number: it still reads as that number)."""
+    shared = {"v": [1, "a"]}
+    values = [
+        "plain",
+        "",
+        7,
+        -3.25,
+        float("nan"),
+        True,
+        2**70,
+        np.float64(1.5),
+        np.int64(4),
+        ChangeStatus.APPLIED,
+        None,
+        ["record:title"],
+        shared,
+    ]
+    catalog_id, ids = _records(store_url, 2 * len(values))
+    orm_ids, bulk_ids = ids[: len(values)], ids[len(values) :]
+    now = utcnow()
+    with session_scope(store_url) as session:
+        for record_id, value in zip(orm_ids, values, strict=True):
+            session.add(Change(**_change(catalog_id, record_id, old_value=value, new_value=value)))
+        session.flush()
+        insert_changes(
+            session,
+            [
+                _change(catalog_id, record_id, old_value=value, new_value=value, created_at=now)
+                for record_id, value in zip(bulk_ids, values, strict=True)
+            ],
+        )
+    columns = "old_value, new_value"
+    for orm_id, bulk_id in zip(orm_ids, bulk_ids, strict=True):
+        assert _raw(store_url, "changes", columns, f"record_id = {orm_id}") == _raw(
+            store_url, "changes", columns, f"record_id = {bulk_id}"
+        )
+    with session_scope(store_url) as session:
+        query = sa.select(Change.record_id, Change.new_value).where(Change.catalog_id == catalog_id)
+        read = dict(session.execute(query).tuples().all())
+    expected = [None if v != v else v for v in values]  # NaN is stored as null
+    assert [read[i] for i in orm_ids] == [read[i] for i in bulk_ids] == expected
+
+
+def test_plain_row_reads_see_the_sessions_pending_writes(store_url: str) -> None:
+    """`load_records` and `iter_current_values` read through Core, not the ORM; they still see
+    what the session has not flushed yet, as ``session.execute`` would."""
+    catalog_id, ids = _records(store_url, 2)
+    with session_scope(store_url) as session:
+        record = session.get(Record, ids[0])
+        record.values = {"sku": "S0", "title": "changed, not flushed"}
+        session.add(
+            Record(
+                catalog_id=catalog_id,
+                external_id="NEW",
+                source_values={"sku": "NEW"},
+                values={"sku": "NEW"},
+                content_hash="hn",
+            )
+        )
+        batch = load_records(session, record_ids=ids)
+        assert batch.values[ids[0]]["title"] == "changed, not flushed"
+        streamed = [
+            pair
+            for external_ids, rows in iter_current_values(
+                session, catalog_id=catalog_id, batch_size=1
+            )
+            for pair in zip(external_ids, rows, strict=True)
+        ]
+    assert [e for e, _ in streamed] == ["S0", "S1", "NEW"]
+    assert streamed[0][1]["title"] == "changed, not flushed"
