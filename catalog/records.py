@@ -273,6 +273,26 @@ def mark_stage(session: Session, *, stage: str, bases: dict[int, str], run_id: i
     )
 
 
+def record_pages(
+    session: Session, *, catalog_id: int, columns: Sequence[Any], page_size: int = 10_000
+) -> Iterator[Sequence[Any]]:
+    """The catalogue's records as rows of (`Record.id`, *columns), in id order, `page_size` at
+    a time: keyset pagination, so memory stays flat in catalogue size and each page is one
+    range scan of the primary key, however deep into the catalogue it is."""
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Record.id, *columns)
+            .where(Record.catalog_id == catalog_id, Record.id > last_id)
+            .order_by(Record.id)
+            .limit(page_size)
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield rows
+
+
 def iter_current_values(
     session: Session,
     *,

@@ -40,7 +40,7 @@ from catalog.changes import (
 )
 from catalog.filters import RecordFilter
 from catalog.models import Change, ChangeStatus, Record, utcnow
-from catalog.records import MERGED_INTO, mark_stage, pending_record_ids
+from catalog.records import MERGED_INTO, mark_stage, pending_record_ids, record_pages
 from catalog.schema import CatalogSchema
 from matching.blocking import BlockingParams, candidate_pairs
 from matching.clustering import cluster_pairs
@@ -119,17 +119,13 @@ def _load_unmerged(session: Session, catalog_id: int, columns: list[str]) -> _Lo
         survivors=set(), ids=[], external=[], hashes=[], columns={c: [] for c in columns}
     )
     survivor_externals: set[str] = set()
-    last_id = 0
-    while True:
-        rows = session.execute(
-            select(Record.id, Record.external_id, Record.values, Record.content_hash)
-            .where(Record.catalog_id == catalog_id, Record.id > last_id)
-            .order_by(Record.id)
-            .limit(_READ_CHUNK)
-        ).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
+    pages = record_pages(
+        session,
+        catalog_id=catalog_id,
+        columns=(Record.external_id, Record.values, Record.content_hash),
+        page_size=_READ_CHUNK,
+    )
+    for rows in pages:
         for record_id, external_id, values, content_hash in rows:
             values = values or {}
             marker = values.get(MERGED_INTO)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes, stage_basis
 from catalog.models import Catalog, Change, ChangeStatus, Organization, Record, Run
-from catalog.records import load_records, mark_stage
+from catalog.records import load_records, mark_stage, record_pages
 from catalog.schema import CatalogSchema
 from taxonomy.cascade import CascadeUsage, LLMCascade
 from taxonomy.classifier import (
@@ -88,17 +88,10 @@ def catalogue_examples(
     texts: list[Text] = []
     labels: list[str] = []
     unlabelled: list[Text] = []
-    last_id = 0
-    while True:
-        rows = session.execute(
-            select(Record.id, Record.source_values, Record.values)
-            .where(Record.catalog_id == catalog_id, Record.id > last_id)
-            .order_by(Record.id)
-            .limit(10_000)
-        ).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
+    pages = record_pages(
+        session, catalog_id=catalog_id, columns=(Record.source_values, Record.values)
+    )
+    for rows in pages:
         labelled = []
         others = []
         for row in rows:

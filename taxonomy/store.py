@@ -14,6 +14,7 @@ from catalog.changes import Proposal, record_changes, stage_basis
 from catalog.errors import NotFound
 from catalog.models import Catalog, Organization, Record, TaxonomyNode
 from catalog.models import Taxonomy as StoredTaxonomy
+from catalog.records import record_pages
 from catalog.schema import CatalogSchema
 from taxonomy.model import CategoryAttribute, Taxonomy
 from taxonomy.model import TaxonomyNode as Node
@@ -227,17 +228,13 @@ def remap_catalog(
     review_ceiling = max(thresholds.reject, min(thresholds.auto_apply - 0.01, 0.85))
     counts: Counter[str] = Counter()
     matcher: LexicalClassifier | None = None
-    last_id = 0
-    while True:
-        rows = session.execute(
-            select(Record.id, Record.content_hash, Record.values)
-            .where(Record.catalog_id == catalog_id, Record.id > last_id)
-            .order_by(Record.id)
-            .limit(batch_size)
-        ).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
+    pages = record_pages(
+        session,
+        catalog_id=catalog_id,
+        columns=(Record.content_hash, Record.values),
+        page_size=batch_size,
+    )
+    for rows in pages:
         assigned = [r for r in rows if isinstance(r.values.get(category.name), str)]
         plan = remap_paths(old, new, (r.values[category.name] for r in assigned))
         proposals: list[Proposal] = []

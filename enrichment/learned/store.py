@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.models import Catalog, Change, ChangeStatus, Record
+from catalog.records import record_pages
 from catalog.repository import catalog_schema
 from enrichment.learned.examples import LabelledRecord
 from enrichment.learned.extractor_set import ExtractorSet
@@ -92,17 +93,13 @@ def store_examples(
     for record_id, field, value in rows:
         rejected.setdefault(record_id, {}).setdefault(field, []).extend(_strings(value))
     out: list[LabelledRecord] = []
-    last_id = 0
-    while True:
-        page = session.execute(
-            select(Record.id, Record.external_id, Record.values)
-            .where(Record.catalog_id == catalog_id, Record.id > last_id)
-            .order_by(Record.id)
-            .limit(PAGE)
-        ).all()
-        if not page:
-            break
-        last_id = page[-1].id
+    pages = record_pages(
+        session,
+        catalog_id=catalog_id,
+        columns=(Record.external_id, Record.values),
+        page_size=PAGE,
+    )
+    for page in pages:
         for row in page:
             values = row.values or {}
             labelled = {a: _strings(values.get(a)) for a in wanted}
