@@ -110,10 +110,6 @@ class _Loaded:
     columns: dict[str, list[str]]
 
 
-_READ_CHUNK = 10_000
-"""Records read per query while loading: bounds the rows (and their decoded values) alive."""
-
-
 def _load_unmerged(session: Session, catalog_id: int, columns: list[str]) -> _Loaded:
     loaded = _Loaded(
         survivors=set(), ids=[], external=[], hashes=[], columns={c: [] for c in columns}
@@ -123,7 +119,6 @@ def _load_unmerged(session: Session, catalog_id: int, columns: list[str]) -> _Lo
         session,
         catalog_id=catalog_id,
         columns=(Record.external_id, Record.values, Record.content_hash),
-        page_size=_READ_CHUNK,
     )
     for rows in pages:
         for record_id, external_id, values, content_hash in rows:
