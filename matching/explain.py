@@ -66,7 +66,7 @@ def evidence(table: RecordTable, left: int, right: int, features: np.ndarray) ->
             agreed.append(name)
         elif disagree is not None and value <= disagree:
             disagreed.append(name)
-    shared = sorted(table.codes[left] & table.codes[right])
+    shared = sorted(set(table.codes[left]) & set(table.codes[right]))
     return {
         "agreed": agreed,
         "disagreed": disagreed,

@@ -9,7 +9,7 @@ routes NaN on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -380,7 +380,7 @@ def _fit(vectorizer: CountVectorizer, texts: list[str], n: int) -> sp.csr_matrix
         return sp.csr_matrix((n, 0), dtype=np.float32)
 
 
-def _sets(values: list[set[str]], n: int, *, idf: bool) -> sp.csr_matrix:
+def _sets(values: Sequence[Collection[str]], n: int, *, idf: bool) -> sp.csr_matrix:
     """Indicator matrix of string sets; with `idf`, each entry weighs 1/sqrt(df), so the product
     of two rows' entries for a shared code is 1/df: 0.5 for a code only those two records have,
     0.01 for one on a hundred. Scale-free, unlike log(n/df), so a model trained on a file of

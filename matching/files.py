@@ -145,6 +145,7 @@ def read_offers(
         InputError: missing file or columns, empty or repeated ids (rows named).
     """
     source = str(input_path)
+    wanted = set(text_columns)
     if not Path(input_path).is_file():
         raise InputError.single(source, "no such file")
     try:
@@ -152,7 +153,9 @@ def read_offers(
             input_path,
             dtype=str,
             keep_default_na=False,
-            usecols=lambda c: True,
+            # only the columns asked for: at a million offers, the rest of a supplier file
+            # would double the memory held while the duplicates are found
+            usecols=lambda c: c == id_column or c in wanted,
             encoding="utf-8",
         )
     except pd.errors.EmptyDataError:
@@ -194,6 +197,7 @@ def dedupe_csv(
     """
     ids, frame = read_offers(input_path, text_columns, id_column)
     table = prepare(frame.to_dict("list"), assign_roles(list(text_columns)))
+    del frame  # the table holds what dedupe needs; the frame would sit beside it to the end
     result = find_duplicates(table, model=model, blocking=blocking, threshold=threshold)
     labels = result.clusters.labels
     id_array = np.asarray(ids, dtype=object)

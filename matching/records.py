@@ -95,10 +95,13 @@ class RecordTable:
     category: list[str]
     other: list[str]
     price: np.ndarray
-    codes: list[set[str]]
+    codes: list[tuple[str, ...]]
+    """Model codes / GTIN-free part numbers per record, sorted (a tuple: a set costs 216+
+    bytes per record, which at a million records is most of the table's memory)."""
     code_value: list[str]
     gtin: list[str | None]
-    quantities: list[set[str]]
+    quantities: list[tuple[str, ...]]
+    """`value|unit` strings per record, sorted."""
     roles: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -147,7 +150,7 @@ class RecordTable:
         codes = (
             list(self.codes)
             if "code_value" in roles
-            else [model_codes(t) for t in self.title]  # codes from the title alone
+            else [_sorted(model_codes(t)) for t in self.title]  # codes from the title alone
         )
         return RecordTable(
             title=list(self.title),
@@ -215,7 +218,7 @@ def prepare(
         found = model_codes(t)
         if len(value) >= 3:
             found.add(value)
-        codes.append(found)
+        codes.append(_sorted(found))
     return RecordTable(
         title=title,
         brand=brand,
@@ -226,9 +229,13 @@ def prepare(
         codes=codes,
         code_value=code_value,
         gtin=gtins,
-        quantities=[quantities(t) for t in title],
+        quantities=[_sorted(quantities(t)) for t in title],
         roles={k: list(v) for k, v in roles.items()},
     )
+
+
+def _sorted(items: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(items))
 
 
 def _as_columns(
