@@ -72,3 +72,17 @@ def test_new_records_join_existing_clusters_which_never_merge_with_each_other() 
     labels = clusters.labels.tolist()
     assert labels[:3] == [0, 0, 0] and labels[3:5] == [3, 3]  # the two products stay apart
     assert labels[5] in (0, 3) and labels[6] == 6
+
+
+def test_an_existing_clustering_is_relabelled_by_each_clusters_smallest_row() -> None:
+    """`initial` labels may be anything (a catalogue's cluster ids); the result names every
+    cluster by its smallest row, whatever the labels or their order, with no pairs at all."""
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 50, 5_000):
+        initial = rng.integers(0, max(1, n // 3), size=n) * 97 + 13
+        clusters = cluster_pairs(n, np.zeros(0), np.zeros(0), np.zeros(0), initial=initial)
+        expected = np.empty(n, dtype=np.int64)
+        for label in np.unique(initial):
+            rows = np.flatnonzero(initial == label)
+            expected[rows] = rows.min()
+        assert np.array_equal(clusters.labels, expected)
