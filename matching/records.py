@@ -96,8 +96,9 @@ class RecordTable:
     other: list[str]
     price: np.ndarray
     codes: list[tuple[str, ...]]
-    """Model codes / GTIN-free part numbers per record, sorted (a tuple: a set costs 216+
-    bytes per record, which at a million records is most of the table's memory)."""
+    """Per record, the model codes found in the title plus the normalised code column, sorted.
+    A tuple, not a set: a set costs 216+ bytes per record even when empty, which at a million
+    records was a third of the table's memory."""
     code_value: list[str]
     gtin: list[str | None]
     quantities: list[tuple[str, ...]]
