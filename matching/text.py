@@ -41,6 +41,8 @@ def fold(text: str) -> str:
     """Lower-case `text` and strip accents, so "Café" and "cafe" compare equal."""
     if not text:
         return ""
+    if text.isascii():  # NFKD leaves ASCII as it is and no ASCII character is combining
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
@@ -51,6 +53,8 @@ def words(text: str) -> list[str]:
 
 
 def _has_digit_and_letter(token: str) -> bool:
+    if token.isascii() and token.isalnum():  # the codes' case: both iff neither only
+        return not token.isdigit() and not token.isalpha()
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
