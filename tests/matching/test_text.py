@@ -51,3 +51,19 @@ def test_prices_in_several_notations() -> None:
     assert parse_price("1.299,50 €") == 1299.5
     assert parse_price("12,49") == 12.49
     assert parse_price("") != parse_price("")  # NaN
+
+
+def test_fold_is_nfkd_without_marks_lowercased_with_or_without_its_ascii_shortcut() -> None:
+    """`fold` skips normalisation for ASCII text; it must equal the full rule on any text."""
+    import random
+    import unicodedata
+
+    def reference(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+    rng = random.Random(3)
+    alphabet = "aZ09 -.é Ü ﬁ ² ½ ١"
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert fold(text) == reference(text), text
