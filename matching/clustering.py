@@ -36,10 +36,8 @@ class Clusters:
 
     def groups(self) -> list[np.ndarray]:
         """Rows of each cluster with more than one member, in label order."""
-        order = np.argsort(self.labels, kind="stable")
-        labels = self.labels[order]
-        cuts = np.flatnonzero(np.diff(labels)) + 1
-        return [g for g in np.split(order, cuts) if g.size > 1]
+        order, starts = _runs(self.labels)
+        return [g for g in np.split(order, starts[1:]) if g.size > 1]
 
 
 def cluster_pairs(
@@ -91,9 +89,8 @@ def cluster_pairs(
     )
     members: dict[int, list[int]] = {}
     if initial is not None:
-        order = np.argsort(root, kind="stable")
-        cuts = np.flatnonzero(np.diff(root[order])) + 1
-        for group in np.split(order, cuts):
+        order, starts = _runs(root)
+        for group in np.split(order, starts[1:]):
             if group.size > 1:
                 members[int(root[group[0]])] = group.tolist()
     fixed_rows = np.zeros(n, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
@@ -211,16 +208,21 @@ def refine(
 def _name_by_smallest(root: np.ndarray) -> np.ndarray:
     """Relabel clusters by their smallest member row (order-independent names)."""
     labels = np.empty(root.size, dtype=np.int64)
-    if root.size == 0:
-        return labels
-    # A stable sort keeps each cluster's rows in ascending order, so its first row is its
-    # smallest: one vectorised pass, no array per cluster (a million singletons at 1M records).
-    order = np.argsort(root, kind="stable")
-    sorted_roots = root[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_roots[1:] != sorted_roots[:-1])))
+    # Each run's first row is its smallest (`_runs`): one vectorised pass, no array per
+    # cluster (a million singletons at 1M records).
+    order, starts = _runs(root)
     sizes = np.diff(np.append(starts, root.size))
     labels[order] = np.repeat(order[starts], sizes)
     return labels
+
+
+def _runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sorted by label, and where each label's run starts in that order. The sort is
+    stable, so each run lists its rows in ascending order."""
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return order, starts[: ordered.size]
 
 
 def _close_components(
