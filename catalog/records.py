@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -220,17 +221,33 @@ def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
 
 @dataclass
 class RecordBatch:
-    """Records loaded for a stage: their current values as a frame plus what identifies them."""
+    """Records loaded for a stage: their current and source values plus what identifies them.
 
-    frame: pd.DataFrame
-    """Index = record id; columns = attribute names (current values)."""
-    source_frame: pd.DataFrame
-    """The same records' source values only: what models derive from, so a derived value is
-    recomputed from the record's current content rather than kept from older content."""
+    The frames are built on first use: classify reads the source values as a frame, enrich
+    works on the dicts, and building two DataFrames per batch that nobody reads cost enrich
+    about a quarter of its load time."""
+
     values: dict[int, dict[str, Any]]
     external_ids: dict[int, str]
     hashes: dict[int, str]
     source_values: dict[int, dict[str, Any]]
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Index = record id; columns = attribute names (current values)."""
+        return _frame(self.values)
+
+    @cached_property
+    def source_frame(self) -> pd.DataFrame:
+        """The same records' source values only: what models derive from, so a derived value
+        is recomputed from the record's current content rather than kept from older content."""
+        return _frame(self.source_values)
+
+
+def _frame(by_record: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        list(by_record.values()), index=pd.Index(list(by_record), name="record_id")
+    )
 
 
 def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
@@ -246,12 +263,7 @@ def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
     ids, external_ids, hashes, values, source_values = (
         (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
     )
-    index = pd.Index(ids, name="record_id")
-    frame = pd.DataFrame.from_records(values, index=index)
-    source_frame = pd.DataFrame.from_records(source_values, index=index)
     return RecordBatch(
-        frame=frame,
-        source_frame=source_frame,
         values=dict(zip(ids, values, strict=True)),
         external_ids=dict(zip(ids, external_ids, strict=True)),
         hashes=dict(zip(ids, hashes, strict=True)),

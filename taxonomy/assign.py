@@ -194,7 +194,7 @@ def classify_records(
     batch = load_records(session, record_ids=record_ids)
     bases = {rid: stage_basis(h, version) for rid, h in batch.hashes.items()}
     counts: Counter[str] = Counter()
-    if category is not None and not batch.frame.empty:
+    if category is not None and any(batch.values.values()):  # some record has a value
         frame = batch.source_frame
         given = (
             frame[category.name]
