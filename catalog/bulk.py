@@ -219,7 +219,8 @@ def _encoded(
         return []
     # one memo for every column of the batch: a dict in two columns is encoded once; its keys
     # are ids, and what they name stays alive in `by_column` until the batch is converted
-    memo: dict[int, Any] = {}
+    # (and tuples of strings, by content: `_tuple_cell`)
+    memo: dict[Any, Any] = {}
     converted = list(by_column)
     for index, convert in converters:
         converted[index] = (
@@ -235,7 +236,7 @@ _SCALARS = frozenset((str, int, float, bool))
 cell than ``isinstance`` against a union); anything else is converted once per object."""
 
 
-def _json_cells(values: Sequence[Any], memo: dict[int, Any]) -> list[Any]:
+def _json_cells(values: Sequence[Any], memo: dict[Any, Any]) -> list[Any]:
     """Each value as `dumps_json` encodes it (None as JSON null); a container seen before in
     the batch is not encoded again."""
     out: list[Any] = []
@@ -250,6 +251,8 @@ def _json_cells(values: Sequence[Any], memo: dict[int, Any]) -> list[Any]:
                 append(dumps(value, option=options).decode())
             except TypeError:  # an integer past 64 bits
                 append(dumps_json(value))
+        elif type(value) is tuple:
+            append(_tuple_cell(value, memo))
         else:
             found = memo.get(id(value))
             if found is None:
@@ -258,8 +261,21 @@ def _json_cells(values: Sequence[Any], memo: dict[int, Any]) -> list[Any]:
     return out
 
 
+def _tuple_cell(value: tuple[Any, ...], memo: dict[Any, Any]) -> str:
+    """A tuple of strings (a change's sources) encoded once per content in the batch: each
+    proposal builds its own, but thousands of them say the same (``("record:title",)``).
+    Only strings: ``(1,)``, ``(1.0,)`` and ``(True,)`` are one key to a dict."""
+    for item in value:
+        if type(item) is not str:
+            return dumps_json(value)
+    found = memo.get(value)
+    if found is None:
+        found = memo[value] = dumps_json(value)
+    return found
+
+
 def _converted_cells(
-    values: Sequence[Any], convert: Callable[[Any], Any], memo: dict[int, Any]
+    values: Sequence[Any], convert: Callable[[Any], Any], memo: dict[Any, Any]
 ) -> list[Any]:
     """Each value through `convert` (None stays None); an object seen before is not converted
     again."""

@@ -287,7 +287,7 @@ def record_changes(
                 proposal.provider,
                 model,
                 proposal.method or None,
-                list(proposal.sources),
+                proposal.sources,  # a tuple: encoded once per content in the batch
                 proposal.explanation or None,
                 None,
                 now,

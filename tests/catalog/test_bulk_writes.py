@@ -253,6 +253,29 @@ def test_scalar_and_shared_cells_are_stored_and_read_as_the_orm_does(store_url: 
     assert [read[i] for i in orm_ids] == [read[i] for i in bulk_ids] == expected
 
 
+def test_tuples_that_compare_equal_but_encode_differently_are_each_stored_as_given(
+    store_url: str,
+) -> None:
+    """A batch's tuples of strings are encoded once per content; `(1,)`, `(1.0,)` and
+    `(True,)` are equal as dict keys but not as JSON, so each is stored as it is."""
+    values = [("record:title",), ("record:" + "title",), (1,), (1.0,), (True,), ("1",), ()]
+    catalog_id, ids = _records(store_url, len(values))
+    with session_scope(store_url) as session:
+        insert_changes(
+            session,
+            [
+                _change(catalog_id, record_id, sources=value)
+                for record_id, value in zip(ids, values, strict=True)
+            ],
+        )
+    with session_scope(store_url) as session:
+        query = sa.select(Change.record_id, Change.sources).where(Change.catalog_id == catalog_id)
+        read = dict(session.execute(query).tuples().all())
+    stored = [read[i] for i in ids]
+    assert stored == [["record:title"], ["record:title"], [1], [1.0], [True], ["1"], []]
+    assert [type(v[0]) for v in stored[2:5]] == [int, float, bool]
+
+
 def test_plain_row_reads_see_the_sessions_pending_writes(store_url: str) -> None:
     """`load_records` and `iter_current_values` read through Core, not the ORM; they still see
     what the session has not flushed yet, as ``session.execute`` would."""
