@@ -200,7 +200,9 @@ class Change(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    catalog_id: Mapped[int] = mapped_column(Id)
+    """The record's catalogue, for the review queue's indexes; no key of its own (migration
+    0013): the record's key already ties the change to an existing catalogue."""
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(200))
     old_value: Mapped[Any] = mapped_column(JsonType, nullable=True)

@@ -179,6 +179,35 @@ def _seed_review(session) -> tuple[int, list[int]]:
     return catalog_id, ids
 
 
+def test_deleting_a_catalogue_deletes_its_records_changes(store_url: str) -> None:
+    """A change is tied to its catalogue through its record (migration 0013 dropped the
+    second key on PostgreSQL): deleting the catalogue still leaves no change behind, and
+    another catalogue's changes stay."""
+    with session_scope(store_url) as session:
+        catalog_id, _ = _seed_review(session)
+        org = get_or_create_organization(session, name="other")
+        other = upsert_catalog(session, organization=org, schema=SCHEMA).id
+        frame, hashes = _frame({"B1": "Drill 12V"})
+        upsert_records(session, catalog_id=other, frame=frame, hashes=hashes, source="f")
+        (kept,) = pending_record_ids(session, catalog_id=other, stage="enrich", version="v1")
+        record_changes(
+            session,
+            catalog_id=other,
+            schema=SCHEMA,
+            proposals=[Proposal(kept, "voltage", 12.0, 0.95, "extract")],
+            current={kept: {}},
+            bases={kept: stage_basis("h", "v1")},
+            operation="enrich",
+            run_id=None,
+        )
+    with get_engine(store_url).begin() as conn:
+        before = conn.execute(sa.text("SELECT catalog_id, count(*) FROM changes GROUP BY 1"))
+        assert dict(before.tuples().all()) == {catalog_id: 2, other: 1}
+        conn.execute(sa.text("DELETE FROM catalogs WHERE id = :id"), {"id": catalog_id})
+        after = conn.execute(sa.text("SELECT catalog_id, count(*) FROM changes GROUP BY 1"))
+        assert dict(after.tuples().all()) == {other: 1}
+
+
 def test_review_approve_applies_and_reject_closes(store_url: str) -> None:
     with session_scope(store_url) as session:
         catalog_id, (a1, a2) = _seed_review(session)
