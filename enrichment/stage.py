@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.bulk import in_ids, plain_rows
 from catalog.changes import Proposal, record_changes, stage_basis
 from catalog.errors import InputError
 from catalog.models import IN_EFFECT, Catalog, Change, Run
@@ -332,14 +333,15 @@ def _derived_values(
     if not record_ids or not fields:
         return set()
     latest: dict[tuple[int, str], tuple[str, str]] = {}
-    rows = session.execute(
+    rows = plain_rows(
+        session,
         select(Change.record_id, Change.field, Change.operation, Change.status)
         .where(
-            Change.record_id.in_(list(record_ids)),
+            in_ids(session, Change.record_id, record_ids),
             Change.field.in_(list(fields)),
             Change.status.in_(IN_EFFECT),
         )
-        .order_by(Change.id)
+        .order_by(Change.id),
     )
     for record_id, name, operation, status in rows:
         latest[(record_id, name)] = (operation, status)
