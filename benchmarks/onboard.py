@@ -21,7 +21,11 @@ in its own process. Prefect's temporary server is started (and timed separately)
 flow is timed.
 
     .venv/bin/python benchmarks/onboard.py [--sizes 10000,100000] [--store sqlite,postgres]
-        [--task-runner threads|dask] [--workers 2] [--modes floor,plain,prefect]
+        [--task-runner threads|dask] [--workers 2] [--modes floor,plain,prefect] [--stages]
+
+`--stages` also prints, under each `plain` row, its seconds and CPU-seconds by task (ingest,
+training the classifier, classify, enrich, dedupe, validate, distribute): where the chain's
+time goes beyond the floor's.
 """
 
 from __future__ import annotations
@@ -41,6 +45,45 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 EXAMPLES = ROOT / "examples"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+STAGE_TASKS = {
+    "ingest": ("tasks.ingest", "ingest"),
+    "train classifier": ("tasks.classify", "prepare"),
+    "classify": ("tasks.classify", "classify_batch"),
+    "plan enrichment": ("tasks.enrich", "prepare_enrich"),
+    "enrich": ("tasks.enrich", "enrich_batch"),
+    "dedupe": ("tasks.dedupe", "dedupe"),
+    "validate": ("tasks.validate", "validate"),
+    "distribute": ("tasks.distribute", "distribute"),
+}
+"""`plain`'s tasks by stage: their functions (``task.fn``) are what `--stages` times."""
+
+
+def time_stages() -> dict[str, list[float]]:
+    """Wrap each stage task's function so its calls add up their seconds and CPU-seconds
+    (this process's): {stage: [seconds, CPU-s, calls]}, filled as `run_plain` runs."""
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+    for stage, (module, name) in STAGE_TASKS.items():
+        task = getattr(importlib.import_module(module), name)
+        totals[stage] = [0.0, 0.0, 0]
+        task.fn = _timed(task.fn, totals[stage])
+    return totals
+
+
+def _timed(fn, total: list[float]):
+    def timed(*args, **kwargs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+            total[1] += time.process_time() - cpu_started
+            total[2] += 1
+
+    return timed
 
 
 def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict:
@@ -226,7 +269,13 @@ def run_prefect(
 
 
 def one(
-    mode: str, store_url: str, source: str, batch_size: int, task_runner: str, workers: int
+    mode: str,
+    store_url: str,
+    source: str,
+    batch_size: int,
+    task_runner: str,
+    workers: int,
+    stages: bool = False,
 ) -> None:
     """Child process: one timed run; prints a JSON line. Imports happen before the clock
     starts in every mode, so the ratios are the chain's and Prefect's costs alone."""
@@ -236,6 +285,7 @@ def one(
     import flows.onboard  # noqa: F401  (the modules every mode runs)
 
     warmup = 0.0
+    by_stage = time_stages() if stages and mode == "plain" else None
     if mode == "prefect":
         from prefect import flow
 
@@ -268,6 +318,7 @@ def one(
                 "peak_mb": peak_mb,
                 "children_mb": children_mb,
                 "warmup": warmup,
+                **({"stages": by_stage} if by_stage else {}),
                 **result,
             }
         )
@@ -308,6 +359,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="threads, or Dask processes")
     parser.add_argument("--modes", default="floor,plain,prefect")
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument(
+        "--stages", action="store_true", help="print plain runs' time by stage as well"
+    )
     parser.add_argument("--one", nargs=3, metavar=("MODE", "STORE_URL", "SOURCE"))
     args = parser.parse_args()
     if args.one:
@@ -316,6 +370,7 @@ def main() -> None:
             batch_size=args.batch_size,
             task_runner=args.task_runner,
             workers=args.workers,
+            stages=args.stages,
         )
         return
 
@@ -349,6 +404,7 @@ def main() -> None:
             args.task_runner,
             "--workers",
             str(args.workers),
+            *(["--stages"] if args.stages else []),
             "--one",
             mode,
             url,
@@ -373,6 +429,12 @@ def main() -> None:
             f"{result['children_mb']:>10.0f} {vs_floor:>7} {vs_plain:>7}{note}",
             flush=True,
         )
+        for stage, (seconds, cpu, calls) in result.get("stages", {}).items():
+            print(
+                f"{'':>8} {'':>8} {'':>9} {'':>8} {seconds:>8.1f} {cpu:>7.1f}   {stage}"
+                f" ({int(calls)} call{'s' if calls != 1 else ''})",
+                flush=True,
+            )
 
     peaks: dict[tuple[str, str, int], float] = {}
     with tempfile.TemporaryDirectory() as tmp:
