@@ -36,7 +36,7 @@ class Clusters:
 
     def groups(self) -> list[np.ndarray]:
         """Rows of each cluster with more than one member, in label order."""
-        order, starts = _runs(self.labels)
+        order, starts = label_runs(self.labels)
         return [g for g in np.split(order, starts[1:]) if g.size > 1]
 
 
@@ -89,7 +89,7 @@ def cluster_pairs(
     )
     members: dict[int, list[int]] = {}
     if initial is not None:
-        order, starts = _runs(root)
+        order, starts = label_runs(root)
         for group in np.split(order, starts[1:]):
             if group.size > 1:
                 members[int(root[group[0]])] = group.tolist()
@@ -208,15 +208,15 @@ def refine(
 def _name_by_smallest(root: np.ndarray) -> np.ndarray:
     """Relabel clusters by their smallest member row (order-independent names)."""
     labels = np.empty(root.size, dtype=np.int64)
-    # Each run's first row is its smallest (`_runs`): one vectorised pass, no array per
+    # Each run's first row is its smallest (`label_runs`): one vectorised pass, no array per
     # cluster (a million singletons at 1M records).
-    order, starts = _runs(root)
+    order, starts = label_runs(root)
     sizes = np.diff(np.append(starts, root.size))
     labels[order] = np.repeat(order[starts], sizes)
     return labels
 
 
-def _runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def label_runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows sorted by label, and where each label's run starts in that order. The sort is
     stable, so each run lists its rows in ascending order."""
     order = np.argsort(labels, kind="stable")

@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.bulk import in_ids
+from catalog.bulk import in_ids, plain_rows
 from catalog.changes import (
     decide,
     group_basis,
@@ -43,7 +43,7 @@ from catalog.models import Change, ChangeStatus, Record, utcnow
 from catalog.records import MERGED_INTO, mark_stage, pending_record_ids, record_pages
 from catalog.schema import CatalogSchema
 from matching.blocking import BlockingParams, candidate_pairs
-from matching.clustering import cluster_pairs
+from matching.clustering import cluster_pairs, label_runs
 from matching.explain import evidence, sentence
 from matching.features import FeatureSpace
 from matching.model import (
@@ -206,7 +206,8 @@ def dedupe_catalog(
     )
     row_of = {rid: i for i, rid in enumerate(loaded.ids)}
     pending_rows = np.array(sorted(row_of[r] for r in pending_ids if r in row_of), dtype=np.int64)
-    marks = {rid: stage_basis(h, version) for rid, h in _hashes(session, pending_ids).items()}
+    hashes = _hashes(session, pending_ids, loaded, row_of)
+    marks = {rid: stage_basis(h, version) for rid, h in hashes.items()}
     if pending_rows.size == 0:
         mark_stage(session, stage=STAGE, bases=marks, run_id=run_id)
         return counts
@@ -257,31 +258,39 @@ def dedupe_catalog(
     return counts
 
 
-def _hashes(session: Session, ids: set[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 5000):
-        for rid, h in session.execute(
-            select(Record.id, Record.content_hash).where(
-                Record.id.in_(ordered[start : start + 5000])
-            )
-        ):
-            out[rid] = h
+def _hashes(
+    session: Session, ids: set[int], loaded: _Loaded, row_of: dict[int, int]
+) -> dict[int, str]:
+    """Content hashes of `ids`: the loaded records' from `loaded` (`row_of`: id → its row
+    there), the others' (records merged into another, which dedupe does not load) read from
+    the store."""
+    out = {rid: loaded.hashes[row_of[rid]] for rid in ids if rid in row_of}
+    rest = sorted(ids - out.keys())
+    for start in range(0, len(rest), 5000):
+        out.update(
+            plain_rows(
+                session,
+                select(Record.id, Record.content_hash).where(
+                    in_ids(session, Record.id, rest[start : start + 5000])
+                ),
+            ).tuples()
+        )
     return out
 
 
 def _merges(labels: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int]]:
     """(duplicate row, survivor row) for each new record clustered with others: the survivor is
-    the cluster's existing record if it has one, else its first row."""
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    the cluster's existing record if it has one, else its first row. Only clusters of two or
+    more are visited: on a large catalogue nearly every cluster is a single record."""
+    order, starts = label_runs(labels)
+    ends = np.append(starts[1:], order.size)
+    shared = (ends - starts) >= 2
     out: list[tuple[int, int]] = []
-    for group in np.split(order, cuts):
-        if group.size < 2:
-            continue
-        existing = [int(r) for r in group if fixed[r]]
-        survivor = existing[0] if existing else int(group.min())
-        out.extend((int(r), survivor) for r in sorted(group.tolist()) if r != survivor)
+    for start, end in zip(starts[shared].tolist(), ends[shared].tolist(), strict=True):
+        group = order[start:end]  # ascending rows: the sort is stable
+        existing = group[fixed[group]]
+        survivor = int(existing[0]) if existing.size else int(group[0])
+        out.extend((row, survivor) for row in group.tolist() if row != survivor)
     return out
 
 
