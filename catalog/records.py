@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from catalog.bulk import in_ids, insert_rows, plain_rows, update_rows
+from catalog.bulk import in_ids, insert_rows, plain_rows, refresh_statistics, update_rows
 from catalog.changes import insert_changes, source_update_rows
 from catalog.filters import RecordFilter
 from catalog.models import HeldRow, HeldRowStatus, Record, StageMark, utcnow
@@ -188,7 +188,13 @@ def pending_record_ids(
 ) -> list[int]:
     """Ids of records this stage has not processed at their current content and the stage's
     current ``version``, in id order (within ``id_range``, inclusive, when given: that is how
-    a batch is named between tasks), narrowed by ``record_filter``."""
+    a batch is named between tasks), narrowed by ``record_filter``.
+
+    Without ``id_range`` this is a stage planning its run over the whole catalogue, once per
+    run: the previous stage has just written millions of rows, so PostgreSQL's statistics are
+    refreshed first (`refresh_statistics`) for the queries of this stage's batches."""
+    if id_range is None:
+        refresh_statistics(session)
     query = (
         select(Record.id)
         .outerjoin(StageMark, and_(StageMark.record_id == Record.id, StageMark.stage == stage))
