@@ -24,6 +24,7 @@ runs even for plain columns).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -31,11 +32,14 @@ import orjson
 from sqlalchemy import JSON, ColumnElement, DateTime, Select, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from catalog.db import JSON_OPTIONS, dumps_json
 
 Row = tuple[Any, ...]
+
+log = logging.getLogger(__name__)
 
 ORDINAL = "_bulk_position"
 """A staged row's position in its batch (PostgreSQL): a scan of the staged table need not
@@ -45,6 +49,8 @@ return rows in the order they were copied, and an insert takes its ids in scan o
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
+
+LOCK_NOT_AVAILABLE = "55P03"
 
 PLANNED_TABLES = ("records", "changes", "stage_marks")
 """The tables a stage's batches query by record and by page: what bulk writes grow fastest."""
@@ -58,10 +64,27 @@ def refresh_statistics(session: Session, tables: Sequence[str] = PLANNED_TABLES)
     a minute or more later, if it is on at all. Until then the planner plans with the
     statistics of a small table: at a million records each keyset page of the catalogue
     became a bitmap scan of every later record and a sort of it on disk (1.4 s a page).
-    SQLite has no such statistics to go stale. A role that may not analyse a table gets a
-    warning from PostgreSQL, not an error."""
-    if is_postgres(session):
-        session.connection().exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+    SQLite has no such statistics to go stale.
+
+    It runs in a transaction of its own, so the lock ``ANALYZE`` takes (one that only another
+    ``ANALYZE`` or a ``VACUUM`` waits for) is not held for the caller's whole transaction:
+    a dedupe of a million records would otherwise hold it for minutes and stall every other
+    run's planning. It sees what is committed, which is what the stages before wrote. If the
+    lock is not free within two seconds (an autovacuum of the table), the statistics are left
+    as they are: stale statistics make a run slower, and waiting would make it slower still.
+    A role that may not analyse a table gets a warning from PostgreSQL, not an error."""
+    if not is_postgres(session):
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            connection.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.info("statistics of %s left as they are: %s", ", ".join(tables), error.orig)
 
 
 def in_ids(session: Session, column: Any, ids: Sequence[Any]) -> ColumnElement[bool]:

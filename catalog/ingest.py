@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from catalog.bulk import refresh_statistics
 from catalog.errors import InputError, InputProblem
 from catalog.held import Held, any_held, hold_rows, resolve_holds
 from catalog.mapping import (
@@ -140,7 +139,6 @@ def ingest_source(
             rows=result.held,
             halted=result.halted,
         )
-    refresh_statistics(session)  # plan what reads this load next with its real size
     return result
 
 

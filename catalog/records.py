@@ -325,7 +325,12 @@ def iter_current_values(
     pagination, so memory stays flat in catalogue size). Records merged into another as
     duplicates are left out unless `include_merged`: the survivor stands for them. Records
     quarantined at validation (an open `validate` hold) are left out unless
-    `include_quarantined`: what is published leaves them out."""
+    `include_quarantined`: what is published leaves them out.
+
+    Paging through the whole catalogue comes after stages that wrote to it (or an ingest
+    that loaded it), so PostgreSQL's statistics are refreshed first (`refresh_statistics`):
+    with a planner that still thought the table small, each page was a sort on disk."""
+    refresh_statistics(session, ("records", "held_rows"))
     last_id = 0
     while True:
         query = (

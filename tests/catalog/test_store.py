@@ -201,7 +201,7 @@ def test_planning_a_stage_brings_postgres_statistics_up_to_the_rows_just_written
     assert estimated("records") < 1500  # never analysed: -1, "unknown"
     with session_scope(store_url) as session:
         ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
-        mark_stage(session, stage="enrich", bases={i: "b" for i in ids}, run_id=None)
+        mark_stage(session, stage="enrich", bases=dict.fromkeys(ids, "b"), run_id=None)
         # a batch's own lookup (by id range) leaves the statistics alone: it is not a plan
         pending_record_ids(
             session, catalog_id=catalog_id, stage="enrich", version="v1", id_range=(0, 10)
@@ -211,6 +211,41 @@ def test_planning_a_stage_brings_postgres_statistics_up_to_the_rows_just_written
     with session_scope(store_url) as session:
         assert pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
     assert estimated("stage_marks") == 1500
+
+
+def test_refreshing_statistics_neither_holds_nor_waits_long_for_the_analyze_lock(
+    store_url: str,
+) -> None:
+    """The refresh runs in its own short transaction: a long stage transaction that planned
+    does not keep other runs from analysing, and a lock held elsewhere (an autovacuum, another
+    run's ANALYZE) costs a planning stage two seconds, not the other transaction's length."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite keeps no planner statistics to refresh")
+    import time
+
+    with session_scope(store_url) as session:
+        catalog_id = _catalog(session)
+        frame, hashes = _frame({"A1": "Drill 18V"})
+        upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
+    other = sa.create_engine(store_url)
+    try:
+        with session_scope(store_url) as session:
+            pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
+            with other.begin() as conn:  # while the planning stage's transaction is open
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+                conn.exec_driver_sql("ANALYZE records")
+        with other.begin() as holder:
+            holder.exec_driver_sql("ANALYZE records")  # holds the lock until this block ends
+            started = time.monotonic()
+            with session_scope(store_url) as session:
+                ids = pending_record_ids(
+                    session, catalog_id=catalog_id, stage="enrich", version="v1"
+                )
+            waited = time.monotonic() - started
+        assert len(ids) == 1
+        assert 1.5 < waited < 10
+    finally:
+        other.dispose()
 
 
 def test_deleting_a_catalogue_deletes_its_records_changes(store_url: str) -> None:
