@@ -70,7 +70,13 @@ def catalogue_examples(
     session: Session, *, catalog_id: int, schema: CatalogSchema, taxonomy: Taxonomy
 ) -> tuple[list[Text], list[str], list[Text]]:
     """(labelled texts, their node ids, the other records' texts): what `training_examples`
-    gives, plus the unlabelled records self-training learns from."""
+    gives, plus the unlabelled records self-training learns from.
+
+    The other records' texts are only wanted while the labels are too few for the supervised
+    model (`MIN_SUPERVISED_LABELS` over at least two categories), which never reads them: once
+    the labels read so far are enough they are no longer built, and none is returned. A
+    million-record catalogue with half its categories given held half a million texts for
+    nothing."""
     category = schema.category_attribute
     if category is None:
         return [], [], []
@@ -88,6 +94,8 @@ def catalogue_examples(
     texts: list[Text] = []
     labels: list[str] = []
     unlabelled: list[Text] = []
+    categories: set[str] = set()
+    supervised = False
     pages = record_pages(
         session, catalog_id=catalog_id, columns=(Record.source_values, Record.values)
     )
@@ -105,8 +113,12 @@ def catalogue_examples(
             frame = pd.DataFrame.from_records([values for values, _ in labelled])
             texts += record_texts(frame, schema)
             labels += [node_id for _, node_id in labelled]
-        if others:
+            categories.update(node_id for _, node_id in labelled)
+        supervised = len(labels) >= MIN_SUPERVISED_LABELS and len(categories) >= 2
+        if others and not supervised:
             unlabelled += record_texts(pd.DataFrame.from_records(others), schema)
+    if supervised:
+        unlabelled = []
     return texts, labels, unlabelled
 
 
@@ -136,9 +148,9 @@ def prepare_classifier(
     digest.update(json.dumps([taxonomy.descriptions, taxonomy.synonyms], sort_keys=True).encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\x1f{text}\x1e".encode())
-    if len(texts) < MIN_SUPERVISED_LABELS:  # self-training reads the unlabelled records too
-        for text in unlabelled:
-            digest.update(f"\x1f{text}\x1e".encode())
+    # self-training reads the unlabelled records too (there are none when it is supervised)
+    for text in unlabelled:
+        digest.update(f"\x1f{text}\x1e".encode())
     path = models_dir / schema.name / f"classifier-{digest.hexdigest()[:20]}.joblib"
     if not path.exists():
         classifier = build_classifier(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from catalog.changes import ChangeFilter, Proposal, approve, record_changes, reject, stage_basis
 from catalog.db import session_scope
 from catalog.records import load_records, upsert_records
 from catalog.repository import get_or_create_organization, upsert_catalog
 from catalog.schema import CatalogSchema
-from taxonomy.assign import training_examples
+from taxonomy.assign import catalogue_examples, training_examples
 from taxonomy.importers import load_paths
 
 TAXONOMY = load_paths(["Tools > Drills", "Tools > Saws", "Garden > Hoses"])
@@ -71,3 +72,63 @@ def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path)
         (("Drill 18V",), "Tools > Drills"),  # given by the supplier
         (("Jigsaw",), "Tools > Saws"),  # approved by a person
     ]
+
+
+def _catalogue_with(store_url: str, tmp_path: Path, categories: list[str | None]) -> tuple:
+    """A catalogue whose records carry `categories` (None: not given), one per record."""
+    schema_file = tmp_path / "c.yaml"
+    schema_file.write_text(
+        "name: c\nid: sku\ntext: [title]\nattributes:\n"
+        "  - {name: sku, type: text, required: true}\n"
+        "  - {name: title, type: text}\n"
+        "  - {name: category, type: text, derive: classify}\n",
+        encoding="utf-8",
+    )
+    schema = CatalogSchema.from_yaml(schema_file)
+    skus = [f"s{i}" for i in range(len(categories))]
+    frame = pd.DataFrame(
+        {"sku": skus, "title": [f"Product {i}" for i in range(len(skus))], "category": categories}
+    )
+    frame.index = pd.Index(frame["sku"], name="external_id")
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name="default")
+        catalog = upsert_catalog(session, organization=org, schema=schema)
+        upsert_records(
+            session,
+            catalog_id=catalog.id,
+            frame=frame,
+            hashes=pd.Series(skus, index=frame.index),
+            source="f.csv",
+        )
+    return schema, catalog.id
+
+
+def test_unlabelled_texts_are_read_only_while_the_labels_are_too_few_to_supervise(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Self-training reads the records without a category; the supervised model (30 labels
+    over two categories or more) does not, so they are not built for it — even when the
+    labels that make it supervised come after them — and a single category keeps them."""
+    unlabelled_first = [None] * 40 + ["Tools > Drills", "Tools > Saws"] * 20
+    schema, catalog_id = _catalogue_with(store_url, tmp_path, unlabelled_first)
+    with session_scope(store_url) as session:
+        texts, labels, unlabelled = catalogue_examples(
+            session, catalog_id=catalog_id, schema=schema, taxonomy=TAXONOMY
+        )
+    assert len(texts) == len(labels) == 40 and unlabelled == []
+
+
+@pytest.mark.parametrize(
+    "given",
+    [["Tools > Drills"] * 10, ["Tools > Drills"] * 35],
+    ids=["too-few-labels", "one-category"],
+)
+def test_too_few_labels_or_one_category_keep_every_unlabelled_text(
+    store_url: str, tmp_path: Path, given: list[str]
+) -> None:
+    schema, catalog_id = _catalogue_with(store_url, tmp_path, [None] * 40 + given)
+    with session_scope(store_url) as session:
+        texts, _, unlabelled = catalogue_examples(
+            session, catalog_id=catalog_id, schema=schema, taxonomy=TAXONOMY
+        )
+    assert len(unlabelled) == 40 and len(texts) == len(given)
