@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -16,18 +14,38 @@ from taxonomy.assign import catalogue_examples, training_examples
 from taxonomy.importers import load_paths
 
 TAXONOMY = load_paths(["Tools > Drills", "Tools > Saws", "Garden > Hoses"])
+SCHEMA = CatalogSchema.from_dict(
+    {
+        "name": "c",
+        "id": "sku",
+        "text": ["title"],
+        "attributes": [
+            {"name": "sku", "type": "text", "required": True},
+            {"name": "title", "type": "text"},
+            {"name": "category", "type": "text", "derive": "classify"},
+        ],
+    }
+)
 
 
-def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path) -> None:
-    schema_file = tmp_path / "c.yaml"
-    schema_file.write_text(
-        "name: c\nid: sku\ntext: [title]\nattributes:\n"
-        "  - {name: sku, type: text, required: true}\n"
-        "  - {name: title, type: text}\n"
-        "  - {name: category, type: text, derive: classify}\n",
-        encoding="utf-8",
-    )
-    schema = CatalogSchema.from_yaml(schema_file)
+def _stored(store_url: str, frame: pd.DataFrame) -> int:
+    """`frame`'s rows (sku, title, category) as the records of a new catalogue; its id."""
+    frame.index = pd.Index(frame["sku"], name="external_id")
+    with session_scope(store_url) as session:
+        org = get_or_create_organization(session, name="default")
+        catalog = upsert_catalog(session, organization=org, schema=SCHEMA)
+        upsert_records(
+            session,
+            catalog_id=catalog.id,
+            frame=frame,
+            hashes=pd.Series([f"h-{sku}" for sku in frame["sku"]], index=frame.index),
+            source="f.csv",
+        )
+        return catalog.id
+
+
+def test_approved_categories_are_training_labels(store_url: str) -> None:
+    schema = SCHEMA
     frame = pd.DataFrame(
         {
             "sku": ["a", "b", "c", "d", "e"],
@@ -35,17 +53,8 @@ def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path)
             "category": ["Tools > Drills", None, None, None, None],
         }
     )
-    frame.index = pd.Index(frame["sku"], name="external_id")
+    catalog_id = _stored(store_url, frame)
     with session_scope(store_url) as session:
-        org = get_or_create_organization(session, name="default")
-        catalog = upsert_catalog(session, organization=org, schema=schema)
-        upsert_records(
-            session,
-            catalog_id=catalog.id,
-            frame=frame,
-            hashes=pd.Series(list("12345"), index=frame.index),
-            source="f.csv",
-        )
         batch = load_records(session, record_ids=list(range(1, 6)))
         ids = {sku: rid for rid, sku in batch.external_ids.items()}
         proposals = [
@@ -55,7 +64,7 @@ def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path)
         ]
         record_changes(
             session,
-            catalog_id=catalog.id,
+            catalog_id=catalog_id,
             schema=schema,
             proposals=proposals,
             current=batch.values,
@@ -66,7 +75,7 @@ def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path)
         approve(session, where=ChangeFilter(change_ids=[1]), reviewer="ann")
         reject(session, where=ChangeFilter(change_ids=[2]), reviewer="ann")
         texts, labels = training_examples(
-            session, catalog_id=catalog.id, schema=schema, taxonomy=TAXONOMY
+            session, catalog_id=catalog_id, schema=schema, taxonomy=TAXONOMY
         )
     assert sorted(zip(texts, labels, strict=True)) == [
         (("Drill 18V",), "Tools > Drills"),  # given by the supplier
@@ -74,43 +83,22 @@ def test_approved_categories_are_training_labels(store_url: str, tmp_path: Path)
     ]
 
 
-def _catalogue_with(store_url: str, tmp_path: Path, categories: list[str | None]) -> tuple:
+def _catalogue_with(store_url: str, categories: list[str | None]) -> tuple[CatalogSchema, int]:
     """A catalogue whose records carry `categories` (None: not given), one per record."""
-    schema_file = tmp_path / "c.yaml"
-    schema_file.write_text(
-        "name: c\nid: sku\ntext: [title]\nattributes:\n"
-        "  - {name: sku, type: text, required: true}\n"
-        "  - {name: title, type: text}\n"
-        "  - {name: category, type: text, derive: classify}\n",
-        encoding="utf-8",
-    )
-    schema = CatalogSchema.from_yaml(schema_file)
     skus = [f"s{i}" for i in range(len(categories))]
-    frame = pd.DataFrame(
-        {"sku": skus, "title": [f"Product {i}" for i in range(len(skus))], "category": categories}
-    )
-    frame.index = pd.Index(frame["sku"], name="external_id")
-    with session_scope(store_url) as session:
-        org = get_or_create_organization(session, name="default")
-        catalog = upsert_catalog(session, organization=org, schema=schema)
-        upsert_records(
-            session,
-            catalog_id=catalog.id,
-            frame=frame,
-            hashes=pd.Series(skus, index=frame.index),
-            source="f.csv",
-        )
-    return schema, catalog.id
+    titles = [f"Product {i}" for i in range(len(skus))]
+    frame = pd.DataFrame({"sku": skus, "title": titles, "category": categories})
+    return SCHEMA, _stored(store_url, frame)
 
 
 def test_unlabelled_texts_are_read_only_while_the_labels_are_too_few_to_supervise(
-    store_url: str, tmp_path: Path
+    store_url: str,
 ) -> None:
     """Self-training reads the records without a category; the supervised model (30 labels
     over two categories or more) does not, so they are not built for it — even when the
     labels that make it supervised come after them — and a single category keeps them."""
     unlabelled_first = [None] * 40 + ["Tools > Drills", "Tools > Saws"] * 20
-    schema, catalog_id = _catalogue_with(store_url, tmp_path, unlabelled_first)
+    schema, catalog_id = _catalogue_with(store_url, unlabelled_first)
     with session_scope(store_url) as session:
         texts, labels, unlabelled = catalogue_examples(
             session, catalog_id=catalog_id, schema=schema, taxonomy=TAXONOMY
@@ -124,9 +112,9 @@ def test_unlabelled_texts_are_read_only_while_the_labels_are_too_few_to_supervis
     ids=["too-few-labels", "one-category"],
 )
 def test_too_few_labels_or_one_category_keep_every_unlabelled_text(
-    store_url: str, tmp_path: Path, given: list[str]
+    store_url: str, given: list[str]
 ) -> None:
-    schema, catalog_id = _catalogue_with(store_url, tmp_path, [None] * 40 + given)
+    schema, catalog_id = _catalogue_with(store_url, [None] * 40 + given)
     with session_scope(store_url) as session:
         texts, _, unlabelled = catalogue_examples(
             session, catalog_id=catalog_id, schema=schema, taxonomy=TAXONOMY
