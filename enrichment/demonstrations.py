@@ -65,10 +65,10 @@ class DemonstrationPool:
         from scipy.sparse import hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        from catalog.ngrams import WordwiseCharVectorizer
+
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
-        chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True
-        )
+        chars = WordwiseCharVectorizer(ngram_range=(3, 5), sublinear_tf=True)
         texts = [r.text for r in self.records]
         self._vectorizer = (words, chars)
         matrix = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()

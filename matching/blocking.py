@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from catalog.ngrams import WordwiseCharVectorizer
 from matching.records import RecordTable
 
 CHUNK_ROWS = 20_000
@@ -129,8 +130,7 @@ def title_vectors(table: RecordTable, max_df: float, max_df_records: int = 2_000
             dtype=np.float32,
             max_df=cutoff,
         ),
-        TfidfVectorizer(
-            analyzer="char_wb",
+        WordwiseCharVectorizer(
             ngram_range=(3, 3),
             sublinear_tf=True,
             dtype=np.float32,

@@ -19,6 +19,7 @@ from rapidfuzz.distance import Indel
 from rapidfuzz.process import cpdist
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from catalog.ngrams import WordwiseCharVectorizer
 from matching.records import RecordTable
 from matching.text import code_key, number_runs, words
 
@@ -114,8 +115,7 @@ class FeatureSpace:
             token_pattern=r"(?u)\b\w[\w.]*\b", sublinear_tf=True, dtype=np.float32
         )
         title_words = _fit(word, titles, n)
-        char = TfidfVectorizer(
-            analyzer="char_wb",
+        char = WordwiseCharVectorizer(
             ngram_range=(3, 5),
             sublinear_tf=True,
             dtype=np.float32,

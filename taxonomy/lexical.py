@@ -67,6 +67,8 @@ class LexicalClassifier:
     def __init__(self, taxonomy: Taxonomy, *, params: LexicalParams | None = None) -> None:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+        from catalog.ngrams import WordwiseCharVectorizer
+
         self.taxonomy = taxonomy
         self.params = params or LexicalParams()
         nodes = list(taxonomy.nodes.values())
@@ -77,8 +79,7 @@ class LexicalClassifier:
         self._words = TfidfVectorizer(
             analyzer=_stemmed_words, sublinear_tf=True, use_idf=False, dtype=np.float32
         ).fit(docs)
-        self._chars = TfidfVectorizer(
-            analyzer="char_wb",
+        self._chars = WordwiseCharVectorizer(
             ngram_range=self.params.char_ngrams,
             sublinear_tf=True,
             use_idf=False,

@@ -87,6 +87,8 @@ class FieldFeatures:
     def __init__(self, params: FeatureParams, n_texts: int) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        from catalog.ngrams import WordwiseCharVectorizer
+
         # A term seen once cannot generalise, but tiny training sets need every term they have.
         min_df = params.min_df if n_texts >= 200 else 1
         self.params = params
@@ -97,8 +99,7 @@ class FieldFeatures:
             )
 
         self.title_words = words()
-        self.title_chars = TfidfVectorizer(
-            analyzer="char_wb",
+        self.title_chars = WordwiseCharVectorizer(
             ngram_range=params.char_ngrams,
             sublinear_tf=True,
             min_df=min_df,
