@@ -23,6 +23,7 @@ from taxonomy.classifier import (
     SelfTrainedClassifier,
     StaticEmbeddingClassifier,
     SupervisedClassifier,
+    SupervisedParams,
     build_classifier,
     load_classifier,
     save_classifier,
@@ -167,6 +168,22 @@ def test_training_is_deterministic_and_survives_save_load(
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = list(pool.map(lambda _: train_supervised(texts[:150], labels[:150], gs1), range(2)))
     assert all(run.predict(probe) == small.predict(probe) for run in runs)
+
+
+def test_fits_in_worker_processes_make_the_model_this_process_makes(
+    offers: tuple[list[str], list[str]], gs1: Taxonomy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool only starts for big fits (`PARALLEL_FIT_WORK`); forced on for a small one,
+    its model is the sequential one: same predictions, same confidences."""
+    import taxonomy.supervised as supervised
+
+    texts, labels = offers[0][:600], offers[1][:600]
+    probe = offers[0][2000:2300]
+    here = train_supervised(texts, labels, gs1, seed=0, params=SupervisedParams(jobs=1))
+    monkeypatch.setattr(supervised, "PARALLEL_FIT_WORK", 0)
+    pooled = train_supervised(texts, labels, gs1, seed=0, params=SupervisedParams(jobs=2))
+    assert pooled.predict(probe) == here.predict(probe)
+    assert pooled.top_k(probe, 3) == here.top_k(probe, 3)
 
 
 def test_labels_must_belong_to_the_taxonomy(
