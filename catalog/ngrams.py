@@ -63,11 +63,14 @@ def char_wb_counts(
     split = [text.lower().split() for text in texts]
     lengths = np.fromiter(map(len, split), dtype=np.int64, count=n_texts)
     tokens = [word for words in split for word in words]
+    del split  # (a million titles' word lists: let them go before the next copy is made)
     word_of_token, unique_words = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
+    n_tokens = len(tokens)
+    del tokens
     words: list[str] = unique_words.tolist()
     text_words = sparse.csr_matrix(
         (
-            np.ones(len(tokens), dtype=np.int64),
+            np.ones(n_tokens, dtype=dtype),
             word_of_token.astype(np.int64),
             np.concatenate([[0], np.cumsum(lengths)]),
         ),
@@ -108,10 +111,12 @@ def _counts(
     columns in increasing order, as `CountVectorizer._count_vocab` leaves them."""
     kept = columns >= 0
     word_grams = sparse.csr_matrix(
-        (np.ones(int(kept.sum()), dtype=np.int64), columns[kept], _kept_bounds(word_bounds, kept)),
+        (np.ones(int(kept.sum()), dtype=dtype), columns[kept], _kept_bounds(word_bounds, kept)),
         shape=(text_words.shape[1], width),
     )
-    counts = sparse.csr_matrix(text_words @ word_grams, dtype=dtype)
+    # In the counts' own dtype, so the product is the result, not a copy made of it (a
+    # million titles have ~90M n-gram entries); counts are small whole numbers, exact there.
+    counts = sparse.csr_matrix(text_words @ word_grams)
     counts.has_canonical_format = False  # a product's rows come out in no particular order
     counts.sum_duplicates()
     return counts
