@@ -236,7 +236,8 @@ class RecordBatch:
     values: dict[int, dict[str, Any]]
     external_ids: dict[int, str]
     hashes: dict[int, str]
-    source_values: dict[int, dict[str, Any]]
+    source_values: dict[int, dict[str, Any]] | None
+    """None when the stage did not ask for them (`load_records(with_source=False)`)."""
 
     @cached_property
     def frame(self) -> pd.DataFrame:
@@ -247,6 +248,8 @@ class RecordBatch:
     def source_frame(self) -> pd.DataFrame:
         """The same records' source values only: what models derive from, so a derived value
         is recomputed from the record's current content rather than kept from older content."""
+        if self.source_values is None:
+            raise ValueError("the batch was loaded without its source values")
         return _frame(self.source_values)
 
 
@@ -256,24 +259,29 @@ def _frame(by_record: dict[int, dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def load_records(session: Session, *, record_ids: Sequence[int]) -> RecordBatch:
+def load_records(
+    session: Session, *, record_ids: Sequence[int], with_source: bool = True
+) -> RecordBatch:
+    """The records' current values, identities and content hashes, in id order; their source
+    values too unless `with_source` is False (a stage that works on current values only, such
+    as enrich, then skips reading and decoding a second JSON document per record)."""
+    columns = [Record.id, Record.external_id, Record.content_hash, Record.values]
+    if with_source:
+        columns.append(Record.source_values)
     rows = plain_rows(
         session,
-        select(
-            Record.id, Record.external_id, Record.content_hash, Record.values, Record.source_values
-        )
-        .where(in_ids(session, Record.id, record_ids))
-        .order_by(Record.id),
+        select(*columns).where(in_ids(session, Record.id, record_ids)).order_by(Record.id),
     ).all()
     # by column, as plain tuples (a Row's attribute access is a Python call per cell)
-    ids, external_ids, hashes, values, source_values = (
-        (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
+    by_column = (
+        [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in columns]
     )
+    ids, external_ids, hashes, values = by_column[:4]
     return RecordBatch(
         values=dict(zip(ids, values, strict=True)),
         external_ids=dict(zip(ids, external_ids, strict=True)),
         hashes=dict(zip(ids, hashes, strict=True)),
-        source_values=dict(zip(ids, source_values, strict=True)),
+        source_values=dict(zip(ids, by_column[4], strict=True)) if with_source else None,
     )
 
 

@@ -254,7 +254,7 @@ def enrich_stored_records(
     Returns:
         The counts and every record's result.
     """
-    batch = load_records(session, record_ids=record_ids)
+    batch = load_records(session, record_ids=record_ids, with_source=False)
     ids = list(batch.values)
     fields = prepared.fields
     derived = _derived_values(session, record_ids=ids, fields=fields.names)

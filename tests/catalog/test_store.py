@@ -111,6 +111,26 @@ def test_upsert_is_idempotent_and_detects_edits(store_url: str) -> None:
     assert stored.values["title"] == "Drill 20V"
 
 
+def test_a_batch_loaded_without_source_values_has_the_rest_and_says_what_it_lacks(
+    store_url: str,
+) -> None:
+    with session_scope(store_url) as session:
+        catalog_id = _catalog(session)
+        frame, hashes = _frame({"A1": "Drill 18V", "A2": "Saw 230V"})
+        upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
+        ids = pending_record_ids(session, catalog_id=catalog_id, stage="enrich", version="v1")
+        full = load_records(session, record_ids=ids)
+        lean = load_records(session, record_ids=ids, with_source=False)
+    assert (lean.values, lean.external_ids, lean.hashes) == (
+        full.values,
+        full.external_ids,
+        full.hashes,
+    )
+    assert lean.source_values is None and full.source_values
+    with pytest.raises(ValueError, match="without its source values"):
+        lean.source_frame  # noqa: B018 (the property is the call under test)
+
+
 def test_changes_are_scored_applied_queued_or_dropped_once(store_url: str) -> None:
     with session_scope(store_url) as session:
         catalog_id = _catalog(session)
