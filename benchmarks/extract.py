@@ -111,6 +111,36 @@ def prediction_input(
     return len(offers) * repeat
 
 
+def cli_train(labelled: Path, texts: list[str], model: Path) -> None:
+    """`skuflow extract train` on a wide labelled CSV (id, category, texts, one column per
+    attribute), as a user runs it."""
+    from cli import extract as extract_cli
+
+    extract_cli.train(
+        input_path=labelled,
+        text=",".join(texts),
+        model=model,
+        group="category",
+        attributes=None,
+        id_column="id",
+    )
+
+
+def cli_predict(model: Path, offers: Path, texts: list[str], output: Path) -> None:
+    """`skuflow extract predict` at the model's own threshold into a long CSV."""
+    from cli import extract as extract_cli
+
+    extract_cli.predict(
+        model=model,
+        input_path=offers,
+        text=",".join(texts),
+        id_column="id",
+        output=output,
+        group="category",
+        min_confidence=None,
+    )
+
+
 def load_predictions(path: Path) -> dict[str, dict[str, tuple[str, float]]]:
     out: dict[str, dict[str, tuple[str, float]]] = {}
     for row in read_csv(path):
@@ -129,7 +159,6 @@ def evaluate(gold_rows, predictions, *, at: float | None = None):
 
 
 def run_set(name: str, work: Path) -> dict[str, object]:
-    from cli import extract as extract_cli
     from enrichment.learned.model import LearnedExtractor
 
     folder = DATA / name
@@ -138,28 +167,13 @@ def run_set(name: str, work: Path) -> dict[str, object]:
     wide_training_csv(folder, texts, train_csv)
     model_path = work / f"{name}.skx"
     started, cpu = time.perf_counter(), time.process_time()
-    extract_cli.train(
-        input_path=train_csv,
-        text=",".join(texts),
-        model=model_path,
-        group="category",
-        attributes=None,
-        id_column="id",
-    )
+    cli_train(train_csv, texts, model_path)
     train_wall, train_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     valid_csv = work / f"{name}_validation.csv"
     prediction_input(folder, texts, valid_csv)
     output = work / f"{name}_predictions.csv"
-    extract_cli.predict(
-        model=model_path,
-        input_path=valid_csv,
-        text=",".join(texts),
-        id_column="id",
-        output=output,
-        group="category",
-        min_confidence=None,
-    )
+    cli_predict(model_path, valid_csv, texts, output)
     predictions = load_predictions(output)
     gold = read_csv(folder / "validation_gold.csv")
     rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
@@ -195,15 +209,7 @@ def run_set(name: str, work: Path) -> dict[str, object]:
     repeat = max(1, THROUGHPUT_OFFERS // len(read_csv(folder / "validation_offers.csv")))
     offers = prediction_input(folder, texts, big, repeat=repeat)
     cpu = time.process_time()
-    extract_cli.predict(
-        model=model_path,
-        input_path=big,
-        text=",".join(texts),
-        id_column="id",
-        output=work / f"{name}_throughput_out.csv",
-        group="category",
-        min_confidence=None,
-    )
+    cli_predict(model_path, big, texts, work / f"{name}_throughput_out.csv")
     result["cli_offers_per_cpu_s"] = offers / (time.process_time() - cpu)
     model = LearnedExtractor.load(model_path)
     records = read_csv(big)
@@ -242,7 +248,6 @@ def fold_of(folder: Path, name: str, k: int) -> dict[str, int]:
 def run_folds(name: str, work: Path, k: int) -> dict[str, object]:
     """Out-of-fold figures on the train split: per fold, train (the CLI's train) on the other
     k-1 folds, predict (the CLI's predict) the held-out one; the counts of all folds pooled."""
-    from cli import extract as extract_cli
     from enrichment.learned.scoring import Counts
 
     folder = DATA / name
@@ -256,27 +261,12 @@ def run_folds(name: str, work: Path, k: int) -> dict[str, object]:
         train_csv = work / f"{name}_fold{fold}_train.csv"
         wide_training_csv(folder, texts, train_csv, {o for o, f in folds.items() if f != fold})
         model_path = work / f"{name}_fold{fold}.skx"
-        extract_cli.train(
-            input_path=train_csv,
-            text=",".join(texts),
-            model=model_path,
-            group="category",
-            attributes=None,
-            id_column="id",
-        )
+        cli_train(train_csv, texts, model_path)
         held_csv = work / f"{name}_fold{fold}_held.csv"
         held = [o for o in offers if folds[o["offer_id"]] == fold]
         prediction_input(folder, texts, held_csv, offers=held)
         output = work / f"{name}_fold{fold}_predictions.csv"
-        extract_cli.predict(
-            model=model_path,
-            input_path=held_csv,
-            text=",".join(texts),
-            id_column="id",
-            output=output,
-            group="category",
-            min_confidence=None,
-        )
+        cli_predict(model_path, held_csv, texts, output)
         predictions.update(load_predictions(output))
     rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
     counts: Counts = evaluate(rows, predictions)
