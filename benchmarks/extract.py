@@ -177,19 +177,10 @@ def run_set(name: str, work: Path) -> dict[str, object]:
     predictions = load_predictions(output)
     gold = read_csv(folder / "validation_gold.csv")
     rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
-    counts = evaluate(rows, predictions)
-    sure = evaluate(rows, predictions, at=0.9)
-    emitted = sum(len(v) for v in predictions.values())
-    emitted_sure = sum(1 for v in predictions.values() for _, c in v.values() if c >= 0.9)
     result: dict[str, object] = {
         "set": name,
         "texts": "+".join(texts),
-        "precision": counts.precision,
-        "recall": counts.recall,
-        "f1": counts.f1,
-        "counts": vars(counts),
-        "precision_at_0.9": sure.precision,
-        "share_at_0.9": emitted_sure / emitted if emitted else 0.0,
+        **figures(rows, predictions),
         "train_wall_s": train_wall,
         "train_cpu_s": train_cpu,
         "model_bytes": model_path.stat().st_size,
@@ -248,7 +239,6 @@ def fold_of(folder: Path, name: str, k: int) -> dict[str, int]:
 def run_folds(name: str, work: Path, k: int) -> dict[str, object]:
     """Out-of-fold figures on the train split: per fold, train (the CLI's train) on the other
     k-1 folds, predict (the CLI's predict) the held-out one; the counts of all folds pooled."""
-    from enrichment.learned.scoring import Counts
 
     folder = DATA / name
     texts = SETS[name]
@@ -269,19 +259,10 @@ def run_folds(name: str, work: Path, k: int) -> dict[str, object]:
         cli_predict(model_path, held_csv, texts, output)
         predictions.update(load_predictions(output))
     rows = [(g["offer_id"], g["attribute"], json.loads(g["gold_values"])) for g in gold]
-    counts: Counts = evaluate(rows, predictions)
-    sure = evaluate(rows, predictions, at=0.9)
-    emitted = sum(len(v) for v in predictions.values())
-    emitted_sure = sum(1 for v in predictions.values() for _, c in v.values() if c >= 0.9)
     result: dict[str, object] = {
         "set": name,
         "folds": k,
-        "precision": counts.precision,
-        "recall": counts.recall,
-        "f1": counts.f1,
-        "counts": vars(counts),
-        "precision_at_0.9": sure.precision,
-        "share_at_0.9": emitted_sure / emitted if emitted else 0.0,
+        **figures(rows, predictions),
         "seconds": time.perf_counter() - started,
     }
     if name == "wdc_pave":
@@ -312,6 +293,23 @@ def print_folds(results: list[dict[str, object]]) -> None:
         "rule, all folds' counts pooled. P@.9: precision of values at ≥ 0.9 confidence; "
         "@.9: their share of the values emitted."
     )
+
+
+def figures(gold_rows, predictions) -> dict[str, object]:
+    """The printed figures of predictions against gold: P/R/F1 and counts, and the precision
+    and share of the values at or above 0.9."""
+    counts = evaluate(gold_rows, predictions)
+    sure = evaluate(gold_rows, predictions, at=0.9)
+    emitted = sum(len(v) for v in predictions.values())
+    emitted_sure = sum(1 for v in predictions.values() for _, c in v.values() if c >= 0.9)
+    return {
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "f1": counts.f1,
+        "counts": vars(counts),
+        "precision_at_0.9": sure.precision,
+        "share_at_0.9": emitted_sure / emitted if emitted else 0.0,
+    }
 
 
 def labelled_train(folder: Path, texts: list[str]):  # list[LabelledRecord]
