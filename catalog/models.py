@@ -137,6 +137,8 @@ class Record(Base):
     __table_args__ = (
         UniqueConstraint("catalog_id", "external_id"),
         Index("ix_records_catalog_updated", "catalog_id", "updated_at"),
+        # keyset pages and batch ranges (`catalog_id = ? AND id > ?`) come back in order
+        Index("ix_records_catalog_id", "catalog_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -190,7 +192,6 @@ class Change(Base):
     __tablename__ = "changes"
     __table_args__ = (
         UniqueConstraint("record_id", "field", "operation", "basis", name="uq_changes_proposal"),
-        Index("ix_changes_catalog_status", "catalog_id", "status"),
         Index("ix_changes_catalog_status_confidence", "catalog_id", "status", "confidence"),
         Index("ix_changes_catalog_status_operation", "catalog_id", "status", "operation"),
         Index("ix_changes_run_status", "run_id", "status"),
@@ -211,7 +212,8 @@ class Change(Base):
     status: Mapped[str] = mapped_column(String(30))
     operation: Mapped[str] = mapped_column(String(50))
     basis: Mapped[str] = mapped_column(String(100))
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    """Looked up through `ix_changes_run_status` (run_id first): no index of its own."""
     provider: Mapped[str | None] = mapped_column(String(100))
     model: Mapped[str | None] = mapped_column(String(200))
     method: Mapped[str | None] = mapped_column(String(200))

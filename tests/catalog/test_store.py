@@ -371,3 +371,51 @@ def test_a_newer_proposal_supersedes_a_queued_one_and_decisions_are_not_asked_ag
     assert counts == {"queued_for_review": 1}
     assert [(c.record_id, c.new_value) for c in queue] == [(a1, 24.0)]
     assert statuses == {"superseded": 1, "rejected": 1, "queued_for_review": 1}
+
+
+def test_sqlite_reads_each_keyset_page_and_batch_range_through_the_catalogue_id_index(
+    store_url: str,
+) -> None:
+    """Paging a catalogue (`record_pages`, `iter_current_values`) and a batch's pending ids
+    are ranges of one index, returned in order: with only (catalog_id, updated_at) to serve
+    ``catalog_id = ?``, SQLite read the rest of the catalogue and sorted it for every page, so
+    a full scan cost time in the square of the catalogue's size (migration 0014)."""
+    if not store_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL plans with statistics (test above); this is SQLite's planner")
+    from catalog.records import iter_current_values, record_pages
+
+    with session_scope(store_url) as session:
+        catalog_id = _catalog(session)
+        frame, hashes = _frame({f"A{i}": f"Drill {i}V" for i in range(30)})
+        upsert_records(session, catalog_id=catalog_id, frame=frame, hashes=hashes, source="f")
+    statements: list[str] = []
+    engine = get_engine(store_url)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM records" in statement:
+            statements.append((statement, parameters))
+
+    try:
+        with session_scope(store_url) as session:
+            pages = list(
+                record_pages(session, catalog_id=catalog_id, columns=[Record.id], page_size=7)
+            )
+            ids = [row[0] for page in pages for row in page]
+            assert ids == sorted(ids) and len(ids) == 30
+            values = list(iter_current_values(session, catalog_id=catalog_id, batch_size=7))
+            assert sum(len(external) for external, _ in values) == 30
+            pending_record_ids(
+                session, catalog_id=catalog_id, stage="enrich", version="v1", id_range=(3, 9)
+            )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert statements
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = " | ".join(
+                row[-1]
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+            assert "ix_records_catalog_id" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
