@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from catalog.collector import collector_paused
 from catalog.schema import Thresholds
 from enrichment.evidence import INPUT, Evidence
 from enrichment.output_schema import FieldIssue, OutputField, OutputSchema
@@ -128,6 +129,7 @@ def _provider(name: str) -> Provider:
     raise ValueError(f"unknown provider {name!r} (record, learned, reference, web, llm)")
 
 
+@collector_paused()
 def enrich_items(
     items: Sequence[dict[str, Any]],
     schema: OutputSchema,

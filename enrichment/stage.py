@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from catalog.bulk import in_ids, plain_rows
 from catalog.changes import Proposal, record_changes, stage_basis
+from catalog.collector import collector_paused
 from catalog.errors import InputError
 from catalog.models import IN_EFFECT, Catalog, Change, Run
 from catalog.records import load_records, mark_stage
@@ -232,6 +233,7 @@ def prepare_enrichment(
     return prepare_models(session, plan, models_dir=models_dir)
 
 
+@collector_paused()
 def enrich_stored_records(
     session: Session,
     *,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from catalog.collector import collector_paused
 from matching.blocking import BlockingParams, candidate_pairs
 from matching.clustering import Clusters, cluster_pairs
 from matching.features import FeatureSpace
@@ -38,6 +39,7 @@ class DedupeResult:
         return float(self.left.size / n) if n else 0.0
 
 
+@collector_paused()
 def find_duplicates(
     table: RecordTable,
     *,

@@ -38,6 +38,7 @@ from catalog.changes import (
     supersede,
     write_values,
 )
+from catalog.collector import collector_paused
 from catalog.filters import RecordFilter
 from catalog.models import Change, ChangeStatus, Record, utcnow
 from catalog.records import MERGED_INTO, mark_stage, pending_record_ids, record_pages
@@ -170,6 +171,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@collector_paused()
 def dedupe_catalog(
     session: Session,
     *,

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.changes import Proposal, record_changes, stage_basis
+from catalog.collector import collector_paused
 from catalog.models import Catalog, Change, ChangeStatus, Organization, Record, Run
 from catalog.records import load_records, mark_stage, record_pages
 from catalog.schema import CatalogSchema
@@ -185,6 +186,7 @@ def cached_classifier(path: str) -> Classifier:
     return load_classifier(path)
 
 
+@collector_paused()
 def classify_records(
     session: Session,
     *,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from catalog.calibration import Calibrator, expected_calibration_error, fit_calibrator
+from catalog.collector import collector_paused
 from catalog.errors import InputError, InputProblem
 from taxonomy.model import Taxonomy
 from taxonomy.prediction import BATCH_SIZE, Candidates, Prediction, params_json
@@ -116,6 +117,7 @@ class SupervisedClassifier:
     name: str = "tfidf-hierarchical-svm"
     method: str = "supervised"
 
+    @collector_paused()
     def predict(self, texts: Sequence[Text]) -> list[Prediction]:
         out: list[Prediction] = []
         for start in range(0, len(texts), BATCH_SIZE):

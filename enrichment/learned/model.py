@@ -12,7 +12,6 @@ Everything is deterministic: the same records in the same order give the same mo
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import json
@@ -20,8 +19,7 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from catalog.collector import collector_paused
 from catalog.errors import SkuflowError
 from enrichment.learned.calibration import (
     Calibrator,
@@ -247,7 +246,7 @@ class LearnedExtractor:
             attributes: Only these attributes (default: every trained one).
             min_confidence: Drop values below this (default: the model's out-of-fold best).
         """
-        with _collector_paused():
+        with collector_paused():
             return self._predict(texts, groups, attributes, min_confidence)
 
     def _predict(
@@ -409,20 +408,6 @@ _COMPILING = threading.Lock()
 """One thread at a time grows a model's per-text tables: a model is shared by the batches
 of the `threads` task runner, and two threads appending rows at once would give a text
 another text's row. The batch built under it is the caller's own."""
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for one `predict`: a batch makes hundreds of
-    thousands of tokens and lists, none in a cycle, and the collector would otherwise walk
-    them over and over (a tenth of prediction time). Back on afterwards if it was on."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _title_tokens(tokens: list[Token]) -> int:
