@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from catalog.collector import collector_paused
 from catalog.filters import RecordFilter
 from catalog.held import Held, held_of_run, hold_rows, open_validate_holds, resolve_holds
 from catalog.records import iter_current_values
@@ -62,11 +63,12 @@ def validate_catalog(
     for external_ids, values in iter_current_values(
         session, catalog_id=catalog_id, batch_size=batch_size, record_filter=record_filter
     ):
-        frame = pd.DataFrame.from_records(values, columns=columns)
-        frame[ID_COLUMN] = external_ids
-        if rules:
-            frame = _quarantine(session, catalog_id, run_id, frame, schema, rules, values)
-        runner.validate(frame)
+        with collector_paused():
+            frame = pd.DataFrame.from_records(values, columns=columns)
+            frame[ID_COLUMN] = external_ids
+            if rules:
+                frame = _quarantine(session, catalog_id, run_id, frame, schema, rules, values)
+            runner.validate(frame)
     report = runner.report()
     report.held_count, report.held = held_of_run(session, run_id=run_id)
     return save_report(report, reports_dir=reports_dir, run_id=run_id)

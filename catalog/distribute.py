@@ -11,6 +11,7 @@ from contextlib import ExitStack
 
 from sqlalchemy.orm import Session
 
+from catalog.collector import collector_paused
 from catalog.filters import RecordFilter
 from catalog.records import iter_current_values
 from catalog.rows import Destination, WriteMode, WriteResult
@@ -64,10 +65,11 @@ def distribute(
             record_filter=record_filter,
             include_quarantined=False,
         ):
-            rows = [
-                dict(zip(columns, (external_id, *map(row.get, attributes)), strict=True))
-                for external_id, row in zip(external_ids, values, strict=True)
-            ]
-            for writer in writers:
-                writer.write(rows)
+            with collector_paused():
+                rows = [
+                    dict(zip(columns, (external_id, *map(row.get, attributes)), strict=True))
+                    for external_id, row in zip(external_ids, values, strict=True)
+                ]
+                for writer in writers:
+                    writer.write(rows)
         return [writer.commit() for writer in writers]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from catalog.collector import collector_paused
 from catalog.errors import InputError, InputProblem
 from catalog.held import Held, any_held, hold_rows, resolve_holds
 from catalog.mapping import (
@@ -90,33 +91,38 @@ def ingest_source(
     edits = session.begin_nested()  # the source's edits, undone as one if the run halts
     try:
         for batch in source.read_batches(batch_size):
-            result.rows_read += len(batch.rows)
-            mapped = map_batch(batch, mapping, schema)
-            found = list(mapped.problems)
-            ids = [str(i) for i in mapped.frame.index]
-            found += find_duplicate_ids(ids, [mapped.row_numbers[i] for i in ids], seen_ids, name)
-            if found:
-                room = MAX_REPORTED_PROBLEMS - len(problems)
-                problems.extend(found[: max(room, 0)])
-                too_many += max(len(found) - max(room, 0), 0)
-            if problems:
-                continue  # keep reading to report every problem, but store nothing more
-            frame = mapped.frame
-            if rules:
-                frame, held = _hold_invalid(mapped, schema, rules, source=batch.source)
-                result.held += held
-                if closing and len(frame):
-                    resolve_holds(session, catalog_id=catalog_id, external_ids=list(frame.index))
-            result.counts.add(
-                upsert_records(
-                    session,
-                    catalog_id=catalog_id,
-                    frame=frame,
-                    hashes=content_hashes(frame),
-                    source=name,
-                    run_id=run_id,
+            with collector_paused():
+                result.rows_read += len(batch.rows)
+                mapped = map_batch(batch, mapping, schema)
+                found = list(mapped.problems)
+                ids = [str(i) for i in mapped.frame.index]
+                found += find_duplicate_ids(
+                    ids, [mapped.row_numbers[i] for i in ids], seen_ids, name
                 )
-            )
+                if found:
+                    room = MAX_REPORTED_PROBLEMS - len(problems)
+                    problems.extend(found[: max(room, 0)])
+                    too_many += max(len(found) - max(room, 0), 0)
+                if problems:
+                    continue  # keep reading to report every problem, but store nothing more
+                frame = mapped.frame
+                if rules:
+                    frame, held = _hold_invalid(mapped, schema, rules, source=batch.source)
+                    result.held += held
+                    if closing and len(frame):
+                        resolve_holds(
+                            session, catalog_id=catalog_id, external_ids=list(frame.index)
+                        )
+                result.counts.add(
+                    upsert_records(
+                        session,
+                        catalog_id=catalog_id,
+                        frame=frame,
+                        hashes=content_hashes(frame),
+                        source=name,
+                        run_id=run_id,
+                    )
+                )
     except BaseException:
         edits.rollback()
         raise

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from catalog.collector import collector_paused
 from catalog.gtin import gtin_problem
 from catalog.schema import Attribute, AttributeType, CatalogSchema
 
@@ -345,6 +346,7 @@ class SuiteRunner:
             self._row_specs, self._item_specs
         )
 
+    @collector_paused()
     def validate(self, frame: pd.DataFrame) -> None:
         """Add one batch to the run; it is checked now or pooled with the next ones.
 

@@ -182,6 +182,7 @@ def plan_enrichment(
     )
 
 
+@collector_paused()
 def prepare_models(
     session: Session, plan: PreparedEnrichment, *, models_dir: Path
 ) -> PreparedEnrichment:

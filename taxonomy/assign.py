@@ -101,23 +101,24 @@ def catalogue_examples(
         session, catalog_id=catalog_id, columns=(Record.source_values, Record.values)
     )
     for rows in pages:
-        labelled = []
-        others = []
-        for row in rows:
-            given = approved.get(row.id) or row.source_values.get(category.name)
-            node = taxonomy.resolve(str(given)) if given else None
-            if node is not None:
-                labelled.append((row.values, node.id))
-            else:
-                others.append(row.values)
-        if labelled:
-            frame = pd.DataFrame.from_records([values for values, _ in labelled])
-            texts += record_texts(frame, schema)
-            labels += [node_id for _, node_id in labelled]
-            categories.update(node_id for _, node_id in labelled)
-        supervised = len(labels) >= MIN_SUPERVISED_LABELS and len(categories) >= 2
-        if others and not supervised:
-            unlabelled += record_texts(pd.DataFrame.from_records(others), schema)
+        with collector_paused():
+            labelled = []
+            others = []
+            for row in rows:
+                given = approved.get(row.id) or row.source_values.get(category.name)
+                node = taxonomy.resolve(str(given)) if given else None
+                if node is not None:
+                    labelled.append((row.values, node.id))
+                else:
+                    others.append(row.values)
+            if labelled:
+                frame = pd.DataFrame.from_records([values for values, _ in labelled])
+                texts += record_texts(frame, schema)
+                labels += [node_id for _, node_id in labelled]
+                categories.update(node_id for _, node_id in labelled)
+            supervised = len(labels) >= MIN_SUPERVISED_LABELS and len(categories) >= 2
+            if others and not supervised:
+                unlabelled += record_texts(pd.DataFrame.from_records(others), schema)
     if supervised:
         unlabelled = []
     return texts, labels, unlabelled

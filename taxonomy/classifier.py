@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from catalog.collector import collector_paused
 from catalog.errors import InputError
 from taxonomy.lexical import LEXICAL_MAX_CONFIDENCE, LexicalClassifier, LexicalParams
 from taxonomy.model import Taxonomy
@@ -48,6 +49,7 @@ MODEL_FORMAT = 2
 """Saved-file format; 2 is the two-stage supervised model with field-aware features."""
 
 
+@collector_paused()
 def build_classifier(
     taxonomy: Taxonomy,
     texts: Sequence[Text],
