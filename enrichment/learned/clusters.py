@@ -52,7 +52,6 @@ class WordClusters:
 
 
 NO_CLUSTERS = WordClusters((), {})
-_UNPLACED = (("k=none",), (), (), "k=none")
 
 
 def cluster_features(
@@ -64,9 +63,6 @@ def cluster_features(
     cluster. Shared by training's strings and prediction's feature rows (`compiled`)."""
     held = clusters.ids.get(lower)
     if held is None:
-        # A word with letters too rare to place (a new brand, a model name) says so.
-        if clusters.sizes and not lower.isdigit() and any(ch.isalpha() for ch in lower):
-            return _UNPLACED
         return (), (), (), ""
     own = tuple(f"k{s}={i}" for s, i in zip(clusters.sizes, held, strict=True))
     pairs = list(zip(clusters.sizes, held, strict=True))[:NEIGHBOUR_SIZES]
@@ -107,9 +103,7 @@ def build_clusters(
     return WordClusters(tuple(sizes), ids)
 
 
-def _cooccurrences(
-    sequences: Sequence[Sequence[str]], index: Mapping[str, int]
-) -> sparse.csr_matrix:
+def _cooccurrences(sequences: Sequence[Sequence[str]], index: Mapping[str, int]) -> sparse.csr_matrix:
     """Words × contexts counts; context (offset slot o, word k) is column o·(V+2)+k, with
     k = V for a word outside the vocabulary and V+1 for the field's edge."""
     size = len(index)
@@ -143,7 +137,9 @@ def _ppmi(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     coo = counts.tocoo()
     pmi = np.log(coo.data * contexts.sum() / words[coo.row] / contexts[coo.col])
     keep = pmi > 0
-    return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=counts.shape)
+    return sparse.csr_matrix(
+        (pmi[keep], (coo.row[keep], coo.col[keep])), shape=counts.shape
+    )
 
 
 def _embed(ppmi: sparse.csr_matrix, dimensions: int) -> np.ndarray:

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import chain, compress, repeat
 
 import numpy as np
 from scipy import sparse
 
-from enrichment.learned.clusters import NEIGHBOUR_SIZES, NO_CLUSTERS, WordClusters, cluster_features
+from enrichment.learned.clusters import NO_CLUSTERS, NEIGHBOUR_SIZES, WordClusters, cluster_features
 from enrichment.learned.features import text_features
 from enrichment.learned.tokens import TokenColumns
 
@@ -164,13 +163,10 @@ class CompiledFeatures:
         cluster_own, cluster_left, cluster_right, cluster_group = cluster_features(
             lower, self._clusters
         )
-        for part, width in (
-            (cluster_own, self._cluster_own),
-            (cluster_left, self._cluster_side),
-            (cluster_right, self._cluster_side),
-        ):
-            ids += map(get, part, repeat(zero))
-            ids += [zero] * (width - len(part))
+        if cluster_own:
+            ids += map(get, (*cluster_own, *cluster_left, *cluster_right), repeat(zero))
+        else:
+            ids += [zero] * (self._cluster_own + 2 * self._cluster_side)
         self._cluster_group.append(cluster_group)
         self._lower.append(lower)
         self._rows.append(tuple(ids))
@@ -253,9 +249,7 @@ class CompiledFeatures:
         bounds = np.zeros(len(records) + 1, dtype=np.intp)
         np.cumsum(lengths, out=bounds[1:])
         zero = self._zero
-        fixed = _FIXED + (
-            self._cluster_own + 1 + 2 * self._cluster_side if self._cluster_own else 0
-        )
+        fixed = _FIXED + (self._cluster_own + 1 + 2 * self._cluster_side if self._cluster_own else 0)
         if n == 0:
             return np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), bounds
         text_row = np.asarray(rows, dtype=np.intp)
@@ -306,18 +300,22 @@ class CompiledFeatures:
                 index[mine]
             ]
             mine_rows = text_row[mine]
+            lower = self._lower
             slots[13, mine] = self._group_column(
                 self._grouped,
                 c,
                 mine_rows,
-                partial(self._group_word, c, group_words),
+                lambda r, c=c: (
+                    self._id(f"{c}|w={lower[r]}") if lower[r] in group_words else zero
+                ),
             )
             if self._cluster_own:
+                parts = self._cluster_group
                 slots[_FIXED + self._cluster_own, mine] = self._group_column(
                     self._grouped_clusters,
                     c,
                     mine_rows,
-                    partial(self._group_cluster, c),
+                    lambda r, c=c: self._id(f"{c}|{parts[r]}") if parts[r] else zero,
                 )
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
         slots[14, glued] = self._constant("gl")
@@ -373,17 +371,6 @@ class CompiledFeatures:
         np.cumsum(np.count_nonzero(known_slot, axis=1), out=indptr[1:])
         indices = np.compress(known_slot.ravel(), by_token.ravel())
         return indptr, indices, bounds
-
-    def _group_word(self, c: str, known: frozenset[str], row: int) -> int:
-        """The id of `c=…|w=…` for a text row (none, unbuilt, when the model knows no group
-        feature of its word)."""
-        word = self._lower[row]
-        return self._id(f"{c}|w={word}") if word in known else self._zero
-
-    def _group_cluster(self, c: str, row: int) -> int:
-        """The id of `c=…|k…=…` for a text row (none when its word has no cluster)."""
-        part = self._cluster_group[row]
-        return self._id(f"{c}|{part}") if part else self._zero
 
     def _group_column(
         self,
