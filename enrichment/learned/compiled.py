@@ -17,14 +17,13 @@ and confidence read from them — are bit for bit those of the strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
 
 import numpy as np
 from scipy import sparse
 
-from enrichment.learned.clusters import NO_CLUSTERS, NEIGHBOUR_SIZES, WordClusters, cluster_features
 from enrichment.learned.features import text_features
 from enrichment.learned.tokens import TokenColumns
 
@@ -34,8 +33,6 @@ _PART_RECORDS = 256
 joined into one matrix."""
 OWN_SLOTS = 9
 """`w`, `sh`, `p2`, `p3`, `s2`, `s3`, `len`, and `shl` and `num` when they apply."""
-_FIXED = 24
-"""Slots of the features that are not clusters or gazetteer matches (numbered below)."""
 
 
 @dataclass
@@ -94,29 +91,17 @@ class CompiledFeatures:
     """Per-text feature ids of one tagger's features (`index`: feature string → row;
     `zero`: the row of zeros that unknown features weigh)."""
 
-    def __init__(
-        self, index: Mapping[str, int], zero: int, clusters: WordClusters = NO_CLUSTERS
-    ) -> None:
+    def __init__(self, index: Mapping[str, int], zero: int) -> None:
         self._index = index
         self._zero = zero
-        self._clusters = clusters
-        self._cluster_own = len(clusters.sizes)
-        self._cluster_side = min(NEIGHBOUR_SIZES, len(clusters.sizes))
         self._texts: dict[str, int] = {}
         self._lower: list[str] = []
-        self._cluster_group: list[str] = []
-        """Per text row, the cluster part of its `c=…|k…=` feature ("" when none)."""
         self._rows: list[tuple[int, ...]] = []
-        """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2, then its
-        clusters' own, as the left neighbour's and as the right neighbour's."""
-        self._table = np.zeros(
-            (OWN_SLOTS + 6 + self._cluster_own + 2 * self._cluster_side, 0), dtype=np.int32
-        )
+        """Per text: own slots (OWN_SLOTS), w-1, sh-1, w+1, sh+1, w-2, w+2."""
+        self._table = np.zeros((OWN_SLOTS + 6, 0), dtype=np.int32)
         """`_rows` as an array, one row per slot (extended as texts are added)."""
         self._grouped: dict[str, np.ndarray] = {}
         """Group feature → per text row, the id of `c=…|w=…` (-1: not looked up yet)."""
-        self._grouped_clusters: dict[str, np.ndarray] = {}
-        """Group feature → per text row, the id of `c=…|k…=…` (-1: not looked up yet)."""
         self._pairs: dict[int, int] = {}
         """Rows of two texts (first << 32 | second) → ids of `b-=a|b` << 32 | `b+=a|b`."""
         self._constants: dict[str, int] = {}
@@ -160,14 +145,6 @@ class CompiledFeatures:
         ids += [zero] * (OWN_SLOTS - len(ids))
         ids += map(get, (*left, *right, *far), repeat(zero))
         lower = text.casefold()
-        cluster_own, cluster_left, cluster_right, cluster_group = cluster_features(
-            lower, self._clusters
-        )
-        if cluster_own:
-            ids += map(get, (*cluster_own, *cluster_left, *cluster_right), repeat(zero))
-        else:
-            ids += [zero] * (self._cluster_own + 2 * self._cluster_side)
-        self._cluster_group.append(cluster_group)
         self._lower.append(lower)
         self._rows.append(tuple(ids))
         row = self._texts[text] = len(self._rows) - 1
@@ -186,10 +163,8 @@ class CompiledFeatures:
         if len(self._texts) > _CACHE_LIMIT:
             self._texts.clear()
             self._lower.clear()
-            self._cluster_group.clear()
             self._rows.clear()
             self._grouped.clear()
-            self._grouped_clusters.clear()
             self._pairs.clear()
             self._match_rows.clear()
             self._match_list.clear()
@@ -249,7 +224,7 @@ class CompiledFeatures:
         bounds = np.zeros(len(records) + 1, dtype=np.intp)
         np.cumsum(lengths, out=bounds[1:])
         zero = self._zero
-        fixed = _FIXED + (self._cluster_own + 1 + 2 * self._cluster_side if self._cluster_own else 0)
+        fixed = 24
         if n == 0:
             return np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), bounds
         text_row = np.asarray(rows, dtype=np.intp)
@@ -299,24 +274,21 @@ class CompiledFeatures:
             slots[3, mine] = np.asarray([self._constant(f"{c}|i={min(k, 4)}") for k in range(7)])[
                 index[mine]
             ]
+            grouped = self._grouped.get(c)
+            if grouped is None or len(grouped) < len(self._rows):
+                size = max(len(self._rows), 2 * len(grouped) if grouped is not None else 0)
+                grown = np.full(size, -1, dtype=np.int64)
+                if grouped is not None:
+                    grown[: len(grouped)] = grouped
+                grouped = self._grouped[c] = grown
             mine_rows = text_row[mine]
-            lower = self._lower
-            slots[13, mine] = self._group_column(
-                self._grouped,
-                c,
-                mine_rows,
-                lambda r, c=c: (
-                    self._id(f"{c}|w={lower[r]}") if lower[r] in group_words else zero
-                ),
-            )
-            if self._cluster_own:
-                parts = self._cluster_group
-                slots[_FIXED + self._cluster_own, mine] = self._group_column(
-                    self._grouped_clusters,
-                    c,
-                    mine_rows,
-                    lambda r, c=c: self._id(f"{c}|{parts[r]}") if parts[r] else zero,
-                )
+            found = grouped[mine_rows]
+            if (found < 0).any():
+                for r in np.unique(mine_rows[found < 0]).tolist():
+                    word = self._lower[r]
+                    grouped[r] = self._id(f"{c}|w={word}") if word in group_words else zero
+                found = grouped[mine_rows]
+            slots[13, mine] = found
         slots[4 : 4 + OWN_SLOTS] = table[:OWN_SLOTS]
         slots[14, glued] = self._constant("gl")
         left = np.flatnonzero(same_left)
@@ -354,16 +326,6 @@ class CompiledFeatures:
         far_right = np.flatnonzero(same_right2)
         slots[23, far_right] = table[OWN_SLOTS + 5, far_right + 2]
         slots[23, ~same_right] = self._constant("eof")
-        # Clusters: the token's own, (its group's, above), its left and right neighbours'.
-        if self._cluster_own:
-            own, side = self._cluster_own, self._cluster_side
-            at = OWN_SLOTS + 6
-            slots[_FIXED : _FIXED + own] = table[at : at + own]
-            first = _FIXED + own + 1
-            slots[first : first + side, left] = table[at + own : at + own + side, left - 1]
-            slots[first + side : first + 2 * side, right] = table[
-                at + own + side : at + own + 2 * side, right + 1
-            ]
         # Token by token, each token's known slots in order.
         by_token = np.ascontiguousarray(slots.T)
         known_slot = by_token != zero
@@ -371,29 +333,6 @@ class CompiledFeatures:
         np.cumsum(np.count_nonzero(known_slot, axis=1), out=indptr[1:])
         indices = np.compress(known_slot.ravel(), by_token.ravel())
         return indptr, indices, bounds
-
-    def _group_column(
-        self,
-        store: dict[str, np.ndarray],
-        c: str,
-        rows: np.ndarray,
-        feature_of: Callable[[int], int],
-    ) -> np.ndarray:
-        """The id of a group feature of each text row in `rows` (`feature_of` a text row → its
-        id, asked once per group and row: `store` holds them, -1 where not asked yet)."""
-        held = store.get(c)
-        if held is None or len(held) < len(self._rows):
-            size = max(len(self._rows), 2 * len(held) if held is not None else 0)
-            grown = np.full(size, -1, dtype=np.int64)
-            if held is not None:
-                grown[: len(held)] = held
-            held = store[c] = grown
-        found = held[rows]
-        if (found < 0).any():
-            for r in np.unique(rows[found < 0]).tolist():
-                held[r] = feature_of(r)
-            found = held[rows]
-        return found
 
     def _match_row(
         self, c: str, matches: tuple[str, ...]

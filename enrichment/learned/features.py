@@ -1,8 +1,7 @@
 """What the tagger sees of each token: the word and its shape, its neighbours, where it sits,
-whether a known value covers it, its word cluster and its neighbours' (learned without labels
-from the training texts, `clusters`), and the record's group (category), alone and combined
-with the word, the cluster, the known-value match and the position, so "Red" can be a Color for
-shoes and a Flavor for tea.
+whether a known value covers it, and the record's group (category), alone and combined with
+the word, the known-value match and the position, so "Red" can be a Color for shoes and a
+Flavor for tea.
 
 Everything that depends on a token's text alone is computed once per distinct text (a small
 cache). Prediction does not build these strings: `compiled` turns the same features into rows
@@ -14,10 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from enrichment.learned.clusters import NO_CLUSTERS, WordClusters, cluster_features
 from enrichment.learned.tokens import Token
 
-FEATURE_FORMAT = 2
+FEATURE_FORMAT = 1
 """Bump when features change: it is part of a model's cache key."""
 
 _CACHE_LIMIT = 200_000
@@ -104,10 +102,7 @@ class TokenFeatures:
     """Feature strings for token sequences; one instance holds the per-text caches (every
     string that depends on one token's text, or on it and the group, is built once)."""
 
-    def __init__(self, clusters: WordClusters = NO_CLUSTERS) -> None:
-        self._clusters = clusters
-        self._clustered: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]
-        self._clustered = {}
+    def __init__(self) -> None:
         self._own: dict[str, tuple[str, ...]] = {}
         self._left: dict[str, tuple[str, ...]] = {}
         self._right: dict[str, tuple[str, ...]] = {}
@@ -120,7 +115,6 @@ class TokenFeatures:
         self._left[text] = left
         self._right[text] = right
         self._far[text] = far
-        self._clustered[text] = cluster_features(own[0][2:], self._clusters)
 
     def sequence(
         self, tokens: Sequence[Token], group: str, known: Sequence[Sequence[str]]
@@ -137,11 +131,9 @@ class TokenFeatures:
             self._left.clear()
             self._right.clear()
             self._far.clear()
-            self._clustered.clear()
             self._grouped.clear()
         texts = [t.text for t in tokens]
         own_of, left_of, right_of, far_of = self._own, self._left, self._right, self._far
-        clustered = self._clustered
         for text in texts:
             if text not in own_of:
                 self._text_features(text)
@@ -183,15 +175,6 @@ class TokenFeatures:
                     feats.append(far_of[texts[i + 2]][1])
             else:
                 feats.append("eof")
-            # Word clusters: the token's, with the group, its left and right neighbours'.
-            cluster_own, _, _, cluster_group = clustered[text]
-            feats.extend(cluster_own)
-            if cluster_group:
-                feats.append(f"{c}|{cluster_group}")
-            if same_left:
-                feats.extend(clustered[texts[i - 1]][1])
-            if i + 1 < n and fields[i + 1] == field:
-                feats.extend(clustered[texts[i + 1]][2])
             matches = known[i]
             if matches:
                 for match in matches:

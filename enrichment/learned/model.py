@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,7 +38,6 @@ from enrichment.learned.calibration import (
     cross_validation,
     fit_calibrator,
 )
-from enrichment.learned.clusters import WordClusters, build_clusters
 from enrichment.learned.compiled import CompiledFeatures
 from enrichment.learned.confidence import (
     ConfidenceModel,
@@ -65,7 +63,7 @@ from enrichment.learned.tokens import (
     words,
 )
 
-MODEL_FORMAT = 4
+MODEL_FORMAT = 3
 """Bump when the saved layout or the training procedure changes (part of the cache key)."""
 METHOD = "learned-crf"
 MIN_FOLDS = 2
@@ -201,7 +199,6 @@ class LearnedExtractor:
         attributes: list[str],
         group_attributes: dict[str, list[str]],
         gazetteer: Gazetteer,
-        clusters: WordClusters,
         tagger: CRFTagger,
         confidence: ConfidenceModel,
         calibrator: Calibrator,
@@ -219,8 +216,6 @@ class LearnedExtractor:
         """Per group, the attributes it had values for in training (what it may be tagged
         with); a group not seen in training may be tagged with any attribute."""
         self.gazetteer = gazetteer
-        self.clusters = clusters
-        """The training texts' word clusters the tagger's features name."""
         self.tagger = tagger
         self.confidence = confidence
         self.calibrator = calibrator
@@ -285,7 +280,7 @@ class LearnedExtractor:
             if self._compiled is None or self._compiled_for is not self.tagger:
                 self._compiled_for = self.tagger
                 self._compiled = CompiledFeatures(
-                    self.tagger.feature_index, len(self.tagger.feature_names), self.clusters
+                    self.tagger.feature_index, len(self.tagger.feature_names)
                 )
             batch = self._compiled.batch(
                 [p[0] for p in ordered],
@@ -353,7 +348,6 @@ class LearnedExtractor:
             for name, data in (
                 ("meta.json", json.dumps(meta, sort_keys=True, indent=1).encode()),
                 ("gazetteer.json", json.dumps(self.gazetteer.to_json()).encode()),
-                ("clusters.json", json.dumps(self.clusters.to_json()).encode()),
                 ("tagger.json", json.dumps(self.tagger.to_json()).encode()),
             ):
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -376,7 +370,6 @@ class LearnedExtractor:
             with zipfile.ZipFile(path) as archive:
                 meta = json.loads(archive.read("meta.json"))
                 gazetteer = Gazetteer.from_json(json.loads(archive.read("gazetteer.json")))
-                clusters = WordClusters.from_json(json.loads(archive.read("clusters.json")))
                 tagger = CRFTagger.from_json(json.loads(archive.read("tagger.json")))
         except FileNotFoundError:
             raise ModelFileError(f"{path}: no such model file") from None
@@ -403,7 +396,6 @@ class LearnedExtractor:
             attributes=list(meta["attributes"]),
             group_attributes={g: list(a) for g, a in meta["group_attributes"].items()},
             gazetteer=gazetteer,
-            clusters=clusters,
             tagger=tagger,
             confidence=ConfidenceModel.from_json(meta["confidence"]),
             calibrator=calibrator_from_json(meta["calibrator"]),
@@ -640,9 +632,7 @@ def train_extractor(
             "attribute value that appears in their text."
         )
     gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=params.folds)
-    # Clusters of every training text's words (labels unused), each field on its own.
-    clusters = build_clusters(_field_texts(training))
-    features = TokenFeatures(clusters)
+    features = TokenFeatures()
     xseqs = [
         features.sequence(
             r.tokens,
@@ -678,7 +668,6 @@ def train_extractor(
         attributes=sorted(set(training.attributes)),
         group_attributes=allowed,
         gazetteer=gazetteer,
-        clusters=clusters,
         tagger=final,
         confidence=confidence,
         calibrator=calibrator,
@@ -687,13 +676,6 @@ def train_extractor(
         summary={"counts": counts, "cross_validation": cv.as_dict()},
     )
     return model, TrainingSummary(version, counts, training.skipped, cv, seconds)
-
-
-def _field_texts(training: TrainingSet) -> Iterator[list[str]]:
-    """Each training record's fields as casefolded token texts, one list per field."""
-    for r in training.records:
-        for _, tokens in groupby(r.tokens, key=_FIELD):
-            yield [t.text.casefold() for t in tokens]
 
 
 def _gazetteer_entries(training: TrainingSet):  # generator of triples
