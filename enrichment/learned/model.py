@@ -683,7 +683,7 @@ def _known_tags(gazetteer: Gazetteer, tokens: Sequence[Token], fold: int) -> lis
     lowered = [t.text.casefold() for t in tokens]
     tags = gazetteer.tags(lowered, leave_out=fold)
     for i, held in gazetteer.word_tags(lowered, leave_out=fold).items():
-        tags[i] = tags[i] + held
+        tags[i] = [*tags[i], *held]
     return tags
 
 

@@ -32,7 +32,7 @@ def _gazetteer() -> Gazetteer:
 def test_a_new_value_made_of_known_words_gets_their_attributes() -> None:
     lowered = ["acme", "dark", "chocolate", "sea", "salt", "12", "oz"]
     tags = _gazetteer().word_tags(lowered)
-    assert tags == {
+    assert {i: list(t) for i, t in tags.items()} == {
         1: ["Brand:W", "Flavor:W"],
         2: ["Flavor:W"],
         3: ["Flavor:W"],
@@ -57,6 +57,8 @@ def test_merged_tags_follow_each_positions_value_tags_in_order() -> None:
         3: ["Brand:B", "Brand:W"],
     }
     assert list(merged({3: ["Brand:B"]}, {0: ["Size:W"]})) == [0, 3]
+    held = ("Flavor:W",)
+    assert merged({}, {2: held}) == {2: ["Flavor:W"]} and held == ("Flavor:W",)  # a copy
 
 
 def test_compiled_rows_with_value_words_are_the_strings_emissions_bit_for_bit() -> None:
