@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from enrichment.learned.tokens import Token
 
-FEATURE_FORMAT = 1
+FEATURE_FORMAT = 2
 """Bump when features change: it is part of a model's cache key."""
 
 _CACHE_LIMIT = 200_000

@@ -10,7 +10,7 @@ tagger would learn to trust the list and nothing else.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -27,6 +27,7 @@ class Gazetteer:
     counts: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
     fold_counts: list[dict[tuple[str, ...], Counter[str]]] = field(default_factory=list)
     longest: int = 0
+    _words: Any = field(default=None, repr=False, compare=False)
     _starts: Any = field(default=None, repr=False, compare=False)
     _starts_size: int = field(default=-1, repr=False, compare=False)
 
@@ -75,6 +76,45 @@ class Gazetteer:
             if single is not None:
                 self._tag(out, i, 1, single, excluded)
         return out
+
+    def word_tags(
+        self, lowered: Sequence[str], *, leave_out: int | None = None
+    ) -> dict[int, Sequence[str]]:
+        """Per token whose word (with a letter) is a word of some listed values, the tags
+        `Flavor:W` of their attributes, in attribute order: a value never seen whole ("dark
+        chocolate sea salt") is still made of words seen in values of its attribute.
+        `leave_out` ignores that fold's own values (as `tags` does). Token position → tags,
+        positions in increasing order."""
+        words, fold_words, tagged = self._word_lookup()
+        if leave_out is None:  # every value counts: the tags held per word
+            return {i: tagged[w] for i, w in enumerate(lowered) if w in tagged}
+        out: dict[int, Sequence[str]] = {}
+        excluded = fold_words[leave_out]
+        for i in list(compress(range(len(lowered)), map(words.__contains__, lowered))):
+            word = lowered[i]
+            gone = excluded.get(word)
+            held = [
+                f"{a}:W" for a, n in words[word].items() if gone is None or n - gone.get(a, 0) > 0
+            ]
+            if held:
+                out[i] = held
+        return out
+
+    def _word_lookup(
+        self,
+    ) -> tuple[dict[str, Counter[str]], list[dict[str, Counter[str]]], dict[str, tuple[str, ...]]]:
+        """Per word (with a letter) of the listed values, how many labelled values of each
+        attribute hold it, in all and per fold (attributes sorted, so the tags' order is
+        fixed), and its tags when no fold is left out; built once per gazetteer."""
+        if self._words is None or self._words[3] != len(self.counts):
+            words = _value_words(self.counts)
+            self._words = (
+                words,
+                [_value_words(f) for f in self.fold_counts],
+                {w: tuple(f"{a}:W" for a in c) for w, c in words.items()},
+                len(self.counts),
+            )
+        return self._words[0], self._words[1], self._words[2]
 
     def matches(self, lowered: Sequence[str]) -> dict[int, list[str]]:
         """`tags` of every listed value (no fold left out) for the tokens that have any:
@@ -183,3 +223,32 @@ class Gazetteer:
     def from_json(cls, data: list[list[Any]]) -> Gazetteer:
         counts: dict[tuple[str, ...], Counter[str]] = {tuple(k): Counter(v) for k, v in data}
         return cls(counts=counts, longest=max((len(k) for k in counts), default=0))
+
+
+def _value_words(counts: dict[tuple[str, ...], Counter[str]]) -> dict[str, Counter[str]]:
+    """Word → attribute → labelled values holding it (each value's word counted once)."""
+    out: dict[str, Counter[str]] = {}
+    for key, hit in counts.items():
+        for word in set(key):
+            if any(ch.isalpha() for ch in word):
+                out.setdefault(word, Counter()).update(hit)
+    return {w: Counter(dict(sorted(c.items()))) for w, c in out.items()}
+
+
+def merged(
+    matches: dict[int, list[str]], words: Mapping[int, Sequence[str]]
+) -> dict[int, list[str]]:
+    """`Gazetteer.matches` (its lists are the caller's: extended in place) with `word_tags`
+    after each position's own, positions in increasing order (what prediction's compiled
+    features read)."""
+    if not words:
+        return matches
+    if not matches:
+        return {i: list(t) for i, t in words.items()}
+    for i, tags in words.items():
+        here = matches.get(i)
+        if here is None:
+            matches[i] = list(tags)
+        else:
+            here += tags
+    return dict(sorted(matches.items()))

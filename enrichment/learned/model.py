@@ -51,7 +51,7 @@ from enrichment.learned.examples import (
     prepare_training,
 )
 from enrichment.learned.features import FEATURE_FORMAT, TokenFeatures
-from enrichment.learned.gazetteer import Gazetteer
+from enrichment.learned.gazetteer import Gazetteer, merged
 from enrichment.learned.tagger import CRFParams, CRFTagger, TaggedSpan, train_crf
 from enrichment.learned.tokens import (
     MAX_FIELD_CHARS,
@@ -263,12 +263,14 @@ class LearnedExtractor:
         known: list[dict[int, list[str]]] = []
         max_chars = self.params.max_chars
         matches, allowed_of = self.gazetteer.matches, self.group_attributes.get
+        word_tags = self.gazetteer.word_tags
         for i, record in enumerate(texts):
             group = (groups[i] if groups is not None else None) or ""
             fields = {f: str(record.get(f) or "") for f in self.text_fields}
             columns = tokenize_columns(fields, max_chars=max_chars)
             allowed = allowed_of(group)
-            known.append(matches(list(map(str.casefold, columns.texts))))
+            lowered = list(map(str.casefold, columns.texts))
+            known.append(merged(matches(lowered), word_tags(lowered)))
             record_groups.append(group)
             prepared.append((columns, fields, allowed))
         # Compiled and tagged in decoding order (each decoded batch's records consecutive),
@@ -619,11 +621,7 @@ def train_extractor(
     gazetteer = Gazetteer.build(_gazetteer_entries(training), folds=params.folds)
     features = TokenFeatures()
     xseqs = [
-        features.sequence(
-            r.tokens,
-            r.record.group,
-            gazetteer.tags([t.text.casefold() for t in r.tokens], leave_out=r.fold),
-        )
+        features.sequence(r.tokens, r.record.group, _known_tags(gazetteer, r.tokens, r.fold))
         for r in training.records
     ]
     yseqs = [r.labels for r in training.records]
@@ -661,6 +659,17 @@ def train_extractor(
         summary={"counts": counts, "cross_validation": cv.as_dict()},
     )
     return model, TrainingSummary(version, counts, training.skipped, cv, seconds)
+
+
+def _known_tags(gazetteer: Gazetteer, tokens: Sequence[Token], fold: int) -> list[list[str]]:
+    """Per token, the listed values covering it, then the attributes of the values its word
+    is in (`Flavor:W`), both without its own fold's values (out-of-fold, as prediction sees
+    values it never saw)."""
+    lowered = [t.text.casefold() for t in tokens]
+    tags = gazetteer.tags(lowered, leave_out=fold)
+    for i, held in gazetteer.word_tags(lowered, leave_out=fold).items():
+        tags[i] = [*tags[i], *held]
+    return tags
 
 
 def _gazetteer_entries(training: TrainingSet):  # generator of triples
