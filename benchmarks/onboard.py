@@ -78,15 +78,23 @@ def time_stages() -> dict[str, list[float]]:
 
 def _timed(fn, total: list[float]):
     def timed(*args, **kwargs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        try:
+        with _clock(total):
             return fn(*args, **kwargs)
-        finally:
-            total[0] += time.perf_counter() - started
-            total[1] += time.process_time() - cpu_started
-            total[2] += 1
 
     return timed
+
+
+@contextmanager
+def _clock(total: list[float]) -> Iterator[None]:
+    """Add the block's seconds and CPU-seconds (this process's) to `total` ([seconds, CPU-s,
+    calls]): what `--stages` prints, for `plain`'s tasks and the floor's parts alike."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        total[0] += time.perf_counter() - started
+        total[1] += time.process_time() - cpu_started
+        total[2] += 1
 
 
 def run_plain(*, store_url: str, source: str, out: str, batch_size: int) -> dict:
@@ -252,18 +260,9 @@ def run_floor(*, store_url: str, source: str, out: str, batch_size: int) -> dict
     return {"validation": True, "timed": seconds, "timed_cpu": cpu, "stages": parts}
 
 
-@contextmanager
-def _part(parts: dict[str, list[float]], name: str) -> Iterator[None]:
-    """Add the block's seconds and CPU-seconds to the floor's part `name` ([seconds, CPU-s,
-    calls], the shape `--stages` prints for `plain`'s tasks)."""
-    total = parts.setdefault(name, [0.0, 0.0, 0])
-    started, cpu_started = time.perf_counter(), time.process_time()
-    try:
-        yield
-    finally:
-        total[0] += time.perf_counter() - started
-        total[1] += time.process_time() - cpu_started
-        total[2] += 1
+def _part(parts: dict[str, list[float]], name: str):
+    """`_clock` on the floor's part `name`."""
+    return _clock(parts.setdefault(name, [0.0, 0.0, 0]))
 
 
 def run_prefect(
